@@ -1,0 +1,111 @@
+/*
+ * conf: sipd's configuration (SPEC §3), parsed from "key = value" lines.
+ *
+ * One directive table drives parsing and validation; every key is known
+ * here even when its feature lands later. The parser never logs: every
+ * problem goes to an errbuf as "FILE:LINE: message".
+ */
+#ifndef SIPD_CONF_H
+#define SIPD_CONF_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "errbuf.h"
+
+#define CONF_MAX_LISTEN		16
+#define CONF_MAX_TEXT		256
+
+enum conf_db_kind {
+	CONF_DB_TEXT,		/* text://DIR    (DB_TEXT folder) */
+	CONF_DB_SQLITE,		/* sqlite://FILE */
+};
+
+/* auth.algorithms bits, in challenge order. */
+#define CONF_ALG_MD5		0x1
+#define CONF_ALG_SHA256		0x2
+
+struct conf_listen {
+	struct sockaddr_storage	 cl_addr;	/* family, IP and port */
+	socklen_t		 cl_addrlen;
+	char			 cl_text[80];	/* "udp:IP:PORT", IPv6 as [..] */
+};
+
+struct conf {
+	char		 c_file[PATH_MAX];	/* config file as given */
+	char		 c_dir[PATH_MAX];	/* its folder: base of relative paths */
+
+	struct conf_listen c_listen[CONF_MAX_LISTEN];
+	int		 c_nlisten;		/* default: one, udp:0.0.0.0:5060 */
+	int		 c_children;		/* 1..256 */
+
+	enum conf_db_kind c_db_kind;
+	char		 c_db_path[PATH_MAX];	/* resolved against c_dir */
+
+	bool		 c_gw_set;		/* pstn.gw_ip given and not "" */
+	struct sockaddr_storage c_gw_addr;	/* gw_ip + gw_port */
+	char		 c_gw_ip[64];		/* as written, "" when unset */
+	uint16_t	 c_gw_port;		/* default 5060 */
+	bool		 c_gw_match_port;	/* default yes */
+
+	char		 c_mi_socket[PATH_MAX];	/* resolved; default /run/sipd/sipd.sock */
+	mode_t		 c_mi_mode;		/* octal, default 0600 */
+	char		 c_mi_group[64];	/* "" = unset */
+
+	char		 c_pid_file[PATH_MAX];	/* resolved; default /run/sipd/sipd.pid */
+	int		 c_log_level;		/* syslog LOG_ERR..LOG_DEBUG; default LOG_INFO */
+	int		 c_log_facility;	/* syslog LOG_DAEMON, LOG_LOCAL0.. */
+
+	unsigned	 c_ul_hash_size;	/* power of two, default 512 */
+	unsigned	 c_ul_max_contacts;	/* default 100000 */
+	unsigned	 c_ul_flush_interval;	/* seconds, 0 = never periodic; default 60 */
+
+	unsigned	 c_reg_default_expires;	/* 3600 */
+	unsigned	 c_reg_min_expires;	/* 60 */
+	unsigned	 c_reg_max_expires;	/* 7200 */
+	unsigned	 c_reg_max_contacts;	/* 0 = no limit */
+
+	char		 c_auth_realm[CONF_MAX_TEXT];	/* "" = per request */
+	unsigned	 c_auth_algorithms;	/* CONF_ALG_* bits; default MD5 */
+	bool		 c_auth_qop;		/* auth.qop: auth (true) / none */
+	unsigned	 c_auth_nonce_expire;	/* 300 */
+	char		 c_auth_secret[CONF_MAX_TEXT];	/* "" = random per start */
+	bool		 c_auth_calculate_ha1;	/* yes */
+
+	unsigned	 c_tm_fr_timeout;	/* 30 */
+	unsigned	 c_tm_fr_inv_timeout;	/* 120 */
+};
+
+/* Fills every key with its SPEC §3 default; c_file/c_dir left empty. */
+void	conf_defaults(struct conf *c);
+
+/*
+ * Reads the file at path, then applies the overrides ("KEY=VALUE", as
+ * given to -o), into *c which conf_defaults() prepared. Returns 0 when
+ * no error was found; otherwise -1 with every error in errs, as
+ * "FILE:LINE: message" (overrides as "-o KEY:N: message").
+ * Never stops at the first error: sipd -c prints them all.
+ */
+int	conf_load(struct conf *c, const char *path, char *const *overrides,
+	    int noverrides, struct errbuf *errs);
+
+/*
+ * Sets one key from its text value with the same validation as the file
+ * (used by the file parser, -o, and later by MI cfg.set). file/line name
+ * the origin for the error message. 0 ok, -1 error added to errs.
+ * Duplicate-key detection is the file parser's job, not conf_set's.
+ */
+int	conf_set(struct conf *c, const char *key, const char *value,
+	    const char *file, unsigned line, struct errbuf *errs);
+
+/* Current value of key as text (as cfg.get prints it); -1 unknown key. */
+int	conf_get(const struct conf *c, const char *key, char *buf, size_t len);
+
+/* Name of a syslog level / facility value, for messages and cfg.get. */
+const char *conf_log_level_name(int level);
+
+#endif

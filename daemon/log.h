@@ -1,0 +1,25 @@
+/*
+ * log: one log API for every sipd process (OpenBSD daemons' style).
+ * Lines go to syslog, or to stderr with -E; each names its process,
+ * e.g. "worker[2]: ...". log_warn() appends strerror(errno).
+ */
+#ifndef SIPD_LOG_H
+#define SIPD_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <syslog.h>
+
+void	log_init(bool to_stderr, int level, int facility);
+void	log_setlevel(int level);
+/* Process name used as prefix, e.g. "master" or "worker[3]". */
+void	log_procname(const char *name);
+
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder */
+extern int sipd_placeholder_notify;

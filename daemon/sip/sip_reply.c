@@ -1,0 +1,2 @@
+/* placeholder until this module is written */
+extern int sipd_placeholder_sip_reply;
