@@ -48,7 +48,7 @@ struct conf {
 
 	bool		 c_gw_set;		/* pstn.gw_ip given and not "" */
 	struct sockaddr_storage c_gw_addr;	/* gw_ip + gw_port */
-	char		 c_gw_ip[64];		/* as written, "" when unset */
+	char		 c_gw_ip[64];		/* as written minus [], "" = unset */
 	uint16_t	 c_gw_port;		/* default 5060 */
 	bool		 c_gw_match_port;	/* default yes */
 
@@ -87,25 +87,44 @@ void	conf_defaults(struct conf *c);
  * Reads the file at path, then applies the overrides ("KEY=VALUE", as
  * given to -o), into *c which conf_defaults() prepared. Returns 0 when
  * no error was found; otherwise -1 with every error in errs, as
- * "FILE:LINE: message" (overrides as "-o KEY:N: message").
- * Never stops at the first error: sipd -c prints them all.
+ * "FILE:LINE: KEY: message", "FILE: cannot open: ..." or, for an
+ * override, "-o: KEY: message". Never stops at the first error: sipd -c
+ * prints them all. On -1, *c is half-loaded: keep the old struct.
+ *
+ * c_dir is made absolute (the daemon chdirs to /). Relative paths, in the
+ * file AND in overrides, are relative to c_dir. Overrides read values as
+ * the file does (quotes, '#', desc tail), may repeat a key of the file,
+ * and the first -o listen replaces the file's listens (later ones add).
+ * In the file, the first listen line replaces the default; a key other
+ * than listen given twice is an error.
+ * Cross-check after all: min_expires <= default_expires <= max_expires,
+ * reported at whichever of the three was set last.
+ * A non-empty auth.secret in a file readable by others is an error.
  */
 int	conf_load(struct conf *c, const char *path, char *const *overrides,
 	    int noverrides, struct errbuf *errs);
 
 /*
- * Sets one key from its text value with the same validation as the file
- * (used by the file parser, -o, and later by MI cfg.set). file/line name
- * the origin for the error message. 0 ok, -1 error added to errs.
+ * Sets one key from its text value (unquoted already) with the same
+ * validation as the file (for MI cfg.set). file/line name the origin for
+ * the error message ("FILE:LINE: KEY: bad value "V": why"; line 0 omits
+ * the line). 0 ok; -1 error added to errs and *c unchanged.
+ * For listen the value is the whole new list, blank or comma separated,
+ * as conf_get prints it. pstn.gw_ip/gw_port keep c_gw_addr in sync.
  * Duplicate-key detection is the file parser's job, not conf_set's.
  */
 int	conf_set(struct conf *c, const char *key, const char *value,
 	    const char *file, unsigned line, struct errbuf *errs);
 
-/* Current value of key as text (as cfg.get prints it); -1 unknown key. */
+/*
+ * Current value of key as text (as cfg.get prints it; paths resolved,
+ * auth.secret as "[hidden]" when set). 0 ok; -1 with errno ENOENT for an
+ * unknown key, ERANGE when buf is too small (buf is then "").
+ */
 int	conf_get(const struct conf *c, const char *key, char *buf, size_t len);
 
 /* Name of a syslog level / facility value, for messages and cfg.get. */
 const char *conf_log_level_name(int level);
+const char *conf_log_facility_name(int facility);
 
 #endif
