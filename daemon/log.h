@@ -10,11 +10,18 @@
 #include <stdbool.h>
 #include <syslog.h>
 
+#include "errbuf.h"
+
 void	log_init(bool to_stderr, int level, int facility);
 void	log_setlevel(int level);
+bool	log_is_stderr(void);
 /* Process name used as prefix, e.g. "master" or "worker[3]". */
 void	log_procname(const char *name);
 
+/* Logs every line of eb, as warnings or as errors. */
+void	log_errbuf(const struct errbuf *eb, bool warning);
+
+void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -1,2 +1,98 @@
-/* placeholder */
-extern int sipd_placeholder_worker;
+/*
+ * worker: a UDP worker process. Each runs its own libevent loop over the
+ * inherited listen sockets and handles every datagram it reads from
+ * start to end (parse, decide, answer or forward); any worker may get any
+ * message, so all shared state lives in shm.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "worker.h"
+
+/* Datagrams read per readiness event before other sockets get a turn. */
+#define WORKER_BATCH	64
+
+struct worker_sock {
+	struct udp_sock	*ws_sock;
+	struct event	*ws_ev;
+};
+
+static struct event_base	*worker_base;
+/* One receive buffer: a worker handles one datagram at a time. */
+static char			 worker_buf[UDP_MAX_DATAGRAM + 1];
+
+static void
+worker_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_sock	*ws = arg;
+	struct sockaddr_storage	 src;
+	socklen_t		 srclen;
+	ssize_t			 n;
+	int			 i;
+
+	(void)what;
+	for (i = 0; i < WORKER_BATCH; i++) {
+		srclen = sizeof(src);
+		n = recvfrom(fd, worker_buf, sizeof(worker_buf) - 1, MSG_TRUNC,
+		    (struct sockaddr *)&src, &srclen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("recvfrom %s", ws->ws_sock->us_text);
+			return;
+		}
+		if ((size_t)n > sizeof(worker_buf) - 1) {
+			dispatch_count_dropped();
+			continue;
+		}
+		dispatch_datagram(ws->ws_sock, worker_buf, (size_t)n,
+		    (struct sockaddr *)&src, srclen);
+	}
+}
+
+static void
+worker_on_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(worker_base);
+}
+
+void
+worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
+    int index)
+{
+	struct worker_sock	 ws[CONF_MAX_LISTEN];
+	struct event		*ev_term;
+	int			 i;
+
+	if ((worker_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	dispatch_init(c, socks, nsocks, index);
+	for (i = 0; i < nsocks; i++) {
+		ws[i].ws_sock = &socks[i];
+		ws[i].ws_ev = event_new(worker_base, socks[i].us_fd,
+		    EV_READ | EV_PERSIST, worker_on_read, &ws[i]);
+		if (ws[i].ws_ev == NULL || event_add(ws[i].ws_ev, NULL) == -1)
+			fatalx("cannot watch %s", socks[i].us_text);
+	}
+	ev_term = evsignal_new(worker_base, SIGTERM, worker_on_term, NULL);
+	if (ev_term == NULL || evsignal_add(ev_term, NULL) == -1)
+		fatalx("cannot watch SIGTERM");
+
+	event_base_dispatch(worker_base);
+
+	for (i = 0; i < nsocks; i++)
+		event_free(ws[i].ws_ev);
+	event_free(ev_term);
+	event_base_free(worker_base);
+	exit(0);
+}

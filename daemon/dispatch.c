@@ -1,0 +1,166 @@
+/*
+ * dispatch: runs in every UDP worker; decides what happens to one
+ * datagram. Requests sipd answers itself are handled here statelessly;
+ * the registrar and the proxy hook in below as they land.
+ *
+ * Replies are sent to the source IP (the "received" address) and to the
+ * source port when the top Via asks for rport, else to the Via port or
+ * 5060 (RFC 3261 §18.2.2, RFC 3581).
+ */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "sip_msg.h"
+#include "sip_reply.h"
+
+/* Option tags sipd supports itself: none yet. */
+#define DISPATCH_REPLY_MAX	8192
+
+static const struct conf	*dispatch_conf;
+static int			 dispatch_index;
+static unsigned long		 dispatch_dropped;
+
+void
+dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
+    int worker_index)
+{
+	(void)socks;
+	(void)nsocks;
+	dispatch_conf = c;
+	dispatch_index = worker_index;
+}
+
+void
+dispatch_count_dropped(void)
+{
+	dispatch_dropped++;
+}
+
+static void
+dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, socklen_t srclen, int code,
+    const char *reason, const char *extra)
+{
+	char			 out[DISPATCH_REPLY_MAX];
+	struct sockaddr_storage	 dst;
+	socklen_t		 dstlen;
+	size_t			 n;
+
+	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
+	if (n == 0) {
+		dispatch_dropped++;
+		return;
+	}
+	if (sip_reply_dest(m, src, srclen, &dst, &dstlen) != 0) {
+		dispatch_dropped++;
+		return;
+	}
+	if (udp_send(in, out, n, (struct sockaddr *)&dst, dstlen) == -1)
+		log_warn("send %d reply", code);
+}
+
+/*
+ * Collects the option tags of header id into buf as "a, b"; returns how
+ * many there were. sipd supports no extension, so every tag is unknown.
+ */
+static int
+dispatch_unsupported(const struct sip_msg *m, int id, char *buf, size_t len)
+{
+	struct sip_iter	 it;
+	struct sip_str	 tok;
+	size_t		 used = 0;
+	int		 n = 0;
+
+	buf[0] = '\0';
+	sip_iter_init(&it, m, id);
+	while (sip_token_next(&it, &tok) == 1) {
+		if (used + tok.len + 3 >= len)
+			break;
+		if (n++ > 0) {
+			memcpy(buf + used, ", ", 2);
+			used += 2;
+		}
+		memcpy(buf + used, tok.s, tok.len);
+		used += tok.len;
+		buf[used] = '\0';
+	}
+	return n;
+}
+
+/* OPTIONS without a user part is a keep-alive/ping for sipd itself. */
+static bool
+dispatch_for_sipd(const struct sip_msg *m)
+{
+	struct sip_uri	 u;
+
+	if (m->sm_method != SIP_METHOD_OPTIONS)
+		return false;
+	if (sip_uri_parse(m->sm_ruri.s, m->sm_ruri.len, &u) != 0)
+		return false;
+	return u.su_user.len == 0;
+}
+
+void
+dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
+    const struct sockaddr *src, socklen_t srclen)
+{
+	struct sip_msg		 m;
+	struct sip_check	 chk;
+	char			 tags[512], extra[600];
+	unsigned		 mf;
+	int			 rc;
+
+	if (sip_msg_parse(&m, buf, len) != 0) {
+		dispatch_dropped++;
+		return;
+	}
+	sip_msg_check(&m, &chk);
+	if (chk.sc_verdict == SIP_CHECK_DROP) {
+		dispatch_dropped++;
+		return;
+	}
+	if (!m.sm_request) {
+		/* No transactions yet: a response has nowhere to go. */
+		dispatch_dropped++;
+		return;
+	}
+	if (m.sm_method == SIP_METHOD_ACK) {
+		/* An ACK is never answered; it ends a stateless 4xx-6xx. */
+		return;
+	}
+	if (chk.sc_verdict == SIP_CHECK_REPLY) {
+		dispatch_reply(in, &m, src, srclen, chk.sc_code,
+		    chk.sc_reason, NULL);
+		return;
+	}
+	if (dispatch_for_sipd(&m)) {
+		if (dispatch_unsupported(&m, SIP_HDR_REQUIRE, tags,
+		    sizeof(tags)) > 0) {
+			snprintf(extra, sizeof(extra), "Unsupported: %s\r\n",
+			    tags);
+			dispatch_reply(in, &m, src, srclen, 420, "Bad Extension",
+			    extra);
+			return;
+		}
+		dispatch_reply(in, &m, src, srclen, 200, "OK",
+		    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
+		return;
+	}
+	/* Requests for someone else: the checks a proxy makes (§16.3). */
+	rc = sip_msg_max_forwards(&m, &mf);
+	if (rc == 0 && mf == 0) {
+		dispatch_reply(in, &m, src, srclen, 483, "Too Many Hops", NULL);
+		return;
+	}
+	if (dispatch_unsupported(&m, SIP_HDR_PROXY_REQUIRE, tags,
+	    sizeof(tags)) > 0) {
+		snprintf(extra, sizeof(extra), "Unsupported: %s\r\n", tags);
+		dispatch_reply(in, &m, src, srclen, 420, "Bad Extension", extra);
+		return;
+	}
+	dispatch_reply(in, &m, src, srclen, 501, "Not Implemented", NULL);
+}

@@ -1,0 +1,20 @@
+/*
+ * dispatch: what a worker does with one datagram.
+ */
+#ifndef SIPD_DISPATCH_H
+#define SIPD_DISPATCH_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "udp.h"
+
+void	dispatch_init(const struct conf *c, struct udp_sock *socks,
+	    int nsocks, int worker_index);
+void	dispatch_datagram(const struct udp_sock *in, const char *buf,
+	    size_t len, const struct sockaddr *src, socklen_t srclen);
+/* A datagram dropped before parsing (too large). */
+void	dispatch_count_dropped(void);
+
+#endif

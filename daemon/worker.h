@@ -1,0 +1,14 @@
+/*
+ * worker: one UDP worker process (libevent loop) handling SIP.
+ */
+#ifndef SIPD_WORKER_H
+#define SIPD_WORKER_H
+
+#include "conf.h"
+#include "udp.h"
+
+/* Never returns: the worker exits 0 on SIGTERM. */
+void	worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
+	    int index) __attribute__((noreturn));
+
+#endif

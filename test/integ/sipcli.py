@@ -1,0 +1,93 @@
+"""sipcli: a small stdlib SIP UDP client for exact-header tests.
+
+Builds requests byte by byte (so a test says exactly what goes on the
+wire), sends them to sipd on 127.0.0.1 and parses the responses it gets.
+"""
+import random
+import re
+import socket
+import string
+
+
+def rand_token(n=10):
+    return "".join(random.choice(string.ascii_lowercase + string.digits)
+                   for _ in range(n))
+
+
+class Response:
+    def __init__(self, raw):
+        self.raw = raw
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        m = re.match(r"SIP/2\.0 (\d{3}) ?(.*)", lines[0])
+        if not m:
+            raise ValueError("not a SIP response: %r" % lines[0])
+        self.code = int(m.group(1))
+        self.reason = m.group(2)
+        self.headers = []          # [(name, value)] in wire order
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.append((name.strip(), value.strip()))
+
+    def all(self, name):
+        return [v for n, v in self.headers if n.lower() == name.lower()]
+
+    def get(self, name):
+        vals = self.all(name)
+        return vals[0] if vals else None
+
+    def __repr__(self):
+        return "<Response %d %s>" % (self.code, self.reason)
+
+
+class Client:
+    def __init__(self, port, host="127.0.0.1", bind_port=0):
+        self.server = (host, port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", bind_port))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+    def request(self, method, ruri, headers=None, body=b"", via=None,
+                cseq=1, call_id=None, from_tag=None, to_tag=None,
+                max_forwards=70, user="alice", domain="127.0.0.1"):
+        """Returns request bytes with the usual mandatory headers."""
+        via = via or "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
+            self.port, rand_token())
+        call_id = call_id or rand_token(16) + "@127.0.0.1"
+        from_tag = from_tag or rand_token(8)
+        lines = ["%s %s SIP/2.0" % (method, ruri),
+                 "Via: " + via,
+                 "Max-Forwards: %d" % max_forwards if max_forwards is not None
+                 else None,
+                 "From: <sip:%s@%s>;tag=%s" % (user, domain, from_tag),
+                 "To: <sip:%s@%s>%s" % (user, domain,
+                                        ";tag=" + to_tag if to_tag else ""),
+                 "Call-ID: " + call_id,
+                 "CSeq: %d %s" % (cseq, method)]
+        lines = [l for l in lines if l is not None]
+        lines += list(headers or [])
+        lines.append("Content-Length: %d" % len(body))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def send(self, data):
+        self.sock.sendto(data, self.server)
+
+    def recv(self, timeout=2.0):
+        """Next response, or None after timeout seconds."""
+        self.sock.settimeout(timeout)
+        try:
+            data, _ = self.sock.recvfrom(65535)
+        except socket.timeout:
+            return None
+        return Response(data)
+
+    def transact(self, data, timeout=2.0):
+        """Sends data, returns the first final response (skips 1xx)."""
+        self.send(data)
+        while True:
+            r = self.recv(timeout)
+            if r is None or r.code >= 200:
+                return r
