@@ -1,0 +1,101 @@
+/*
+ * dbtext: Kamailio DB_TEXT files (one table per file), read and written
+ * without knowing which table they hold.  store_text.c gives the rows
+ * their meaning.  See SPEC.md section 4 and kamailio-facts.md section 1.
+ *
+ * Nothing here logs: problems are appended to an errbuf as
+ * "FILE:LINE: message" and the caller prints or logs them.
+ */
+#ifndef SIPD_DBTEXT_H
+#define SIPD_DBTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct errbuf;
+
+#define DBTEXT_MAX_COLS		64
+#define DBTEXT_MAX_NAME		64	/* column name, with its NUL */
+#define DBTEXT_MAX_ERRORS	50	/* per file; then "too many errors" */
+
+/* Outcome of dbtext_open()/dbtext_next(): the file has errors (see errs). */
+#define DBTEXT_E_BAD		1
+
+enum dbtext_type {
+	DBTEXT_INT,		/* "int" and "time" (seconds since the Epoch) */
+	DBTEXT_DOUBLE,
+	DBTEXT_STRING,
+	DBTEXT_BLOB		/* read and written like a string */
+};
+
+struct dbtext_col {
+	char			 dc_name[DBTEXT_MAX_NAME];
+	enum dbtext_type	 dc_type;
+	int			 dc_null;	/* NULL allowed */
+	int			 dc_auto;	/* int,auto: NULL is filled in */
+};
+
+/*
+ * One value.  Reading: df_null, then df_str/df_len for every type (the
+ * text, unescaped, NUL-terminated but possibly holding NUL bytes),
+ * df_int for int columns and df_double for double columns.  Writing:
+ * df_null, then df_str/df_len, df_int or df_double by column type.
+ */
+struct dbtext_field {
+	const char	*df_str;
+	size_t		 df_len;
+	int64_t		 df_int;
+	double		 df_double;
+	int		 df_null;
+};
+
+struct dbtext_file;
+
+/*
+ * Reads the whole file at path into memory and parses its header.
+ * Returns 0 and *ret_file, -errno when the file cannot be read, or
+ * DBTEXT_E_BAD when the header is bad; errors are added to errs.
+ */
+int	dbtext_open(const char *path, struct dbtext_file **ret_file,
+	    struct errbuf *errs, struct errbuf *warns);
+const struct dbtext_col *dbtext_cols(const struct dbtext_file *f,
+	    unsigned *ret_ncols);
+/* Index of the column called name (case-sensitive), or -1. */
+int	dbtext_col_index(const struct dbtext_file *f, const char *name);
+const char *dbtext_path(const struct dbtext_file *f);
+
+/*
+ * Gives the next good record: returns 1 with *ret_fields (ncols values,
+ * valid until the next call) and *ret_line, or 0 at the end.  Bad
+ * records are reported to errs and skipped so that every problem of a
+ * file is listed; check dbtext_nerrors() at the end, a table with any
+ * error must not be used.  Strings stay valid until dbtext_close().
+ */
+int	dbtext_next(struct dbtext_file *f, const struct dbtext_field **ret_fields,
+	    unsigned *ret_line);
+unsigned dbtext_nerrors(const struct dbtext_file *f);
+/* Reports one more error of this file (typed checks in store_text.c). */
+void	dbtext_error(struct dbtext_file *f, unsigned line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	dbtext_close(struct dbtext_file *f);
+
+/*
+ * Fills fields[0..ncols-1] with the next row to write; returns 1 for a
+ * row, 0 at the end, negative errno to abort the write.
+ */
+typedef int	dbtext_row_fn(void *arg, struct dbtext_field *fields);
+
+/*
+ * Writes a whole table atomically: a temp file in the same folder,
+ * fsync, rename over path, fsync the folder.  Header in the Kamailio
+ * 3.0 form, the six special characters escaped, NULL as an empty field,
+ * doubles as %.2f, every record ending with "\n".  A NULL in an auto
+ * column is written as the row number (1..n).  A new file gets mode
+ * 0600 (tables may hold passwords); an existing file keeps its mode.
+ * Returns 0, or -errno with an error in errs; the old file is then
+ * untouched and no temp file is left behind.
+ */
+int	dbtext_write(const char *path, const struct dbtext_col *cols,
+	    unsigned ncols, dbtext_row_fn *next, void *arg, struct errbuf *errs);
+
+#endif
