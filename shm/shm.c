@@ -1,2 +1,215 @@
-/* placeholder until this module is written */
-extern int sipd_placeholder_shm;
+/*
+ * shm.c: the shared mapping and its start-up bump allocator.
+ *
+ * The master calls shm_create() and shm_carve() before it forks any
+ * worker; workers inherit the mapping at the same address and only use
+ * what was carved. shm_usage() and shm_check() are safe in any process
+ * (the master calls them for MI core.shmmem and after a worker death).
+ *
+ * There is deliberately no free: every table is fixed-size and lives as
+ * long as the process tree, so a bump pointer is all the allocator
+ * needs, and there is no fragmentation to manage (see STYLE.md, shared
+ * memory rule 6).
+ */
+#include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shm.h"
+
+#define SHM_MAGIC	0x7369706dU	/* "sipm" */
+#define SHM_VERSION	1U
+
+/*
+ * At offset 0 of the mapping. Written by the master before fork only
+ * (so no lock), read by anyone afterwards.
+ */
+struct shm_header {
+	uint32_t	sh_magic;	/* SHM_MAGIC */
+	uint32_t	sh_version;	/* SHM_VERSION */
+	size_t		sh_size;	/* bytes mapped */
+	size_t		sh_used;	/* offset of the first free byte */
+	unsigned	sh_blocks;	/* carves made so far */
+};
+
+/*
+ * Process-local view: where the mapping is, how long (kept here too so
+ * that a damaged header can never make munmap take more than ours),
+ * and who made it.
+ */
+static struct shm_header	*shm_hdr;
+static size_t			 shm_len;
+static pid_t			 shm_creator;
+
+static int
+shm_is_pow2(size_t n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
+static size_t
+shm_page_size(void)
+{
+	long	 ps;
+
+	ps = sysconf(_SC_PAGESIZE);
+	/* POSIX guarantees a page size; 4096 keeps us going if it lies. */
+	return ps > 0 ? (size_t)ps : 4096;
+}
+
+size_t
+shm_page_round(size_t n)
+{
+	size_t	 ps = shm_page_size();
+
+	if (n > SIZE_MAX - (ps - 1))
+		return SIZE_MAX;
+	return (n + ps - 1) & ~(ps - 1);
+}
+
+size_t
+shm_size_base(void)
+{
+	return sizeof(struct shm_header);
+}
+
+size_t
+shm_size_add(size_t acc, size_t n, size_t align)
+{
+	if (align == 0)
+		align = alignof(max_align_t);
+	if (acc == SIZE_MAX || !shm_is_pow2(align))
+		return SIZE_MAX;
+	if (acc > SIZE_MAX - (align - 1))
+		return SIZE_MAX;
+	acc = (acc + align - 1) & ~(align - 1);
+	if (n > SIZE_MAX - acc)
+		return SIZE_MAX;
+	return acc + n;
+}
+
+int
+shm_create(size_t size)
+{
+	void	*p;
+
+	if (shm_hdr != NULL)
+		return -EEXIST;
+	if (size == 0)
+		return -EINVAL;
+	if (size < sizeof(struct shm_header))
+		size = sizeof(struct shm_header);
+	size = shm_page_round(size);
+	if (size == SIZE_MAX)
+		return -ENOMEM;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+
+	shm_hdr = p;
+	shm_len = size;
+	shm_hdr->sh_magic = SHM_MAGIC;
+	shm_hdr->sh_version = SHM_VERSION;
+	shm_hdr->sh_size = size;
+	shm_hdr->sh_used = sizeof(struct shm_header);
+	shm_hdr->sh_blocks = 0;
+	shm_creator = getpid();
+	return 0;
+}
+
+void *
+shm_carve(size_t n, size_t align)
+{
+	uintptr_t	 base, start;
+	size_t		 off;
+
+	if (shm_hdr == NULL) {
+		errno = ENXIO;
+		return NULL;
+	}
+	if (getpid() != shm_creator) {
+		errno = EPERM;
+		return NULL;
+	}
+	if (align == 0)
+		align = alignof(max_align_t);
+	if (n == 0 || !shm_is_pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+
+	/*
+	 * Align the address, not the offset, so that alignments above the
+	 * page size still hold; below it the two are the same because the
+	 * mapping starts on a page boundary.
+	 */
+	base = (uintptr_t)shm_hdr;
+	start = base + shm_hdr->sh_used;
+	if (start > UINTPTR_MAX - (align - 1)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	start = (start + align - 1) & ~((uintptr_t)align - 1);
+	off = (size_t)(start - base);
+	if (off > shm_len || n > shm_len - off) {
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	shm_hdr->sh_used = off + n;
+	shm_hdr->sh_blocks++;
+	/*
+	 * No memset: anonymous pages arrive zeroed and the bump pointer
+	 * never hands out a byte twice. Skipping it also leaves untouched
+	 * table pages unbacked until first use, which keeps RSS honest on
+	 * small boards with a large usrloc.max_contacts.
+	 */
+	return (void *)start;
+}
+
+void
+shm_usage(struct shm_usage *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (shm_hdr == NULL)
+		return;
+	ret->su_total = shm_len;
+	/* Clamped so a damaged header cannot make free wrap around. */
+	ret->su_used = shm_hdr->sh_used <= shm_len ? shm_hdr->sh_used : shm_len;
+	ret->su_free = shm_len - ret->su_used;
+	/* Carving only grows, so the high-water mark is the used size. */
+	ret->su_max_used = ret->su_used;
+	ret->su_fragments = shm_hdr->sh_blocks;
+}
+
+int
+shm_check(void)
+{
+	if (shm_hdr == NULL)
+		return -ENXIO;
+	if (shm_hdr->sh_magic != SHM_MAGIC ||
+	    shm_hdr->sh_version != SHM_VERSION ||
+	    shm_hdr->sh_size != shm_len ||
+	    shm_hdr->sh_used < sizeof(struct shm_header) ||
+	    shm_hdr->sh_used > shm_hdr->sh_size)
+		return -EBADMSG;
+	return 0;
+}
+
+void
+shm_destroy(void)
+{
+	if (shm_hdr == NULL)
+		return;
+	/* Nothing useful to do if it fails: we forget the mapping anyway. */
+	(void)munmap(shm_hdr, shm_len);
+	shm_hdr = NULL;
+	shm_len = 0;
+	shm_creator = 0;
+}

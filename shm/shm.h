@@ -3,6 +3,11 @@
  * created by the master before any fork so that every worker inherits
  * it at the same address. Tables are carved out of it at start-up with
  * shm_carve(); nothing is allocated from it afterwards.
+ *
+ * The mapping opens with a small header (magic, version, size, used
+ * offset, number of carved blocks) that shm_usage() reads for MI
+ * core.shmmem and shm_check() verifies. Nothing in shm/ logs: errors
+ * come back as -errno or NULL with errno set.
  */
 #ifndef SIPD_SHM_H
 #define SIPD_SHM_H
@@ -17,16 +22,44 @@ struct shm_usage {
 	unsigned su_fragments;	/* number of carved blocks */
 };
 
-/* Maps size bytes (rounded up to pages). 0 or -errno. Once per process tree. */
+/*
+ * Maps size bytes (rounded up to pages), the header included: size the
+ * mapping with shm_size_base()/shm_size_add(). Returns 0, -EINVAL for
+ * size 0, -EEXIST when this process already has a mapping, -ENOMEM when
+ * the size overflows, or the -errno of mmap(). Once per process tree.
+ */
 int	shm_create(size_t size);
 /*
  * Reserves n bytes aligned to align (power of two, 0 = max_align_t) from
  * the mapping; NULL when it does not fit. Master only, before fork.
  * The memory is zeroed.
+ * On NULL, errno is ENOMEM (does not fit), EINVAL (n == 0 or align not
+ * a power of two), ENXIO (no mapping) or EPERM (called by a process
+ * other than the one that made the mapping: a forked child's carving
+ * would be invisible to its siblings' bookkeeping).
  */
 void	*shm_carve(size_t n, size_t align);
+/* All zero when there is no mapping. Safe in any process. */
 void	 shm_usage(struct shm_usage *ret);
+/*
+ * 0 when the header is intact, -ENXIO when there is no mapping,
+ * -EBADMSG when magic, version or offsets are wrong (shm corruption:
+ * the caller's fatal).
+ */
+int	 shm_check(void);
 /* Unmaps; safe to call when nothing was mapped. */
 void	 shm_destroy(void);
+
+/*
+ * Sizing helpers for the master. Start from shm_size_base() (the
+ * header) and add every carve in the order it will be made, with the
+ * same n and align: the result is the exact size shm_create() needs
+ * for alignments up to the page size. SIZE_MAX on overflow, and
+ * SIZE_MAX stays SIZE_MAX, so check once at the end.
+ */
+size_t	shm_size_base(void);
+size_t	shm_size_add(size_t acc, size_t n, size_t align);
+/* n rounded up to a multiple of the page size; SIZE_MAX on overflow. */
+size_t	shm_page_round(size_t n);
 
 #endif
