@@ -1,2 +1,272 @@
-/* placeholder until this module is written */
-extern int sipd_placeholder_mi_cmd;
+/*
+ * mi_cmd: registry of MI commands and the core ones (system.*, core.*).
+ * Runs in the master: the registry is plain memory of that process,
+ * filled at start-up by each module, read by the MI server per request.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "mi_cmd.h"
+#include "proc.h"
+#include "shm.h"
+
+/*
+ * Pointers into the registered (static) tables, in registration order:
+ * system.listMethods lists them in that order, as Kamailio does.
+ */
+static const struct mi_cmd	**mi_cmds;
+static size_t			  mi_ncmds;
+static size_t			  mi_cmds_cap;
+static int			  mi_core_done;
+
+/* sercmd's "ls" is a client alias in Kamailio; here the server knows it. */
+static const char		  mi_alias_ls[] = "ls";
+
+const struct mi_cmd *
+mi_cmd_find(const char *name)
+{
+	size_t	i;
+
+	if (strcmp(name, mi_alias_ls) == 0)
+		name = "system.listMethods";
+	for (i = 0; i < mi_ncmds; i++)
+		if (strcmp(mi_cmds[i]->mc_name, name) == 0)
+			return mi_cmds[i];
+	return NULL;
+}
+
+int
+mi_cmd_register(const struct mi_cmd *table, size_t n)
+{
+	const struct mi_cmd	**p;
+	size_t			  i, j, cap;
+
+	/* Check the whole table first so a bad one leaves no trace. */
+	for (i = 0; i < n; i++) {
+		if (table[i].mc_name == NULL || table[i].mc_help == NULL ||
+		    table[i].mc_handler == NULL || table[i].mc_min_args < 0 ||
+		    (table[i].mc_max_args != MI_CMD_ANY_ARGS &&
+		    table[i].mc_max_args < table[i].mc_min_args))
+			return -EINVAL;
+		if (mi_cmd_find(table[i].mc_name) != NULL ||
+		    strcmp(table[i].mc_name, mi_alias_ls) == 0)
+			return -EEXIST;
+		for (j = 0; j < i; j++)
+			if (strcmp(table[i].mc_name, table[j].mc_name) == 0)
+				return -EEXIST;
+	}
+	if (mi_ncmds + n > mi_cmds_cap) {
+		cap = mi_cmds_cap == 0 ? 32 : mi_cmds_cap;
+		while (cap < mi_ncmds + n)
+			cap *= 2;
+		if ((p = reallocarray(mi_cmds, cap, sizeof(*p))) == NULL)
+			return -ENOMEM;
+		mi_cmds = p;
+		mi_cmds_cap = cap;
+	}
+	for (i = 0; i < n; i++)
+		mi_cmds[mi_ncmds++] = &table[i];
+	return 0;
+}
+
+void
+mi_cmd_reset(void)
+{
+	free(mi_cmds);
+	mi_cmds = NULL;
+	mi_ncmds = mi_cmds_cap = 0;
+	mi_core_done = 0;
+}
+
+/* Helpers that turn a jansson allocation failure into a reply. */
+static void
+mi_cmd_set(struct mi_reply *r, json_t *v)
+{
+	if (v == NULL)
+		mi_reply_error(r, MI_E_INTERNAL, "Internal error: out of memory");
+	else
+		mi_reply_set(r, v);
+}
+
+static void
+mi_cmd_list_methods(struct mi_reply *r, int argc, char *const *argv)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < mi_ncmds; i++)
+		if (json_array_append_new(a,
+		    json_string(mi_cmds[i]->mc_name)) == -1)
+			goto nomem;
+	mi_reply_set(r, a);
+	return;
+nomem:
+	json_decref(a);
+	mi_cmd_set(r, NULL);
+}
+
+static void
+mi_cmd_method_help(struct mi_reply *r, int argc, char *const *argv)
+{
+	const struct mi_cmd	*c;
+
+	if ((c = mi_cmd_find(argv[0])) == NULL) {
+		mi_reply_error(r, MI_E_NOTFOUND, "Command not found");
+		return;
+	}
+	mi_cmd_set(r, json_string(c->mc_help));
+}
+
+/* Architecture and OS the binary was built for, as Kamailio prints. */
+#if defined(__x86_64__)
+#define MI_ARCH	"x86_64"
+#elif defined(__i386__)
+#define MI_ARCH	"i386"
+#elif defined(__aarch64__)
+#define MI_ARCH	"aarch64"
+#elif defined(__arm__)
+#define MI_ARCH	"arm"
+#elif defined(__mips__)
+#define MI_ARCH	"mips"
+#elif defined(__riscv)
+#define MI_ARCH	"riscv"
+#elif defined(__powerpc64__)
+#define MI_ARCH	"ppc64"
+#else
+#define MI_ARCH	"unknown"
+#endif
+#if defined(__linux__)
+#define MI_OS	"linux"
+#elif defined(__FreeBSD__)
+#define MI_OS	"freebsd"
+#elif defined(__OpenBSD__)
+#define MI_OS	"openbsd"
+#elif defined(__APPLE__)
+#define MI_OS	"darwin"
+#else
+#define MI_OS	"unknown"
+#endif
+
+static void
+mi_cmd_core_version(struct mi_reply *r, int argc, char *const *argv)
+{
+	mi_cmd_set(r, json_string("sipd " SIPD_VERSION " (" MI_ARCH "/"
+	    MI_OS ")"));
+}
+
+/* ctime() text without its newline (Kamailio 3.0 kept it; later cut). */
+static json_t *
+mi_cmd_ctime(time_t t)
+{
+	char	buf[64];
+	size_t	len;
+
+	if (ctime_r(&t, buf) == NULL)
+		return json_string("");
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return json_string(buf);
+}
+
+static void
+mi_cmd_core_uptime(struct mi_reply *r, int argc, char *const *argv)
+{
+	time_t	 now, since;
+	json_t	*o;
+
+	time(&now);
+	since = proc_start_time();
+	o = json_pack("{s:o, s:o, s:I}", "now", mi_cmd_ctime(now),
+	    "up_since", mi_cmd_ctime(since),
+	    "uptime", (json_int_t)(now - since));
+	mi_cmd_set(r, o);
+}
+
+static void
+mi_cmd_core_ps(struct mi_reply *r, int argc, char *const *argv)
+{
+	const struct proc_entry	*pe;
+	json_t			*a, *o;
+	int			 i, n;
+
+	if ((a = json_array()) == NULL)
+		goto nomem;
+	n = proc_count();
+	for (i = 0; i < n; i++) {
+		/* A worker being respawned has no pid yet: not a process. */
+		if ((pe = proc_get(i)) == NULL || pe->pe_pid == 0)
+			continue;
+		o = json_pack("{s:I, s:o}", "pid", (json_int_t)pe->pe_pid,
+		    "desc", mi_json_string(pe->pe_desc,
+		    strnlen(pe->pe_desc, sizeof(pe->pe_desc))));
+		if (json_array_append_new(a, o) == -1)
+			goto nomem;
+	}
+	mi_reply_set(r, a);
+	return;
+nomem:
+	json_decref(a);
+	mi_cmd_set(r, NULL);
+}
+
+static void
+mi_cmd_core_shmmem(struct mi_reply *r, int argc, char *const *argv)
+{
+	struct shm_usage	u;
+
+	shm_usage(&u);
+	/*
+	 * Kamailio's fields. Our shm is carved once with no per-block
+	 * headers, so used and real_used are the same number.
+	 */
+	mi_cmd_set(r, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "total", (json_int_t)u.su_total,
+	    "free", (json_int_t)u.su_free,
+	    "used", (json_int_t)u.su_used,
+	    "real_used", (json_int_t)u.su_used,
+	    "max_used", (json_int_t)u.su_max_used,
+	    "fragments", (json_int_t)u.su_fragments));
+}
+
+static const struct mi_cmd mi_core_cmds[] = {
+	{ "system.listMethods",
+	    "system.listMethods - list all MI commands (alias: ls)",
+	    0, 0, mi_cmd_list_methods },
+	{ "system.methodHelp",
+	    "system.methodHelp COMMAND - print the help of a command",
+	    1, 1, mi_cmd_method_help },
+	{ "core.version",
+	    "core.version - sipd version, architecture and OS",
+	    0, 0, mi_cmd_core_version },
+	{ "core.uptime",
+	    "core.uptime - current time, start time and seconds up",
+	    0, 0, mi_cmd_core_uptime },
+	{ "core.ps",
+	    "core.ps - pid and description of every sipd process",
+	    0, 0, mi_cmd_core_ps },
+	{ "core.shmmem",
+	    "core.shmmem - shared memory use in bytes",
+	    0, 0, mi_cmd_core_shmmem },
+};
+
+int
+mi_cmd_init(void)
+{
+	int	rc;
+
+	if (mi_core_done)
+		return 0;
+	rc = mi_cmd_register(mi_core_cmds,
+	    sizeof(mi_core_cmds) / sizeof(mi_core_cmds[0]));
+	if (rc == 0)
+		mi_core_done = 1;
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * mi_server: the management socket of sipd, served by the master from
+ * its libevent loop (SPEC §7, wire format in mi/PROTOCOL.md).
+ */
+#ifndef SIPD_MI_SERVER_H
+#define SIPD_MI_SERVER_H
+
+struct conf;
+struct errbuf;
+struct event_base;
+
+/* Limits; PROTOCOL.md repeats them. */
+#define MI_LINE_MAX		(64 * 1024)	/* request line, with its LF */
+#define MI_MAX_CONNS		32		/* concurrent clients */
+#define MI_IDLE_TIMEOUT		60		/* s without a whole request */
+#define MI_STALL_TIMEOUT	60		/* s a reply may stay unread */
+/*
+ * A streamed reply is produced only while less than MI_OUT_LOW bytes
+ * wait in the connection's output; each generator call adds a piece,
+ * so per client at most about MI_OUT_LOW + one piece is buffered.
+ */
+#define MI_OUT_LOW		(64 * 1024)
+
+/*
+ * Creates the socket at c->c_mi_socket (parent folder made 0755 when
+ * missing; a stale socket file is removed, a live one is an error),
+ * sets c_mi_mode and c_mi_group, registers the core commands and
+ * starts accepting on base. 0, or -errno with the reason in errs as
+ * "PATH: message".
+ */
+int	mi_server_start(struct event_base *base, const struct conf *c,
+	    struct errbuf *errs);
+/* Drops every client, closes and unlinks the socket. Safe if not started. */
+void	mi_server_stop(void);
+/*
+ * In a freshly forked child: closes the inherited listening and client
+ * descriptors without touching the master's event base or the socket
+ * file. The child must not call anything else of this module.
+ */
+void	mi_server_child_close(void);
+
+#endif
