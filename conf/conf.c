@@ -31,9 +31,9 @@
 #include "conf.h"
 
 #define CONF_WHY_MAX		256
-#define CONF_VALUE_MAX		PATH_MAX	/* longest value after unquoting */
+#define CONF_VALUE_MAX		PATH_MAX	/* longest unquoted value */
 #define CONF_WORDS_MAX		64		/* words in one value */
-#define CONF_QUOTE_MAX		64		/* user text quoted in a message */
+#define CONF_QUOTE_MAX		64		/* quoted user text, at most */
 #define CONF_SECRET_MIN		16
 
 struct conf_dir;
@@ -658,7 +658,8 @@ conf_set_db_url(struct conf *c, const struct conf_dir *d, const char *value,
 		kind = CONF_DB_SQLITE;
 		rest = value + 9;
 	} else
-		return conf_why(why, len, "must be text://DIR or sqlite://FILE");
+		return conf_why(why, len,
+		    "must be text://DIR or sqlite://FILE");
 	if (conf_resolve(c, rest, path, sizeof(path), sizeof(path) - 1, why,
 	    len) == -1)
 		return -1;
@@ -998,6 +999,27 @@ conf_get(const struct conf *c, const char *key, char *buf, size_t len)
 	return 0;
 }
 
+/* Returns the end of the quoted word at p (past the '"'), or NULL. */
+static const char *
+conf_scan_quoted(const char *p, char *why, size_t len)
+{
+	for (p++; *p != '"'; p++) {
+		if (*p == '\0') {
+			conf_why(why, len, "unterminated quoted value");
+			return NULL;
+		}
+		if (*p != '\\')
+			continue;
+		if (p[1] != '"' && p[1] != '\\') {
+			conf_why(why, len, "bad escape '\\%c' in quoted value "
+			    "(only \\\" and \\\\)", p[1] ? p[1] : '0');
+			return NULL;
+		}
+		p++;
+	}
+	return p + 1;
+}
+
 static bool
 conf_is_desc(const char *s, size_t n)
 {
@@ -1017,7 +1039,8 @@ conf_parse_value(const char *s, char *out, size_t outlen, char *why,
     size_t len)
 {
 	struct {
-		const char	*w_start, *w_end;	/* w_end: past the word */
+		const char	*w_start;
+		const char	*w_end;		/* past the word */
 		bool		 w_quoted;
 	} words[CONF_WORDS_MAX];
 	char		 q[CONF_QUOTE_MAX * 4 + 8], junk[CONF_VALUE_MAX];
@@ -1033,20 +1056,8 @@ conf_parse_value(const char *s, char *out, size_t outlen, char *why,
 		words[n].w_start = p;
 		words[n].w_quoted = *p == '"';
 		if (*p == '"') {
-			for (p++; *p != '"'; p++) {
-				if (*p == '\0')
-					return conf_why(why, len,
-					    "unterminated quoted value");
-				if (*p == '\\') {
-					if (p[1] != '"' && p[1] != '\\')
-						return conf_why(why, len,
-						    "bad escape '\\%c' in quoted"
-						    " value (only \\\" and \\\\)",
-						    p[1] ? p[1] : '0');
-					p++;
-				}
-			}
-			p++;
+			if ((p = conf_scan_quoted(p, why, len)) == NULL)
+				return -1;
 		} else
 			p += strcspn(p, " \t#\"");
 		words[n++].w_end = p;
