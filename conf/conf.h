@@ -32,48 +32,52 @@ enum conf_db_kind {
 struct conf_listen {
 	struct sockaddr_storage	 cl_addr;	/* family, IP and port */
 	socklen_t		 cl_addrlen;
-	char			 cl_text[80];	/* "udp:IP:PORT", IPv6 as [..] */
+	char			 cl_text[80];	/* "udp:IP:PORT", v6 in [] */
 };
 
 struct conf {
 	char		 c_file[PATH_MAX];	/* config file as given */
-	char		 c_dir[PATH_MAX];	/* its folder: base of relative paths */
+	/* Its folder, absolute: the base of relative paths. */
+	char		 c_dir[PATH_MAX];
 
 	struct conf_listen c_listen[CONF_MAX_LISTEN];
-	int		 c_nlisten;		/* default: one, udp:0.0.0.0:5060 */
+	int		 c_nlisten;	/* default: one, udp:0.0.0.0:5060 */
 	int		 c_children;		/* 1..256 */
 
 	enum conf_db_kind c_db_kind;
 	char		 c_db_path[PATH_MAX];	/* resolved against c_dir */
 
-	bool		 c_gw_set;		/* pstn.gw_ip given and not "" */
+	bool		 c_gw_set;		/* pstn.gw_ip is not "" */
 	struct sockaddr_storage c_gw_addr;	/* gw_ip + gw_port */
-	char		 c_gw_ip[64];		/* as written minus [], "" = unset */
+	char		 c_gw_ip[64];		/* no [], "" = unset */
 	uint16_t	 c_gw_port;		/* default 5060 */
 	bool		 c_gw_match_port;	/* default yes */
 
-	char		 c_mi_socket[PATH_MAX];	/* resolved; default /run/sipd/sipd.sock */
+	/* Resolved; default /run/sipd/sipd.sock. */
+	char		 c_mi_socket[PATH_MAX];
 	mode_t		 c_mi_mode;		/* octal, default 0600 */
 	char		 c_mi_group[64];	/* "" = unset */
 
-	char		 c_pid_file[PATH_MAX];	/* resolved; default /run/sipd/sipd.pid */
-	int		 c_log_level;		/* syslog LOG_ERR..LOG_DEBUG; default LOG_INFO */
-	int		 c_log_facility;	/* syslog LOG_DAEMON, LOG_LOCAL0.. */
+	/* Resolved; default /run/sipd/sipd.pid. */
+	char		 c_pid_file[PATH_MAX];
+	int		 c_log_level;		/* LOG_ERR..LOG_DEBUG */
+	int		 c_log_facility;	/* LOG_DAEMON, LOG_LOCAL0.. */
 
 	unsigned	 c_ul_hash_size;	/* power of two, default 512 */
 	unsigned	 c_ul_max_contacts;	/* default 100000 */
-	unsigned	 c_ul_flush_interval;	/* seconds, 0 = never periodic; default 60 */
+	unsigned	 c_ul_flush_interval;	/* s, 0 = not periodic; 60 */
 
 	unsigned	 c_reg_default_expires;	/* 3600 */
 	unsigned	 c_reg_min_expires;	/* 60 */
 	unsigned	 c_reg_max_expires;	/* 7200 */
 	unsigned	 c_reg_max_contacts;	/* 0 = no limit */
 
-	char		 c_auth_realm[CONF_MAX_TEXT];	/* "" = per request */
-	unsigned	 c_auth_algorithms;	/* CONF_ALG_* bits; default MD5 */
-	bool		 c_auth_qop;		/* auth.qop: auth (true) / none */
+	char		 c_auth_realm[CONF_MAX_TEXT];	/* "" per request */
+	unsigned	 c_auth_algorithms;	/* CONF_ALG_* bits; MD5 */
+	bool		 c_auth_qop;		/* auth (true) or none */
 	unsigned	 c_auth_nonce_expire;	/* 300 */
-	char		 c_auth_secret[CONF_MAX_TEXT];	/* "" = random per start */
+	/* "" = random per start, else at least 16 characters. */
+	char		 c_auth_secret[CONF_MAX_TEXT];
 	bool		 c_auth_calculate_ha1;	/* yes */
 
 	unsigned	 c_tm_fr_timeout;	/* 30 */
