@@ -668,7 +668,7 @@ dbtext_put_row(FILE *fp, const struct dbtext_col *cols, unsigned ncols,
 	for (i = 0; i < ncols; i++) {
 		if (i > 0)
 			putc(':', fp);
-		if (v[i].df_null && cols[i].dc_auto) {
+		if (v[i].df_null && cols[i].dc_auto && !cols[i].dc_null) {
 			fprintf(fp, "%" PRIu64, rowno);
 			continue;
 		}

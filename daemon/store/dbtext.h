@@ -90,7 +90,8 @@ typedef int	dbtext_row_fn(void *arg, struct dbtext_field *fields);
  * fsync, rename over path, fsync the folder.  Header in the Kamailio
  * 3.0 form, the six special characters escaped, NULL as an empty field,
  * doubles as %.2f, every record ending with "\n".  A NULL in an auto
- * column is written as the row number (1..n).  A new file gets mode
+ * column (not also null) is written as the row number (1..n); an empty
+ * string is written as NULL, and refused in a NOT NULL column.  A new file gets mode
  * 0600 (tables may hold passwords); an existing file keeps its mode.
  * Returns 0, or -errno with an error in errs; the old file is then
  * untouched and no temp file is left behind.
