@@ -549,14 +549,21 @@ sip_msg_check(const struct sip_msg *m, struct sip_check *ret)
 		return sip_msg_reply(ret, 400, "Bad Request - Missing To");
 	if (m->sm_count[SIP_HDR_CSEQ] == 0)
 		return sip_msg_reply(ret, 400, "Bad Request - Missing CSeq");
-	if (m->sm_count[SIP_HDR_CALL_ID] > 1 || sip_msg_callid(m, &cid) != 0)
+	/* multi01: single-value headers given twice */
+	if (m->sm_count[SIP_HDR_CALL_ID] > 1 || m->sm_count[SIP_HDR_FROM] > 1 ||
+	    m->sm_count[SIP_HDR_TO] > 1 || m->sm_count[SIP_HDR_CSEQ] > 1 ||
+	    m->sm_count[SIP_HDR_MAX_FORWARDS] > 1 ||
+	    m->sm_count[SIP_HDR_EXPIRES] > 1)
+		return sip_msg_reply(ret, 400,
+		    "Bad Request - Repeated single-value header");
+	if (sip_msg_callid(m, &cid) != 0)
 		return sip_msg_reply(ret, 400,
 		    "Bad Request - Malformed Call-ID");
-	if (m->sm_count[SIP_HDR_FROM] > 1 || sip_msg_from(m, &a) != 0)
+	if (sip_msg_from(m, &a) != 0)
 		return sip_msg_reply(ret, 400, "Bad Request - Malformed From");
-	if (m->sm_count[SIP_HDR_TO] > 1 || sip_msg_to(m, &a) != 0)
+	if (sip_msg_to(m, &a) != 0)
 		return sip_msg_reply(ret, 400, "Bad Request - Malformed To");
-	if (m->sm_count[SIP_HDR_CSEQ] > 1 || sip_msg_cseq(m, &cseq) != 0)
+	if (sip_msg_cseq(m, &cseq) != 0)
 		return sip_msg_reply(ret, 400, "Bad Request - Malformed CSeq");
 	if (cseq.sc_method_str.len != m->sm_method_str.len ||
 	    memcmp(cseq.sc_method_str.s, m->sm_method_str.s,
@@ -567,12 +574,10 @@ sip_msg_check(const struct sip_msg *m, struct sip_check *ret)
 		return sip_msg_reply(ret, 400,
 		    "Bad Request - CSeq method mismatch");
 	}
-	if (m->sm_count[SIP_HDR_MAX_FORWARDS] > 1 ||
-	    sip_msg_max_forwards(m, &mf) == -EBADMSG)
+	if (sip_msg_max_forwards(m, &mf) == -EBADMSG)
 		return sip_msg_reply(ret, 400,
 		    "Bad Request - Malformed Max-Forwards");
-	if (m->sm_count[SIP_HDR_EXPIRES] > 1 ||
-	    sip_msg_expires(m, &exp) == -EBADMSG)
+	if (sip_msg_expires(m, &exp) == -EBADMSG)
 		return sip_msg_reply(ret, 400,
 		    "Bad Request - Malformed Expires");
 	if (sip_msg_addrs_ok(m, SIP_HDR_CONTACT) != 0)
