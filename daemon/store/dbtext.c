@@ -441,7 +441,7 @@ dbtext_check_value(struct dbtext_file *f, unsigned line, unsigned i,
 		    vis);
 		return -1;
 	case DBTEXT_DOUBLE:
-		/* Optional '-', digits, optional '.' and digits; no exponent. */
+		/* Optional '-', digits, optional '.' digits; no exponent. */
 		if (s[k] == '-')
 			k++;
 		if (k == v->df_len || s[k] < '0' || s[k] > '9')
@@ -529,8 +529,8 @@ dbtext_parse_record(struct dbtext_file *f, char *p, char *end, unsigned line)
 					    f->dt_cols[i].dc_name, p[1]);
 				else
 					dbtext_error(f, line, "column '%s': "
-					    "bad escape '\\\\x%02x' (only \\: "
-					    "\\\\ \\n \\r \\t \\0)",
+					    "bad escape: '\\' then byte 0x%02x "
+					    "(only \\: \\\\ \\n \\r \\t \\0)",
 					    f->dt_cols[i].dc_name,
 					    (unsigned char)p[1]);
 				return -1;
@@ -761,7 +761,7 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		r = -ENOMEM;
 		goto oom;
 	}
-	if ((fd = mkstemp(tmp)) == -1) {
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		r = -errno;
 		errbuf_add(errs, path, 0, "cannot create a temp file: %s",
 		    strerror(-r));

@@ -32,7 +32,11 @@ struct dbtext_col {
 	char			 dc_name[DBTEXT_MAX_NAME];
 	enum dbtext_type	 dc_type;
 	int			 dc_null;	/* NULL allowed */
-	int			 dc_auto;	/* int,auto: NULL is filled in */
+	/*
+	 * int,auto: an empty field reads as the highest id seen so far
+	 * plus one (ids are not unique then; sipd does not use them).
+	 */
+	int			 dc_auto;
 };
 
 /*
@@ -71,8 +75,8 @@ const char *dbtext_path(const struct dbtext_file *f);
  * file is listed; check dbtext_nerrors() at the end, a table with any
  * error must not be used.  Strings stay valid until dbtext_close().
  */
-int	dbtext_next(struct dbtext_file *f, const struct dbtext_field **ret_fields,
-	    unsigned *ret_line);
+int	dbtext_next(struct dbtext_file *f,
+	    const struct dbtext_field **ret_fields, unsigned *ret_line);
 unsigned dbtext_nerrors(const struct dbtext_file *f);
 /* Reports one more error of this file (typed checks in store_text.c). */
 void	dbtext_error(struct dbtext_file *f, unsigned line, const char *fmt, ...)
@@ -91,12 +95,14 @@ typedef int	dbtext_row_fn(void *arg, struct dbtext_field *fields);
  * 3.0 form, the six special characters escaped, NULL as an empty field,
  * doubles as %.2f, every record ending with "\n".  A NULL in an auto
  * column (not also null) is written as the row number (1..n); an empty
- * string is written as NULL, and refused in a NOT NULL column.  A new file gets mode
- * 0600 (tables may hold passwords); an existing file keeps its mode.
+ * string is written as NULL, and refused in a NOT NULL column.  A new
+ * file gets mode 0600 (tables may hold passwords); an existing file
+ * keeps its mode.
  * Returns 0, or -errno with an error in errs; the old file is then
  * untouched and no temp file is left behind.
  */
 int	dbtext_write(const char *path, const struct dbtext_col *cols,
-	    unsigned ncols, dbtext_row_fn *next, void *arg, struct errbuf *errs);
+	    unsigned ncols, dbtext_row_fn *next, void *arg,
+	    struct errbuf *errs);
 
 #endif

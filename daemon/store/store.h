@@ -72,7 +72,7 @@ enum store_proto {
 struct store_trusted {
 	struct store_str	 tr_src_ip;	/* compared as text */
 	enum store_proto	 tr_proto;
-	struct store_str	 tr_from_pattern; /* POSIX basic regex or NULL */
+	struct store_str	 tr_from_pattern; /* POSIX basic regex */
 	struct store_str	 tr_tag;
 	struct store_str	 tr_ruri_pattern; /* 5.6 only, else NULL */
 	int64_t			 tr_priority;	/* 5.6 only, else 0 */
@@ -152,7 +152,8 @@ int	store_text_check(const char *dir, struct errbuf *errs,
  * usrloc uses "n/a" for a missing User-Agent); methods ==
  * STORE_METHODS_ALL is written as NULL, as Kamailio does.
  */
-typedef int	store_location_next_fn(void *arg, struct store_location *ret_row);
+typedef int	store_location_next_fn(void *arg,
+	    struct store_location *ret_row);
 int	store_text_write_location(const char *dir, store_location_next_fn *next,
 	    void *arg, struct errbuf *errs);
 

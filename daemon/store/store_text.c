@@ -119,12 +119,10 @@ store_find_cols(struct dbtext_file *f, struct store_colspec *cs, size_t n)
 			continue;
 		}
 		t = cols[cs[i].cs_index].dc_type;
-		if (t == DBTEXT_BLOB)
-			t = DBTEXT_STRING;
-		if (t != cs[i].cs_type) {
+		if (t != cs[i].cs_type &&
+		    !(t == DBTEXT_BLOB && cs[i].cs_type == DBTEXT_STRING)) {
 			dbtext_error(f, 1, "column '%s' has type %s, expected "
-			    "%s", cs[i].cs_name, tn[cols[cs[i].cs_index].dc_type],
-			    tn[cs[i].cs_type]);
+			    "%s", cs[i].cs_name, tn[t], tn[cs[i].cs_type]);
 			bad = 1;
 		}
 	}

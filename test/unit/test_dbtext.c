@@ -228,7 +228,8 @@ collect_loc(void *arg, const struct store_location *sl)
 static void
 test_k30_layout(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	struct store_subscribers	*sub = NULL;
 	struct store_trusted_table	*tr = NULL;
 	struct loc_list			 ll = { .n = 0 };
@@ -298,7 +299,8 @@ test_k30_layout(void **state)
 static void
 test_k56_layout(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	struct store_subscribers	*sub = NULL;
 	struct store_trusted_table	*tr = NULL;
 	struct loc_list			 ll = { .n = 0 };
@@ -353,7 +355,8 @@ test_k56_layout(void **state)
 static void
 test_shipped_tables(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	struct store_subscribers	*sub = NULL;
 	struct store_trusted_table	*tr = NULL;
 	struct store_str		 ud;
@@ -411,7 +414,8 @@ test_shipped_tables(void **state)
 static void
 test_header_spaces(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	const struct dbtext_field	*v;
 	const struct dbtext_col		*c;
 	struct dbtext_file		*f;
@@ -451,7 +455,8 @@ test_header_spaces(void **state)
 static void
 test_blank_lines(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	const struct dbtext_field	*v;
 	struct dbtext_file		*f;
 	unsigned			 line;
@@ -551,7 +556,8 @@ test_bad_files(void **state)
 static void
 test_no_final_newline(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	const struct dbtext_field	*v;
 	struct dbtext_file		*f;
 	unsigned			 line;
@@ -1208,7 +1214,8 @@ bytes_next(void *arg, struct dbtext_field *v)
 static void
 test_roundtrip_bytes(void **state)
 {
-	struct errbuf			 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct errbuf			 errs = ERRBUF_INIT;
+	struct errbuf			 warns = ERRBUF_INIT;
 	const struct dbtext_field	*v;
 	struct dbtext_file		*f;
 	char				*dir = tmpdir_make(), path[4096];
