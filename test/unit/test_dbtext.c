@@ -498,6 +498,9 @@ static const struct bad_case bad_cases[] = {
 	    "bad header: column 'name': unknown attribute 'nul'" },
 	{ "bad/escape", 0, 1, 1, 3,
 	    "column 'b': bad escape '\\.' (only \\: \\\\ \\n \\r \\t \\0)" },
+	{ "bad/escape_ctl", 0, 0, 1, 2,
+	    "column 'a': bad escape: '\\' then byte 0x01 (only \\: \\\\ "
+	    "\\n \\r \\t \\0)" },
 	{ "bad/escape_end", 0, 0, 1, 2,
 	    "column 'b': '\\' at the end of the line" },
 	{ "bad/notnull", 0, 0, 1, 2,
@@ -578,6 +581,17 @@ test_no_final_newline(void **state)
 	expect_count(&warns, 1);
 	expect_msg(&warns, data("bad/nonewline"), 3,
 	    "no newline at the end of the last record (read anyway)");
+
+	/* A header-only file without its newline. */
+	errbuf_clear(&warns);
+	assert_int_equal(dbtext_open(data("bad/header_nonl"), &f, &errs,
+	    &warns), 0);
+	assert_int_equal(dbtext_next(f, &v, &line), 0);
+	dbtext_close(f);
+	expect_count(&errs, 0);
+	expect_msg(&warns, data("bad/header_nonl"), 1,
+	    "no newline at the end of the file");
+	expect_count(&warns, 1);
 	errbuf_free(&errs);
 	errbuf_free(&warns);
 }
@@ -651,6 +665,15 @@ test_column_errors(void **state)
 	assert_null(sub);
 	expect_msg(&errs, data("typed/missingcol/subscriber"), 1,
 	    "column 'ha1b' is missing");
+	expect_count(&errs, 1);
+
+	/* Kamailio 3.0 fails the whole table (every REGISTER got 500). */
+	errbuf_clear(&errs);
+	assert_int_equal(store_text_load_subscribers(data("typed/emptyemail"),
+	    &sub, &errs, &warns), STORE_E_BAD);
+	assert_null(sub);
+	expect_msg(&errs, data("typed/emptyemail/subscriber"), 2,
+	    "column 'email_address' is empty (NULL) but may not be NULL");
 	expect_count(&errs, 1);
 
 	errbuf_clear(&errs);
