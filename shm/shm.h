@@ -18,7 +18,7 @@ struct shm_usage {
 	size_t	su_total;	/* size of the mapping */
 	size_t	su_used;	/* carved so far (headers + tables) */
 	size_t	su_free;	/* total - used */
-	size_t	su_max_used;	/* high-water mark (== used: carving only grows) */
+	size_t	su_max_used;	/* high-water mark; == used: no free */
 	unsigned su_fragments;	/* number of carved blocks */
 };
 

@@ -30,7 +30,7 @@ struct shm_lock {
 	pthread_mutex_t		sl_mutex;
 	_Atomic pid_t		sl_owner;	/* holder's pid, 0 when free */
 	_Atomic pid_t		sl_dead_owner;	/* last owner recovered from */
-	_Atomic unsigned	sl_recovered;	/* times taken over from a dead owner */
+	_Atomic unsigned	sl_recovered;	/* takeovers from dead owners */
 };
 
 /* shm_lock_acquire(): the previous owner died holding the lock. */

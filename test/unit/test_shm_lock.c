@@ -34,16 +34,19 @@
 #define TEST_WORKERS	4
 #define TEST_ROUNDS	20000
 
-/* What the lock tests share between processes. */
+/*
+ * What the lock tests share between processes. Guarded by la_lock
+ * except la_rc and la_held_in_child, each written by one child only.
+ */
 struct lock_area {
 	struct shm_lock	la_lock;
-	unsigned long	la_counter;	/* la_lock */
-	unsigned	la_repairs;	/* la_lock: repair hook runs */
-	int		la_torn;	/* la_lock: set by a holder, cleared by repair */
-	int		la_rc[TEST_WORKERS][2];	/* each child's acquire results */
-	pid_t		la_seen_dead;	/* dead owner, as seen by the repairer */
+	unsigned long	la_counter;
+	unsigned	la_repairs;	/* repair hook runs */
+	int		la_torn;	/* set by a holder, cleared by repair */
+	int		la_rc[TEST_WORKERS][2];	/* child i's acquire results */
+	pid_t		la_seen_dead;	/* dead owner seen by the repairer */
 	int		la_held_in_child; /* shm_lock_held() in a non-holder */
-	unsigned	la_repair_unheld; /* repair ran without owning the lock */
+	unsigned	la_repair_unheld; /* repairs run without the lock */
 };
 
 static int
