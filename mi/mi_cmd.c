@@ -40,8 +40,8 @@ mi_cmd_find(const char *name)
 	return NULL;
 }
 
-int
-mi_cmd_register(const struct mi_cmd *table, size_t n)
+static int
+mi_cmd_add(const struct mi_cmd *table, size_t n)
 {
 	const struct mi_cmd	**p;
 	size_t			  i, j, cap;
@@ -264,9 +264,20 @@ mi_cmd_init(void)
 
 	if (mi_core_done)
 		return 0;
-	rc = mi_cmd_register(mi_core_cmds,
+	rc = mi_cmd_add(mi_core_cmds,
 	    sizeof(mi_core_cmds) / sizeof(mi_core_cmds[0]));
 	if (rc == 0)
 		mi_core_done = 1;
 	return rc;
+}
+
+int
+mi_cmd_register(const struct mi_cmd *table, size_t n)
+{
+	int	rc;
+
+	/* Core commands come first in listings, whoever registers first. */
+	if ((rc = mi_cmd_init()) != 0)
+		return rc;
+	return mi_cmd_add(table, n);
 }

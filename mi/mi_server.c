@@ -714,7 +714,7 @@ mi_server_start(struct event_base *base, const struct conf *c,
 	}
 	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) ||
 	    chmod(path, c->c_mi_mode & 07777) == -1 ||
-	    lstat(path, &st) == -1 || listen(fd, 16) == -1) {
+	    lstat(path, &st) == -1 || listen(fd, MI_MAX_CONNS * 2) == -1) {
 		rc = -errno;
 		errbuf_add(errs, path, 0, "cannot set up socket: %s",
 		    strerror(-rc));
