@@ -88,7 +88,8 @@ static void
 mi_cmd_set(struct mi_reply *r, json_t *v)
 {
 	if (v == NULL)
-		mi_reply_error(r, MI_E_INTERNAL, "Internal error: out of memory");
+		mi_reply_error(r, MI_E_INTERNAL,
+		    "Internal error: out of memory");
 	else
 		mi_reply_set(r, v);
 }

@@ -29,7 +29,7 @@
 #define MI_E_PARSE		(-32700)	/* line is not JSON */
 #define MI_E_INVALID		(-32600)	/* not a JSON-RPC request */
 #define MI_E_NOMETHOD		(-32601)	/* unknown method */
-#define MI_E_PARAMS		(-32602)	/* wrong number or form of params */
+#define MI_E_PARAMS		(-32602)	/* bad params: count or form */
 #define MI_E_INTERNAL		(-32603)	/* sipd ran out of something */
 #define MI_E_BUSY		(-32000)	/* too many MI connections */
 

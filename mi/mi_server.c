@@ -71,8 +71,9 @@ static struct mi_conn_list	 mi_conns = TAILQ_HEAD_INITIALIZER(mi_conns);
 static int			 mi_nconns;
 static unsigned			 mi_serial;
 static char			 mi_path[PATH_MAX];
-static dev_t			 mi_dev;	/* of our socket file, so stop */
-static ino_t			 mi_ino;	/* never unlinks another's */
+/* Identity of our socket file: stop never unlinks another's. */
+static dev_t			 mi_dev;
+static ino_t			 mi_ino;
 
 static void	mi_conn_run(struct mi_conn *);
 
