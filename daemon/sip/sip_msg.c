@@ -258,9 +258,13 @@ sip_msg_frame_body(struct sip_msg *m, const char *body)
 int
 sip_msg_parse(struct sip_msg *m, const char *buf, size_t len)
 {
-	const char	*p = buf, *end = buf + len, *nl, *le, *name_end, *v;
+	const char	*p = buf, *end, *nl, *le, *name_end, *v;
 	struct sip_hdr	*h;
 	int		 id, rc;
+
+	if (buf == NULL || len == 0)
+		return -EBADMSG;
+	end = buf + len;
 
 	m->sm_buf = buf;
 	m->sm_buflen = len;

@@ -219,15 +219,18 @@ int
 sip_uri_parse(const char *s, size_t len, struct sip_uri *ret)
 {
 	struct sip_uri	 u;
-	const char	*p = s, *end = s + len;
+	const char	*p = s, *end;
 	int		 rc;
 
+	if (s == NULL || len == 0)
+		return -EINVAL;
+	end = s + len;
 	memset(&u, 0, sizeof(u));
 	u.su_raw.s = s;
 	u.su_raw.len = len;
 
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	if (len == 0 || !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+	if (!((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
 		return -EINVAL;
 	while (p < end && (sip_lex_is((unsigned char)*p, SIP_LEX_HOST) ||
 	    *p == '+') && *p != '_')
@@ -335,8 +338,13 @@ int
 sip_uri_escaped_eq(const char *a, size_t alen, const char *b, size_t blen,
     int case_insensitive)
 {
-	const char	*ae = a + alen, *be = b + blen;
+	const char	*ae, *be;
 	int		 ca, cb;
+
+	if (alen == 0 || blen == 0)
+		return alen == blen;
+	ae = a + alen;
+	be = b + blen;
 
 	while (a < ae && b < be) {
 		ca = sip_uri_next_octet(&a, ae);
@@ -354,8 +362,12 @@ sip_uri_escaped_eq(const char *a, size_t alen, const char *b, size_t blen,
 long
 sip_uri_unescape(const char *s, size_t len, char *out, size_t cap)
 {
-	const char	*end = s + len;
+	const char	*end;
 	size_t		 n = 0;
+
+	if (len == 0)
+		return 0;
+	end = s + len;
 
 	while (s < end) {
 		if (*s == '%' && !sip_uri_escape_ok(s, end))
