@@ -1,0 +1,68 @@
+"""Service integration: the SysV script under busybox sh drives the real
+daemon; the systemd unit and `meson install` put files in place."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import SIPD, SRCDIR
+from sipcli import Client
+
+BUILDDIR = os.environ.get("SIPD_BUILDDIR", os.path.join(SRCDIR, "build"))
+BUSYBOX = shutil.which("busybox")
+
+
+def init(action, s, **env):
+    e = dict(os.environ, SIPD_BIN=SIPD, SIPD_CONF=s.cfg,
+             SIPD_PIDFILE=s.pid_file, SIPD_OPTS="-E", **env)
+    return subprocess.run([BUSYBOX, "sh", os.path.join(BUILDDIR, "conf",
+                                                       "sipd.init"), action],
+                          capture_output=True, text=True, env=e, timeout=60)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="busybox not installed")
+def test_sysv_script_under_busybox(sipd_factory):
+    s = sipd_factory()
+    assert init("status", s).returncode == 3
+    r = init("start", s)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pid = int(open(s.pid_file).read())
+    s.wait_ready()
+    c = Client(s.port)
+    assert c.transact(c.request("OPTIONS", "sip:127.0.0.1")).code == 200
+    assert init("status", s).returncode == 0
+    assert init("reload", s).returncode == 0
+    assert init("status", s).returncode == 0
+    r = init("restart", s)
+    assert r.returncode == 0, r.stdout + r.stderr
+    newpid = int(open(s.pid_file).read())
+    assert newpid != pid and not os.path.exists("/proc/%d/cmdline" % pid) \
+        or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+    s.wait_ready()
+    r = init("stop", s)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not os.path.exists(s.pid_file)
+    assert init("status", s).returncode == 3
+    assert init("bogus", s).returncode == 2
+
+
+def test_meson_install_puts_files_in_place(tmp_path):
+    dest = tmp_path / "root"
+    r = subprocess.run(["meson", "install", "-C", BUILDDIR, "--no-rebuild",
+                        "--destdir", str(dest)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    found = {os.path.relpath(os.path.join(d, f), dest)
+             for d, _, files in os.walk(dest) for f in files}
+    names = {os.path.basename(f) for f in found}
+    for want in ("sipd", "mictl", "sipd.cfg", "version", "subscriber",
+                 "trusted", "location", "sipd.service", "sipd.init"):
+        assert want in names, (want, sorted(found))
+    unit = [f for f in found if f.endswith("sipd.service")][0]
+    text = open(os.path.join(dest, unit)).read()
+    assert "Type=notify" in text
+    assert "@" not in text.replace("$MAINPID", "")
+    initf = [f for f in found if f.endswith("sipd.init")][0]
+    assert os.access(os.path.join(dest, initf), os.X_OK)
