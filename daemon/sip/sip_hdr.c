@@ -26,6 +26,11 @@ sip_hdr_pvalue_char(unsigned char c)
 	    c != '=';
 }
 
+/* Octets that matter when splitting a list value at commas. */
+static const uint8_t sip_hdr_list_stop[256] = {
+	['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1
+};
+
 static void
 sip_hdr_set(struct sip_str *d, const char *s, const char *e)
 {
@@ -131,6 +136,9 @@ sip_hdr_next_value(struct sip_iter *it, int allow_empty, struct sip_str *ret)
 	start = p = it->si_rest.s;
 	end = p + it->si_rest.len;
 	for (; p < end; p++) {
+		/* one table load per ordinary octet */
+		if (!sip_hdr_list_stop[(unsigned char)*p])
+			continue;
 		if (*p == '"') {
 			q = sip_lex_quoted(p, end);
 			if (q == NULL)
@@ -629,18 +637,19 @@ sip_digest_parse(const struct sip_auth *a, struct sip_digest *ret)
 {
 	static const struct {
 		const char	*dn_name;
+		size_t		 dn_len;
 		size_t		 dn_off;
 	} names[] = {
-		{ "username", offsetof(struct sip_digest, sd_username) },
-		{ "realm", offsetof(struct sip_digest, sd_realm) },
-		{ "nonce", offsetof(struct sip_digest, sd_nonce) },
-		{ "uri", offsetof(struct sip_digest, sd_uri) },
-		{ "response", offsetof(struct sip_digest, sd_response) },
-		{ "algorithm", offsetof(struct sip_digest, sd_algorithm) },
-		{ "cnonce", offsetof(struct sip_digest, sd_cnonce) },
-		{ "opaque", offsetof(struct sip_digest, sd_opaque) },
-		{ "qop", offsetof(struct sip_digest, sd_qop) },
-		{ "nc", offsetof(struct sip_digest, sd_nc) },
+		{ "username", 8, offsetof(struct sip_digest, sd_username) },
+		{ "realm", 5, offsetof(struct sip_digest, sd_realm) },
+		{ "nonce", 5, offsetof(struct sip_digest, sd_nonce) },
+		{ "uri", 3, offsetof(struct sip_digest, sd_uri) },
+		{ "response", 8, offsetof(struct sip_digest, sd_response) },
+		{ "algorithm", 9, offsetof(struct sip_digest, sd_algorithm) },
+		{ "cnonce", 6, offsetof(struct sip_digest, sd_cnonce) },
+		{ "opaque", 6, offsetof(struct sip_digest, sd_opaque) },
+		{ "qop", 3, offsetof(struct sip_digest, sd_qop) },
+		{ "nc", 2, offsetof(struct sip_digest, sd_nc) },
 	};
 	struct sip_digest d;
 	struct sip_str	 rest = a->sa_params, n, v;
@@ -656,7 +665,8 @@ sip_digest_parse(const struct sip_auth *a, struct sip_digest *ret)
 			v.len -= 2;
 		}
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (sip_lex_caseeq(n.s, n.len, names[i].dn_name)) {
+			if (n.len == names[i].dn_len &&
+			    sip_lex_caseeq(n.s, n.len, names[i].dn_name)) {
 				memcpy((char *)&d + names[i].dn_off, &v,
 				    sizeof(v));
 				break;

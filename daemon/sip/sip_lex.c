@@ -61,20 +61,6 @@ sip_lex_quoted(const char *p, const char *end)
 }
 
 int
-sip_lex_caseeq(const char *s, size_t len, const char *lit)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		if (lit[i] == '\0' ||
-		    sip_lex_lower((unsigned char)s[i]) !=
-		    sip_lex_lower((unsigned char)lit[i]))
-			return 0;
-	}
-	return lit[i] == '\0';
-}
-
-int
 sip_lex_u64(const char *s, size_t len, uint64_t max, uint64_t *ret)
 {
 	uint64_t v = 0;

@@ -81,8 +81,24 @@ sip_lex_rtrim(const char *s, const char *end)
  */
 const char	*sip_lex_quoted(const char *p, const char *end);
 
-/* Case-insensitive comparison of a span with a NUL-free literal. */
-int		 sip_lex_caseeq(const char *s, size_t len, const char *lit);
+/*
+ * Case-insensitive comparison of a span with a NUL-free lower-case or
+ * mixed-case literal. Inline: header and parameter names are compared
+ * many times per message, and most comparisons fail on the first octet.
+ */
+static inline int
+sip_lex_caseeq(const char *s, size_t len, const char *lit)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (lit[i] == '\0' ||
+		    sip_lex_lower((unsigned char)s[i]) !=
+		    sip_lex_lower((unsigned char)lit[i]))
+			return 0;
+	}
+	return lit[i] == '\0';
+}
 
 /*
  * Decimal digits [s, s+len) into *ret; -1 on empty, non-digit or a value

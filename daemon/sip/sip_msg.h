@@ -94,7 +94,7 @@ struct sip_hdr {
 struct sip_msg {
 	const char	*sm_buf;	/* the datagram */
 	size_t		 sm_buflen;
-	size_t		 sm_len;	/* framed length: start line to body end */
+	size_t		 sm_len;	/* start line to end of body */
 	unsigned	 sm_flags;	/* SIP_MSG_F_* */
 	int		 sm_request;	/* 1 request, 0 response */
 
@@ -111,7 +111,7 @@ struct sip_msg {
 	struct sip_hdr	 sm_hdrs[SIP_MSG_MAX_HDRS];
 	size_t		 sm_nhdrs;
 	uint8_t		 sm_first[SIP_HDR__MAX];  /* index or SIP_MSG_NO_HDR */
-	uint8_t		 sm_count[SIP_HDR__MAX];  /* lines of each id, max 255 */
+	uint8_t		 sm_count[SIP_HDR__MAX];  /* lines per id, max 255 */
 
 	struct sip_str	 sm_body;	/* Content-Length octets, or the rest */
 };
@@ -204,7 +204,7 @@ int	sip_msg_via_top(const struct sip_msg *m, struct sip_via *ret);
  */
 struct sip_addr {
 	struct sip_str	sa_value;	/* the whole value */
-	struct sip_str	sa_display;	/* as written, quotes kept; may be empty */
+	struct sip_str	sa_display;	/* as written, quotes kept */
 	struct sip_str	sa_uri;
 	struct sip_str	sa_params;	/* from the first ';' after the URI */
 	struct sip_str	sa_tag;

@@ -406,7 +406,8 @@ t_reply(void **state)
 	assert_int_equal(r.sm_status, 404);
 	assert_str(r.sm_reason, "Not Found");
 	assert_int_equal(sip_msg_via_top(&r, &v), 0);
-	assert_str(v.sv_value, "SIP/2.0/UDP pc33.example.com;branch=z9hG4bKnashds8"
+	assert_str(v.sv_value,
+	    "SIP/2.0/UDP pc33.example.com;branch=z9hG4bKnashds8"
 	    ";rport=6000;received=192.0.2.4");
 	assert_int_equal(r.sm_count[SIP_HDR_VIA], 2);
 	assert_str(r.sm_hdrs[0].sh_value, "SIP/2.0/UDP pc33.example.com;"

@@ -168,7 +168,8 @@ x_intmeth(const struct sip_msg *m)
 	assert_int_equal(sip_msg_cseq(m, &cs), 0);
 	assert_int_equal(cs.sc_num, 139122385);
 	assert_int_equal(sip_uri_parse(m->sm_ruri.s, m->sm_ruri.len, &u), 0);
-	assert_str(u.su_user, "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
+	assert_str(u.su_user,
+	    "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
 	assert_str(u.su_password,
 	    "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)");
 	assert_str(u.su_host, "example.com");
@@ -679,7 +680,7 @@ int
 main(void)
 {
 	static struct CMUnitTest tests[NCASES];
-	/* rfc5118/ and rfc5118-wire/ share names: "dir/file" tells them apart */
+	/* rfc5118/ and rfc5118-wire/ share names: "dir/file" */
 	static char		 names[NCASES][64];
 	size_t			 i;
 
