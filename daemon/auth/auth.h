@@ -87,7 +87,7 @@ typedef int auth_lookup_fn(void *arg, struct sip_str user,
  */
 struct auth_result {
 	struct sip_str	ar_username;	/* digest username as sent */
-	struct sip_str	ar_user;	/* up to the first '@': the lookup key */
+	struct sip_str	ar_user;	/* up to the first '@': lookup key */
 	int		ar_algorithm;	/* AUTH_ALG_* */
 	int		ar_hdr;		/* header line index in sm_hdrs[] */
 };

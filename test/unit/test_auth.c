@@ -9,7 +9,7 @@
  * never call cmocka; they report through their exit status.
  */
 #include <errno.h>
-#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -883,48 +883,61 @@ test_replay_across_fork(void **state)
 }
 
 /*
- * Workers racing with the same (nonce, nc): each nc is accepted by
- * exactly one of them.
+ * Workers racing with the same (nonce, nc): in each round every racer
+ * sends the same nc at once (a barrier in shm), and exactly one of them
+ * must win it.
  */
+struct race_area {
+	atomic_uint	ra_arrived;		/* barrier: racers x rounds */
+	atomic_uint	ra_wins[TEST_RACE_NC + 1];
+};
+
+static void
+race_child(struct race_area *ra, const char *nonce)
+{
+	char		 nc[9];
+	struct cred	 c;
+	unsigned	 k;
+
+	for (k = 1; k <= TEST_RACE_NC; k++) {
+		atomic_fetch_add(&ra->ra_arrived, 1);
+		while (atomic_load(&ra->ra_arrived) < k * TEST_RACERS)
+			sched_yield();
+		(void)snprintf(nc, sizeof(nc), "%08x", k);
+		c = cred_alice(nonce, nc);
+		if (verify_cred(&c, TEST_NOW, NULL) == AUTH_OK)
+			atomic_fetch_add(&ra->ra_wins[k], 1);
+	}
+	_exit(0);
+}
+
 static void
 test_replay_race(void **state)
 {
-	atomic_uint	*wins;
-	char		 nonce[AUTH_NONCE_LEN + 1], nc[9];
-	struct cred	 c;
-	pid_t		 pids[TEST_RACERS];
-	int		 i, k, status;
+	struct race_area	*ra;
+	char			 nonce[AUTH_NONCE_LEN + 1];
+	pid_t			 pids[TEST_RACERS];
+	int			 i, k, status;
 
 	(void)state;
-	wins = shm_carve(sizeof(*wins) * (TEST_RACE_NC + 1),
-	    alignof(atomic_uint));
-	assert_non_null(wins);
+	ra = shm_carve(sizeof(*ra), alignof(struct race_area));
+	assert_non_null(ra);
 	new_nonce(nonce, TEST_NOW);
 	for (i = 0; i < TEST_RACERS; i++) {
 		pids[i] = fork_child();
 		assert_true(pids[i] != -1);
-		if (pids[i] != 0)
-			continue;
-		for (k = 1; k <= TEST_RACE_NC; k++) {
-			(void)snprintf(nc, sizeof(nc), "%08x", k);
-			c = cred_alice(nonce, nc);
-			if (verify_cred(&c, TEST_NOW, NULL) == AUTH_OK)
-				atomic_fetch_add(&wins[k], 1);
-		}
-		_exit(0);
+		if (pids[i] == 0)
+			race_child(ra, nonce);
 	}
 	for (i = 0; i < TEST_RACERS; i++) {
 		status = reap(pids[i], TEST_WAIT_MS);
 		assert_true(status != -1 && WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	/*
-	 * Each nc once at most; a racer that raised the top past k makes
-	 * k a replay for the others, so some nc may win nowhere, but the
-	 * last one always wins somewhere.
-	 */
 	for (k = 1; k <= TEST_RACE_NC; k++)
-		assert_true(atomic_load(&wins[k]) <= 1);
-	assert_int_equal(atomic_load(&wins[TEST_RACE_NC]), 1);
+		if (atomic_load(&ra->ra_wins[k]) != 1)
+			fail_msg("nc %d won %u times", k,
+			    atomic_load(&ra->ra_wins[k]));
 }
 
 /* A nonce whose table slot a newer nonce took is only good for stale. */
@@ -982,7 +995,7 @@ test_unknown_user(void **state)
 	c = cred_alice(nonce, "00000001");
 	c.cr_user = "mallory";
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_INVALID);
-	/* an empty stored password is a password, not a wildcard */
+	/* the stand-in password of an unknown user matches nothing */
 	test_conf.c_auth_calculate_ha1 = true;
 	c.cr_password = "";
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_INVALID);
