@@ -373,6 +373,9 @@ sip_msg_hdr_next(const struct sip_msg *m, int id, int *idx)
 
 	if (id < 0 || id >= SIP_HDR__MAX || m->sm_first[id] == SIP_MSG_NO_HDR)
 		return NULL;
+	/* most headers come once: no scan for a second line */
+	if (*idx >= 0 && m->sm_count[id] == 1)
+		return NULL;
 	i = *idx < 0 ? m->sm_first[id] : (size_t)*idx + 1;
 	for (; i < m->sm_nhdrs; i++) {
 		if (m->sm_hdrs[i].sh_id == id) {
