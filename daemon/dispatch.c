@@ -50,15 +50,19 @@ dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
 	socklen_t		 dstlen;
 	size_t			 n;
 
+	(void)srclen;
+
 	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
 	if (n == 0) {
 		dispatch_dropped++;
 		return;
 	}
-	if (sip_reply_dest(m, src, srclen, &dst, &dstlen) != 0) {
+	if (sip_reply_dest(m, src, 0, &dst) != 0) {
 		dispatch_dropped++;
 		return;
 	}
+	dstlen = dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
 	if (udp_send(in, out, n, (struct sockaddr *)&dst, dstlen) == -1)
 		log_warn("send %d reply", code);
 }

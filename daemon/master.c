@@ -292,23 +292,34 @@ master_daemonize(void)
 	return fds[1];
 }
 
+/* Tells the waiting shell process how start-up ended. */
 static void
 master_report_start(int fd, int status)
 {
 	char	 c = (char)status;
-	int	 devnull;
 
 	if (fd < 0)
 		return;
 	(void)!write(fd, &c, 1);
 	close(fd);
-	/* Start-up errors went to the terminal; from now on only the log. */
-	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
-		dup2(devnull, STDOUT_FILENO);
-		if (!log_is_stderr())
-			dup2(devnull, STDERR_FILENO);
-		close(devnull);
-	}
+}
+
+/*
+ * Start-up errors went to the terminal; from now on only the log. Done
+ * before the workers are forked so that none of them keeps the shell's
+ * stdout/stderr open (a caller reading them would never see EOF).
+ */
+static void
+master_detach_stdio(void)
+{
+	int	 devnull;
+
+	if ((devnull = open("/dev/null", O_RDWR)) == -1)
+		return;
+	dup2(devnull, STDOUT_FILENO);
+	if (!log_is_stderr())
+		dup2(devnull, STDERR_FILENO);
+	close(devnull);
 }
 
 int
@@ -369,6 +380,8 @@ master_run(struct conf *c, bool foreground)
 	    evsignal_add(ev_hup, NULL) || evsignal_add(ev_chld, NULL))
 		fatalx("cannot install signal events");
 
+	if (!foreground)
+		master_detach_stdio();
 	for (i = 1; i <= c->c_children; i++)
 		master_spawn(i);
 	log_info("sipd %s ready: %d workers on %s", SIPD_VERSION,

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -57,13 +58,31 @@ worker_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * SIGTERM arrives through a signalfd: libevent keeps its signal state
+ * per process, and the master's base, inherited over fork, still owns it.
+ */
 static void
-worker_on_term(evutil_socket_t sig, short what, void *arg)
+worker_on_term(evutil_socket_t fd, short what, void *arg)
 {
-	(void)sig;
+	struct signalfd_siginfo	 si;
+
 	(void)what;
 	(void)arg;
-	event_base_loopbreak(worker_base);
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		event_base_loopbreak(worker_base);
+}
+
+static int
+worker_term_fd(void)
+{
+	sigset_t	 set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 void
@@ -72,7 +91,7 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 {
 	struct worker_sock	 ws[CONF_MAX_LISTEN];
 	struct event		*ev_term;
-	int			 i;
+	int			 i, term_fd;
 
 	if ((worker_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -84,8 +103,11 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 		if (ws[i].ws_ev == NULL || event_add(ws[i].ws_ev, NULL) == -1)
 			fatalx("cannot watch %s", socks[i].us_text);
 	}
-	ev_term = evsignal_new(worker_base, SIGTERM, worker_on_term, NULL);
-	if (ev_term == NULL || evsignal_add(ev_term, NULL) == -1)
+	if ((term_fd = worker_term_fd()) == -1)
+		fatal("signalfd");
+	ev_term = event_new(worker_base, term_fd, EV_READ | EV_PERSIST,
+	    worker_on_term, NULL);
+	if (ev_term == NULL || event_add(ev_term, NULL) == -1)
 		fatalx("cannot watch SIGTERM");
 
 	event_base_dispatch(worker_base);
@@ -93,6 +115,7 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 	for (i = 0; i < nsocks; i++)
 		event_free(ws[i].ws_ev);
 	event_free(ev_term);
+	close(term_fd);
 	event_base_free(worker_base);
 	exit(0);
 }

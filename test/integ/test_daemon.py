@@ -83,7 +83,8 @@ def test_options_to_sipd_exact_reply(sipd):
     assert r is not None and r.code == 200
     via = r.get("Via")
     assert via.startswith("SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK" % c.port)
-    assert via.endswith(";rport=%d" % c.port)
+    # RFC 3581 §4: with rport, received is added even when it matches.
+    assert via.endswith(";rport=%d;received=127.0.0.1" % c.port)
     assert r.get("Call-ID") == "opt-1@test"
     assert r.get("CSeq") == "7 OPTIONS"
     assert ";tag=" in r.get("To")
@@ -214,8 +215,6 @@ def test_sigint_also_stops(sipd):
 def test_port_in_use_exits_3(sipd_factory):
     a = sipd_factory().start()
     b = sipd_factory()
-    with open(b.cfg, "a") as f:
-        f.write("")
     r = run(SIPD, "-D", "-E", "-f", b.cfg, "-o",
             "listen=udp:127.0.0.1:%d" % a.port)
     assert r.returncode == 3
@@ -224,7 +223,7 @@ def test_port_in_use_exits_3(sipd_factory):
 
 def test_daemonizes_without_D(sipd_factory):
     s = sipd_factory()
-    r = run(SIPD, "-f", s.cfg, "-E")
+    r = run(SIPD, "-f", s.cfg)
     assert r.returncode == 0, r.stderr
     pid = int(open(s.pid_file).read())
     try:
@@ -257,3 +256,57 @@ def test_notify_socket_gets_ready(sipd_factory, tmp_path):
     assert c.transact(c.request("OPTIONS", "sip:127.0.0.1")).code == 200
     s.stop()
     assert ns.recv(4096) == b"STOPPING=1"
+
+
+def test_mi_core_commands_on_the_real_daemon(sipd):
+    r = sipd.mictl("ls")
+    assert r.returncode == 0
+    for name in ("system.listMethods", "system.methodHelp", "core.version",
+                 "core.uptime", "core.ps", "core.shmmem"):
+        assert name in r.stdout.split("\n")
+    assert sipd.mictl("core.version").stdout.startswith("sipd ")
+    up = sipd.mictl("core.uptime").stdout.splitlines()
+    assert up[0] == "{" and up[-1] == "}"
+    assert up[1].startswith("\tnow: ") and up[2].startswith("\tup_since: ")
+    assert re_match(r"\tuptime: \d+$", up[3])
+    j = sipd.mictl("core.shmmem", json=True)
+    import json
+    mem = json.loads(j.stdout)
+    assert mem["total"] >= 1024 * 1024
+    assert mem["used"] + mem["free"] == mem["total"]
+    r = sipd.mictl("system.methodHelp", "core.ps")
+    assert r.returncode == 0 and "core.ps" in r.stdout
+    r = sipd.mictl("no.such.command")
+    assert r.returncode == 1
+    assert r.stdout.startswith("error: -32601 - ")
+
+
+def test_mi_socket_mode_and_exit_codes(sipd_factory):
+    s = sipd_factory(extra={"mi.mode": "0660"}).start()
+    assert os.stat(s.sock).st_mode & 0o777 == 0o660
+    r = subprocess.run([MICTL, "-s", s.sock + ".nope", "core.ps"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2
+    assert subprocess.run([MICTL], capture_output=True,
+                          timeout=10).returncode == 2
+
+
+def test_mi_bad_json_gets_jsonrpc_error(sipd):
+    import json
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(5)
+    c.connect(sipd.sock)
+    c.sendall(b"{not json\n")
+    line = c.makefile("rb").readline()
+    err = json.loads(line)
+    assert err["error"]["code"] == -32700 and err["id"] is None
+    c.close()
+    # ...and sipd keeps serving both MI and SIP.
+    assert sipd.mictl("core.uptime").returncode == 0
+    cl = Client(sipd.port)
+    assert cl.transact(cl.request("OPTIONS", "sip:127.0.0.1")).code == 200
+
+
+def re_match(pattern, text):
+    import re
+    return re.match(pattern, text) is not None
