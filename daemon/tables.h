@@ -1,17 +1,40 @@
 /*
- * tables: the master's use of storage — checking and loading the tables
- * at start, reloading subscriber/trusted on SIGHUP, writing back at exit.
+ * tables: what the master does with storage and the shared tables —
+ * checking and loading them at start (before fork, so workers inherit
+ * them), reloading on SIGHUP, expiring bindings, writing the location
+ * table back periodically, on MI ul.flush and at exit.
  */
 #ifndef SIPD_TABLES_H
 #define SIPD_TABLES_H
 
+#include <event2/event.h>
+
 #include "conf.h"
+#include "errbuf.h"
+
+struct loctab;
 
 /* sipd -c: prints every error/warning to stderr; 0 ok, -1 errors. */
 int	tables_check(const struct conf *c);
-/* Master start-up: loads tables, creates shm; 0 or an exit code. */
+/*
+ * Master start-up: checks the tables, sizes and creates shm, creates the
+ * location table and the auth state in it, loads `location` into it and
+ * the subscriber/trusted tables into memory. 0 or an exit code.
+ */
 int	tables_load(const struct conf *c);
+/* Master: starts the expiry (1 s) and flush (usrloc.flush_interval) timers. */
+int	tables_start_timers(struct event_base *base);
 void	tables_reload(const struct conf *c);
+/*
+ * Master only: writes the location table if it changed since the last
+ * write (force: write anyway). 0 ok; -1 with the reason in errs (the old
+ * file is intact and every binding stays in memory).
+ */
+int	tables_flush(bool force, struct errbuf *errs);
+/* Master, after the workers stopped: final flush, then free. */
 void	tables_shutdown(const struct conf *c);
+
+/* The location table in shm; valid in the master and every worker. */
+struct loctab *tables_loctab(void);
 
 #endif
