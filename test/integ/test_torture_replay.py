@@ -82,8 +82,7 @@ def recv_reply(s, cid, timeout):
             return None
         except ValueError:
             continue
-        if cid is None or reply.get("Call-ID") in (cid, None) or \
-                reply.get("i") == cid:
+        if cid is None or cid in (reply.get("Call-ID"), reply.get("i")):
             return reply
 
 
