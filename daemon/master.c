@@ -328,7 +328,7 @@ master_run(struct conf *c, bool foreground)
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 err[512];
-	int		 status_fd = -1, i, rc;
+	int		 status_fd = -1, i, rc, exit_code;
 
 	master_conf = c;
 	if (!foreground)
@@ -371,6 +371,8 @@ master_run(struct conf *c, bool foreground)
 		return SIPD_EXIT_CONFIG;
 	}
 
+	if (tables_start_timers(master_base) != 0)
+		fatalx("cannot start the table timers");
 	ev_term = evsignal_new(master_base, SIGTERM, master_on_signal, NULL);
 	ev_int = evsignal_new(master_base, SIGINT, master_on_signal, NULL);
 	ev_hup = evsignal_new(master_base, SIGHUP, master_on_signal, NULL);
@@ -392,7 +394,8 @@ master_run(struct conf *c, bool foreground)
 
 	event_base_dispatch(master_base);
 
-	tables_shutdown(c);
+	/* Workers are gone: nobody changes the tables during this flush. */
+	exit_code = tables_shutdown(c) == 0 ? SIPD_EXIT_OK : SIPD_EXIT_CONFIG;
 	mi_server_stop();
 	unlink(c->c_pid_file);
 	udp_close_all(master_socks, master_nsocks);
@@ -409,5 +412,5 @@ master_run(struct conf *c, bool foreground)
 	free(master_workers);
 	shm_destroy();
 	log_info("stopped");
-	return SIPD_EXIT_OK;
+	return exit_code;
 }

@@ -31,8 +31,12 @@ void	tables_reload(const struct conf *c);
  * file is intact and every binding stays in memory).
  */
 int	tables_flush(bool force, struct errbuf *errs);
-/* Master, after the workers stopped: final flush, then free. */
-void	tables_shutdown(const struct conf *c);
+/*
+ * Master, after the workers stopped: final flush, then free. -1 when the
+ * final flush failed (sipd then exits 1: the bindings written last time
+ * are all the file has).
+ */
+int	tables_shutdown(const struct conf *c);
 
 /* The location table in shm; valid in the master and every worker. */
 struct loctab *tables_loctab(void);

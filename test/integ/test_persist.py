@@ -1,0 +1,256 @@
+"""Persistence of the location table: loaded at start, written back
+periodically, on ul.flush and at SIGTERM; a failed write keeps the old
+file and every binding; a worker killed under SIPp load loses nothing."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_udp_port
+
+HERE = os.path.dirname(__file__)
+SCENARIO = os.path.join(HERE, "scenarios", "reg_auth.xml")
+LOC_HEADER = ("id(int,auto) username(string) domain(string,null) "
+              "contact(string) received(string,null) path(string,null) "
+              "expires(int) q(double) callid(string) cseq(int) "
+              "last_modified(int) flags(int) cflags(int) user_agent(string) "
+              "socket(string,null) methods(int,null)")
+SUB_HEADER = ("id(int,auto) username(string) domain(string) password(string) "
+              "email_address(string) ha1(string) ha1b(string) "
+              "rpid(string,null)")
+
+
+def md5(s):
+    return hashlib.md5(s.encode()).hexdigest()
+
+
+def write_users(db, n, domain="127.0.0.1"):
+    """n subscribers u0000.. with password pw-<user>; returns the CSV."""
+    rows = [SUB_HEADER]
+    csv = ["SEQUENTIAL"]
+    for i in range(n):
+        u = "u%04d" % i
+        pw = "pw-" + u
+        rows.append("%d:%s:%s:%s:%s@%s:%s:%s:" % (
+            i + 1, u, domain, pw, u, domain, md5("%s:%s:%s" % (u, domain, pw)),
+            md5("%s@%s:%s:%s" % (u, domain, domain, pw))))
+        csv.append("%s;%s" % (u, pw))
+    with open(os.path.join(db, "subscriber"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    path = os.path.join(os.path.dirname(db), "users.csv")
+    with open(path, "w") as f:
+        f.write("\n".join(csv) + "\n")
+    return path
+
+
+def unescape(field):
+    out, i = [], 0
+    while i < len(field):
+        c = field[i]
+        if c == "\\" and i + 1 < len(field):
+            out.append({"n": "\n", "r": "\r", "t": "\t", "0": "\0"}.get(
+                field[i + 1], field[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def split_row(line):
+    fields, cur, i = [], [], 0
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line):
+            cur.append(line[i:i + 2])
+            i += 2
+            continue
+        if line[i] == ":":
+            fields.append(unescape("".join(cur)))
+            cur = []
+        else:
+            cur.append(line[i])
+        i += 1
+    fields.append(unescape("".join(cur)))
+    return fields
+
+
+def read_location(db):
+    with open(os.path.join(db, "location"), encoding="latin-1") as f:
+        text = f.read()
+    lines = text.split("\n")
+    assert lines[0] == LOC_HEADER
+    assert text.endswith("\n")
+    cols = [c.split("(")[0] for c in LOC_HEADER.split()]
+    return [dict(zip(cols, split_row(l))) for l in lines[1:] if l]
+
+
+def write_location(db, rows):
+    with open(os.path.join(db, "location"), "w") as f:
+        f.write(LOC_HEADER + "\n")
+        for r in rows:
+            f.write(r + "\n")
+
+
+def dump(s):
+    r = s.mictl("ul.dump", json=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = json.loads(r.stdout)
+    out = {}
+    for aor in d.get("AoRs") or []:
+        out[aor["AoR"]] = [c["Contact"] for c in aor["Contacts"]]
+    return out
+
+
+def run_sipp(s, csv, calls, rate, timeout=60, background=False):
+    cmd = ["sipp", "-sf", SCENARIO, "-inf", csv, "-m", str(calls),
+           "-r", str(rate), "-l", "500", "-i", "127.0.0.1", "-p", str(free_udp_port()),
+           "-nostdin", "-timeout", str(timeout), "-timeout_error",
+           "-trace_stat", "-stf", os.path.join(s.dir, "sipp-stat.csv"),
+           "127.0.0.1:%d" % s.port]
+    if background:
+        return subprocess.Popen(cmd, cwd=s.dir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+    return subprocess.run(cmd, cwd=s.dir, capture_output=True, text=True,
+                          timeout=timeout + 30)
+
+
+def sipp_counts(s):
+    """(successful, failed) calls from SIPp's last statistics line."""
+    with open(os.path.join(s.dir, "sipp-stat.csv")) as f:
+        lines = [l.rstrip("\n").split(";") for l in f if l.strip()]
+    head, last = lines[0], lines[-1]
+    return (int(last[head.index("SuccessfulCall(C)")]),
+            int(last[head.index("FailedCall(C)")]))
+
+
+def test_location_loaded_and_written_back(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"})
+    now = int(time.time())
+    write_location(s.db, [
+        "1:3000::sip\\:3000@192.168.16.195::::%d:-1.00:call-a@x:42:%d:0:0:"
+        "SJphone/1.65.377a (SJ Labs):udp\\:192.168.16.5\\:5060:" % (
+            now + 600, now - 10),
+        "2:3001::sip\\:3001@192.168.16.198\\:5060;x=a\\\\b:::0:0.50:"
+        "call-b@x:7:%d:0:0:TAU-1:udp\\:192.168.16.5\\:5060:8159" % now,
+        "3:3002::sip\\:3002@10.0.0.1:::%d:-1.00:old@x:1:%d:0:0:gone::" % (
+            now - 5, now - 100),
+    ])
+    s.start()
+    d = dump(s)
+    assert sorted(d) == ["3000", "3001"]
+    assert d["3000"][0]["State"] == "CS_SYNC"
+    assert 590 <= d["3000"][0]["Expires"] <= 600
+    assert d["3001"][0]["Expires"] == "permanent"
+    assert d["3001"][0]["Address"] == "sip:3001@192.168.16.198:5060;x=a\\b"
+    assert s.stop() == 0
+    rows = {r["username"]: r for r in read_location(s.db)}
+    assert sorted(rows) == ["3000", "3001"]
+    assert rows["3001"]["contact"] == "sip:3001@192.168.16.198:5060;x=a\\b"
+    assert rows["3001"]["q"] == "0.50" and rows["3001"]["expires"] == "0"
+    assert rows["3001"]["methods"] == "8159"
+    assert rows["3000"]["expires"] == str(now + 600)
+    assert rows["3000"]["q"] == "-1.00" and rows["3000"]["methods"] == ""
+    assert rows["3000"]["user_agent"] == "SJphone/1.65.377a (SJ Labs)"
+
+
+def test_1000_sipp_registrations_survive_restart(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"})
+    csv = write_users(s.db, 1000)
+    s.start()
+    r = run_sipp(s, csv, 1000, 400)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sipp_counts(s) == (1000, 0)
+    before = dump(s)
+    assert len(before) == 1000
+    assert s.stop() == 0
+    rows = read_location(s.db)
+    assert len(rows) == 1000
+    assert {r["username"] for r in rows} == set(before)
+    time.sleep(1.1)       # so that seconds left visibly go down
+    s.start()
+    after = dump(s)
+    assert set(after) == set(before)
+    for aor, contacts in after.items():
+        assert len(contacts) == 1
+        a, b = contacts[0], before[aor][0]
+        assert a["Address"] == b["Address"] and a["Call-ID"] == b["Call-ID"]
+        assert a["State"] == "CS_SYNC"
+        assert 0 < a["Expires"] < b["Expires"]
+
+
+def test_worker_killed_under_load_loses_nothing(sipd_factory):
+    s = sipd_factory(children=2, extra={"usrloc.flush_interval": "0"})
+    csv = write_users(s.db, 2000)
+    s.start()
+    p = run_sipp(s, csv, 2000, 400, background=True)
+    time.sleep(1.5)
+    victim = s.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err[-2000:]
+    ok, failed = sipp_counts(s)
+    assert (ok, failed) == (2000, 0)
+    assert victim not in s.worker_pids()
+    assert len(dump(s)) == 2000
+    assert s.stop() == 0
+    assert len(read_location(s.db)) == 2000
+
+
+def test_periodic_flush_visible_while_running(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "1"}).start()
+    r = s.mictl("ul.add", "3000", "sip:3000@192.0.2.1:5062", "600")
+    assert r.returncode == 0, r.stdout + r.stderr
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        rows = read_location(s.db)
+        if rows:
+            break
+        time.sleep(0.1)
+    assert [(r["username"], r["contact"]) for r in rows] == \
+        [("3000", "sip:3000@192.0.2.1:5062")]
+    assert s.proc.poll() is None
+    # Written once: the state goes to CS_SYNC without a restart.
+    deadline = time.monotonic() + 3
+    while dump(s)["3000"][0]["State"] != "CS_SYNC":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def ro_bind(path):
+    r = subprocess.run(["mount", "--bind", path, path], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot bind-mount here: %s" % r.stderr.decode())
+    r = subprocess.run(["mount", "-o", "remount,ro,bind", path],
+                       capture_output=True)
+    if r.returncode != 0:
+        subprocess.run(["umount", path])
+        pytest.skip("cannot remount read-only: %s" % r.stderr.decode())
+
+
+def test_failed_flush_keeps_old_file_and_bindings(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"}).start()
+    assert s.mictl("ul.add", "3000", "sip:3000@192.0.2.1", "600").returncode == 0
+    assert s.mictl("ul.flush").returncode == 0
+    old = open(os.path.join(s.db, "location"), "rb").read()
+    assert b"sip\\:3000@192.0.2.1" in old
+    assert s.mictl("ul.add", "3001", "sip:3001@192.0.2.2", "600").returncode == 0
+    ro_bind(s.db)
+    try:
+        r = s.mictl("ul.flush")
+        assert r.returncode == 1
+        assert r.stdout.startswith("error: ")
+        assert "location" in r.stdout or s.db in r.stdout
+        assert open(os.path.join(s.db, "location"), "rb").read() == old
+        assert sorted(dump(s)) == ["3000", "3001"]
+        assert dump(s)["3001"][0]["State"] == "CS_NEW"
+    finally:
+        subprocess.run(["umount", s.db], check=True)
+    assert s.mictl("ul.flush").returncode == 0
+    assert sorted(r["username"] for r in read_location(s.db)) == \
+        ["3000", "3001"]
+    assert [n for n in os.listdir(s.db) if n not in
+            ("version", "subscriber", "trusted", "location")] == []
