@@ -1,28 +1,50 @@
 /*
- * tables: what the master does with storage. At start it checks every
- * table (a broken one stops sipd with FILE:LINE messages, before any
- * worker exists) and sizes and creates the shared mapping; SIGHUP
- * re-checks the tables; at exit, after the workers are gone, it writes
- * back what changed. Only the master writes storage.
+ * tables: what the master does with storage and the shared tables.
+ *
+ * At start it checks every table (a broken one stops sipd with FILE:LINE
+ * messages, before any worker exists), sizes and creates the shared
+ * mapping, carves the location table and the auth state into it and
+ * loads `location` (rows come up CS_SYNC). While running, one timer
+ * expires bindings every second (the only place that does, so workers
+ * never scan) and another writes the location table back every
+ * usrloc.flush_interval seconds when it changed. At exit, after the
+ * workers have stopped, a last flush. Only the master writes storage;
+ * it copies one bucket at a time out of shm and writes outside locks.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth.h"
 #include "log.h"
+#include "loctab.h"
 #include "master.h"
 #include "shm.h"
 #include "store.h"
 #include "tables.h"
 
-/* Room for the shm header and small fixed tables of later features. */
-#define TABLES_SHM_BASE		(1024 * 1024)
+static const struct conf	*tables_conf;
+static struct loctab		*tables_lt;
+static uint64_t			 tables_flushed_at;	/* loctab_changes() */
+static bool			 tables_ever_flushed;
+static struct event		*tables_expire_ev;
+static struct event		*tables_flush_ev;
 
-/* Checks the tables: errors and warnings printed and/or logged. */
+struct loctab *
+tables_loctab(void)
+{
+	return tables_lt;
+}
+
+/* Prints and/or logs the result of a table check. */
 static int
 tables_verify(const struct conf *c, bool print, bool logit)
 {
 	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
-	int		 rc;
+	const char	*p, *nl;
+	int		 rc, n;
 
 	if (c->c_db_kind != CONF_DB_TEXT) {
 		errbuf_add(&errs, c->c_db_path, 0,
@@ -32,16 +54,10 @@ tables_verify(const struct conf *c, bool print, bool logit)
 		rc = store_text_check(c->c_db_path, &errs, &warns);
 	if (print) {
 		fputs(errbuf_text(&errs), stderr);
-		if (warns.eb_count > 0) {
-			const char *p = errbuf_text(&warns);
-
-			while (*p) {
-				const char *nl = strchr(p, '\n');
-				int n = nl ? (int)(nl - p) : (int)strlen(p);
-
-				fprintf(stderr, "warning: %.*s\n", n, p);
-				p += n + (nl != NULL);
-			}
+		for (p = errbuf_text(&warns); *p != '\0'; p += n + (nl != NULL)) {
+			nl = strchr(p, '\n');
+			n = nl ? (int)(nl - p) : (int)strlen(p);
+			fprintf(stderr, "warning: %.*s\n", n, p);
 		}
 	}
 	if (logit) {
@@ -61,20 +77,118 @@ tables_check(const struct conf *c)
 	return tables_verify(c, true, false);
 }
 
+struct tables_load_ctx {
+	time_t		 tl_now;
+	size_t		 tl_loaded;
+	size_t		 tl_expired;
+	int		 tl_full;
+};
+
+static int
+tables_load_row(void *arg, const struct store_location *row)
+{
+	struct tables_load_ctx	*ctx = arg;
+	int			 rc;
+
+	rc = loctab_insert_loaded(tables_lt, row, ctx->tl_now);
+	switch (rc) {
+	case 0:
+		ctx->tl_loaded++;
+		return 0;
+	case LOCTAB_E_EXPIRED:
+		ctx->tl_expired++;
+		return 0;
+	case LOCTAB_E_FULL:
+	case LOCTAB_E_TOO_MANY:
+		ctx->tl_full = 1;
+		return -ENOSPC;
+	default:
+		/* Checked by store_text_check(): cannot be too long etc. */
+		log_warnx("location row %u not loaded (code %d)", row->sl_line,
+		    rc);
+		return 0;
+	}
+}
+
+/* Prints a start-up error to the terminal and the log. */
+static void
+tables_start_error(const struct errbuf *errs)
+{
+	if (!log_is_stderr())
+		fputs(errbuf_text(errs), stderr);
+	log_errbuf(errs, false);
+}
+
+static int
+tables_load_location(const struct conf *c)
+{
+	struct tables_load_ctx	 ctx = { time(NULL), 0, 0, 0 };
+	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	size_t			 count = 0;
+	int			 rc;
+
+	rc = store_text_load_location(c->c_db_path, tables_load_row, &ctx,
+	    &count, &errs, &warns);
+	log_errbuf(&warns, true);
+	if (ctx.tl_full)
+		errbuf_add(&errs, c->c_db_path, 0, "location: more bindings "
+		    "than usrloc.max_contacts (%u) allows; raise it",
+		    c->c_ul_max_contacts);
+	if (rc != 0 || ctx.tl_full) {
+		if (errs.eb_count == 0)
+			errbuf_add(&errs, c->c_db_path, 0,
+			    "location: cannot load: %s", strerror(rc < 0 ?
+			    -rc : EINVAL));
+		tables_start_error(&errs);
+		errbuf_free(&errs);
+		errbuf_free(&warns);
+		return -1;
+	}
+	errbuf_free(&errs);
+	errbuf_free(&warns);
+	log_info("location: %zu bindings loaded, %zu expired rows dropped",
+	    ctx.tl_loaded, ctx.tl_expired);
+	/* The loaded rows are what the file holds: nothing to write yet. */
+	tables_flushed_at = loctab_changes(tables_lt);
+	tables_ever_flushed = ctx.tl_expired == 0;
+	return 0;
+}
+
 int
 tables_load(const struct conf *c)
 {
-	int	 rc;
+	size_t		 size;
+	int		 rc;
 
+	tables_conf = c;
 	/* Start-up errors go to the terminal too, not only to syslog. */
 	if (tables_verify(c, !log_is_stderr(), true) != 0)
 		return SIPD_EXIT_CONFIG;
-	if ((rc = shm_create(TABLES_SHM_BASE)) != 0) {
-		fprintf(stderr, "sipd: shared memory of %d bytes: %s\n",
-		    TABLES_SHM_BASE, strerror(-rc));
-		log_warnx("shared memory: %s", strerror(-rc));
+
+	/* The carves below must follow this order exactly. */
+	size = shm_size_base();
+	size = loctab_shm_size_add(size, c->c_ul_hash_size,
+	    c->c_ul_max_contacts);
+	size = shm_size_add(size, auth_shm_size(c), AUTH_SHM_ALIGN);
+	if (size == SIZE_MAX) {
+		fprintf(stderr, "sipd: usrloc.max_contacts too large\n");
 		return SIPD_EXIT_CONFIG;
 	}
+	if ((rc = shm_create(size)) != 0 ||
+	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
+	    &tables_lt)) != 0 ||
+	    (rc = auth_init(c)) != 0) {
+		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
+		    strerror(rc < 0 ? -rc : rc));
+		log_err("shared memory of %zu bytes: %s", size,
+		    strerror(rc < 0 ? -rc : rc));
+		return SIPD_EXIT_CONFIG;
+	}
+	log_info("shared memory: %zu bytes mapped (pages are used only "
+	    "as the tables fill)", size);
+
+	if (tables_load_location(c) != 0)
+		return SIPD_EXIT_CONFIG;
 	return 0;
 }
 
@@ -86,9 +200,203 @@ tables_reload(const struct conf *c)
 		log_warnx("tables have errors; the loaded ones stay in use");
 }
 
-void
+/*
+ * The flush walks the table one bucket at a time: copy it out under its
+ * lock, then hand its rows to the writer with no lock held.
+ */
+struct tables_flush_ctx {
+	struct loctab_binding	*tf_buf;
+	unsigned		 tf_cap;	/* bindings tf_buf holds */
+	unsigned		 tf_n;		/* bindings in tf_buf */
+	unsigned		 tf_next;	/* next one to write */
+	unsigned		 tf_bucket;	/* next bucket to copy */
+	unsigned		 tf_nbuckets;
+	size_t			 tf_rows;
+};
+
+static int
+tables_flush_fill(struct tables_flush_ctx *tf)
+{
+	struct loctab_binding	*nb;
+	unsigned		 n;
+	int			 rc;
+
+	while (tf->tf_bucket < tf->tf_nbuckets) {
+		rc = loctab_copy_bucket(tables_lt, tf->tf_bucket, tf->tf_buf,
+		    tf->tf_cap, &n);
+		if (rc == LOCTAB_E_SPACE) {
+			if ((nb = realloc(tf->tf_buf, (size_t)n * 2 *
+			    sizeof(*nb))) == NULL)
+				return -ENOMEM;
+			tf->tf_buf = nb;
+			tf->tf_cap = n * 2;
+			continue;
+		}
+		if (rc != 0)
+			return -EIO;
+		tf->tf_bucket++;
+		if (n > 0) {
+			tf->tf_n = n;
+			tf->tf_next = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct store_str
+tables_str(const char *s, size_t len)
+{
+	struct store_str	 ss = { len ? s : NULL, len };
+
+	return ss;
+}
+
+static int
+tables_flush_next(void *arg, struct store_location *row)
+{
+	struct tables_flush_ctx		*tf = arg;
+	const struct loctab_binding	*b;
+	int				 rc;
+
+	if (tf->tf_next >= tf->tf_n) {
+		if ((rc = tables_flush_fill(tf)) <= 0)
+			return rc;
+	}
+	b = &tf->tf_buf[tf->tf_next++];
+	memset(row, 0, sizeof(*row));
+	row->sl_username = tables_str(b->lb_aor, b->lb_aor_len);
+	row->sl_contact = tables_str(b->lb_contact, b->lb_contact_len);
+	row->sl_received = tables_str(b->lb_received, b->lb_received_len);
+	row->sl_path = tables_str(b->lb_path, b->lb_path_len);
+	row->sl_expires = b->lb_expires;
+	row->sl_q = b->lb_q == LOCTAB_Q_UNSET ? STORE_Q_UNSET :
+	    b->lb_q / 1000.0;
+	row->sl_callid = tables_str(b->lb_callid, b->lb_callid_len);
+	row->sl_cseq = b->lb_cseq;
+	row->sl_last_modified = b->lb_last_modified;
+	row->sl_flags = b->lb_flags;
+	row->sl_cflags = b->lb_cflags;
+	/* NOT NULL in the 3.0 layout; Kamailio writes "n/a" as well. */
+	row->sl_user_agent = b->lb_user_agent_len ?
+	    tables_str(b->lb_user_agent, b->lb_user_agent_len) :
+	    tables_str("n/a", 3);
+	if (row->sl_callid.ss_len == 0)
+		row->sl_callid = tables_str("n/a", 3);
+	row->sl_socket = tables_str(b->lb_socket, b->lb_socket_len);
+	row->sl_methods = b->lb_methods;
+	tf->tf_rows++;
+	return 1;
+}
+
+int
+tables_flush(bool force, struct errbuf *errs)
+{
+	struct tables_flush_ctx	 tf;
+	struct timespec		 t0, t1;
+	uint64_t		 snapshot;
+	unsigned		 synced;
+	int			 rc;
+
+	if (tables_lt == NULL || tables_conf->c_db_kind != CONF_DB_TEXT)
+		return 0;
+	snapshot = loctab_changes(tables_lt);
+	if (!force && tables_ever_flushed && snapshot == tables_flushed_at)
+		return 0;
+	memset(&tf, 0, sizeof(tf));
+	tf.tf_nbuckets = loctab_hash_size(tables_lt);
+	tf.tf_cap = 64;
+	if ((tf.tf_buf = calloc(tf.tf_cap, sizeof(*tf.tf_buf))) == NULL) {
+		errbuf_add(errs, tables_conf->c_db_path, 0,
+		    "location flush: out of memory");
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = store_text_write_location(tables_conf->c_db_path,
+	    tables_flush_next, &tf, errs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(tf.tf_buf);
+	if (rc != 0) {
+		if (errs->eb_count == 0)
+			errbuf_add(errs, tables_conf->c_db_path, 0,
+			    "location flush failed: %s",
+			    strerror(rc < 0 ? -rc : EIO));
+		log_errbuf(errs, false);
+		log_warnx("location flush failed: the old file is kept and "
+		    "every binding stays in memory");
+		return -1;
+	}
+	/* Only what did not change while we wrote becomes CS_SYNC. */
+	synced = loctab_mark_synced(tables_lt, snapshot);
+	tables_flushed_at = snapshot;
+	tables_ever_flushed = true;
+	log_info("location: %zu bindings written in %.3f s (%u now CS_SYNC)",
+	    tf.tf_rows, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, synced);
+	return 0;
+}
+
+static void
+tables_on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	unsigned	 n;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if ((n = loctab_expire(tables_lt, time(NULL))) > 0)
+		log_debug("location: %u bindings expired", n);
+}
+
+static void
+tables_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct errbuf	 errs = ERRBUF_INIT;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	(void)tables_flush(false, &errs);
+	errbuf_free(&errs);
+}
+
+int
+tables_start_timers(struct event_base *base)
+{
+	struct timeval	 one = { 1, 0 };
+	struct timeval	 every = { (time_t)tables_conf->c_ul_flush_interval, 0 };
+
+	tables_expire_ev = event_new(base, -1, EV_PERSIST, tables_on_expire,
+	    NULL);
+	if (tables_expire_ev == NULL || event_add(tables_expire_ev, &one) != 0)
+		return -1;
+	if (tables_conf->c_ul_flush_interval == 0)
+		return 0;
+	tables_flush_ev = event_new(base, -1, EV_PERSIST, tables_on_flush,
+	    NULL);
+	if (tables_flush_ev == NULL || event_add(tables_flush_ev, &every) != 0)
+		return -1;
+	return 0;
+}
+
+int
 tables_shutdown(const struct conf *c)
 {
-	/* Nothing is kept in memory yet that storage lacks. */
+	struct errbuf	 errs = ERRBUF_INIT;
+	int		 rc = 0;
+
 	(void)c;
+	if (tables_expire_ev)
+		event_free(tables_expire_ev);
+	if (tables_flush_ev)
+		event_free(tables_flush_ev);
+	tables_expire_ev = tables_flush_ev = NULL;
+	/* The workers are gone: this snapshot is final. */
+	if (tables_flush(false, &errs) != 0) {
+		log_err("final flush failed: bindings since the last good "
+		    "flush are lost with this exit");
+		rc = -1;
+	}
+	errbuf_free(&errs);
+	return rc;
 }
