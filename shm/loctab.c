@@ -186,7 +186,8 @@ struct loctab {
 	uint32_t		 lt_hash_size;
 	uint32_t		 lt_capacity;	/* max bindings */
 	struct loctab_bucket	*lt_buckets;
-	uint32_t		*lt_journal;	/* [b * LT_JOURNAL + i]: bucket b's lock */
+	/* Entries [b * LT_JOURNAL, +LT_JOURNAL): bucket b's lock. */
+	uint32_t		*lt_journal;
 	struct shm_lock		 lt_free_lock;
 	struct loctab_pool	 lt_pools[LT_NPOOLS];	/* lt_free_lock */
 	_Atomic uint64_t	 lt_changes;	/* bumped under a bucket lock */
@@ -602,13 +603,14 @@ lt_recount_locked(struct loctab *lt, unsigned b)
 	atomic_store_explicit(&bk->bk_nbind, n, memory_order_relaxed);
 }
 
+/* Unlinks idx, looking for it after record from (LT_NIL: the head). */
 static void
-lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t idx)
+lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from, uint32_t idx)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
-	uint32_t		 i, prev = LT_NIL;
+	uint32_t		 i, prev = from;
 
-	for (i = bk->bk_first; i != LT_NIL && i != idx;
+	for (i = lt_next_of(lt, bk, from); i != LT_NIL && i != idx;
 	    i = lt_rec(lt, i)->rc_link.lk_next)
 		prev = i;
 	if (i == idx)
@@ -634,7 +636,7 @@ lt_bucket_repair(void *arg)
 	    bk->bk_jnew < lt->lt_pools[0].pl_count &&
 	    lt_reachable_locked(lt, ctx->c_b, LT_ENT(0, bk->bk_jnew)) &&
 	    lt_reachable_locked(lt, ctx->c_b, LT_ENT(0, bk->bk_jold)))
-		lt_unlink_locked(lt, ctx->c_b, bk->bk_jold);
+		lt_unlink_locked(lt, ctx->c_b, LT_NIL, bk->bk_jold);
 	bk->bk_jold = LT_NIL;
 	bk->bk_jnew = LT_NIL;
 	lt_recount_locked(lt, ctx->c_b);
@@ -642,10 +644,15 @@ lt_bucket_repair(void *arg)
 
 /*
  * Gives back every journalled block that bucket b owns but no longer
- * reaches, then empties the journal. Takes the free lock.
+ * reaches, then empties the journal. Takes the free lock. After a
+ * crash (known == LT_UNKNOWN) each entry is checked by walking the
+ * list; an operation that completed says instead that its first known
+ * entries are linked and the others unlinked, which spares the walks.
  */
+#define LT_UNKNOWN	UINT32_MAX
+
 static int
-lt_settle_locked(struct loctab *lt, unsigned b)
+lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	uint32_t		*j = lt_journal(lt, b);
@@ -658,9 +665,12 @@ lt_settle_locked(struct loctab *lt, unsigned b)
 		return rc;
 	for (i = 0; i < bk->bk_jn; i++) {
 		e = j[i];
+		if (known != LT_UNKNOWN && i < known)
+			continue;
 		if (!lt_ent_ok(lt, e) ||
 		    lt_link(lt, LT_ENT_POOL(e), LT_ENT_IDX(e))->lk_owner !=
-		    b + 1 || lt_reachable_locked(lt, b, e))
+		    b + 1 ||
+		    (known == LT_UNKNOWN && lt_reachable_locked(lt, b, e)))
 			continue;
 		lt_put_locked(lt, LT_ENT_POOL(e), LT_ENT_IDX(e));
 	}
@@ -680,7 +690,7 @@ lt_lock(struct loctab *lt, unsigned b)
 	rc = shm_lock_acquire(&bk->bk_lock, lt_bucket_repair, &ctx);
 	if (rc < 0)
 		return rc;
-	if (bk->bk_jn != 0 && (rc = lt_settle_locked(lt, b)) < 0) {
+	if (bk->bk_jn != 0 && (rc = lt_settle_locked(lt, b, LT_UNKNOWN)) < 0) {
 		shm_lock_release(&bk->bk_lock);
 		return rc;
 	}
@@ -918,13 +928,13 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 		if (n == 0)
 			atomic_fetch_add(&lt->lt_changes, 1);
 		if (bk->bk_jn + 2 > LT_JOURNAL &&
-		    (rc = lt_settle_locked(lt, b)) < 0)
+		    (rc = lt_settle_locked(lt, b, 0)) < 0)
 			return rc;
 		lt_drop_locked(lt, b, prev, i);
 		n++;
 	}
 	if (n > 0) {
-		if ((rc = lt_settle_locked(lt, b)) < 0)
+		if ((rc = lt_settle_locked(lt, b, 0)) < 0)
 			return rc;
 		lt_recount_locked(lt, b);
 	}
@@ -1239,7 +1249,7 @@ lt_replace_locked(struct loctab *lt, unsigned b, const struct loctab_group *g,
 		LT_STEP("replace-publish");
 	} else
 		lt_link_locked(lt, b, g, pl->pl_new, pl->pl_old);
-	lt_unlink_locked(lt, b, pl->pl_old);
+	lt_unlink_locked(lt, b, g->g_prev, pl->pl_old);
 	LT_STEP("replace-unlink");
 	bk->bk_jold = LT_NIL;
 	bk->bk_jnew = LT_NIL;
@@ -1268,31 +1278,77 @@ lt_journal_removals_locked(struct loctab *lt, unsigned b,
 	}
 }
 
+/* Whether a member of the group has expired at now. */
+static int
+lt_group_expired(struct loctab *lt, const struct loctab_group *g, time_t now)
+{
+	const struct loctab_rec	*r;
+	uint32_t		 i, k;
+
+	for (k = 0, i = g->g_first; k < g->g_n; k++, i = r->rc_link.lk_next) {
+		r = lt_rec(lt, i);
+		if (!lt_valid(r, now))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Keeps g right after a change of the group that left it with n
+ * members; idx is the record just linked, or LT_NIL. The record before
+ * the group is never part of a change, so g_prev stays; an empty group
+ * is looked up again (its tail may have moved).
+ */
+static void
+lt_group_update(struct loctab *lt, unsigned b, const struct loctab_save *req,
+    uint32_t h, struct loctab_group *g, uint32_t n, uint32_t idx)
+{
+	struct loctab_bucket	*bk = &lt->lt_buckets[b];
+
+	if (n == 0) {
+		lt_find_locked(lt, b, h, req->sv_aor.ls_ptr,
+		    req->sv_aor.ls_len, g);
+		return;
+	}
+	if (g->g_n == 0)
+		g->g_prev = g->g_tail;
+	g->g_n = n;
+	g->g_first = lt_next_of(lt, bk, g->g_prev);
+	if (idx != LT_NIL && lt_rec(lt, idx)->rc_link.lk_next == LT_NIL)
+		g->g_tail = idx;
+}
+
 static int
 lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
     const struct loctab_save *req, const struct loctab_load *ld,
     struct loctab_binding *out, unsigned out_max, unsigned *ret_n)
 {
+	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	struct loctab_plan	 plan[LOCTAB_SAVE_MAX];
 	struct loctab_group	 g;
 	struct loctab_rm	 rm;
 	uint64_t		 stamp = 0;
-	unsigned		 i, ins, nrm, n;
+	uint32_t		 known;
+	unsigned		 i, ins, nrm, n, had;
 	int			 rc;
 
-	memset(&rm, 0, sizeof(rm));
-	rm.rm_what = req->sv_star ? LT_RM_AOR : LT_RM_AOR_EXPIRED;
-	rm.rm_now = req->sv_now;
-	rm.rm_hash = h;
-	rm.rm_aor = req->sv_aor.ls_ptr;
-	rm.rm_aor_len = req->sv_aor.ls_len;
-	/* Expired bindings are gone for the registrar: the timer's job. */
-	if ((rc = lt_remove_locked(lt, b, &rm)) < 0)
-		return rc;
 	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
-	if (req->sv_star) {
-		*ret_n = 0;
-		return 0;
+	/* Expired bindings are gone for the registrar: the timer's job. */
+	if (req->sv_star || lt_group_expired(lt, &g, req->sv_now)) {
+		memset(&rm, 0, sizeof(rm));
+		rm.rm_what = req->sv_star ? LT_RM_AOR : LT_RM_AOR_EXPIRED;
+		rm.rm_now = req->sv_now;
+		rm.rm_hash = h;
+		rm.rm_aor = req->sv_aor.ls_ptr;
+		rm.rm_aor_len = req->sv_aor.ls_len;
+		if ((rc = lt_remove_locked(lt, b, &rm)) < 0)
+			return rc;
+		if (req->sv_star) {
+			*ret_n = 0;
+			return 0;
+		}
+		lt_find_locked(lt, b, h, req->sv_aor.ls_ptr,
+		    req->sv_aor.ls_len, &g);
 	}
 	if ((rc = lt_plan_locked(lt, req, &g, plan, &ins, &nrm)) != 0)
 		return rc;
@@ -1308,6 +1364,8 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 	if (i < req->sv_ncontacts &&
 	    (rc = lt_reserve_locked(lt, b, plan, req->sv_ncontacts)) != 0)
 		return rc;
+	/* Entries below are reserved and will all be linked. */
+	known = bk->bk_jn;
 	lt_journal_removals_locked(lt, b, plan, req->sv_ncontacts);
 
 	for (i = 0; i < req->sv_ncontacts; i++) {
@@ -1319,29 +1377,38 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 			lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h,
 			    stamp, ld);
 	}
+	had = g.g_n;
 	for (i = 0; i < req->sv_ncontacts; i++) {
-		/* Earlier steps may have moved the group's head. */
-		lt_find_locked(lt, b, h, req->sv_aor.ls_ptr,
-		    req->sv_aor.ls_len, &g);
 		switch (plan[i].pl_act) {
 		case LT_ACT_NONE:
 			break;
 		case LT_ACT_INSERT:
 			lt_link_locked(lt, b, &g, plan[i].pl_new, LT_NIL);
+			lt_group_update(lt, b, req, h, &g, g.g_n + 1,
+			    plan[i].pl_new);
 			break;
 		case LT_ACT_UPDATE:
 			lt_replace_locked(lt, b, &g, &plan[i]);
+			lt_group_update(lt, b, req, h, &g, g.g_n,
+			    plan[i].pl_new);
 			break;
 		case LT_ACT_REMOVE:
-			lt_unlink_locked(lt, b, plan[i].pl_old);
-			/* Journalled before, by hand: prev is not known. */
+			/* Journalled before the loop. */
+			lt_unlink_locked(lt, b, g.g_prev, plan[i].pl_old);
+			LT_STEP("remove-unlink");
+			lt_group_update(lt, b, req, h, &g, g.g_n - 1, LT_NIL);
 			break;
 		}
 	}
-	if ((rc = lt_settle_locked(lt, b)) < 0)
+	if ((rc = lt_settle_locked(lt, b, known)) < 0)
 		return rc;
-	lt_recount_locked(lt, b);
-	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
+	atomic_store_explicit(&bk->bk_nbind, atomic_load_explicit(
+	    &bk->bk_nbind, memory_order_relaxed) + ins - nrm,
+	    memory_order_relaxed);
+	if ((had == 0) != (g.g_n == 0))
+		atomic_store_explicit(&bk->bk_naors, atomic_load_explicit(
+		    &bk->bk_naors, memory_order_relaxed) +
+		    (g.g_n == 0 ? -1U : 1U), memory_order_relaxed);
 	*ret_n = lt_copy_group(lt, b, &g, 0, 0, out, out_max);
 	return 0;
 }
@@ -1709,8 +1776,8 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 		if (r->rc_link.lk_owner != b + 1 || !lt_ent_ok(lt, r->rc_blob))
 			return -1;
 		p = LT_ENT_POOL(r->rc_blob);
-		if (p == 0 || lt_link(lt, p, LT_ENT_IDX(r->rc_blob))->lk_owner !=
-		    b + 1)
+		if (p == 0 ||
+		    lt_link(lt, p, LT_ENT_IDX(r->rc_blob))->lk_owner != b + 1)
 			return -1;
 		for (total = 0, t = 0; t < LT_NSTR; t++) {
 			if (r->rc_len[t] > lt_str_max[t])
@@ -1718,14 +1785,15 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 			total += r->rc_len[t];
 		}
 		if (r->rc_len[LT_S_AOR] == 0 || r->rc_len[LT_S_CONTACT] == 0 ||
-		    total + sizeof(struct loctab_link) > lt->lt_pools[p].pl_block ||
+		    total + sizeof(struct loctab_link) >
+		    lt->lt_pools[p].pl_block ||
 		    r->rc_hash != lt_hash((char *)lt_blob(lt, r->rc_blob),
 		    r->rc_len[LT_S_AOR]) ||
 		    lt_bucket_of_hash(lt, r->rc_hash) != b ||
 		    r->rc_state > LOCTAB_CS_SYNC)
 			return -1;
 		if (prev == NULL || !lt_same_aor(lt, prev, r)) {
-			/* A new group: its AoR must not have appeared before. */
+			/* A new group: its AoR was not seen before. */
 			naors++;
 			for (k = bk->bk_first; lt_rec(lt, k) != r;
 			    k = s->rc_link.lk_next) {

@@ -111,7 +111,7 @@ struct loctab_contact {
 	struct loctab_str lc_uri;	/* matched byte-exact */
 	struct loctab_str lc_received;	/* empty: none */
 	struct loctab_str lc_path;	/* empty: none */
-	long		 lc_expires;	/* seconds; 0 removes; LOCTAB_PERMANENT */
+	long		 lc_expires;	/* s; 0 removes; LOCTAB_PERMANENT */
 	int		 lc_q;		/* LOCTAB_Q_UNSET or 0..1000 */
 	uint32_t	 lc_methods;
 	uint32_t	 lc_flags;
@@ -126,7 +126,7 @@ struct loctab_save {
 	struct loctab_str sv_socket;	/* "udp:IP:PORT" or empty */
 	time_t		 sv_now;
 	uint32_t	 sv_cseq;
-	int		 sv_star;	/* Contact: * (Expires: 0): remove all */
+	int		 sv_star;	/* Contact: * (Expires: 0) */
 	int		 sv_force;	/* skip the CSeq rule (MI ul.add) */
 	unsigned	 sv_max_per_aor; /* 0 = no limit */
 	const struct loctab_contact *sv_contacts;

@@ -1092,7 +1092,8 @@ find_binding(const struct loctab_binding *all, unsigned n,
 	for (i = 0; i < n; i++)
 		if (all[i].lb_aor_len == like->lb_aor_len &&
 		    all[i].lb_contact_len == like->lb_contact_len &&
-		    memcmp(all[i].lb_aor, like->lb_aor, like->lb_aor_len) == 0 &&
+		    memcmp(all[i].lb_aor, like->lb_aor,
+		    like->lb_aor_len) == 0 &&
 		    memcmp(all[i].lb_contact, like->lb_contact,
 		    like->lb_contact_len) == 0)
 			return &all[i];
