@@ -7,7 +7,7 @@
  *
  *   struct loctab		header: magic, sizes, the free lock, pools
  *   buckets[hash_size]		robust lock, first record, journal state
- *   journal[hash_size][J]	per-bucket undo/redo list, J = 4 * SAVE_MAX
+ *   journal[J][hash_size]	per-bucket undo/redo list, J = 4 * SAVE_MAX
  *   records[max_contacts + spare]	fixed 72-byte binding records
  *   class pools 96..1536 B	one string block per binding
  *
@@ -186,7 +186,7 @@ struct loctab {
 	uint32_t		 lt_hash_size;
 	uint32_t		 lt_capacity;	/* max bindings */
 	struct loctab_bucket	*lt_buckets;
-	/* Entries [b * LT_JOURNAL, +LT_JOURNAL): bucket b's lock. */
+	/* Entry k of bucket b at [k * hash_size + b]: bucket b's lock. */
 	uint32_t		*lt_journal;
 	struct shm_lock		 lt_free_lock;
 	struct loctab_pool	 lt_pools[LT_NPOOLS];	/* lt_free_lock */
@@ -238,9 +238,14 @@ lt_blob(struct loctab *lt, uint32_t ent)
 }
 
 static uint32_t *
-lt_journal(struct loctab *lt, unsigned b)
+lt_jent(struct loctab *lt, unsigned b, uint32_t k)
 {
-	return lt->lt_journal + (size_t)b * LT_JOURNAL;
+	/*
+	 * Entry-major, so that the few entries most operations use lie
+	 * together for all buckets: the pages of the deep entries, used
+	 * only by REGISTERs with many contacts, mostly stay untouched.
+	 */
+	return &lt->lt_journal[(size_t)k * lt->lt_hash_size + b];
 }
 
 /* Offset of string s in a record's block. */
@@ -490,7 +495,7 @@ lt_take_locked(struct loctab *lt, unsigned b, unsigned p)
 
 	idx = pl->pl_free != LT_NIL ? pl->pl_free : pl->pl_bump;
 	lk = lt_link(lt, p, idx);
-	lt_journal(lt, b)[bk->bk_jn] = LT_ENT(p, idx);
+	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(p, idx);
 	LT_STEP("take-journal");
 	bk->bk_jn++;
 	LT_STEP("take-count");
@@ -655,7 +660,6 @@ static int
 lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
-	uint32_t		*j = lt_journal(lt, b);
 	uint32_t		 i, e;
 	int			 rc;
 
@@ -664,7 +668,7 @@ lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 	if ((rc = lt_free_lock(lt)) < 0)
 		return rc;
 	for (i = 0; i < bk->bk_jn; i++) {
-		e = j[i];
+		e = *lt_jent(lt, b, i);
 		if (known != LT_UNKNOWN && i < known)
 			continue;
 		if (!lt_ent_ok(lt, e) ||
@@ -711,11 +715,10 @@ static void
 lt_drop_locked(struct loctab *lt, unsigned b, uint32_t prev, uint32_t idx)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
-	uint32_t		*j = lt_journal(lt, b);
 	struct loctab_rec	*r = lt_rec(lt, idx);
 
-	j[bk->bk_jn] = LT_ENT(0, idx);
-	j[bk->bk_jn + 1] = r->rc_blob;
+	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(0, idx);
+	*lt_jent(lt, b, bk->bk_jn + 1) = r->rc_blob;
 	LT_STEP("drop-journal");
 	bk->bk_jn += 2;
 	LT_STEP("drop-count");
@@ -1229,15 +1232,14 @@ lt_replace_locked(struct loctab *lt, unsigned b, const struct loctab_group *g,
     const struct loctab_plan *pl)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
-	uint32_t		*j = lt_journal(lt, b);
 	struct loctab_rec	*old = lt_rec(lt, pl->pl_old);
 	struct loctab_rec	*r = lt_rec(lt, pl->pl_new);
 
 	bk->bk_jold = pl->pl_old;
 	bk->bk_jnew = pl->pl_new;
 	LT_STEP("replace-mark");
-	j[bk->bk_jn] = LT_ENT(0, pl->pl_old);
-	j[bk->bk_jn + 1] = old->rc_blob;
+	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(0, pl->pl_old);
+	*lt_jent(lt, b, bk->bk_jn + 1) = old->rc_blob;
 	LT_STEP("replace-journal");
 	bk->bk_jn += pl->pl_class != 0 ? 2 : 1;
 	LT_STEP("replace-count");
@@ -1264,14 +1266,14 @@ lt_journal_removals_locked(struct loctab *lt, unsigned b,
     const struct loctab_plan *plan, unsigned n)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
-	uint32_t		*j = lt_journal(lt, b);
 	unsigned		 i;
 
 	for (i = 0; i < n; i++) {
 		if (plan[i].pl_act != LT_ACT_REMOVE)
 			continue;
-		j[bk->bk_jn] = LT_ENT(0, plan[i].pl_old);
-		j[bk->bk_jn + 1] = lt_rec(lt, plan[i].pl_old)->rc_blob;
+		*lt_jent(lt, b, bk->bk_jn) = LT_ENT(0, plan[i].pl_old);
+		*lt_jent(lt, b, bk->bk_jn + 1) =
+		    lt_rec(lt, plan[i].pl_old)->rc_blob;
 		LT_STEP("remove-journal");
 		bk->bk_jn += 2;
 		LT_STEP("remove-count");
