@@ -54,8 +54,8 @@ struct mi_ul_dump {
 	unsigned		 ud_buf_max;
 	unsigned		 ud_size;	/* hash slots */
 	unsigned		 ud_next;	/* next slot to copy */
-	unsigned		 ud_records;	/* AoRs seen (Stats Records) */
-	unsigned		 ud_max_slots;	/* most AoRs in one slot */
+	unsigned		 ud_records;	/* AoRs seen: Stats Records */
+	unsigned		 ud_max_slots;	/* most AoRs in a slot */
 	bool			 ud_started;	/* header emitted */
 	bool			 ud_brief;
 };
