@@ -28,6 +28,7 @@
 #include "log.h"
 #include "master.h"
 #include "mi_server.h"
+#include "mi_ul.h"
 #include "notify.h"
 #include "proc.h"
 #include "shm.h"
@@ -361,6 +362,8 @@ master_run(struct conf *c, bool foreground)
 		master_report_start(status_fd, SIPD_EXIT_CONFIG);
 		return SIPD_EXIT_CONFIG;
 	}
+	if (mi_ul_register() != 0)
+		fatalx("cannot register the ul.* MI commands");
 	if (paths_make_parent(c->c_pid_file) == -1 ||
 	    master_write_pidfile(c->c_pid_file) == -1) {
 		fprintf(stderr, "sipd: pid file %s: %s\n", c->c_pid_file,
