@@ -14,11 +14,12 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "registrar.h"
 #include "sip_msg.h"
 #include "sip_reply.h"
 
-/* Option tags sipd supports itself: none yet. */
-#define DISPATCH_REPLY_MAX	8192
+/* A 200 to a REGISTER lists every binding: room for a whole datagram. */
+#define DISPATCH_REPLY_MAX	UDP_MAX_DATAGRAM
 
 static const struct conf	*dispatch_conf;
 static int			 dispatch_index;
@@ -32,6 +33,7 @@ dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
 	(void)nsocks;
 	dispatch_conf = c;
 	dispatch_index = worker_index;
+	registrar_init(c);
 }
 
 void
@@ -40,12 +42,13 @@ dispatch_count_dropped(void)
 	dispatch_dropped++;
 }
 
-static void
+void
 dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, socklen_t srclen, int code,
     const char *reason, const char *extra)
 {
-	char			 out[DISPATCH_REPLY_MAX];
+	/* Static: a worker answers one datagram at a time. */
+	static char		 out[DISPATCH_REPLY_MAX];
 	struct sockaddr_storage	 dst;
 	socklen_t		 dstlen;
 	size_t			 n;
@@ -152,6 +155,19 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		}
 		dispatch_reply(in, &m, src, srclen, 200, "OK",
 		    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
+		return;
+	}
+	if (m.sm_method == SIP_METHOD_REGISTER) {
+		/* sipd is the registrar (UAS): Require, not Proxy-Require. */
+		if (dispatch_unsupported(&m, SIP_HDR_REQUIRE, tags,
+		    sizeof(tags)) > 0) {
+			snprintf(extra, sizeof(extra), "Unsupported: %s\r\n",
+			    tags);
+			dispatch_reply(in, &m, src, srclen, 420, "Bad Extension",
+			    extra);
+			return;
+		}
+		registrar_register(in, &m, src, srclen);
 		return;
 	}
 	/* Requests for someone else: the checks a proxy makes (§16.3). */

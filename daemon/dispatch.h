@@ -8,12 +8,20 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "sip_msg.h"
 #include "udp.h"
 
 void	dispatch_init(const struct conf *c, struct udp_sock *socks,
 	    int nsocks, int worker_index);
 void	dispatch_datagram(const struct udp_sock *in, const char *buf,
 	    size_t len, const struct sockaddr *src, socklen_t srclen);
+/*
+ * Sends a stateless reply to request m, which came from src on in
+ * (sip_reply_build(): extra is complete header lines or NULL). Workers.
+ */
+void	dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
+	    const struct sockaddr *src, socklen_t srclen, int code,
+	    const char *reason, const char *extra);
 /* A datagram dropped before parsing (too large). */
 void	dispatch_count_dropped(void);
 

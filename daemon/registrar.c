@@ -1,0 +1,741 @@
+/*
+ * registrar: what a UDP worker does with a REGISTER (RFC 3261 §10.3,
+ * SPEC §5), statelessly: a retransmission is simply answered again
+ * (loctab_save() treats the same Call-ID and CSeq within 20 s as one).
+ *
+ * The steps, each ending the request with one reply when it fails:
+ *  1. The To URI names the AoR: sip or sips with a user part (400
+ *     otherwise, before any challenge: the realm comes from it). AoR =
+ *     that user unescaped once, lower-cased (usrloc use_domain = 0,
+ *     registrar case_sensitive = 0).
+ *  2. A source in `trusted` is not challenged, but its To user must be a
+ *     subscriber (403). Everyone else goes through digest: 401 with a
+ *     fresh challenge (stale=true for an expired nonce), 400 for broken
+ *     credentials, 403 when the authenticated user is not the To user.
+ *  3. Contacts become a loctab_save request: Contact: * only alone and
+ *     with Expires: 0; expires from the contact, else the Expires header,
+ *     else registrar.default_expires; 423 below min_expires, lowered to
+ *     max_expires; q checked; URIs byte-exact; `received` when the
+ *     source is not the Contact's address.
+ *  4. One loctab_save() applies it all under one bucket lock: 400 for an
+ *     old CSeq, 503 for max_contacts or a full table, nothing stored then.
+ *  5. 200 listing every current binding with the seconds it has left.
+ *
+ * Errors other than the 401 carry P-Registrar-Error; a 400's reason
+ * phrase is "Bad Request - " and the same text. Nothing is allocated per
+ * request: the worker handles one datagram at a time, so the big
+ * buffers are static.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "dispatch.h"
+#include "log.h"
+#include "loctab.h"
+#include "registrar.h"
+#include "tables.h"
+#include "userdb.h"
+
+/* Headers of one reply: the Contact list of 64 long bindings fits. */
+#define REG_HDRS_MAX		32768
+/* Rate limit of the warnings bad or hostile requests cause. */
+#define REG_WARN_PER_SEC	20
+#define REG_QUOTE_MAX		64	/* user-supplied bytes in a log line */
+
+/* Texts of P-Registrar-Error (Kamailio's where it has one). */
+#define REG_E_AOR_SCHEME	"AoR not a SIP URI"
+#define REG_E_TO_USER		"No username in To URI"
+#define REG_E_AOR_LEN		"Address Of Record too long"
+#define REG_E_CREDENTIALS	"Malformed credentials"
+#define REG_E_AUTH_ID		"Auth user does not match To user"
+#define REG_E_NOT_SUBSCRIBER	"Not a subscriber"
+#define REG_E_STAR_EXP		"* used in contact and expires is not zero"
+#define REG_E_STAR_CONT		"* used in contact and more than 1 contact"
+#define REG_E_INV_EXP		"Invalid expires param in contact"
+#define REG_E_INV_Q		"Invalid q param in contact"
+#define REG_E_CONTACT_LEN	"Contact/received too long"
+#define REG_E_CALLID_LEN	"Callid too long"
+#define REG_E_CONTACTS		"Too many contacts in one REGISTER"
+#define REG_E_PARSE_CONT	"Contact parse error"
+#define REG_E_BRIEF		"Expires too brief"
+#define REG_E_INV_CSEQ		"Invalid CSeq number"
+#define REG_E_TOO_MANY		"Too many registered contacts"
+#define REG_E_FULL		"Location table full"
+#define REG_E_INTERNAL		"Internal error"
+
+/* One REGISTER on its way through the steps. */
+struct reg_ctx {
+	const struct udp_sock	*rc_in;
+	const struct sip_msg	*rc_m;
+	const struct sockaddr	*rc_src;
+	socklen_t		 rc_srclen;
+	time_t			 rc_now;
+	char			 rc_ip[INET6_ADDRSTRLEN];	/* source */
+	uint16_t		 rc_port;
+	/* To user unescaped: what auth and subscriber compare against */
+	char			 rc_user[LOCTAB_AOR_MAX];
+	size_t			 rc_user_len;
+	char			 rc_aor[LOCTAB_AOR_MAX];	/* lower-cased */
+	char			 rc_qaor[REG_QUOTE_MAX * 4 + 8]; /* for logs */
+	/* "sip:IP:PORT" of the source, made when a contact needs it */
+	char			 rc_received[LOCTAB_RECEIVED_MAX + 1];
+	size_t			 rc_received_len;
+	struct loctab_contact	 rc_contacts[LOCTAB_SAVE_MAX];
+	unsigned		 rc_n;
+	bool			 rc_star;
+};
+
+/* A bounded string builder; once full it stays full. */
+struct reg_buf {
+	char	*rb_p;
+	size_t	 rb_len;
+	size_t	 rb_cap;
+	bool	 rb_full;
+};
+
+static const struct conf	*reg_conf;
+static struct loctab		*reg_table;
+static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
+static char			 reg_hdrs[REG_HDRS_MAX];
+static time_t			 reg_warn_sec;
+static unsigned			 reg_warn_n;
+
+void
+registrar_init(const struct conf *c)
+{
+	reg_conf = c;
+	reg_table = tables_loctab();
+}
+
+/*
+ * A warning, at most REG_WARN_PER_SEC a second: hostile traffic must not
+ * turn into a log flood. What was dropped is counted in the next second.
+ */
+static void __attribute__((format(printf, 2, 3)))
+reg_warn(time_t now, const char *fmt, ...)
+{
+	char		 line[512];
+	va_list		 ap;
+
+	if (now != reg_warn_sec) {
+		if (reg_warn_n > REG_WARN_PER_SEC)
+			log_warnx("registrar: %u more warnings suppressed",
+			    reg_warn_n - REG_WARN_PER_SEC);
+		reg_warn_sec = now;
+		reg_warn_n = 0;
+	}
+	if (reg_warn_n++ >= REG_WARN_PER_SEC)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warnx("registrar: %s", line);
+}
+
+/* User-supplied bytes for a log line: printable ASCII, the rest \xHH. */
+static const char *
+reg_quote(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t		 i, n = 0;
+	unsigned char	 ch;
+
+	for (i = 0; i < len && i < REG_QUOTE_MAX && n + 5 < cap; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+	}
+	if (i < len && n + 4 < cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void
+reg_put(struct reg_buf *b, const char *s, size_t n)
+{
+	if (b->rb_full || n >= b->rb_cap - b->rb_len) {
+		b->rb_full = true;
+		return;
+	}
+	memcpy(b->rb_p + b->rb_len, s, n);
+	b->rb_len += n;
+	b->rb_p[b->rb_len] = '\0';
+}
+
+static void
+reg_puts(struct reg_buf *b, const char *s)
+{
+	reg_put(b, s, strlen(s));
+}
+
+static void
+reg_reply(const struct reg_ctx *rc, int code, const char *reason,
+    const char *extra)
+{
+	dispatch_reply(rc->rc_in, rc->rc_m, rc->rc_src, rc->rc_srclen, code,
+	    reason, extra);
+}
+
+/*
+ * An error reply with P-Registrar-Error: text; more (complete header
+ * lines, may be NULL) follows it. reason NULL: "Bad Request - text".
+ */
+static void
+reg_fail(const struct reg_ctx *rc, int code, const char *reason,
+    const char *text, const char *more)
+{
+	char	 why[160];
+
+	if (reason == NULL) {
+		snprintf(why, sizeof(why), "Bad Request - %s", text);
+		reason = why;
+	}
+	snprintf(reg_hdrs, sizeof(reg_hdrs), "P-Registrar-Error: %s\r\n%s",
+	    text, more != NULL ? more : "");
+	reg_reply(rc, code, reason, reg_hdrs);
+}
+
+/* A 400 for a fault of the request, with a (rate-limited) warning. */
+static void
+reg_bad(const struct reg_ctx *rc, const char *text)
+{
+	reg_warn(rc->rc_now, "REGISTER from %s:%u for \"%s\": 400 %s",
+	    rc->rc_ip, rc->rc_port, rc->rc_qaor, text);
+	reg_fail(rc, 400, NULL, text, NULL);
+}
+
+/* Source address as text and port; false for a family sipd cannot use. */
+static bool
+reg_source(struct reg_ctx *rc)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+
+	switch (rc->rc_src->sa_family) {
+	case AF_INET:
+		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
+		rc->rc_port = ntohs(s4->sin_port);
+		return inet_ntop(AF_INET, &s4->sin_addr, rc->rc_ip,
+		    sizeof(rc->rc_ip)) != NULL;
+	case AF_INET6:
+		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
+		rc->rc_port = ntohs(s6->sin6_port);
+		return inet_ntop(AF_INET6, &s6->sin6_addr, rc->rc_ip,
+		    sizeof(rc->rc_ip)) != NULL;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Step 1: the AoR from the To URI. false when a reply was sent. The
+ * unescaped user may hold NUL bytes (RFC 4475 escnull): lengths only.
+ */
+static bool
+reg_aor(struct reg_ctx *rc)
+{
+	struct sip_addr	 to;
+	long		 n;
+	size_t		 i;
+
+	if (sip_msg_to(rc->rc_m, &to) != 0 ||
+	    (to.sa_puri.su_scheme != SIP_URI_SIP &&
+	    to.sa_puri.su_scheme != SIP_URI_SIPS)) {
+		reg_bad(rc, REG_E_AOR_SCHEME);
+		return false;
+	}
+	if (to.sa_puri.su_user.len == 0) {
+		reg_bad(rc, REG_E_TO_USER);
+		return false;
+	}
+	n = sip_uri_unescape(to.sa_puri.su_user.s, to.sa_puri.su_user.len,
+	    rc->rc_user, sizeof(rc->rc_user));
+	if (n <= 0) {
+		/* The URI parser refused bad escapes: it can only be size. */
+		reg_bad(rc, REG_E_AOR_LEN);
+		return false;
+	}
+	rc->rc_user_len = (size_t)n;
+	for (i = 0; i < rc->rc_user_len; i++)
+		rc->rc_aor[i] = (char)tolower((unsigned char)rc->rc_user[i]);
+	reg_quote(rc->rc_qaor, sizeof(rc->rc_qaor), rc->rc_aor,
+	    rc->rc_user_len);
+	return true;
+}
+
+/* A 401 with a fresh challenge. */
+static void
+reg_challenge(const struct reg_ctx *rc, struct sip_str realm, bool stale)
+{
+	int	 n;
+
+	n = auth_challenge(reg_hdrs, sizeof(reg_hdrs), 0, realm, stale,
+	    rc->rc_now, reg_conf);
+	if (n < 0) {
+		log_warnx("registrar: cannot make a challenge: %s",
+		    strerror(-n));
+		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
+		    NULL);
+		return;
+	}
+	reg_reply(rc, 401, "Unauthorized", reg_hdrs);
+}
+
+/*
+ * Step 2: trusted source or digest. true when the request may go on;
+ * false when a reply was sent.
+ */
+static bool
+reg_authorize(struct reg_ctx *rc)
+{
+	struct sip_addr		 from;
+	struct auth_result	 ar;
+	struct sip_str		 realm;
+	char			 q[REG_QUOTE_MAX * 4 + 8];
+	int			 rc_auth;
+
+	if (sip_msg_from(rc->rc_m, &from) == 0 &&
+	    userdb_trusted_match(rc->rc_ip, STORE_PROTO_UDP, from.sa_uri)) {
+		if (userdb_subscriber_exists(rc->rc_user, rc->rc_user_len))
+			return true;
+		reg_warn(rc->rc_now, "REGISTER from trusted %s:%u: 403, "
+		    "\"%s\" is not a subscriber", rc->rc_ip, rc->rc_port,
+		    reg_quote(q, sizeof(q), rc->rc_user, rc->rc_user_len));
+		reg_fail(rc, 403, "Forbidden", REG_E_NOT_SUBSCRIBER, NULL);
+		return false;
+	}
+	if (auth_realm(rc->rc_m, reg_conf, &realm) != 0) {
+		/* A sip/sips To always has a host: this is defensive. */
+		reg_bad(rc, REG_E_AOR_SCHEME);
+		return false;
+	}
+	rc_auth = auth_verify(rc->rc_m, 0, realm, userdb_auth_lookup, NULL,
+	    rc->rc_now, reg_conf, &ar);
+	switch (rc_auth) {
+	case AUTH_OK:
+		break;
+	case AUTH_NO_CREDENTIALS:
+		reg_challenge(rc, realm, false);
+		return false;
+	case AUTH_STALE:
+		log_debug("registrar: REGISTER from %s:%u: stale nonce",
+		    rc->rc_ip, rc->rc_port);
+		reg_challenge(rc, realm, true);
+		return false;
+	case AUTH_INVALID:
+		/* Same words for an unknown user: no user enumeration. */
+		reg_warn(rc->rc_now, "REGISTER from %s:%u: 401, wrong "
+		    "password or unknown user \"%s\"", rc->rc_ip, rc->rc_port,
+		    reg_quote(q, sizeof(q), ar.ar_username.s,
+		    ar.ar_username.len));
+		reg_challenge(rc, realm, false);
+		return false;
+	case AUTH_REPLAY:
+		reg_warn(rc->rc_now, "REGISTER from %s:%u: 401, replayed "
+		    "nonce count for \"%s\"", rc->rc_ip, rc->rc_port,
+		    reg_quote(q, sizeof(q), ar.ar_username.s,
+		    ar.ar_username.len));
+		reg_challenge(rc, realm, false);
+		return false;
+	case AUTH_BAD:
+		reg_bad(rc, REG_E_CREDENTIALS);
+		return false;
+	default:
+		log_warnx("registrar: digest check failed: %s",
+		    strerror(rc_auth < 0 ? -rc_auth : EINVAL));
+		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
+		    NULL);
+		return false;
+	}
+	/* Kamailio's stock "$au != $tU": byte for byte. */
+	if (ar.ar_user.len != rc->rc_user_len ||
+	    memcmp(ar.ar_user.s, rc->rc_user, rc->rc_user_len) != 0) {
+		reg_warn(rc->rc_now, "REGISTER from %s:%u: 403, \"%s\" may not "
+		    "register \"%s\"", rc->rc_ip, rc->rc_port,
+		    reg_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len),
+		    rc->rc_qaor);
+		reg_fail(rc, 403, "Forbidden auth ID", REG_E_AUTH_ID, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* A parameter value without its quotes, if it has them. */
+static struct sip_str
+reg_unquote(struct sip_str v)
+{
+	if (v.len >= 2 && v.s[0] == '"' && v.s[v.len - 1] == '"') {
+		v.s++;
+		v.len -= 2;
+	}
+	return v;
+}
+
+/*
+ * q = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 3261
+ * §25.1) to 0..1000. -1 when it is not one.
+ */
+static int
+reg_parse_q(struct sip_str v, int *ret)
+{
+	int	 q, scale = 100;
+	size_t	 i;
+
+	v = reg_unquote(v);
+	if (v.len == 0 || (v.s[0] != '0' && v.s[0] != '1'))
+		return -1;
+	q = (v.s[0] - '0') * 1000;
+	if (v.len > 1) {
+		if (v.s[1] != '.' || v.len > 5)
+			return -1;
+		for (i = 2; i < v.len; i++, scale /= 10) {
+			if (v.s[i] < '0' || v.s[i] > '9')
+				return -1;
+			q += (v.s[i] - '0') * scale;
+		}
+	}
+	if (q > LOCTAB_Q_MAX)
+		return -1;
+	*ret = q;
+	return 0;
+}
+
+/*
+ * Whether the Contact URI names another address than the one the
+ * request came from (NAT): then the binding keeps `received`. A host
+ * name always differs; IP addresses are compared as addresses.
+ */
+static bool
+reg_differs(const struct reg_ctx *rc, const struct sip_uri *u)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+	struct sip_str			 h;
+	unsigned char			 a[sizeof(struct in6_addr)];
+	char				 host[INET6_ADDRSTRLEN];
+	unsigned			 port;
+
+	if (u->su_scheme != SIP_URI_SIP && u->su_scheme != SIP_URI_SIPS)
+		return true;
+	h = sip_uri_host_bare(u);
+	if (h.len == 0 || h.len >= sizeof(host))
+		return true;
+	memcpy(host, h.s, h.len);
+	host[h.len] = '\0';
+	port = u->su_port != 0 ? u->su_port :
+	    u->su_scheme == SIP_URI_SIPS ? 5061 : 5060;
+	if (port != rc->rc_port)
+		return true;
+	if (rc->rc_src->sa_family == AF_INET &&
+	    u->su_host_type == SIP_URI_HOST_IPV4) {
+		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
+		return inet_pton(AF_INET, host, a) != 1 ||
+		    memcmp(a, &s4->sin_addr, sizeof(s4->sin_addr)) != 0;
+	}
+	if (rc->rc_src->sa_family == AF_INET6 &&
+	    u->su_host_type == SIP_URI_HOST_IPV6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
+		return inet_pton(AF_INET6, host, a) != 1 ||
+		    memcmp(a, &s6->sin6_addr, sizeof(s6->sin6_addr)) != 0;
+	}
+	return true;
+}
+
+/* The source as a SIP URI, Kamailio's received form: sip:IP:PORT. */
+static void
+reg_make_received(struct reg_ctx *rc)
+{
+	int	 n;
+
+	if (rc->rc_received_len > 0)
+		return;
+	n = snprintf(rc->rc_received, sizeof(rc->rc_received),
+	    rc->rc_src->sa_family == AF_INET6 ? "sip:[%s]:%u" : "sip:%s:%u",
+	    rc->rc_ip, rc->rc_port);
+	rc->rc_received_len = n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * Step 3: the Contact headers into rc_contacts / rc_star. false when a
+ * reply was sent (nothing is stored then).
+ */
+static bool
+reg_contacts(struct reg_ctx *rc)
+{
+	const struct conf	*c = reg_conf;
+	struct loctab_contact	*lc;
+	struct sip_iter		 it;
+	struct sip_addr		 a;
+	uint32_t		 hexp, e;
+	unsigned		 methods, stars = 0;
+	char			 min[64];
+	int			 hrc, r, q;
+
+	hrc = sip_msg_expires(rc->rc_m, &hexp);
+	if (sip_msg_allow_mask(rc->rc_m, &methods) != 0)
+		methods = LOCTAB_METHODS_ALL;
+	sip_iter_init(&it, rc->rc_m, SIP_HDR_CONTACT);
+	while ((r = sip_addr_next(&it, &a)) == 1) {
+		if (a.sa_star) {
+			stars++;
+			continue;
+		}
+		if (rc->rc_n == LOCTAB_SAVE_MAX) {
+			reg_bad(rc, REG_E_CONTACTS);
+			return false;
+		}
+		if (a.sa_uri.len == 0 || a.sa_uri.len > LOCTAB_CONTACT_MAX) {
+			reg_bad(rc, a.sa_uri.len == 0 ? REG_E_PARSE_CONT :
+			    REG_E_CONTACT_LEN);
+			return false;
+		}
+		if (a.sa_expires.len > 0) {
+			if (sip_str_to_u32_sat(reg_unquote(a.sa_expires),
+			    &e) != 0) {
+				reg_bad(rc, REG_E_INV_EXP);
+				return false;
+			}
+		} else if (hrc == 0)
+			e = hexp;
+		else
+			e = c->c_reg_default_expires;
+		if (e > 0 && e < c->c_reg_min_expires) {
+			snprintf(min, sizeof(min), "Min-Expires: %u\r\n",
+			    c->c_reg_min_expires);
+			log_debug("registrar: REGISTER for \"%s\": 423, "
+			    "expires %u", rc->rc_qaor, (unsigned)e);
+			reg_fail(rc, 423, "Interval Too Brief", REG_E_BRIEF,
+			    min);
+			return false;
+		}
+		if (c->c_reg_max_expires > 0 && e > c->c_reg_max_expires)
+			e = c->c_reg_max_expires;
+		q = LOCTAB_Q_UNSET;
+		if (a.sa_q.len > 0 && reg_parse_q(a.sa_q, &q) != 0) {
+			reg_bad(rc, REG_E_INV_Q);
+			return false;
+		}
+		lc = &rc->rc_contacts[rc->rc_n++];
+		memset(lc, 0, sizeof(*lc));
+		lc->lc_uri.ls_ptr = a.sa_uri.s;
+		lc->lc_uri.ls_len = a.sa_uri.len;
+		lc->lc_expires = (long)e;
+		lc->lc_q = q;
+		lc->lc_methods = methods;
+		if (reg_differs(rc, &a.sa_puri)) {
+			reg_make_received(rc);
+			lc->lc_received.ls_ptr = rc->rc_received;
+			lc->lc_received.ls_len = rc->rc_received_len;
+		}
+	}
+	if (r != 0) {
+		/* sip_msg_check() parsed them all already. */
+		reg_bad(rc, REG_E_PARSE_CONT);
+		return false;
+	}
+	if (stars > 0) {
+		if (stars > 1 || rc->rc_n > 0) {
+			reg_bad(rc, REG_E_STAR_CONT);
+			return false;
+		}
+		if (hrc != 0 || hexp != 0) {
+			reg_bad(rc, REG_E_STAR_EXP);
+			return false;
+		}
+		rc->rc_star = true;
+	}
+	return true;
+}
+
+/* q as Kamailio prints it: 1, 0.5, 0.25, 0.125, 0. */
+static void
+reg_put_q(struct reg_buf *b, int q)
+{
+	char	 s[16];
+	int	 n, frac = q % 1000;
+
+	n = snprintf(s, sizeof(s), ";q=%d", q / 1000);
+	if (frac != 0) {
+		n += snprintf(s + n, sizeof(s) - (size_t)n, ".%03d", frac);
+		while (s[n - 1] == '0')
+			n--;
+	}
+	reg_put(b, s, (size_t)n);
+}
+
+/*
+ * "Contact: <uri>;q=..;expires=N;received=\"..\", ...\r\n" for the
+ * bindings still valid at now; nothing when there is none.
+ */
+static void
+reg_put_bindings(struct reg_buf *b, const struct loctab_binding *list,
+    unsigned n, time_t now)
+{
+	const struct loctab_binding	*lb;
+	char				 num[32];
+	unsigned			 i, shown = 0;
+	int				 k;
+
+	for (i = 0; i < n; i++) {
+		lb = &list[i];
+		if (lb->lb_expires != 0 && lb->lb_expires <= now)
+			continue;
+		reg_puts(b, shown++ == 0 ? "Contact: <" : ", <");
+		reg_put(b, lb->lb_contact, lb->lb_contact_len);
+		reg_puts(b, ">");
+		if (lb->lb_q != LOCTAB_Q_UNSET)
+			reg_put_q(b, lb->lb_q);
+		/* A permanent binding (MI ul.add) has no expiry to tell. */
+		if (lb->lb_expires != 0) {
+			k = snprintf(num, sizeof(num), ";expires=%lld",
+			    (long long)(lb->lb_expires - now));
+			reg_put(b, num, (size_t)k);
+		}
+		if (lb->lb_received_len > 0) {
+			reg_puts(b, ";received=\"");
+			reg_put(b, lb->lb_received, lb->lb_received_len);
+			reg_puts(b, "\"");
+		}
+	}
+	if (shown > 0)
+		reg_puts(b, "\r\n");
+}
+
+/* Steps 4 and 5. */
+static void
+reg_save(struct reg_ctx *rc)
+{
+	const struct sip_msg	*m = rc->rc_m;
+	struct loctab_save	 sv;
+	struct sip_str		 callid, ua;
+	struct sip_cseq		 cseq;
+	struct reg_buf		 b;
+	unsigned		 n = 0;
+	int			 r;
+
+	if (sip_msg_callid(m, &callid) != 0 || sip_msg_cseq(m, &cseq) != 0) {
+		/* sip_msg_check() made sure of both. */
+		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
+		    NULL);
+		return;
+	}
+	if (callid.len > LOCTAB_CALLID_MAX) {
+		reg_bad(rc, REG_E_CALLID_LEN);
+		return;
+	}
+	ua = sip_msg_user_agent(m);
+	/* usrloc's rule: no User-Agent, or one of 255 bytes or more. */
+	if (ua.len == 0 || ua.len >= LOCTAB_UA_MAX) {
+		ua.s = "n/a";
+		ua.len = 3;
+	}
+	memset(&sv, 0, sizeof(sv));
+	sv.sv_aor.ls_ptr = rc->rc_aor;
+	sv.sv_aor.ls_len = rc->rc_user_len;
+	sv.sv_callid.ls_ptr = callid.s;
+	sv.sv_callid.ls_len = callid.len;
+	sv.sv_user_agent.ls_ptr = ua.s;
+	sv.sv_user_agent.ls_len = ua.len;
+	sv.sv_socket.ls_ptr = rc->rc_in->us_text;
+	sv.sv_socket.ls_len = strnlen(rc->rc_in->us_text,
+	    sizeof(rc->rc_in->us_text));
+	sv.sv_now = rc->rc_now;
+	sv.sv_cseq = cseq.sc_num;
+	sv.sv_star = rc->rc_star;
+	sv.sv_max_per_aor = reg_conf->c_reg_max_contacts;
+	sv.sv_contacts = rc->rc_contacts;
+	sv.sv_ncontacts = rc->rc_n;
+
+	if (reg_table == NULL)
+		r = -ENXIO;
+	else
+		r = loctab_save(reg_table, &sv, reg_list, REGISTRAR_LIST_MAX,
+		    &n);
+	if (n > REGISTRAR_LIST_MAX) {
+		log_debug("registrar: \"%s\" has %u bindings, %u listed",
+		    rc->rc_qaor, n, REGISTRAR_LIST_MAX);
+		n = REGISTRAR_LIST_MAX;
+	}
+	b.rb_p = reg_hdrs;
+	b.rb_cap = sizeof(reg_hdrs);
+	b.rb_len = 0;
+	b.rb_full = false;
+	reg_hdrs[0] = '\0';
+	switch (r) {
+	case 0:
+		reg_put_bindings(&b, reg_list, n, rc->rc_now);
+		log_debug("registrar: REGISTER from %s:%u for \"%s\": 200, "
+		    "%u bindings", rc->rc_ip, rc->rc_port, rc->rc_qaor, n);
+		reg_reply(rc, 200, "OK", reg_hdrs);
+		return;
+	case LOCTAB_E_CSEQ:
+		reg_bad(rc, REG_E_INV_CSEQ);
+		return;
+	case LOCTAB_E_TOO_MANY:
+		/* The list tells the UA what it already has. */
+		reg_puts(&b, "P-Registrar-Error: " REG_E_TOO_MANY "\r\n");
+		reg_put_bindings(&b, reg_list, n, rc->rc_now);
+		reg_warn(rc->rc_now, "REGISTER from %s:%u for \"%s\": 503, "
+		    "more than %u bindings", rc->rc_ip, rc->rc_port,
+		    rc->rc_qaor, reg_conf->c_reg_max_contacts);
+		reg_reply(rc, 503, "Service Unavailable", reg_hdrs);
+		return;
+	case LOCTAB_E_FULL:
+		reg_warn(rc->rc_now, "location table full (usrloc.max_contacts "
+		    "%u): REGISTER for \"%s\" refused", reg_conf->
+		    c_ul_max_contacts, rc->rc_qaor);
+		reg_fail(rc, 503, "Service Unavailable", REG_E_FULL, NULL);
+		return;
+	case LOCTAB_E_TOOLONG:
+		reg_bad(rc, REG_E_CONTACT_LEN);
+		return;
+	case LOCTAB_E_BIG:
+		reg_bad(rc, REG_E_CONTACTS);
+		return;
+	case LOCTAB_E_INVAL:
+		reg_bad(rc, REG_E_PARSE_CONT);
+		return;
+	default:
+		log_warnx("registrar: location table: error %d", r);
+		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
+		    NULL);
+		return;
+	}
+}
+
+void
+registrar_register(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, socklen_t srclen)
+{
+	struct reg_ctx	 rc;
+
+	rc.rc_in = in;
+	rc.rc_m = m;
+	rc.rc_src = src;
+	rc.rc_srclen = srclen;
+	rc.rc_now = time(NULL);
+	rc.rc_n = 0;
+	rc.rc_star = false;
+	rc.rc_received_len = 0;
+	rc.rc_user_len = 0;
+	rc.rc_qaor[0] = '\0';
+	if (!reg_source(&rc)) {
+		dispatch_count_dropped();
+		return;
+	}
+	if (!reg_aor(&rc) || !reg_authorize(&rc) || !reg_contacts(&rc))
+		return;
+	reg_save(&rc);
+}
