@@ -3,6 +3,7 @@
 Builds requests byte by byte (so a test says exactly what goes on the
 wire), sends them to sipd on 127.0.0.1 and parses the responses it gets.
 """
+import hashlib
 import random
 import re
 import socket
@@ -91,3 +92,90 @@ class Client:
             r = self.recv(timeout)
             if r is None or r.code >= 200:
                 return r
+
+
+# --- digest (RFC 2617, RFC 7616) and REGISTER helpers --------------------
+
+DIGEST_HASH = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+
+
+def parse_challenge(value):
+    """'Digest realm="r", nonce="n", ...' -> {"realm": "r", ...}; the
+    scheme is under "scheme". Quotes are removed, names lower-cased."""
+    scheme, _, rest = value.strip().partition(" ")
+    out = {"scheme": scheme}
+    for m in re.finditer(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'
+                         r'[^,\s]*)\s*,?', rest):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = v[1:-1]
+        out[m.group(1).lower()] = v
+    return out
+
+
+def digest_response(alg, user, realm, password, method, uri, nonce,
+                    nc=None, cnonce=None, qop=None, ha1=None):
+    """The response value; ha1 given = use it instead of the password."""
+    h = DIGEST_HASH[alg]
+
+    def hx(s):
+        return h(s.encode("latin-1")).hexdigest()
+    if ha1 is None:
+        ha1 = hx("%s:%s:%s" % (user, realm, password))
+    ha2 = hx("%s:%s" % (method, uri))
+    if qop:
+        return hx("%s:%s:%s:%s:%s:%s" % (ha1, nonce, nc, cnonce, qop, ha2))
+    return hx("%s:%s:%s" % (ha1, nonce, ha2))
+
+
+def authorization(chal, user, password, method="REGISTER", uri=None,
+                  nc=1, cnonce=None, qop="auth", alg=None, ha1=None,
+                  response=None):
+    """An Authorization header line answering chal (parse_challenge())."""
+    alg = alg or chal.get("algorithm", "MD5")
+    uri = uri or "sip:" + chal["realm"]
+    cnonce = cnonce or rand_token(12)
+    ncs = "%08x" % nc
+    if response is None:
+        response = digest_response(alg, user, chal["realm"], password,
+                                   method, uri, chal["nonce"],
+                                   ncs if qop else None, cnonce, qop, ha1)
+    parts = ['username="%s"' % user, 'realm="%s"' % chal["realm"],
+             'nonce="%s"' % chal["nonce"], 'uri="%s"' % uri,
+             'response="%s"' % response, "algorithm=%s" % alg]
+    if qop:
+        parts += ["qop=%s" % qop, "nc=%s" % ncs, 'cnonce="%s"' % cnonce]
+    return "Authorization: Digest " + ", ".join(parts)
+
+
+def register_request(client, user="alice", domain="127.0.0.1", contacts=(),
+                     expires=None, cseq=1, call_id=None, headers=(),
+                     auth_user=None, ruri=None):
+    """REGISTER bytes: To/From user@domain, one Contact line per entry of
+    contacts (written as given), Expires header when expires is set."""
+    hdrs = ["Contact: " + c for c in contacts]
+    if expires is not None:
+        hdrs.append("Expires: %s" % expires)
+    hdrs += list(headers)
+    return client.request("REGISTER", ruri or "sip:" + domain,
+                          headers=hdrs, cseq=cseq, call_id=call_id,
+                          user=user, domain=domain)
+
+
+def register(client, user, password, domain="127.0.0.1", contacts=(),
+             expires=None, call_id=None, cseq=1, headers=(), alg="MD5"):
+    """The whole digest dance: REGISTER, answer the 401 once with the
+    challenge of algorithm alg (CSeq + 1, same Call-ID). Returns
+    (challenge response or None, final response)."""
+    call_id = call_id or rand_token(16) + "@127.0.0.1"
+    first = client.transact(register_request(
+        client, user, domain, contacts, expires, cseq, call_id, headers))
+    if first is None or first.code != 401:
+        return None, first
+    chal = [parse_challenge(v) for v in first.all("WWW-Authenticate")]
+    chal = [c for c in chal if c.get("algorithm", "MD5") == alg][0]
+    auth = authorization(chal, user, password)
+    final = client.transact(register_request(
+        client, user, domain, contacts, expires, cseq + 1, call_id,
+        list(headers) + [auth]))
+    return first, final

@@ -1,0 +1,628 @@
+"""Registrar (SPEC §5, RFC 3261 §10.3): REGISTER against the real sipd.
+
+Each test writes its own `subscriber` (and `trusted`) table into the
+sipd's db folder before start. Users live at 127.0.0.1, which is also the
+digest realm (auth.realm unset: the To host). Every status, reason and
+header value is compared exactly; nonces, tags and branches, which are
+random, are checked by shape.
+
+The RFC 4475 REGISTER torture messages are sent as they are except for
+the top Via sent-by, which names the test's socket so that the reply
+comes back to it (the files point at example.com hosts and port 5060).
+"""
+import hashlib
+import os
+import re
+import time
+
+import pytest
+
+from conftest import SRCDIR
+from sipcli import (Client, authorization, parse_challenge, rand_token,
+                    register, register_request)
+
+DOMAIN = "127.0.0.1"
+TORTURE = os.path.join(SRCDIR, "test", "data", "torture", "rfc4475")
+SUBSCRIBER_HEADER = ("id(int,auto) username(string) domain(string) "
+                     "password(string) email_address(string) ha1(string) "
+                     "ha1b(string) rpid(string,null)")
+TRUSTED_HEADER = ("id(int,auto) src_ip(string) proto(string) "
+                  "from_pattern(string,null) tag(string,null)")
+USERS = [("alice", "secret-a"), ("bob", "secret-b"), ("watson", "w-pw"),
+         ("j.user", "j-pw"), ("user", "u-pw"), ("null-\0-null", "n-pw"),
+         ("Carol", "c-pw")]
+NONCE_RE = r"[0-9a-f]{56}"
+CHALLENGE_MD5 = ('Digest realm="127.0.0.1", nonce="%s", qop="auth", '
+                 'algorithm=MD5')
+
+
+def md5(s):
+    return hashlib.md5(s.encode("latin-1")).hexdigest()
+
+
+def dbtext_escape(s):
+    return (s.replace("\\", "\\\\").replace(":", "\\:")
+            .replace("\0", "\\0").replace("\n", "\\n"))
+
+
+def write_tables(s, users=USERS, trusted=()):
+    """Writes subscriber (3.0 layout, ha1/ha1b filled) and trusted."""
+    lines = [SUBSCRIBER_HEADER]
+    for i, (u, p) in enumerate(users, 1):
+        lines.append(":".join([
+            str(i), dbtext_escape(u), DOMAIN, dbtext_escape(p),
+            dbtext_escape(u) + "@" + DOMAIN, md5("%s:%s:%s" % (u, DOMAIN, p)),
+            md5("%s@%s:%s:%s" % (u, DOMAIN, DOMAIN, p)), ""]))
+    with open(os.path.join(s.db, "subscriber"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    lines = [TRUSTED_HEADER]
+    for i, (ip, proto, pattern) in enumerate(trusted, 1):
+        lines.append("%d:%s:%s:%s:" % (i, ip, proto, pattern or ""))
+    with open(os.path.join(s.db, "trusted"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def reg(sipd_factory):
+    """reg(extra=..., trusted=..., users=...) -> a started sipd."""
+    def make(extra=None, trusted=(), users=USERS):
+        s = sipd_factory(extra=extra)
+        write_tables(s, users, trusted)
+        return s.start()
+    return make
+
+
+def contact_of(c, user="alice"):
+    """A Contact URI equal to the client's own address (no NAT)."""
+    return "sip:%s@127.0.0.1:%d" % (user, c.port)
+
+
+def check_via(r, c):
+    """RFC 3581: the top Via comes back with rport and received."""
+    via = r.get("Via")
+    assert re.fullmatch(r"SIP/2\.0/UDP 127\.0\.0\.1:%d;branch=z9hG4bK\w+;"
+                        r"rport=%d;received=127\.0\.0\.1" % (c.port, c.port),
+                        via), via
+
+
+def check_401(r, stale=False, algs=("MD5",)):
+    """A plain challenge: returns the parsed challenges."""
+    assert (r.code, r.reason) == (401, "Unauthorized")
+    vals = r.all("WWW-Authenticate")
+    assert len(vals) == len(algs), vals
+    out = []
+    for v, alg in zip(vals, algs):
+        m = re.fullmatch(r'Digest realm="127\.0\.0\.1", nonce="(%s)", '
+                         r'qop="auth", algorithm=%s%s' %
+                         (NONCE_RE, re.escape(alg),
+                          ", stale=true" if stale else ""), v)
+        assert m, v
+        out.append(parse_challenge(v))
+    assert r.get("P-Registrar-Error") is None
+    assert len({c["nonce"] for c in out}) == 1
+    return out
+
+
+def names(r):
+    return [n for n, _ in r.headers if n]
+
+
+# --- digest ---------------------------------------------------------------
+
+def test_401_then_200(reg):
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16) + "@127.0.0.1"
+    r1 = c.transact(register_request(c, "alice", contacts=[
+        "<%s>" % contact_of(c)], call_id=cid))
+    check_401(r1)
+    check_via(r1, c)
+    assert re.fullmatch(r"<sip:alice@127\.0\.0\.1>;tag=[0-9a-f]{16}",
+                        r1.get("To"))
+    assert names(r1) == ["Via", "From", "To", "Call-ID", "CSeq",
+                         "WWW-Authenticate", "Server", "Content-Length"]
+    chal = parse_challenge(r1.get("WWW-Authenticate"))
+    r2 = c.transact(register_request(
+        c, "alice", contacts=["<%s>" % contact_of(c)], call_id=cid, cseq=2,
+        headers=[authorization(chal, "alice", "secret-a")]))
+    assert (r2.code, r2.reason) == (200, "OK")
+    check_via(r2, c)
+    assert r2.get("Contact") == "<%s>;expires=3600" % contact_of(c)
+    assert r2.get("P-Registrar-Error") is None
+    assert r2.get("CSeq") == "2 REGISTER"
+    assert r2.get("Call-ID") == cid
+    c.close()
+
+
+def test_wrong_password_gets_fresh_challenge(reg):
+    s = reg()
+    c = Client(s.port)
+    first, final = register(c, "alice", "not-the-password",
+                            contacts=["<%s>" % contact_of(c)])
+    n1 = check_401(first)[0]["nonce"]
+    n2 = check_401(final)[0]["nonce"]
+    assert n1 != n2
+    # and nothing was stored: a right one lists only its own contact
+    _, ok = register(c, "alice", "secret-a",
+                     contacts=["<%s>" % contact_of(c)])
+    assert ok.get("Contact") == "<%s>;expires=3600" % contact_of(c)
+    c.close()
+
+
+def test_unknown_user_same_401_as_wrong_password(reg):
+    s = reg()
+    c = Client(s.port)
+    _, wrong = register(c, "alice", "bad", contacts=["<%s>" % contact_of(c)])
+    _, unknown = register(c, "mallory", "bad",
+                          contacts=["<%s>" % contact_of(c, "mallory")])
+    check_401(wrong)
+    check_401(unknown)
+    assert names(wrong) == names(unknown)
+    assert (wrong.code, wrong.reason) == (unknown.code, unknown.reason)
+    strip = re.compile(r'nonce="[0-9a-f]+"')
+    assert strip.sub("", wrong.get("WWW-Authenticate")) == \
+        strip.sub("", unknown.get("WWW-Authenticate"))
+    c.close()
+
+
+def test_stale_nonce(reg):
+    s = reg(extra={"auth.nonce_expire": "1"})
+    c = Client(s.port)
+    cid = rand_token(16)
+    r1 = c.transact(register_request(c, "alice", call_id=cid, contacts=[
+        "<%s>" % contact_of(c)]))
+    chal = check_401(r1)[0]
+    time.sleep(2.2)        # the nonce's lifetime is what is under test
+    r2 = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=2, contacts=["<%s>" % contact_of(c)],
+        headers=[authorization(chal, "alice", "secret-a")]))
+    chal2 = check_401(r2, stale=True)[0]
+    assert chal2["nonce"] != chal["nonce"]
+    # an expired nonce with a wrong password is no stale: plain 401
+    r3 = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=3, contacts=["<%s>" % contact_of(c)],
+        headers=[authorization(chal, "alice", "wrong")]))
+    check_401(r3)
+    r4 = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=4, contacts=["<%s>" % contact_of(c)],
+        headers=[authorization(chal2, "alice", "secret-a")]))
+    assert (r4.code, r4.reason) == (200, "OK")
+    c.close()
+
+
+def test_replayed_nc(reg):
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16)
+    chal = check_401(c.transact(register_request(c, "alice", call_id=cid)))[0]
+    ok = c.transact(register_request(c, "alice", call_id=cid, cseq=2,
+                    headers=[authorization(chal, "alice", "secret-a", nc=1)]))
+    assert (ok.code, ok.reason) == (200, "OK")
+    again = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=3,
+        headers=[authorization(chal, "alice", "secret-a", nc=1)]))
+    check_401(again)
+    nc2 = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=4,
+        headers=[authorization(chal, "alice", "secret-a", nc=2)]))
+    assert (nc2.code, nc2.reason) == (200, "OK")
+    c.close()
+
+
+def test_sha256_challenge(reg):
+    s = reg(extra={"auth.algorithms": '"MD5 SHA-256"'})
+    c = Client(s.port)
+    r1 = c.transact(register_request(c, "alice"))
+    chals = check_401(r1, algs=("MD5", "SHA-256"))
+    first, final = register(c, "alice", "secret-a", alg="SHA-256",
+                            contacts=["<%s>" % contact_of(c)])
+    check_401(first, algs=("MD5", "SHA-256"))
+    assert (final.code, final.reason) == (200, "OK")
+    assert final.get("Contact") == "<%s>;expires=3600" % contact_of(c)
+    assert chals[1]["algorithm"] == "SHA-256"
+    c.close()
+
+
+def test_ha1_columns(reg):
+    """auth.calculate_ha1 = no: the ha1 column, MD5 only."""
+    s = reg(extra={"auth.calculate_ha1": "no",
+                   "auth.algorithms": '"MD5 SHA-256"'})
+    c = Client(s.port)
+    _, ok = register(c, "bob", "secret-b", contacts=["<%s>" % contact_of(
+        c, "bob")])
+    assert (ok.code, ok.reason) == (200, "OK")
+    _, no = register(c, "bob", "secret-b", alg="SHA-256")
+    check_401(no, algs=("MD5", "SHA-256"))
+    c.close()
+
+
+def test_malformed_credentials(reg):
+    s = reg()
+    c = Client(s.port)
+    r = c.transact(register_request(c, "alice", headers=[
+        'Authorization: Digest username="alice", realm="127.0.0.1", '
+        'nonce="00", uri="sip:127.0.0.1", response="00", qop=auth']))
+    assert (r.code, r.reason) == (400, "Bad Request - Malformed credentials")
+    assert r.get("P-Registrar-Error") == "Malformed credentials"
+    c.close()
+
+
+def test_auth_user_not_to_user(reg):
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16)
+    chal = check_401(c.transact(register_request(c, "bob", call_id=cid)))[0]
+    r = c.transact(register_request(
+        c, "bob", call_id=cid, cseq=2, contacts=["<%s>" % contact_of(c)],
+        headers=[authorization(chal, "alice", "secret-a")]))
+    assert (r.code, r.reason) == (403, "Forbidden auth ID")
+    assert r.get("P-Registrar-Error") == "Auth user does not match To user"
+    assert r.get("Contact") is None
+    c.close()
+
+
+# --- trusted sources --------------------------------------------------------
+
+def test_trusted_source(reg):
+    s = reg(trusted=[("127.0.0.1", "any", None)])
+    c = Client(s.port)
+    r = c.transact(register_request(c, "alice", contacts=[
+        "<%s>" % contact_of(c)]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == "<%s>;expires=3600" % contact_of(c)
+    assert r.get("WWW-Authenticate") is None
+    # trusted, but the AoR is not a subscriber
+    r = c.transact(register_request(c, "mallory", contacts=[
+        "<%s>" % contact_of(c, "mallory")]))
+    assert (r.code, r.reason) == (403, "Forbidden")
+    assert r.get("P-Registrar-Error") == "Not a subscriber"
+    c.close()
+
+
+@pytest.mark.parametrize("row,trusted", [
+    (("127.0.0.1", "udp", r"^sip\:alice@127\\.0\\.0\\.1$"), True),
+    (("127.0.0.1", "any", r"^sip\:bob@"), False),
+    (("127.0.0.1", "tcp", None), False),
+    (("127.0.0.1", "none", None), False),
+    (("127.0.0.2", "any", None), False),
+])
+def test_trusted_rows(reg, row, trusted):
+    """src_ip exact, proto any/udp, From URI basic regex (kamailio §5)."""
+    s = reg(trusted=[row])
+    c = Client(s.port)
+    r = c.transact(register_request(c, "alice"))
+    if trusted:
+        assert (r.code, r.reason) == (200, "OK")
+    else:
+        check_401(r)
+    c.close()
+
+
+# --- contacts and expiry ----------------------------------------------------
+
+@pytest.fixture
+def open_reg(reg):
+    """A sipd trusting 127.0.0.1, so that tests of the Contact rules need
+    no digest round."""
+    def make(extra=None):
+        return reg(extra=extra, trusted=[("127.0.0.1", "any", None)])
+    return make
+
+
+def test_expires_rules(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    cid = rand_token(16)
+    u1, u2, u3 = ("sip:a1@127.0.0.1:%d" % c.port, "sip:a2@127.0.0.1:%d" %
+                  c.port, "sip:a3@127.0.0.1:%d" % c.port)
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=1,
+                   expires=600, contacts=[
+                       "<%s>;expires=120" % u1, "<%s>" % u2,
+                       "<%s>;expires=99999" % u3]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == ("<%s>;expires=120, <%s>;expires=600, "
+                                "<%s>;expires=7200" % (u1, u2, u3))
+    # no Expires anywhere: registrar.default_expires; expires=0 removes
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=2,
+                   contacts=["<%s>" % u1, "<%s>;expires=0" % u2]))
+    assert r.get("Contact") == ("<%s>;expires=3600, <%s>;expires=7200" %
+                                (u1, u3))
+    # Expires: 0 removes every contact listed
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=3,
+                   expires=0, contacts=["<%s>" % u1, "<%s>" % u3]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") is None
+    c.close()
+
+
+def test_423_interval_too_brief(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    u = contact_of(c)
+    for hdrs, contact in (({"expires": 30}, "<%s>" % u),
+                          ({"expires": 3600}, "<%s>;expires=59" % u)):
+        r = c.transact(register_request(c, "alice", contacts=[
+            "<sip:other@127.0.0.1:%d>" % c.port, contact], **hdrs))
+        assert (r.code, r.reason) == (423, "Interval Too Brief")
+        assert r.get("Min-Expires") == "60"
+        assert r.get("P-Registrar-Error") == "Expires too brief"
+        assert r.get("Contact") is None
+    # nothing of the refused requests was stored
+    r = c.transact(register_request(c, "alice"))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") is None
+    # exactly min_expires is fine
+    r = c.transact(register_request(c, "alice", expires=60,
+                                    contacts=["<%s>" % u]))
+    assert r.get("Contact") == "<%s>;expires=60" % u
+    c.close()
+
+
+def test_contact_star(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    cid = rand_token(16)
+    u = contact_of(c)
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=1,
+                                    contacts=["<%s>" % u]))
+    assert r.get("Contact") == "<%s>;expires=3600" % u
+    for n, (expires, contacts, err) in enumerate((
+            (3600, ["*"], "* used in contact and expires is not zero"),
+            (None, ["*"], "* used in contact and expires is not zero"),
+            (0, ["*", "<%s>" % u], "* used in contact and more than 1 "
+             "contact"),
+            (0, ["*, <%s>" % u], "* used in contact and more than 1 "
+             "contact"))):
+        r = c.transact(register_request(c, "alice", call_id=cid, cseq=2 + n,
+                                        expires=expires, contacts=contacts))
+        assert (r.code, r.reason) == (400, "Bad Request - " + err)
+        assert r.get("P-Registrar-Error") == err
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=10,
+                                    expires=0, contacts=["*"]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") is None
+    r = c.transact(register_request(c, "alice"))
+    assert r.get("Contact") is None
+    c.close()
+
+
+def test_cseq_rules(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    cid = rand_token(16)
+    u = contact_of(c)
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=5,
+                                    contacts=["<%s>" % u]))
+    assert (r.code, r.reason) == (200, "OK")
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=4,
+                                    contacts=["<%s>" % u]))
+    assert (r.code, r.reason) == (400, "Bad Request - Invalid CSeq number")
+    assert r.get("P-Registrar-Error") == "Invalid CSeq number"
+    # same CSeq at once: a retransmission, answered 200 again
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=5,
+                                    contacts=["<%s>" % u]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == "<%s>;expires=3600" % u
+    r = c.transact(register_request(c, "alice", call_id=cid, cseq=6,
+                                    expires=300, contacts=["<%s>" % u]))
+    assert r.get("Contact") == "<%s>;expires=300" % u
+    # another Call-ID may start low
+    r = c.transact(register_request(c, "alice", cseq=1, expires=200,
+                                    contacts=["<%s>" % u]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == "<%s>;expires=200" % u
+    c.close()
+
+
+def test_max_contacts(open_reg):
+    s = open_reg(extra={"registrar.max_contacts": "2"})
+    c = Client(s.port)
+    us = ["sip:m%d@127.0.0.1:%d" % (i, c.port) for i in range(3)]
+    r = c.transact(register_request(c, "alice", contacts=[
+        "<%s>" % us[0], "<%s>" % us[1]]))
+    assert r.get("Contact") == ("<%s>;expires=3600, <%s>;expires=3600" %
+                                (us[0], us[1]))
+    r = c.transact(register_request(c, "alice", contacts=["<%s>" % us[2]]))
+    assert (r.code, r.reason) == (503, "Service Unavailable")
+    assert r.get("P-Registrar-Error") == "Too many registered contacts"
+    assert r.get("Contact") == ("<%s>;expires=3600, <%s>;expires=3600" %
+                                (us[0], us[1]))
+    # a refresh of a known binding is fine, another AoR too
+    r = c.transact(register_request(c, "alice", expires=100,
+                                    contacts=["<%s>" % us[1]]))
+    assert r.get("Contact") == ("<%s>;expires=3600, <%s>;expires=100" %
+                                (us[0], us[1]))
+    r = c.transact(register_request(c, "bob", contacts=["<%s>" % us[2]]))
+    assert (r.code, r.reason) == (200, "OK")
+    c.close()
+
+
+def test_table_full(open_reg):
+    s = open_reg(extra={"usrloc.max_contacts": "2"})
+    c = Client(s.port)
+    for user in ("alice", "bob"):
+        r = c.transact(register_request(c, user, contacts=[
+            "<%s>" % contact_of(c, user)]))
+        assert (r.code, r.reason) == (200, "OK")
+    r = c.transact(register_request(c, "watson", contacts=[
+        "<%s>" % contact_of(c, "watson")]))
+    assert (r.code, r.reason) == (503, "Service Unavailable")
+    assert r.get("P-Registrar-Error") == "Location table full"
+    assert r.get("Contact") is None
+    # never a 200 for what was not stored
+    r = c.transact(register_request(c, "watson"))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") is None
+    c.close()
+
+
+def test_q_values(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    u = ["sip:q%d@127.0.0.1:%d" % (i, c.port) for i in range(4)]
+    r = c.transact(register_request(c, "alice", contacts=[
+        "<%s>;q=0.5" % u[0], "<%s>" % u[1], "<%s>;q=1" % u[2],
+        "<%s>;q=0.125" % u[3]]))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == (
+        "<%s>;q=1;expires=3600, <%s>;q=0.5;expires=3600, "
+        "<%s>;q=0.125;expires=3600, <%s>;expires=3600" %
+        (u[2], u[0], u[3], u[1]))
+    for bad in ("1.5", "2", "0.1234", "x", "-1"):
+        r = c.transact(register_request(c, "alice", contacts=[
+            "<%s>;q=%s" % (u[0], bad)]))
+        assert (r.code, r.reason) == (400, "Bad Request - Invalid q param "
+                                      "in contact"), bad
+        assert r.get("P-Registrar-Error") == "Invalid q param in contact"
+    c.close()
+
+
+def test_received_when_behind_nat(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    nat = "sip:alice@192.0.2.7:5060"
+    same_ip_other_port = "sip:alice@127.0.0.1:%d" % (c.port + 1
+                                                      if c.port < 65535
+                                                      else 1)
+    r = c.transact(register_request(c, "alice", contacts=[
+        "<%s>" % nat, "<%s>" % same_ip_other_port,
+        "<%s>" % contact_of(c)]))
+    recv = ';received="sip:127.0.0.1:%d"' % c.port
+    assert r.get("Contact") == (
+        "<%s>;expires=3600%s, <%s>;expires=3600%s, <%s>;expires=3600" %
+        (nat, recv, same_ip_other_port, recv, contact_of(c)))
+    c.close()
+
+
+def test_fetch(open_reg):
+    """No Contact: the current list."""
+    s = open_reg()
+    c = Client(s.port)
+    u = contact_of(c)
+    r = c.transact(register_request(c, "alice", contacts=["<%s>" % u]))
+    assert r.get("Contact") == "<%s>;expires=3600" % u
+    r = c.transact(register_request(c, "alice"))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == "<%s>;expires=3600" % u
+    c.close()
+
+
+def test_bad_requests(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    r = c.transact(register_request(c, "alice", contacts=[
+        "<%s>;expires=soon" % contact_of(c)]))
+    assert (r.code, r.reason) == (400, "Bad Request - Invalid expires "
+                                  "param in contact")
+    assert r.get("P-Registrar-Error") == "Invalid expires param in contact"
+    many = ["<sip:n%d@127.0.0.1>" % i for i in range(17)]
+    r = c.transact(register_request(c, "alice", contacts=many))
+    assert (r.code, r.reason) == (400, "Bad Request - Too many contacts in "
+                                  "one REGISTER")
+    long_uri = "<sip:%s@127.0.0.1>" % ("x" * 250)
+    r = c.transact(register_request(c, "alice", contacts=[long_uri]))
+    assert (r.code, r.reason) == (400, "Bad Request - Contact/received too "
+                                  "long")
+    r = c.transact(c.request("REGISTER", "sip:127.0.0.1", user="",
+                             headers=["Contact: <%s>" % contact_of(c)]))
+    # "sip:@127.0.0.1" is no URI: the parser's 400 comes first
+    assert r.code == 400 and r.reason.startswith("Bad Request")
+    r = c.transact(register_request(c, "alice", headers=["Require: foo, bar"]))
+    assert (r.code, r.reason) == (420, "Bad Extension")
+    assert r.get("Unsupported") == "foo, bar"
+    c.close()
+
+
+def test_no_user_in_to(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    data = register_request(c, "alice").replace(
+        b"To: <sip:alice@127.0.0.1>", b"To: <sip:127.0.0.1>")
+    r = c.transact(data)
+    assert (r.code, r.reason) == (400, "Bad Request - No username in To URI")
+    assert r.get("P-Registrar-Error") == "No username in To URI"
+    c.close()
+
+
+def test_binding_details_in_ul_dump(open_reg):
+    """What the REGISTER stores besides the Contact (ul.dump); the AoR
+    is the To user lower-cased."""
+    s = open_reg()
+    c = Client(s.port)
+    r = c.transact(register_request(c, "Carol", contacts=[
+        "<sip:alice@192.0.2.9:5070>"], headers=[
+        "User-Agent: pytest-ua/1.0", "Allow: INVITE,ACK,BYE,CANCEL,OPTIONS"]))
+    assert (r.code, r.reason) == (200, "OK")
+    out = s.mictl("ul.dump")
+    if out.returncode != 0 and "not found" in (out.stdout + out.stderr):
+        pytest.skip("no ul.dump in this build")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "\t\tAoR: carol\n" in text
+    for line in ("Address: sip:alice@192.0.2.9:5070",
+                 "User-Agent: pytest-ua/1.0",
+                 "Received: sip:127.0.0.1:%d" % c.port,
+                 "Socket: udp:127.0.0.1:%d" % s.port,
+                 "Methods: 527", "CSeq: 1", "State: CS_NEW"):
+        assert "\t" + line + "\n" in text, (line, text)
+    c.close()
+
+
+# --- RFC 4475 torture REGISTERs --------------------------------------------
+
+def torture(name, client):
+    """The file's bytes with the top Via's sent-by set to the client."""
+    data = open(os.path.join(TORTURE, name), "rb").read()
+    return re.sub(rb"^((?:Via|v)\s*:\s*SIP/2\.0/\w+\s+)[^;\s]+",
+                  lambda m: m.group(1) + b"127.0.0.1:%d" % client.port,
+                  data, count=1, flags=re.M | re.I)
+
+
+@pytest.mark.parametrize("name,contacts", [
+    ("cparam01.dat", ["sip:+19725552222@gw1.example.net"]),
+    ("cparam02.dat", ["sip:+19725552222@gw1.example.net;unknownparam"]),
+    ("regescrt.dat", ["sip:user@example.com?Route=%3Csip:sip.example.com%3E"]),
+    ("escnull.dat", ["sip:%00@host5.example.com",
+                     "sip:%00%00@host5.example.com"]),
+])
+def test_torture_register_ok(open_reg, name, contacts):
+    s = open_reg()
+    c = Client(s.port)
+    r = c.transact(torture(name, c))
+    assert (r.code, r.reason) == (200, "OK")
+    recv = ';received="sip:127.0.0.1:%d"' % c.port
+    assert r.get("Contact") == ", ".join(
+        "<%s>;expires=3600%s" % (u, recv) for u in contacts)
+    c.close()
+
+
+def test_torture_dblreq_one_reply(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    r = c.transact(torture("dblreq.dat", c))
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact") == ('<sip:j.user@host.example.com>;expires=3600;'
+                                'received="sip:127.0.0.1:%d"' % c.port)
+    assert c.recv(timeout=1.0) is None
+    c.close()
+
+
+def test_torture_unksm2(open_reg):
+    s = open_reg()
+    c = Client(s.port)
+    r = c.transact(torture("unksm2.dat", c))
+    assert (r.code, r.reason) == (400, "Bad Request - AoR not a SIP URI")
+    assert r.get("P-Registrar-Error") == "AoR not a SIP URI"
+    c.close()
+
+
+def test_torture_regaut01(reg):
+    s = reg()
+    c = Client(s.port)
+    r = c.transact(torture("regaut01.dat", c))
+    assert (r.code, r.reason) == (401, "Unauthorized")
+    assert re.fullmatch(r'Digest realm="example\.com", nonce="%s", '
+                        r'qop="auth", algorithm=MD5' % NONCE_RE,
+                        r.get("WWW-Authenticate"))
+    assert c.recv(timeout=0.5) is None
+    c.close()
