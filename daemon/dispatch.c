@@ -163,8 +163,8 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		    sizeof(tags)) > 0) {
 			snprintf(extra, sizeof(extra), "Unsupported: %s\r\n",
 			    tags);
-			dispatch_reply(in, &m, src, srclen, 420, "Bad Extension",
-			    extra);
+			dispatch_reply(in, &m, src, srclen, 420,
+			    "Bad Extension", extra);
 			return;
 		}
 		registrar_register(in, &m, src, srclen);

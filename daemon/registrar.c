@@ -83,7 +83,7 @@ struct reg_ctx {
 	/* To user unescaped: what auth and subscriber compare against */
 	char			 rc_user[LOCTAB_AOR_MAX];
 	size_t			 rc_user_len;
-	char			 rc_aor[LOCTAB_AOR_MAX];	/* lower-cased */
+	char			 rc_aor[LOCTAB_AOR_MAX];	/* lowercase */
 	char			 rc_qaor[REG_QUOTE_MAX * 4 + 8]; /* for logs */
 	/* "sip:IP:PORT" of the source, made when a contact needs it */
 	char			 rc_received[LOCTAB_RECEIVED_MAX + 1];
