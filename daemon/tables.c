@@ -24,6 +24,7 @@
 #include "shm.h"
 #include "store.h"
 #include "tables.h"
+#include "userdb.h"
 
 static const struct conf	*tables_conf;
 static struct loctab		*tables_lt;
@@ -154,6 +155,28 @@ tables_load_location(const struct conf *c)
 	return 0;
 }
 
+/*
+ * subscriber and trusted into the master's own memory: the workers
+ * inherit them when forked and only read them.
+ */
+static int
+tables_load_users(const struct conf *c)
+{
+	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	int		 rc;
+
+	rc = userdb_load(c, &errs, &warns);
+	log_errbuf(&warns, true);
+	if (rc != 0)
+		tables_start_error(&errs);
+	else
+		log_info("subscriber: %zu users, trusted: %zu rows",
+		    userdb_subscriber_count(), userdb_trusted_count());
+	errbuf_free(&errs);
+	errbuf_free(&warns);
+	return rc;
+}
+
 int
 tables_load(const struct conf *c)
 {
@@ -187,7 +210,7 @@ tables_load(const struct conf *c)
 	log_info("shared memory: %zu bytes mapped (pages are used only "
 	    "as the tables fill)", size);
 
-	if (tables_load_location(c) != 0)
+	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return SIPD_EXIT_CONFIG;
 	return 0;
 }
@@ -398,5 +421,6 @@ tables_shutdown(const struct conf *c)
 		rc = -1;
 	}
 	errbuf_free(&errs);
+	userdb_free();
 	return rc;
 }

@@ -38,7 +38,9 @@ def write_users(db, n, domain="127.0.0.1"):
         rows.append("%d:%s:%s:%s:%s@%s:%s:%s:" % (
             i + 1, u, domain, pw, u, domain, md5("%s:%s:%s" % (u, domain, pw)),
             md5("%s@%s:%s:%s" % (u, domain, domain, pw))))
-        csv.append("%s;%s" % (u, pw))
+        # This SIPp does not expand fields inside [authentication ...]:
+        # the whole keyword comes from the injection file.
+        csv.append("%s;[authentication username=%s password=%s]" % (u, u, pw))
     with open(os.path.join(db, "subscriber"), "w") as f:
         f.write("\n".join(rows) + "\n")
     path = os.path.join(os.path.dirname(db), "users.csv")
@@ -131,7 +133,7 @@ def test_location_loaded_and_written_back(sipd_factory):
     s = sipd_factory(extra={"usrloc.flush_interval": "0"})
     now = int(time.time())
     write_location(s.db, [
-        "1:3000::sip\\:3000@192.168.16.195::::%d:-1.00:call-a@x:42:%d:0:0:"
+        "1:3000::sip\\:3000@192.168.16.195:::%d:-1.00:call-a@x:42:%d:0:0:"
         "SJphone/1.65.377a (SJ Labs):udp\\:192.168.16.5\\:5060:" % (
             now + 600, now - 10),
         "2:3001::sip\\:3001@192.168.16.198\\:5060;x=a\\\\b:::0:0.50:"

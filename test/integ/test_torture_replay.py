@@ -38,6 +38,11 @@ EXPECT = {
     "zeromf.dat": 483,
     # no SIP-Version in the request line: not a SIP request, dropped
     "test.dat": None,
+    # REGISTERs from a source that is neither trusted nor authenticated
+    "cparam01.dat": 401, "cparam02.dat": 401, "dblreq.dat": 401,
+    "escnull.dat": 401, "regaut01.dat": 401, "regescrt.dat": 401,
+    "unksm2.dat": 400, "ipv6-good.sip": 401, "port-ambiguous.sip": 401,
+    "port-unambiguous.sip": 401,
     # RFC 5118
     "ipv6-bad.sip": 400,
     "via-received-param-no-delim.sip": 200,     # OPTIONS to sipd itself
