@@ -215,12 +215,15 @@ tables_load(const struct conf *c)
 	return 0;
 }
 
-void
+int
 tables_reload(const struct conf *c)
 {
-	log_info("SIGHUP: re-reading the tables");
-	if (tables_verify(c, false, true) != 0)
-		log_warnx("tables have errors; the loaded ones stay in use");
+	log_info("SIGHUP: re-reading subscriber and trusted");
+	if (tables_load_users(c) != 0) {
+		log_warnx("reload failed; the tables loaded before stay in use");
+		return -1;
+	}
+	return 0;
 }
 
 /*

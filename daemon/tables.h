@@ -24,7 +24,13 @@ int	tables_check(const struct conf *c);
 int	tables_load(const struct conf *c);
 /* Master: starts the expiry (1 s) and flush (usrloc.flush_interval) timers. */
 int	tables_start_timers(struct event_base *base);
-void	tables_reload(const struct conf *c);
+/*
+ * Master, SIGHUP: re-reads subscriber and trusted into a new table and
+ * swaps it in; on any error the old table stays and -1 is returned (the
+ * FILE:LINE errors are logged). Workers see the new table once the master
+ * has restarted them (they are forked from it).
+ */
+int	tables_reload(const struct conf *c);
 /*
  * Master only: writes the location table if it changed since the last
  * write (force: write anyway). 0 ok; -1 with the reason in errs (the old
