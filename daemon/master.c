@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "loctab.h"
 #include "master.h"
 #include "mi_server.h"
 #include "mi_ul.h"
@@ -164,6 +165,21 @@ master_live_workers(void)
 	return n;
 }
 
+/* A worker that died holding a table lock: the next locker repairs. */
+static void
+master_report_locks(pid_t pid)
+{
+	unsigned	 n, first = 0;
+
+	if (tables_loctab() == NULL)
+		return;
+	n = loctab_locks_held_by(tables_loctab(), pid, &first);
+	if (n > 0)
+		log_warnx("pid %d died holding %u location table lock(s) "
+		    "(first: bucket %u); the next user repairs them", (int)pid,
+		    n, first);
+}
+
 static void
 master_reap(void)
 {
@@ -190,6 +206,7 @@ master_reap(void)
 		else
 			log_warnx("worker %d (pid %d) exited with status %d",
 			    pe->pe_index, (int)pid, WEXITSTATUS(status));
+		master_report_locks(pid);
 		master_respawn(pe->pe_index);
 	}
 	if (master_stopping && master_live_workers() == 0)

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct loctab;
@@ -263,6 +264,14 @@ void	loctab_stats(struct loctab *lt, struct loctab_stats *ret);
  * or the master after the workers stopped).
  */
 int	loctab_check(struct loctab *lt);
+
+/*
+ * Master, after reaping a dead worker: how many locks of the table (the
+ * bucket locks and the free lock) that pid held when it died, and the
+ * first such bucket. The next locker repairs them; this is for the log.
+ */
+unsigned loctab_locks_held_by(const struct loctab *lt, pid_t pid,
+	    unsigned *ret_first);
 
 /*
  * Tests only: called with a step name between the stores of every

@@ -152,3 +152,20 @@ loctab_check(struct loctab *lt)
 	shm_lock_release(&lt->lt_free_lock);
 	return bad ? -EBADMSG : 0;
 }
+
+unsigned
+loctab_locks_held_by(const struct loctab *lt, pid_t pid,
+    unsigned *ret_first)
+{
+	unsigned	 b, n = 0;
+
+	for (b = 0; b < lt->lt_hash_size; b++) {
+		if (shm_lock_owner(&lt->lt_buckets[b].bk_lock) != pid)
+			continue;
+		if (n++ == 0 && ret_first != NULL)
+			*ret_first = b;
+	}
+	if (shm_lock_owner(&lt->lt_free_lock) == pid)
+		n++;
+	return n;
+}
