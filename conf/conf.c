@@ -357,6 +357,26 @@ conf_get_mode(const struct conf *c, const struct conf_dir *d, char *buf,
 }
 
 /*
+ * A string directive copied as given into its char[cd_size] field:
+ * refused when too long, or when it holds one of the bytes in reject
+ * (NULL: any byte), with that message.
+ */
+static int
+conf_set_plain(struct conf *c, const struct conf_dir *d, const char *value,
+    const char *reject, const char *msg, char *why, size_t len)
+{
+	size_t	 n = strlen(value);
+
+	if (n >= d->cd_size)
+		return conf_why(why, len, "longer than %zu characters",
+		    d->cd_size - 1);
+	if (reject != NULL && strpbrk(value, reject) != NULL)
+		return conf_why(why, len, "%s", msg);
+	memcpy(FIELD(c, d, char), value, n + 1);
+	return 0;
+}
+
+/*
  * mi.group: any name; whether the group exists is the daemon's check at
  * start, as it may come from NSS and change between "sipd -c" and start.
  */
@@ -364,13 +384,8 @@ static int
 conf_set_name(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
 {
-	if (strlen(value) >= d->cd_size)
-		return conf_why(why, len, "longer than %zu characters",
-		    d->cd_size - 1);
-	if (strpbrk(value, " \t:") != NULL)
-		return conf_why(why, len, "not a group name");
-	memcpy(FIELD(c, d, char), value, strlen(value) + 1);
-	return 0;
+	return conf_set_plain(c, d, value, " \t:", "not a group name", why,
+	    len);
 }
 
 /* auth.realm ends up inside realm="..." of a challenge: keep it plain. */
@@ -378,13 +393,8 @@ static int
 conf_set_realm(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
 {
-	if (strlen(value) >= d->cd_size)
-		return conf_why(why, len, "longer than %zu characters",
-		    d->cd_size - 1);
-	if (strpbrk(value, "\"\\") != NULL)
-		return conf_why(why, len, "must not hold '\"' or '\\'");
-	memcpy(FIELD(c, d, char), value, strlen(value) + 1);
-	return 0;
+	return conf_set_plain(c, d, value, "\"\\",
+	    "must not hold '\"' or '\\'", why, len);
 }
 
 /*
@@ -401,11 +411,7 @@ conf_set_secret(struct conf *c, const struct conf_dir *d,
 	if (n != 0 && n < CONF_SECRET_MIN)
 		return conf_why(why, len, "shorter than %d characters",
 		    CONF_SECRET_MIN);
-	if (n >= d->cd_size)
-		return conf_why(why, len, "longer than %zu characters",
-		    d->cd_size - 1);
-	memcpy(FIELD(c, d, char), value, n + 1);
-	return 0;
+	return conf_set_plain(c, d, value, NULL, NULL, why, len);
 }
 
 static int

@@ -457,6 +457,14 @@ test_invalid_values(void **state)
 		{ "mi.mode", "rw", "must be an octal mode in 0..0777" },
 		{ "mi.mode", "", "must be an octal mode in 0..0777" },
 		{ "mi.group", "a b", "not a group name" },
+		{ "mi.group",
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    "longer than 63 characters" },
+		{ "mi.group",
+		    "a baaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    "longer than 63 characters" },
 		{ "pid_file", "", "empty path" },
 		{ "log.level", "verbose",
 		    "must be err, warning, notice, info or debug" },
