@@ -171,35 +171,30 @@ static int
 sip_hdr_via_parse(const char *s, size_t len, struct sip_via *v)
 {
 	const char	*p = s, *end = s + len, *t, *h;
-	struct sip_str	 params, n, val;
+	struct sip_str	 params, n, val, *part[3];
 	uint64_t	 port;
-	int		 rc;
+	int		 rc, i;
 
 	memset(v, 0, sizeof(*v));
 	sip_hdr_set(&v->sv_value, s, end);
-	t = sip_lex_skip_token(p, end);
-	if (t == p)
-		return -EBADMSG;
-	sip_hdr_set(&v->sv_proto, p, t);
-	p = sip_lex_skip_ws(t, end);
-	if (p == end || *p != '/')
-		return -EBADMSG;
-	p = sip_lex_skip_ws(p + 1, end);
-	t = sip_lex_skip_token(p, end);
-	if (t == p)
-		return -EBADMSG;
-	sip_hdr_set(&v->sv_version, p, t);
-	p = sip_lex_skip_ws(t, end);
-	if (p == end || *p != '/')
-		return -EBADMSG;
-	p = sip_lex_skip_ws(p + 1, end);
-	t = sip_lex_skip_token(p, end);
-	if (t == p)
-		return -EBADMSG;
-	sip_hdr_set(&v->sv_transport, p, t);
-	p = sip_lex_skip_ws(t, end);
+	/* protocol-name SLASH protocol-version SLASH transport */
+	part[0] = &v->sv_proto;
+	part[1] = &v->sv_version;
+	part[2] = &v->sv_transport;
+	for (i = 0; i < 3; i++) {
+		if (i > 0) {
+			if (p == end || *p != '/')
+				return -EBADMSG;
+			p = sip_lex_skip_ws(p + 1, end);
+		}
+		t = sip_lex_skip_token(p, end);
+		if (t == p)
+			return -EBADMSG;
+		sip_hdr_set(part[i], p, t);
+		p = sip_lex_skip_ws(t, end);
+	}
 	if (p == t)
-		return -EBADMSG;
+		return -EBADMSG;	/* no LWS before sent-by */
 
 	h = p;
 	if (p < end && *p == '[') {
