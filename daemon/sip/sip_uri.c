@@ -49,6 +49,23 @@ sip_uri_chars(const char *p, const char *end, uint8_t cls, const char *extra)
 	return 0;
 }
 
+/*
+ * One uri-parameter, name ["=" value], at p: returns where it ends (its
+ * ';' or end) and sets *ret_eq to its '=', or to that end if none.
+ */
+static const char *
+sip_uri_param_split(const char *p, const char *end, const char **ret_eq)
+{
+	const char *semi, *eq;
+
+	semi = memchr(p, ';', (size_t)(end - p));
+	if (semi == NULL)
+		semi = end;
+	eq = memchr(p, '=', (size_t)(semi - p));
+	*ret_eq = eq != NULL ? eq : semi;
+	return semi;
+}
+
 /* uri-parameters: (";" name ["=" value])*, p just after the first ';'. */
 static int
 sip_uri_params_ok(const char *p, const char *end)
@@ -56,12 +73,7 @@ sip_uri_params_ok(const char *p, const char *end)
 	while (p <= end) {
 		const char *semi, *eq;
 
-		semi = memchr(p, ';', (size_t)(end - p));
-		if (semi == NULL)
-			semi = end;
-		eq = memchr(p, '=', (size_t)(semi - p));
-		if (eq == NULL)
-			eq = semi;
+		semi = sip_uri_param_split(p, end, &eq);
 		if (eq == p)
 			return -1;	/* empty name: ";;" or ";=x" */
 		if (sip_uri_chars(p, eq, SIP_LEX_UNRES | SIP_LEX_PARAM,
@@ -298,12 +310,7 @@ sip_uri_param(const struct sip_uri *u, const char *name,
 		return 0;
 	end = p + u->su_params.len;
 	while (p < end) {
-		semi = memchr(p, ';', (size_t)(end - p));
-		if (semi == NULL)
-			semi = end;
-		eq = memchr(p, '=', (size_t)(semi - p));
-		if (eq == NULL)
-			eq = semi;
+		semi = sip_uri_param_split(p, end, &eq);
 		if (sip_lex_caseeq(p, (size_t)(eq - p), name)) {
 			if (ret_value != NULL) {
 				ret_value->s = eq < semi ? eq + 1 : eq;
