@@ -162,6 +162,26 @@ dbtext_isspace(int c)
 	return c == ' ' || c == '\t';
 }
 
+static char *
+dbtext_skip_space(char *p, char *end)
+{
+	while (p < end && dbtext_isspace(*p))
+		p++;
+	return p;
+}
+
+/* A header word (type or attribute) after optional spaces; *pp: its end. */
+static char *
+dbtext_header_word(char **pp, char *end)
+{
+	char	*p = dbtext_skip_space(*pp, end), *word = p;
+
+	while (p < end && isalpha((unsigned char)*p))
+		p++;
+	*pp = p;
+	return word;
+}
+
 /*
  * Header: `name(type)`, `name(type,null)`, `name(int,auto)` separated by
  * spaces; spaces around the parentheses and the comma are allowed.  As
@@ -182,8 +202,7 @@ dbtext_parse_header(struct dbtext_file *f, char *p, char *end)
 		return DBTEXT_E_BAD;
 	}
 	for (;;) {
-		while (p < end && dbtext_isspace(*p))
-			p++;
+		p = dbtext_skip_space(p, end);
 		if (p == end)
 			break;
 		name = p;
@@ -215,19 +234,14 @@ dbtext_parse_header(struct dbtext_file *f, char *p, char *end)
 				    "given twice", c->dc_name);
 				return DBTEXT_E_BAD;
 			}
-		while (p < end && dbtext_isspace(*p))
-			p++;
+		p = dbtext_skip_space(p, end);
 		if (p == end || *p != '(') {
 			dbtext_error(f, 1, "bad header: column '%s': expected "
 			    "'(' after the name", c->dc_name);
 			return DBTEXT_E_BAD;
 		}
 		p++;
-		while (p < end && dbtext_isspace(*p))
-			p++;
-		word = p;
-		while (p < end && isalpha((unsigned char)*p))
-			p++;
+		word = dbtext_header_word(&p, end);
 		switch (p > word ? tolower((unsigned char)*word) : 0) {
 		case 'i':
 		case 't':
@@ -247,15 +261,10 @@ dbtext_parse_header(struct dbtext_file *f, char *p, char *end)
 			    "type '%.*s'", c->dc_name, (int)(p - word), word);
 			return DBTEXT_E_BAD;
 		}
-		while (p < end && dbtext_isspace(*p))
-			p++;
+		p = dbtext_skip_space(p, end);
 		if (p < end && *p == ',') {
 			p++;
-			while (p < end && dbtext_isspace(*p))
-				p++;
-			word = p;
-			while (p < end && isalpha((unsigned char)*p))
-				p++;
+			word = dbtext_header_word(&p, end);
 			len = (size_t)(p - word);
 			if (len == 4 && strncasecmp(word, "null", 4) == 0)
 				c->dc_null = 1;
