@@ -34,6 +34,8 @@
 #include "shm.h"
 #include "sip_msg.h"
 
+#include "testutil.h"
+
 #define TEST_MAP_SIZE	(16u * 1024 * 1024)
 #define TEST_NOW	((time_t)1700000000)
 #define TEST_REALM	"example.com"
@@ -268,42 +270,6 @@ verify_line(const char *line)
 	msg_make(&t, "REGISTER", line);
 	return auth_verify(&t.tm_msg, 0, str(TEST_REALM), test_lookup, &db,
 	    TEST_NOW, &test_conf, &r);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Wait status of pid within ms, or -1 (and the child killed). */
-static int
-reap(pid_t pid, long ms)
-{
-	int	 status;
-	long	 waited;
-
-	for (waited = 0; waited <= ms; waited++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return status;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		sleep_ms(1);
-	}
-	(void)kill(pid, SIGKILL);
-	(void)waitpid(pid, &status, 0);
-	return -1;
-}
-
-static pid_t
-fork_child(void)
-{
-	(void)fflush(NULL);
-	return fork();
 }
 
 /* ---- fixtures ------------------------------------------------------ */
@@ -845,27 +811,27 @@ test_replay_across_fork(void **state)
 	(void)state;
 	new_nonce(nonce, TEST_NOW);
 	c = cred_alice(nonce, "00000001");
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0)
 		_exit(verify_cred(&c, TEST_NOW, NULL) == AUTH_OK ? 0 : 1);
-	status = reap(pid, TEST_WAIT_MS);
+	status = testutil_reap(pid, TEST_WAIT_MS);
 	assert_true(status != -1 && WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_REPLAY);
 
 	c.cr_nc = "00000002";
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_OK);
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0)
 		_exit(verify_cred(&c, TEST_NOW, NULL) == AUTH_REPLAY ? 0 : 1);
-	status = reap(pid, TEST_WAIT_MS);
+	status = testutil_reap(pid, TEST_WAIT_MS);
 	assert_true(status != -1 && WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	/* a nonce minted in a child is good in the parent */
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		char ch[1024];
@@ -874,7 +840,7 @@ test_replay_across_fork(void **state)
 		    false, TEST_NOW, &test_conf) > 0 &&
 		    write(STDOUT_FILENO, "", 0) == 0 ? 0 : 1);
 	}
-	status = reap(pid, TEST_WAIT_MS);
+	status = testutil_reap(pid, TEST_WAIT_MS);
 	assert_true(status != -1 && WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	new_nonce(nonce, TEST_NOW);	/* the next index after the child's */
@@ -924,13 +890,13 @@ test_replay_race(void **state)
 	assert_non_null(ra);
 	new_nonce(nonce, TEST_NOW);
 	for (i = 0; i < TEST_RACERS; i++) {
-		pids[i] = fork_child();
+		pids[i] = testutil_fork();
 		assert_true(pids[i] != -1);
 		if (pids[i] == 0)
 			race_child(ra, nonce);
 	}
 	for (i = 0; i < TEST_RACERS; i++) {
-		status = reap(pids[i], TEST_WAIT_MS);
+		status = testutil_reap(pids[i], TEST_WAIT_MS);
 		assert_true(status != -1 && WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}

@@ -28,6 +28,8 @@
 #include "shm.h"
 #include "store.h"
 
+#include "testutil.h"
+
 #define NOW		1000000
 #define WAIT_MS		10000
 #define CHILD_ALARM	20
@@ -867,43 +869,6 @@ test_copy_and_visit(void **state)
 
 /* --- processes ----------------------------------------------------- */
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Reaps pid within ms; kills it on timeout. Wait status or -1. */
-static int
-reap(pid_t pid, long ms)
-{
-	int	 status;
-	long	 waited;
-
-	for (waited = 0; waited <= ms; waited++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		sleep_ms(1);
-	}
-	(void)kill(pid, SIGKILL);
-	(void)waitpid(pid, &status, 0);
-	return -1;
-}
-
-static pid_t
-fork_child(void)
-{
-	(void)fflush(NULL);
-	return fork();
-}
-
 #define NCHILD		4
 #define PER_CHILD	300
 
@@ -953,7 +918,7 @@ test_fork_concurrency(void **state)
 
 	(void)state;
 	for (i = 0; i < NCHILD; i++) {
-		pid[i] = fork_child();
+		pid[i] = testutil_fork();
 		assert_true(pid[i] != -1);
 		if (pid[i] == 0) {
 			alarm(CHILD_ALARM);
@@ -961,7 +926,7 @@ test_fork_concurrency(void **state)
 		}
 	}
 	for (i = 0; i < NCHILD; i++) {
-		status = reap(pid[i], 30000);
+		status = testutil_reap(pid[i], 30000);
 		assert_true(status != -1 && WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
@@ -1124,7 +1089,7 @@ test_crash_every_step(void **state)
 
 			lt = new_table(1, 32);
 			crash_base(lt);
-			pid = fork_child();
+			pid = testutil_fork();
 			assert_true(pid != -1);
 			if (pid == 0) {
 				alarm(CHILD_ALARM);
@@ -1133,7 +1098,7 @@ test_crash_every_step(void **state)
 				loctab_step_hook = crash_hook;
 				_exit(crash_change(lt, sc) == 0 ? 0 : 1);
 			}
-			status = reap(pid, WAIT_MS);
+			status = testutil_reap(pid, WAIT_MS);
 			assert_true(status != -1);
 			if (WIFEXITED(status)) {
 				assert_int_equal(WEXITSTATUS(status), 0);

@@ -28,6 +28,8 @@
 #include "shm.h"
 #include "shm_lock.h"
 
+#include "testutil.h"
+
 #define TEST_MAP_SIZE	(64 * 1024)
 #define TEST_WAIT_MS	5000	/* per child; typical runs take a few ms */
 #define TEST_CHILD_ALARM 5	/* seconds before a stuck child dies */
@@ -64,51 +66,11 @@ teardown_map(void **state)
 	return 0;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/*
- * Reaps pid within ms milliseconds; on timeout kills it so that nothing
- * outlives the test. Returns the wait status, or -1 on timeout.
- */
-static int
-reap(pid_t pid, long ms)
-{
-	int	 status;
-	long	 waited;
-
-	for (waited = 0; waited <= ms; waited++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return status;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		sleep_ms(1);
-	}
-	(void)kill(pid, SIGKILL);
-	(void)waitpid(pid, &status, 0);
-	return -1;
-}
-
 /* 1 when status says the child called _exit(0). */
 static int
 exited_ok(int status)
 {
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* fork() with stdio flushed, so children cannot repeat TAP lines. */
-static pid_t
-fork_child(void)
-{
-	(void)fflush(NULL);
-	return fork();
 }
 
 static void
@@ -148,7 +110,7 @@ spawn_holder(struct lock_area *la)
 	pid_t		 pid;
 
 	assert_int_equal(pipe(fds), 0);
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		(void)close(fds[0]);
@@ -216,7 +178,7 @@ kill_holder(pid_t pid)
 	int	 status;
 
 	assert_int_equal(kill(pid, SIGKILL), 0);
-	status = reap(pid, TEST_WAIT_MS);
+	status = testutil_reap(pid, TEST_WAIT_MS);
 	assert_true(status != -1);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
@@ -390,7 +352,7 @@ test_shared_after_fork(void **state)
 	(void)state;
 	word = shm_carve(sizeof(*word), 0);
 	assert_non_null(word);
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		alarm(TEST_CHILD_ALARM);
@@ -402,7 +364,7 @@ test_shared_after_fork(void **state)
 		*word = 0xc0ffee;
 		_exit(0);
 	}
-	assert_true(exited_ok(reap(pid, TEST_WAIT_MS)));
+	assert_true(exited_ok(testutil_reap(pid, TEST_WAIT_MS)));
 	assert_int_equal(*word, 0xc0ffee);
 }
 
@@ -425,14 +387,14 @@ test_lock_basic(void **state)
 	assert_int_equal(shm_lock_owner(&la->la_lock), getpid());
 
 	/* Another process sees us as the owner, not itself. */
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		alarm(TEST_CHILD_ALARM);
 		la->la_held_in_child = shm_lock_held(&la->la_lock);
 		_exit(shm_lock_owner(&la->la_lock) == getppid() ? 0 : 1);
 	}
-	assert_true(exited_ok(reap(pid, TEST_WAIT_MS)));
+	assert_true(exited_ok(testutil_reap(pid, TEST_WAIT_MS)));
 	assert_int_equal(la->la_held_in_child, 0);
 
 	shm_lock_release(&la->la_lock);
@@ -453,7 +415,7 @@ test_lock_counter(void **state)
 	(void)state;
 	la = new_area();
 	for (i = 0; i < TEST_WORKERS; i++) {
-		pids[i] = fork_child();
+		pids[i] = testutil_fork();
 		assert_true(pids[i] != -1);
 		if (pids[i] != 0)
 			continue;
@@ -476,7 +438,7 @@ test_lock_counter(void **state)
 		_exit(0);
 	}
 	for (i = 0; i < TEST_WORKERS; i++)
-		assert_true(exited_ok(reap(pids[i], TEST_WAIT_MS)));
+		assert_true(exited_ok(testutil_reap(pids[i], TEST_WAIT_MS)));
 	assert_int_equal(la->la_counter,
 	    (unsigned long)TEST_WORKERS * TEST_ROUNDS);
 	assert_int_equal(shm_lock_owner(&la->la_lock), 0);
@@ -503,7 +465,7 @@ test_lock_owner_dies_child_recovers(void **state)
 	assert_int_equal(shm_lock_owner(&la->la_lock), holder);
 	assert_int_equal(la->la_torn, 1);
 
-	pid = fork_child();
+	pid = testutil_fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		alarm(TEST_CHILD_ALARM);
@@ -521,7 +483,7 @@ test_lock_owner_dies_child_recovers(void **state)
 		shm_lock_release(&la->la_lock);
 		_exit(0);
 	}
-	assert_true(exited_ok(reap(pid, TEST_WAIT_MS)));
+	assert_true(exited_ok(testutil_reap(pid, TEST_WAIT_MS)));
 	assert_int_equal(la->la_rc[0][0], SHM_LOCK_RECOVERED);
 	assert_int_equal(la->la_rc[0][1], 0);
 	assert_int_equal(la->la_repairs, 1);
@@ -589,7 +551,7 @@ test_lock_owner_dies_with_waiters(void **state)
 	la = new_area();
 	holder = spawn_holder(la);
 	for (i = 0; i < TEST_WORKERS; i++) {
-		pids[i] = fork_child();
+		pids[i] = testutil_fork();
 		assert_true(pids[i] != -1);
 		if (pids[i] != 0)
 			continue;
@@ -605,10 +567,10 @@ test_lock_owner_dies_with_waiters(void **state)
 		_exit(0);
 	}
 	/* Let them block in the futex; correct either way if they have not. */
-	sleep_ms(20);
+	testutil_sleep_ms(20);
 	kill_holder(holder);
 	for (i = 0; i < TEST_WORKERS; i++)
-		assert_true(exited_ok(reap(pids[i], TEST_WAIT_MS)));
+		assert_true(exited_ok(testutil_reap(pids[i], TEST_WAIT_MS)));
 	for (i = 0; i < TEST_WORKERS; i++) {
 		assert_true(la->la_rc[i][0] == 0 ||
 		    la->la_rc[i][0] == SHM_LOCK_RECOVERED);
