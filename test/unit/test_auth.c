@@ -687,6 +687,15 @@ test_nonce_forged(void **state)
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_OK);
 }
 
+/* auth_init() again, as a start with this auth.secret would. */
+static void
+restart_with_secret(const char *secret)
+{
+	(void)snprintf(test_conf.c_auth_secret,
+	    sizeof(test_conf.c_auth_secret), "%s", secret);
+	assert_int_equal(auth_init(&test_conf), 0);
+}
+
 /*
  * Another secret: our nonces are not the other key's (INVALID). The
  * same configured secret after a restart: the MAC holds but the replay
@@ -699,22 +708,16 @@ test_nonce_secret_and_restart(void **state)
 	struct cred	 c;
 
 	(void)state;
-	(void)snprintf(test_conf.c_auth_secret,
-	    sizeof(test_conf.c_auth_secret), "first-secret-0123456789");
-	assert_int_equal(auth_init(&test_conf), 0);
+	restart_with_secret("first-secret-0123456789");
 	new_nonce(nonce, TEST_NOW);
 	c = cred_alice(nonce, "00000001");
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_OK);
 
-	(void)snprintf(test_conf.c_auth_secret,
-	    sizeof(test_conf.c_auth_secret), "other-secret-0123456789");
-	assert_int_equal(auth_init(&test_conf), 0);
+	restart_with_secret("other-secret-0123456789");
 	c.cr_nc = "00000002";
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_INVALID);
 
-	(void)snprintf(test_conf.c_auth_secret,
-	    sizeof(test_conf.c_auth_secret), "first-secret-0123456789");
-	assert_int_equal(auth_init(&test_conf), 0);
+	restart_with_secret("first-secret-0123456789");
 	c.cr_nc = "00000001";	/* a replay across the restart */
 	assert_int_equal(verify_cred(&c, TEST_NOW, NULL), AUTH_STALE);
 	c.cr_password = "wrong";
