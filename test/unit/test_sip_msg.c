@@ -20,18 +20,7 @@
 #include "sip_reply.h"
 #include "sip_uri.h"
 
-static int
-str_eq(struct sip_str s, const char *lit)
-{
-	return s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
-}
-
-#define assert_str(sp_, lit_)	do {					\
-	struct sip_str x_ = (sp_);					\
-	if (!str_eq(x_, (lit_)))					\
-		fail_msg("got \"%.*s\", want \"%s\"", (int)x_.len,	\
-		    x_.s != NULL ? x_.s : "", (lit_));			\
-} while (0)
+#include "sip_assert.h"
 
 static int
 parse(struct sip_msg *m, const char *s)

@@ -34,6 +34,8 @@
 #include "sip_reply.h"
 #include "sip_uri.h"
 
+#include "sip_assert.h"
+
 #define DROP	-1	/* verdict: no reply */
 #define OK	0	/* verdict: passes the check */
 #define ANY400	-2	/* verdict: 400 or drop */
@@ -46,19 +48,6 @@ struct torture {
 	char		*t_buf;		/* exactly the file's size (ASan) */
 	size_t		 t_len;
 };
-
-static int
-str_eq(struct sip_str s, const char *lit)
-{
-	return s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
-}
-
-#define assert_str(sp_, lit_)	do {					\
-	struct sip_str x_ = (sp_);					\
-	if (!str_eq(x_, (lit_)))					\
-		fail_msg("got \"%.*s\", want \"%s\"", (int)x_.len,	\
-		    x_.s != NULL ? x_.s : "", (lit_));			\
-} while (0)
 
 static void
 load(struct torture *t)
