@@ -133,6 +133,23 @@ def udp_rcvbuf_errors():
         return None
 
 
+def udp_port_drops(port):
+    """Drops counted on the UDP sockets bound to 127.0.0.1:port
+    (/proc/net/udp, last column); None if no such socket."""
+    want = "0100007F:%04X" % port
+    n = None
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for ln in f:
+                c = ln.split()
+                if c[1] == want:
+                    n = (n or 0) + int(c[-1])
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return n
+
+
 # ---- servers --------------------------------------------------------------
 
 class Server:
@@ -381,7 +398,7 @@ def run_sipp(server, csv, count, rate, sipp_port, workdir, tag,
     cmd = ["sipp", "127.0.0.1:%d" % server.port, "-sf", SCENARIO,
            "-inf", csv, "-m", str(count), "-r", str(rate), "-rp", "1000",
            "-i", "127.0.0.1", "-p", str(sipp_port),
-           "-recv_timeout", str(recv_timeout_ms),
+           "-recv_timeout", str(recv_timeout_ms), "-buff_size", "4194304",
            "-timeout", "%ds" % limit, "-timeout_error", "-nd", "-nostdin",
            "-trace_stat", "-stf", stat, "-fd", "1",
            "-trace_screen", "-screen_file", screen,
@@ -389,18 +406,37 @@ def run_sipp(server, csv, count, rate, sipp_port, workdir, tag,
     LOG.append(" ".join(cmd))
     cpu0 = tree_cpu(server.pid)
     drops0 = udp_rcvbuf_errors()
+    sdrops0 = udp_port_drops(server.port)
     t0 = time.monotonic()
+    sipp_drops = [None]
+
+    def sample_sipp_drops():
+        # SIPp's socket exists only while it runs: read it near the end
+        while not sipp_drops_done.is_set():
+            v = udp_port_drops(sipp_port)
+            if v is not None:
+                sipp_drops[0] = v
+            sipp_drops_done.wait(0.2)
+    sipp_drops_done = threading.Event()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                          cwd=workdir)
+    th = threading.Thread(target=sample_sipp_drops, daemon=True)
+    th.start()
     rc, ru = wait_bounded(p, limit + 15)
+    sipp_drops_done.set()
+    th.join(2)
     wall = time.monotonic() - t0
     cpu1 = tree_cpu(server.pid)
     drops1 = udp_rcvbuf_errors()
+    sdrops1 = udp_port_drops(server.port)
     res = {"count": count, "rate": rate, "wall": wall,
            "cpu": cpu1 - cpu0, "rc": rc,
            "udp_drops": None if drops0 is None or drops1 is None
            else drops1 - drops0,
+           "server_drops": None if sdrops0 is None or sdrops1 is None
+           else sdrops1 - sdrops0,
+           "sipp_drops": sipp_drops[0],
            "sipp_cpu": (ru.ru_utime + ru.ru_stime) if ru else None}
     res.update(parse_stat(stat))
     if not res.get("ok_parse"):
@@ -765,8 +801,8 @@ def report(results, args, started):
                              args.sipp_version, args.children), "",
         hdr, sep] + rows + ["", "Ladder (offered rate: ok / failed / "
                                 "retrans / achieved rate / avg call ms / "
-                                "µs CPU per registration / host UDP "
-                                "drops):", ""]
+                                "µs CPU per registration / UDP drops: "
+                                "host, server sockets, SIPp socket):", ""]
     out.append("| offered /s | " + " | ".join(names) + " |")
     out.append("|---|" + "---|" * len(names))
     for rate in args.ladder:
@@ -778,10 +814,11 @@ def report(results, args, started):
                 continue
             r = rs[0]
             us = r["cpu"] / r["ok"] * 1e6 if r.get("ok") else None
-            cells.append("%s / %s / %s / %.0f / %s / %s / %s" % (
+            cells.append("%s / %s / %s / %.0f / %s / %s / %s, %s, %s" % (
                 r.get("ok"), r.get("failed"), r.get("retrans"),
                 r.get("achieved") or 0, fmt(r.get("call_ms")),
-                fmt(us, "%.0f"), r.get("udp_drops")))
+                fmt(us, "%.0f"), r.get("udp_drops"),
+                r.get("server_drops"), r.get("sipp_drops")))
         out.append("| %d | %s |" % (rate, " | ".join(cells)))
     notes = []
     for n in names:
