@@ -14,17 +14,34 @@
 #include "auth.h"
 #include "auth_int.h"
 
+/*
+ * Digests fetched once per process: EVP_md5() and friends make OpenSSL 3
+ * look the implementation up again on every EVP_DigestInit_ex().
+ */
+static EVP_MD		*auth_digest_mds[2];
+static EVP_MD_CTX	*auth_digest_ctx;
+
 static const EVP_MD *
 auth_digest_md(int alg)
 {
+	int		 i;
+	const char	*name;
+
 	switch (alg) {
 	case AUTH_ALG_MD5:
-		return EVP_md5();
+		i = 0;
+		name = "MD5";
+		break;
 	case AUTH_ALG_SHA256:
-		return EVP_sha256();
+		i = 1;
+		name = "SHA2-256";
+		break;
 	default:
 		return NULL;
 	}
+	if (auth_digest_mds[i] == NULL)
+		auth_digest_mds[i] = EVP_MD_fetch(NULL, name, NULL);
+	return auth_digest_mds[i];
 }
 
 void
@@ -41,9 +58,8 @@ auth_hex(const unsigned char *p, size_t n, char *ret_hex)
 }
 
 /*
- * H(parts[0] ":" parts[1] ":" ...) as lowercase hex. One EVP context
- * per call: a request needs three hashes, and the context is cheap next
- * to the parse; keeping one per process would only save a malloc.
+ * H(parts[0] ":" parts[1] ":" ...) as lowercase hex. One context per
+ * process, re-initialised per hash: a request needs three of them.
  */
 static int
 auth_digest_hash(int alg, const struct sip_str *parts, size_t nparts,
@@ -56,10 +72,14 @@ auth_digest_hash(int alg, const struct sip_str *parts, size_t nparts,
 	size_t		 i;
 	int		 ok;
 
-	if ((md = auth_digest_md(alg)) == NULL)
+	if (alg != AUTH_ALG_MD5 && alg != AUTH_ALG_SHA256)
 		return -EINVAL;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((md = auth_digest_md(alg)) == NULL)
+		return -EIO;
+	if (auth_digest_ctx == NULL &&
+	    (auth_digest_ctx = EVP_MD_CTX_new()) == NULL)
 		return -ENOMEM;
+	ctx = auth_digest_ctx;
 	ok = EVP_DigestInit_ex(ctx, md, NULL) == 1;
 	for (i = 0; ok && i < nparts; i++) {
 		if (i > 0)
@@ -70,7 +90,6 @@ auth_digest_hash(int alg, const struct sip_str *parts, size_t nparts,
 	}
 	if (ok)
 		ok = EVP_DigestFinal_ex(ctx, out, &outlen) == 1;
-	EVP_MD_CTX_free(ctx);
 	if (!ok || outlen * 2 > AUTH_HEX_MAX)
 		return -EIO;
 	auth_hex(out, outlen, ret_hex);

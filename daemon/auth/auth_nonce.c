@@ -32,9 +32,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
@@ -64,6 +64,12 @@ struct auth_area {
 /* Set in the master before fork, read-only in the workers. */
 static unsigned char	 auth_key[CONF_MAX_TEXT];
 static size_t		 auth_keylen;
+/*
+ * HMAC context keyed once and re-initialised per nonce: the one-shot
+ * HMAC() fetches the digest and allocates on every call (~1 us against
+ * ~0.2 us). Process-local; a copy inherited over fork is a copy.
+ */
+static EVP_MAC_CTX	*auth_mac;
 static uint32_t		 auth_epoch;
 static struct auth_area	*auth_area;
 
@@ -84,6 +90,8 @@ auth_nonce_init(const struct conf *c)
 		return -errno;
 	len = strnlen(c->c_auth_secret, sizeof(c->c_auth_secret));
 	OPENSSL_cleanse(auth_key, sizeof(auth_key));
+	EVP_MAC_CTX_free(auth_mac);	/* keyed with the old key */
+	auth_mac = NULL;
 	if (len > 0) {
 		memcpy(auth_key, c->c_auth_secret, len);
 		auth_keylen = len;
@@ -117,17 +125,46 @@ auth_nonce_get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+static EVP_MAC_CTX *
+auth_nonce_mac_ctx(void)
+{
+	EVP_MAC	*mac;
+	OSSL_PARAM params[2];
+
+	if (auth_mac != NULL)
+		return auth_mac;
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	auth_mac = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);		/* the context keeps its reference */
+	if (auth_mac == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(auth_mac, auth_key, auth_keylen, params) != 1) {
+		EVP_MAC_CTX_free(auth_mac);
+		auth_mac = NULL;
+	}
+	return auth_mac;
+}
+
 static int
 auth_nonce_mac(const unsigned char *fields, unsigned char *ret)
 {
+	EVP_MAC_CTX	*ctx;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	size_t		 mdlen = 0;
 
-	if (HMAC(EVP_sha256(), auth_key, (int)auth_keylen, fields,
-	    AUTH_NONCE_FIELDS, md, &mdlen) == NULL ||
+	/* A NULL key re-initialises HMAC with the key it already has. */
+	if ((ctx = auth_nonce_mac_ctx()) == NULL ||
+	    EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(ctx, fields, AUTH_NONCE_FIELDS) != 1 ||
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1 ||
 	    mdlen < AUTH_NONCE_MAC)
 		return -EIO;
 	memcpy(ret, md, AUTH_NONCE_MAC);
+	OPENSSL_cleanse(md, sizeof(md));
 	return 0;
 }
 
