@@ -42,10 +42,11 @@ dispatch_count_dropped(void)
 	dispatch_dropped++;
 }
 
-void
-dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
+int
+dispatch_reply_sent(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, socklen_t srclen, int code,
-    const char *reason, const char *extra)
+    const char *reason, const char *extra, const char **ret_buf,
+    size_t *ret_len, struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen)
 {
 	/* Static: a worker answers one datagram at a time. */
 	static char		 out[DISPATCH_REPLY_MAX];
@@ -58,16 +59,32 @@ dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
 	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
 	if (n == 0) {
 		dispatch_dropped++;
-		return;
+		return -1;
 	}
 	if (sip_reply_dest(m, src, 0, &dst) != 0) {
 		dispatch_dropped++;
-		return;
+		return -1;
 	}
 	dstlen = dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	if (udp_send(in, out, n, (struct sockaddr *)&dst, dstlen) == -1)
 		log_warn("send %d reply", code);
+	if (ret_buf != NULL) {
+		*ret_buf = out;
+		*ret_len = n;
+		*ret_dst = dst;
+		*ret_dstlen = dstlen;
+	}
+	return 0;
+}
+
+void
+dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, socklen_t srclen, int code,
+    const char *reason, const char *extra)
+{
+	(void)dispatch_reply_sent(in, m, src, srclen, code, reason, extra,
+	    NULL, NULL, NULL, NULL);
 }
 
 /*

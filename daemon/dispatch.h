@@ -22,6 +22,18 @@ void	dispatch_datagram(const struct udp_sock *in, const char *buf,
 void	dispatch_reply(const struct udp_sock *in, const struct sip_msg *m,
 	    const struct sockaddr *src, socklen_t srclen, int code,
 	    const char *reason, const char *extra);
+/*
+ * As dispatch_reply(), and tells what was sent, for a cache of replies
+ * to retransmissions: *ret_buf (valid until this worker builds its next
+ * reply), *ret_len, and the destination. 0, or -1 when nothing could be
+ * built or addressed (out params untouched). A failed send still
+ * returns 0: the UA will retransmit and should get the same answer.
+ */
+int	dispatch_reply_sent(const struct udp_sock *in,
+	    const struct sip_msg *m, const struct sockaddr *src,
+	    socklen_t srclen, int code, const char *reason, const char *extra,
+	    const char **ret_buf, size_t *ret_len,
+	    struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen);
 /* A datagram dropped before parsing (too large). */
 void	dispatch_count_dropped(void);
 

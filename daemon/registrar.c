@@ -1,7 +1,14 @@
 /*
  * registrar: what a UDP worker does with a REGISTER (RFC 3261 §10.3,
- * SPEC §5), statelessly: a retransmission is simply answered again
- * (loctab_save() treats the same Call-ID and CSeq within 20 s as one).
+ * SPEC §5).
+ *
+ * A retransmission gets the reply its first copy got (RFC 3261
+ * §17.2.2), from the shared reply cache, whichever worker answered it:
+ * handling it again would refuse its (nonce, nc) as replayed, or
+ * challenge it with another nonce. Every final reply is stored, 401s
+ * included, keyed by the transaction (see reg_key()); a miss, e.g. an
+ * entry overwritten under heavy load, falls back to handling the
+ * request afresh.
  *
  * The steps, each ending the request with one reply when it fails:
  *  1. The To URI names the AoR: sip or sips with a user part (400
@@ -41,6 +48,7 @@
 #include "log.h"
 #include "loctab.h"
 #include "registrar.h"
+#include "replycache.h"
 #include "tables.h"
 #include "userdb.h"
 
@@ -91,6 +99,8 @@ struct reg_ctx {
 	struct loctab_contact	 rc_contacts[LOCTAB_SAVE_MAX];
 	unsigned		 rc_n;
 	bool			 rc_star;
+	uint64_t		 rc_key;	/* reply cache key */
+	bool			 rc_cache;	/* rc_key is set */
 };
 
 /* A bounded string builder; once full it stays full. */
@@ -105,6 +115,7 @@ static const struct conf	*reg_conf;
 static struct loctab		*reg_table;
 static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
 static char			 reg_hdrs[REG_HDRS_MAX];
+static char			 reg_cached[REPLYCACHE_REPLY_MAX];
 static time_t			 reg_warn_sec;
 static unsigned			 reg_warn_n;
 
@@ -180,12 +191,26 @@ reg_puts(struct reg_buf *b, const char *s)
 	reg_put(b, s, strlen(s));
 }
 
+/* Sends a final reply and keeps it for retransmissions of the request. */
 static void
 reg_reply(const struct reg_ctx *rc, int code, const char *reason,
     const char *extra)
 {
-	dispatch_reply(rc->rc_in, rc->rc_m, rc->rc_src, rc->rc_srclen, code,
-	    reason, extra);
+	struct sockaddr_storage	 dst;
+	socklen_t		 dstlen;
+	const char		*buf;
+	size_t			 len;
+	int			 r;
+
+	if (dispatch_reply_sent(rc->rc_in, rc->rc_m, rc->rc_src,
+	    rc->rc_srclen, code, reason, extra, &buf, &len, &dst,
+	    &dstlen) != 0 || !rc->rc_cache)
+		return;
+	r = replycache_store(rc->rc_key, rc->rc_now, buf, len,
+	    (struct sockaddr *)&dst, dstlen);
+	/* Too big: a retransmission is handled afresh, as before. */
+	if (r != 0 && r != -EMSGSIZE)
+		log_warnx("registrar: reply cache: %s", strerror(-r));
 }
 
 /*
@@ -237,6 +262,108 @@ reg_source(struct reg_ctx *rc)
 	default:
 		return false;
 	}
+}
+
+/* One key field: its bytes, length-prefixed by replycache_hash(). */
+static uint64_t
+reg_key_str(uint64_t h, struct sip_str s)
+{
+	return replycache_hash(h, s.s, s.len);
+}
+
+/*
+ * The reply cache key of the request's server transaction: top Via
+ * branch and sent-by, Call-ID, CSeq number and method (RFC 3261
+ * §17.2.3), and the source address and port, so that nobody else's
+ * datagram can fetch or trigger a reply. Two additions:
+ *  - the Authorization values: a UA that wrongly reuses a branch and
+ *    CSeq for its answer to a 401 gets its credentials checked rather
+ *    than the cached challenge; a true retransmission has the same ones;
+ *  - without an RFC 3261 branch (no z9hG4bK: RFC 2543 UAs, §17.2.3's
+ *    fallback), the Request-URI and the From and To tags too.
+ * false when there is no top Via to key on (no reply can be routed
+ * then either): the request is not cached.
+ */
+static bool
+reg_key(struct reg_ctx *rc)
+{
+	const struct sip_msg		*m = rc->rc_m;
+	const struct sip_hdr		*hdr;
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+	struct sip_via			 v;
+	struct sip_str			 callid;
+	struct sip_cseq			 cseq;
+	struct sip_addr			 a;
+	uint64_t			 h = REPLYCACHE_HASH_INIT;
+	uint8_t				 num[4];
+	int				 idx = -1;
+
+	if (sip_msg_via_top(m, &v) != 0 || sip_msg_callid(m, &callid) != 0 ||
+	    sip_msg_cseq(m, &cseq) != 0)
+		return false;
+	h = reg_key_str(h, v.sv_branch);
+	h = reg_key_str(h, v.sv_host);
+	h = replycache_hash(h, &v.sv_port, sizeof(v.sv_port));
+	h = reg_key_str(h, callid);
+	num[0] = (uint8_t)(cseq.sc_num >> 24);
+	num[1] = (uint8_t)(cseq.sc_num >> 16);
+	num[2] = (uint8_t)(cseq.sc_num >> 8);
+	num[3] = (uint8_t)cseq.sc_num;
+	h = replycache_hash(h, num, sizeof(num));
+	h = reg_key_str(h, cseq.sc_method_str);
+	if (rc->rc_src->sa_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
+		h = replycache_hash(h, &s4->sin_addr, sizeof(s4->sin_addr));
+		h = replycache_hash(h, &s4->sin_port, sizeof(s4->sin_port));
+	} else {
+		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
+		h = replycache_hash(h, &s6->sin6_addr, sizeof(s6->sin6_addr));
+		h = replycache_hash(h, &s6->sin6_port, sizeof(s6->sin6_port));
+	}
+	while ((hdr = sip_msg_hdr_next(m, SIP_HDR_AUTHORIZATION, &idx)) !=
+	    NULL)
+		h = reg_key_str(h, hdr->sh_value);
+	if (v.sv_branch.len < 7 || memcmp(v.sv_branch.s, "z9hG4bK", 7) != 0) {
+		h = reg_key_str(h, m->sm_ruri);
+		if (sip_msg_from(m, &a) == 0)
+			h = reg_key_str(h, a.sa_tag);
+		if (sip_msg_to(m, &a) == 0)
+			h = reg_key_str(h, a.sa_tag);
+	}
+	rc->rc_key = h;
+	rc->rc_cache = true;
+	return true;
+}
+
+/*
+ * A retransmission: resends the reply its first copy got, to where that
+ * went, and returns true. false when the cache has none.
+ */
+static bool
+reg_resend(struct reg_ctx *rc)
+{
+	struct sockaddr_storage	 dst;
+	socklen_t		 dstlen;
+	size_t			 len;
+	int			 r;
+
+	if (!reg_key(rc))
+		return false;
+	r = replycache_lookup(rc->rc_key, rc->rc_now, reg_cached,
+	    sizeof(reg_cached), &len, &dst, &dstlen);
+	if (r == REPLYCACHE_E_MISS)
+		return false;
+	if (r != 0) {
+		log_warnx("registrar: reply cache: %s", strerror(-r));
+		return false;
+	}
+	log_debug("registrar: REGISTER from %s:%u: retransmission, reply "
+	    "sent again", rc->rc_ip, rc->rc_port);
+	if (udp_send(rc->rc_in, reg_cached, len, (struct sockaddr *)&dst,
+	    dstlen) == -1)
+		log_warn("send cached reply");
+	return true;
 }
 
 /*
@@ -731,10 +858,14 @@ registrar_register(const struct udp_sock *in, const struct sip_msg *m,
 	rc.rc_received_len = 0;
 	rc.rc_user_len = 0;
 	rc.rc_qaor[0] = '\0';
+	rc.rc_key = 0;
+	rc.rc_cache = false;
 	if (!reg_source(&rc)) {
 		dispatch_count_dropped();
 		return;
 	}
+	if (reg_resend(&rc))
+		return;
 	if (!reg_aor(&rc) || !reg_authorize(&rc) || !reg_contacts(&rc))
 		return;
 	reg_save(&rc);

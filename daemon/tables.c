@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loctab.h"
 #include "master.h"
+#include "replycache.h"
 #include "shm.h"
 #include "store.h"
 #include "tables.h"
@@ -193,6 +194,7 @@ tables_load(const struct conf *c)
 	size = loctab_shm_size_add(size, c->c_ul_hash_size,
 	    c->c_ul_max_contacts);
 	size = shm_size_add(size, auth_shm_size(c), AUTH_SHM_ALIGN);
+	size = shm_size_add(size, replycache_shm_size(), REPLYCACHE_SHM_ALIGN);
 	if (size == SIZE_MAX) {
 		fprintf(stderr, "sipd: usrloc.max_contacts too large\n");
 		return SIPD_EXIT_CONFIG;
@@ -200,7 +202,8 @@ tables_load(const struct conf *c)
 	if ((rc = shm_create(size)) != 0 ||
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
 	    &tables_lt)) != 0 ||
-	    (rc = auth_init(c)) != 0) {
+	    (rc = auth_init(c)) != 0 ||
+	    (rc = replycache_create()) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
 		    strerror(rc < 0 ? -rc : rc));
 		log_err("shared memory of %zu bytes: %s", size,

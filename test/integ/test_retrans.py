@@ -1,0 +1,91 @@
+"""Retransmitted REGISTERs (RFC 3261 §17.2.2) against the real sipd.
+
+A UA whose reply is late or lost sends the very same request again; it
+must get the very same reply, whichever worker reads the copy: the 200
+again (not a 401 for a replayed nonce count), the 401 again with the same
+nonce. The replies are compared byte for byte, so a 200 built afresh
+(with its Contact expires counted down) would fail too.
+"""
+import time
+
+from sipcli import (Client, authorization, parse_challenge, rand_token,
+                    register_request)
+from test_register import check_401, contact_of, reg  # noqa: F401
+
+COPIES = 6      # enough for both workers to see some
+
+
+def resend(c, data, first, copies=COPIES):
+    """Sends data again copies times; each reply must equal first."""
+    for _ in range(copies):
+        r = c.transact(data)
+        assert r is not None, "no reply to a retransmission"
+        assert r.raw == first.raw, (first.raw, r.raw)
+
+
+def test_retransmitted_authorized_register_gets_same_200(reg):
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16) + "@127.0.0.1"
+    contact = "<%s>" % contact_of(c)
+    chal = check_401(c.transact(register_request(
+        c, "alice", contacts=[contact], call_id=cid)))[0]
+    data = register_request(c, "alice", contacts=[contact], call_id=cid,
+                            cseq=2,
+                            headers=[authorization(chal, "alice", "secret-a")])
+    ok = c.transact(data)
+    assert (ok.code, ok.reason) == (200, "OK")
+    assert ok.get("Contact") == "<%s>;expires=3600" % contact_of(c)
+    resend(c, data, ok)
+    # A 200 made again a second later would say expires=3599.
+    time.sleep(1.1)
+    resend(c, data, ok, copies=2)
+    log = s.log_text()
+    assert "replayed nonce count" not in log
+    assert "retransmission, reply sent again" in log
+    # Still one binding: the copies were not registered again.
+    r = s.mictl("ul.lookup", "alice")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("Address:") == 1, r.stdout
+    c.close()
+
+
+def test_retransmitted_initial_register_gets_same_401(reg):
+    s = reg()
+    c = Client(s.port)
+    data = register_request(c, "alice", contacts=["<%s>" % contact_of(c)])
+    first = c.transact(data)
+    nonce = check_401(first)[0]["nonce"]
+    resend(c, data, first)
+    # and the nonce of the challenge still works
+    again = c.transact(register_request(
+        c, "alice", contacts=["<%s>" % contact_of(c)], cseq=2,
+        headers=[authorization(parse_challenge(
+            first.get("WWW-Authenticate")), "alice", "secret-a")]))
+    assert (again.code, again.reason) == (200, "OK")
+    assert parse_challenge(first.get("WWW-Authenticate"))["nonce"] == nonce
+    c.close()
+
+
+def test_replay_protection_kept(reg):
+    """Only a true retransmission is answered from the cache: the same
+    credentials in a new transaction, or the same bytes from another
+    address, are a replay and get a fresh challenge."""
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16) + "@127.0.0.1"
+    chal = check_401(c.transact(register_request(c, "alice", call_id=cid)))[0]
+    auth = authorization(chal, "alice", "secret-a", nc=1)
+    data = register_request(c, "alice", call_id=cid, cseq=2, headers=[auth])
+    ok = c.transact(data)
+    assert (ok.code, ok.reason) == (200, "OK")
+    new_tx = c.transact(register_request(c, "alice", call_id=cid, cseq=3,
+                                         headers=[auth]))
+    check_401(new_tx)
+    other = Client(s.port)
+    # rport in the Via: the answer goes to other's port.
+    check_401(other.transact(data))
+    assert c.recv(timeout=0.3) is None
+    assert "replayed nonce count" in s.log_text()
+    other.close()
+    c.close()
