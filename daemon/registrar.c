@@ -111,6 +111,9 @@ struct reg_buf {
 	bool	 rb_full;
 };
 
+static bool	reg_differs(const struct reg_ctx *, const struct sip_uri *);
+static void	reg_make_received(struct reg_ctx *);
+
 static const struct conf	*reg_conf;
 static struct loctab		*reg_table;
 static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
@@ -424,6 +427,51 @@ reg_challenge(const struct reg_ctx *rc, struct sip_str realm, bool stale)
  * Step 2: trusted source or digest. true when the request may go on;
  * false when a reply was sent.
  */
+/*
+ * A request whose digest was already used (AUTH_REPLAY) is still a plain
+ * retransmission, not a replay, when its first copy was stored: a binding
+ * of this AoR carries the same Call-ID and CSeq, saved within the
+ * retransmission window. It then gets the same answer as the first copy
+ * (loctab_save() treats it as a retransmission and changes nothing).
+ * This covers what the reply cache no longer holds under heavy load.
+ */
+static bool
+reg_is_retransmission(struct reg_ctx *rc)
+{
+	struct sip_str		 callid;
+	struct sip_cseq		 cseq;
+	struct sip_uri		 u;
+	struct loctab_str	 aor = { rc->rc_aor, rc->rc_user_len };
+	unsigned		 n, i;
+
+	if (sip_msg_callid(rc->rc_m, &callid) != 0 ||
+	    sip_msg_cseq(rc->rc_m, &cseq) != 0)
+		return false;
+	if (loctab_lookup(reg_table, aor, rc->rc_now, reg_list,
+	    REGISTRAR_LIST_MAX, &n) != 0)
+		return false;
+	for (i = 0; i < n && i < REGISTRAR_LIST_MAX; i++) {
+		const struct loctab_binding *b = &reg_list[i];
+
+		if (b->lb_cseq != cseq.sc_num ||
+		    b->lb_callid_len != callid.len ||
+		    memcmp(b->lb_callid, callid.s, callid.len) != 0 ||
+		    rc->rc_now - b->lb_last_modified > LOCTAB_CSEQ_DELAY)
+			continue;
+		/* ...and from where the first copy came, not a replayer. */
+		if (b->lb_received_len > 0) {
+			reg_make_received(rc);
+			if (rc->rc_received_len == b->lb_received_len &&
+			    memcmp(rc->rc_received, b->lb_received,
+			    b->lb_received_len) == 0)
+				return true;
+		} else if (sip_uri_parse(b->lb_contact, b->lb_contact_len,
+		    &u) == 0 && !reg_differs(rc, &u))
+			return true;
+	}
+	return false;
+}
+
 static bool
 reg_authorize(struct reg_ctx *rc)
 {
@@ -470,6 +518,9 @@ reg_authorize(struct reg_ctx *rc)
 		reg_challenge(rc, realm, false);
 		return false;
 	case AUTH_REPLAY:
+		/* The reply cache forgot it; the binding still remembers. */
+		if (reg_is_retransmission(rc))
+			break;
 		reg_warn(rc->rc_now, "REGISTER from %s:%u: 401, replayed "
 		    "nonce count for \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_username.s,

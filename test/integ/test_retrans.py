@@ -89,3 +89,38 @@ def test_replay_protection_kept(reg):
     assert "replayed nonce count" in s.log_text()
     other.close()
     c.close()
+
+
+def test_retransmission_after_the_cache_forgot_it(reg):
+    """Under load the cache's 1024 slots turn over within a second; the
+    registrar then knows the copy by its binding (same Call-ID and CSeq,
+    same source) and answers 200 again instead of a replayed-nc 401."""
+    s = reg()
+    c = Client(s.port)
+    cid = rand_token(16) + "@127.0.0.1"
+    contact = "<%s>" % contact_of(c)
+    chal = check_401(c.transact(register_request(
+        c, "alice", contacts=[contact], call_id=cid)))[0]
+    data = register_request(c, "alice", contacts=[contact], call_id=cid,
+                            cseq=2,
+                            headers=[authorization(chal, "alice", "secret-a")])
+    assert c.transact(data).code == 200
+    # 12,000 other transactions: each slot is overwritten with
+    # probability 1 - (1 - 1/1024)^12000 > 0.99999.
+    flood = Client(s.port)
+    for i in range(12000):
+        flood.send(register_request(flood, "bob", call_id="f%d" % i))
+    flood.close()
+    time.sleep(0.5)
+    while c.recv(0.1) is not None:
+        pass
+    r = c.transact(data)
+    assert (r.code, r.reason) == (200, "OK")
+    assert r.get("Contact").startswith("<%s>;expires=" % contact_of(c))
+    assert "replayed nonce count" not in s.log_text()
+    # The same bytes from another port are still a replay.
+    other = Client(s.port)
+    r = other.transact(data)
+    assert r.code == 401
+    other.close()
+    c.close()
