@@ -8,8 +8,15 @@
  *   struct loctab		header: magic, sizes, the free lock, pools
  *   buckets[hash_size]		robust lock, first record, journal state
  *   journal[J][hash_size]	per-bucket undo/redo list, J = 4 * SAVE_MAX
- *   records[max_contacts + spare]	fixed 72-byte binding records
- *   class pools 96..1536 B	one string block per binding
+ *   records[max_contacts + R]	fixed 72-byte binding records
+ *   class pools 96..1536 B	one string block per binding, each + R
+ *
+ * R = min(hash_size, 257) * LOCTAB_SAVE_MAX blocks per pool (4112 for
+ * the default hash_size 512) hold the new copies of changes in flight:
+ * the table is full when its bindings, not its blocks, reach
+ * max_contacts (see loctab_pool.c). The reserve costs R * 5448 bytes
+ * of address space (72 per record, 5376 for one block of each class:
+ * 21.4 MiB for R = 4112), resident only as far as updates use it.
  *
  * A binding is one fixed record (numbers, lengths, the AoR's hash) plus
  * ONE string block holding its seven strings back to back (AoR,
@@ -37,7 +44,11 @@
  *     finish the swap); a removal is one store;
  *   - blocks taken from a pool are first written to the bucket's
  *     journal, then marked with their owner (bucket + 1), then popped;
- *     blocks to free are journalled before they are unlinked.
+ *     blocks to free are journalled before they are unlinked;
+ *   - a bucket's charge against the capacity is raised after its takes
+ *     and set from its count whenever its journal is settled, so a
+ *     repair re-derives it; the total is summed again by the free
+ *     lock's repair.
  * Repair (bucket lock recovered): finish an interrupted swap, recount.
  * Then every journalled block the bucket owns but no longer reaches is
  * given back to its pool ("settle"): this rolls back reservations that
@@ -139,6 +150,7 @@ loctab_hash_size(const struct loctab *lt)
 static int
 lt_carves(unsigned hash_size, unsigned cap, size_t n[LT_NCARVES])
 {
+	uint32_t count;
 	unsigned p;
 
 	if (hash_size < 1 || hash_size > LOCTAB_HASH_MAX || cap < 1 ||
@@ -148,9 +160,10 @@ lt_carves(unsigned hash_size, unsigned cap, size_t n[LT_NCARVES])
 	n[1] = (size_t)hash_size * sizeof(struct loctab_bucket);
 	n[2] = (size_t)hash_size * LT_JOURNAL * sizeof(uint32_t);
 	for (p = 0; p < LT_NPOOLS; p++) {
-		if (SIZE_MAX / lt_pool_block(p) < lt_pool_count(p, cap))
+		count = lt_pool_count(p, cap, lt_reserve_for(hash_size));
+		if (SIZE_MAX / lt_pool_block(p) < count)
 			return -1;
-		n[3 + p] = lt_pool_block(p) * lt_pool_count(p, cap);
+		n[3 + p] = lt_pool_block(p) * count;
 	}
 	return 0;
 }
@@ -201,6 +214,7 @@ loctab_create(unsigned hash_size, unsigned max_contacts,
 	lt->lt_version = LT_VERSION;
 	lt->lt_hash_size = hash_size;
 	lt->lt_capacity = max_contacts;
+	lt->lt_reserve = lt_reserve_for(hash_size);
 	lt->lt_buckets = mem[1];
 	lt->lt_journal = mem[2];
 	atomic_init(&lt->lt_changes, 0);
@@ -210,7 +224,8 @@ loctab_create(unsigned hash_size, unsigned max_contacts,
 	for (p = 0; p < LT_NPOOLS; p++) {
 		lt->lt_pools[p].pl_base = mem[3 + p];
 		lt->lt_pools[p].pl_block = (uint32_t)lt_pool_block(p);
-		lt->lt_pools[p].pl_count = lt_pool_count(p, max_contacts);
+		lt->lt_pools[p].pl_count = lt_pool_count(p, max_contacts,
+		    lt->lt_reserve);
 		lt->lt_pools[p].pl_free = LT_NIL;
 	}
 	for (i = 0; i < hash_size; i++) {
@@ -348,16 +363,19 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 		}
 		if (n == 0)
 			atomic_fetch_add(&lt->lt_changes, 1);
-		if (bk->bk_jn + 2 > LT_JOURNAL &&
-		    (rc = lt_settle_locked(lt, b, 0)) < 0)
-			return rc;
+		if (bk->bk_jn + 2 > LT_JOURNAL) {
+			lt_recount_locked(lt, b);
+			if ((rc = lt_settle_locked(lt, b, 0)) < 0)
+				return rc;
+		}
 		lt_drop_locked(lt, b, prev, i);
 		n++;
 	}
 	if (n > 0) {
+		/* The settling charges the bucket for what it counts. */
+		lt_recount_locked(lt, b);
 		if ((rc = lt_settle_locked(lt, b, 0)) < 0)
 			return rc;
-		lt_recount_locked(lt, b);
 	}
 	return n;
 }
@@ -742,8 +760,7 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 			break;
 		}
 	}
-	if ((rc = lt_settle_locked(lt, b, known)) < 0)
-		return rc;
+	/* Counted before settling, which charges the bucket for them. */
 	atomic_store_explicit(&bk->bk_nbind, atomic_load_explicit(
 	    &bk->bk_nbind, memory_order_relaxed) + ins - nrm,
 	    memory_order_relaxed);
@@ -751,6 +768,8 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 		atomic_store_explicit(&bk->bk_naors, atomic_load_explicit(
 		    &bk->bk_naors, memory_order_relaxed) +
 		    (g.g_n == 0 ? -1U : 1U), memory_order_relaxed);
+	if ((rc = lt_settle_locked(lt, b, known)) < 0)
+		return rc;
 	*ret_n = lt_copy_group(lt, b, &g, 0, 0, out, out_max);
 	return 0;
 }

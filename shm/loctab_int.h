@@ -29,7 +29,12 @@
 #define LT_NIL		UINT32_MAX
 #define LT_NPOOLS	(1 + LOCTAB_NCLASSES)	/* pool 0: records */
 #define LT_JOURNAL	(4 * LOCTAB_SAVE_MAX)
-#define LT_SPARE	256	/* records for updates in flight */
+/*
+ * Writers that can be inside a change at once: every worker ("children"
+ * is at most 256) and the master. Each holds one bucket lock, so at
+ * most min(hash_size, LT_WRITERS) changes are in flight.
+ */
+#define LT_WRITERS	257
 #define LT_CLASS_MIN	16	/* blocks per class, at least */
 #define LT_ALIGN	64
 #define LT_NCARVES	(4 + LOCTAB_NCLASSES)
@@ -99,6 +104,13 @@ struct loctab_bucket {
 	uint32_t	 bk_jnew;	/* its replacement, or LT_NIL */
 	_Atomic uint32_t bk_naors;	/* AoRs in the list */
 	_Atomic uint32_t bk_nbind;	/* records in the list */
+	/*
+	 * Bindings charged to the bucket against the capacity: bk_nbind
+	 * plus the inserts of a change in flight. Written under both the
+	 * bucket lock and the free lock, so either guards a read; set to
+	 * bk_nbind whenever the journal is settled.
+	 */
+	uint32_t	 bk_charged;
 };
 
 /*
@@ -111,11 +123,13 @@ struct loctab {
 	uint32_t		 lt_version;
 	uint32_t		 lt_hash_size;
 	uint32_t		 lt_capacity;	/* max bindings */
+	uint32_t		 lt_reserve;	/* per pool, for updates */
 	struct loctab_bucket	*lt_buckets;
 	/* Entry k of bucket b at [k * hash_size + b]: bucket b's lock. */
 	uint32_t		*lt_journal;
 	struct shm_lock		 lt_free_lock;
 	struct loctab_pool	 lt_pools[LT_NPOOLS];	/* lt_free_lock */
+	uint32_t		 lt_charged;	/* free lock: all bk_charged */
 	_Atomic uint64_t	 lt_changes;	/* bumped under a bucket lock */
 	_Atomic uint64_t	 lt_expired;	/* statistics only */
 };
@@ -275,11 +289,13 @@ void	lt_link_locked(struct loctab *lt, unsigned b,
 
 /* --- loctab_pool.c ------------------------------------------------- */
 
-uint32_t lt_pool_count(unsigned p, unsigned cap);
+uint32_t lt_reserve_for(unsigned hash_size);
+uint32_t lt_pool_count(unsigned p, unsigned cap, uint32_t reserve);
 size_t	lt_pool_block(unsigned p);
 unsigned lt_class_for(size_t bytes);
 int	lt_reserve_locked(struct loctab *lt, unsigned b,
 	    struct loctab_plan *plan, unsigned n);
+void	lt_charge_settled_locked(struct loctab *lt, unsigned b);
 void	lt_put_locked(struct loctab *lt, unsigned p, uint32_t idx);
 
 /* --- loctab_repair.c ----------------------------------------------- */

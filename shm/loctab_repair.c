@@ -1,10 +1,11 @@
 /*
  * loctab_repair.c: locking the location table, and repairing it after
  * a process died holding a lock. A bucket's repair finishes a half-done
- * replacement and recounts; the free lock's repair pops owned heads and
- * recounts the free lists. Every lock of a bucket then settles its
- * journal: blocks the bucket took or meant to free but no longer
- * reaches go back to their pools. See loctab.c for the design.
+ * replacement and recounts; the free lock's repair pops owned heads,
+ * recounts the free lists and sums the buckets' charges. Every lock of
+ * a bucket then settles its journal: blocks the bucket took or meant to
+ * free but no longer reaches go back to their pools, and the bucket is
+ * charged for the bindings it has. See loctab.c for the design.
  *
  * Runs in every process that takes a table lock, workers and master;
  * a repair runs in whichever process next takes the lock a dead one
@@ -32,6 +33,9 @@ struct loctab_ctx {
  * blocks are only ever at the head or at the bump index, so popping
  * owned heads and advancing the bump restores the lists; the owning
  * bucket's journal gives such blocks back later if they are unused.
+ * The total charge is summed again from the buckets' (a holder may have
+ * died between the two stores of a charge); that reads every bucket,
+ * but only once per death.
  */
 static void
 lt_pools_repair(void *arg)
@@ -39,7 +43,7 @@ lt_pools_repair(void *arg)
 	struct loctab		*lt = arg;
 	struct loctab_pool	*pl;
 	uint32_t		 i, n;
-	unsigned		 p;
+	unsigned		 p, b;
 
 	for (p = 0; p < LT_NPOOLS; p++) {
 		pl = &lt->lt_pools[p];
@@ -61,6 +65,10 @@ lt_pools_repair(void *arg)
 			n++;
 		pl->pl_nfree = n;
 	}
+	n = 0;
+	for (b = 0; b < lt->lt_hash_size; b++)
+		n += lt->lt_buckets[b].bk_charged;
+	lt->lt_charged = n;
 }
 
 int
@@ -117,10 +125,12 @@ lt_bucket_repair(void *arg)
 
 /*
  * Gives back every journalled block that bucket b owns but no longer
- * reaches, then empties the journal. Takes the free lock. After a
- * crash (known == LT_UNKNOWN) each entry is checked by walking the
+ * reaches, charges the bucket for its bk_nbind bindings, then empties
+ * the journal. Takes the free lock. After a crash (known == LT_UNKNOWN)
+ * the bucket is recounted and each entry is checked by walking the
  * list; an operation that completed says instead that its first known
- * entries are linked and the others unlinked, which spares the walks.
+ * entries are linked and the others unlinked, which spares the walks,
+ * and has counted its bindings.
  */
 #define LT_UNKNOWN	UINT32_MAX
 
@@ -131,7 +141,10 @@ lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 	uint32_t		 i, e;
 	int			 rc;
 
-	if (bk->bk_jn == 0)
+	if (known == LT_UNKNOWN)
+		lt_recount_locked(lt, b);
+	if (bk->bk_jn == 0 && bk->bk_charged == atomic_load_explicit(
+	    &bk->bk_nbind, memory_order_relaxed))
 		return 0;
 	if ((rc = lt_free_lock(lt)) < 0)
 		return rc;
@@ -146,6 +159,7 @@ lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 			continue;
 		lt_put_locked(lt, LT_ENT_POOL(e), LT_ENT_IDX(e));
 	}
+	lt_charge_settled_locked(lt, b);
 	shm_lock_release(&lt->lt_free_lock);
 	LT_STEP("settle-done");
 	bk->bk_jn = 0;
@@ -162,7 +176,10 @@ lt_lock(struct loctab *lt, unsigned b)
 	rc = shm_lock_acquire(&bk->bk_lock, lt_bucket_repair, &ctx);
 	if (rc < 0)
 		return rc;
-	if (bk->bk_jn != 0 && (rc = lt_settle_locked(lt, b, LT_UNKNOWN)) < 0) {
+	/* Left unsettled, or uncharged, by a process that died. */
+	if ((bk->bk_jn != 0 || bk->bk_charged != atomic_load_explicit(
+	    &bk->bk_nbind, memory_order_relaxed)) &&
+	    (rc = lt_settle_locked(lt, b, LT_UNKNOWN)) < 0) {
 		shm_lock_release(&bk->bk_lock);
 		return rc;
 	}

@@ -112,7 +112,7 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 		prev = r;
 	}
 	if (naors != atomic_load(&bk->bk_naors) ||
-	    n != atomic_load(&bk->bk_nbind))
+	    n != atomic_load(&bk->bk_nbind) || n != bk->bk_charged)
 		return -1;
 	return 0;
 }
@@ -121,7 +121,7 @@ int
 loctab_check(struct loctab *lt)
 {
 	struct loctab_pool	*pl;
-	uint32_t		 used[LT_NPOOLS], i, n;
+	uint32_t		 used[LT_NPOOLS], i, n, charged = 0;
 	unsigned		 b, p;
 	int			 bad = 0;
 
@@ -132,10 +132,13 @@ loctab_check(struct loctab *lt)
 		if (lt_lock(lt, b) < 0)
 			return -EBADMSG;
 		bad = lt_check_bucket_locked(lt, b, used) != 0;
+		charged += lt->lt_buckets[b].bk_charged;
 		lt_unlock(lt, b);
 	}
 	if (bad || lt_free_lock(lt) < 0)
 		return -EBADMSG;
+	if (charged != lt->lt_charged || charged > lt->lt_capacity)
+		bad = 1;
 	for (p = 0; p < LT_NPOOLS && !bad; p++) {
 		pl = &lt->lt_pools[p];
 		n = 0;

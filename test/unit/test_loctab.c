@@ -482,6 +482,15 @@ test_full(void **state)
 	assert_int_equal(save1(lt, "a", "sip:0@h", "c", 60, 900, 100), 0);
 	assert_int_equal(save1(lt, "a", "sip:0@h", "c2", 1, 900, 100), 0);
 	assert_int_equal(loctab_check(lt), 0);
+	/* So does a REGISTER that removes one binding and adds one. */
+	c[0] = C("sip:0@h", 0, -1);
+	c[1] = C("sip:w@h", 100, -1);
+	r = R("a", "c3", 1, c, 2);
+	assert_int_equal(loctab_save(lt, &r, out, 64, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(save1(lt, "d", "sip:z@h", "c", 1, 100, -1),
+	    LOCTAB_E_FULL);
+	assert_int_equal(loctab_check(lt), 0);
 	/* A removal makes room. */
 	assert_int_equal(loctab_rm_contact(lt, S("b"), S("sip:4@h")), 0);
 	assert_int_equal(save1(lt, "d", "sip:z@h", "c", 1, 100, -1), 0);
@@ -521,9 +530,30 @@ test_string_pool_full(void **state)
 		assert_int_equal(rc, 0);
 		ok++;
 	}
+	/*
+	 * The class holds its share (64 / 16, at least 16) for inserts,
+	 * plus a reserve of 4 buckets * LOCTAB_SAVE_MAX for updates.
+	 */
 	loctab_stats(lt, &st);
-	assert_int_equal(ok, st.st_classes[LOCTAB_NCLASSES - 1].ps_count);
+	assert_int_equal(ok, 16);
+	assert_int_equal(st.st_classes[LOCTAB_NCLASSES - 1].ps_count,
+	    ok + 4 * LOCTAB_SAVE_MAX);
 	assert_int_equal(st.st_bindings, ok);
+	/* Which lets every big binding be updated in place of its own. */
+	path[0] = 'q';
+	for (i = 0; i < ok; i++) {
+		memset(uri, 'u', LOCTAB_CONTACT_MAX);
+		uri[LOCTAB_CONTACT_MAX] = '\0';
+		snprintf(uri, 16, "sip:%08u", i);
+		uri[12] = '@';
+		c = C(uri, 100, -1);
+		c.lc_path = S(path);
+		c.lc_received = SN(path, LOCTAB_RECEIVED_MAX);
+		r = R("big", "c", 100 + i, &c, 1);
+		r.sv_user_agent = S(path);
+		r.sv_callid = S(path);
+		assert_int_equal(loctab_save(lt, &r, out, 64, &n), 0);
+	}
 	/* Small bindings still fit. */
 	assert_int_equal(save1(lt, "small", "sip:s@h", "c", 1, 100, -1), 0);
 	assert_int_equal(loctab_check(lt), 0);
@@ -966,6 +996,121 @@ test_fork_concurrency(void **state)
  */
 static unsigned	 crash_at, crash_steps;
 
+/*
+ * A table holding exactly max_contacts bindings, every one updated
+ * (new Call-ID, a User-Agent of another size class, same contact) by
+ * several processes at once: the copies of the updates in flight must
+ * never make the table look full. Then an insert still is refused.
+ */
+#define FULL_CAP	4096
+#define FULL_HASH	64
+#define FULL_NCHILD	8
+#define FULL_ROUNDS	4
+
+static void
+full_save(struct loctab *lt, unsigned i, unsigned round,
+    struct loctab_save *r, struct loctab_contact *c, char *aor, char *uri,
+    char *cid)
+{
+	/* Round 0 (the fill): 96-byte blocks; then 256, 128, 256, 128. */
+	static const char ua_long[] = "sipd-load/1.0 (an agent whose name "
+	    "is long enough to move the binding up two size classes, "
+	    "x86_64-linux-gnu; libsip 4.2.1; build 20240101)";
+	static const char ua_short[] = "ua/2 (short, but one size class "
+	    "up from the fill)";
+
+	snprintf(aor, 16, "f%05u", i);
+	snprintf(uri, 32, "sip:f%05u@10.0.%u.%u", i, i >> 8, i & 255);
+	snprintf(cid, 32, "r%u-%u@h", round, i);
+	*c = C(uri, 300, -1);
+	*r = R(aor, cid, round + 1, c, 1);
+	if (round == 0)
+		r->sv_user_agent = S("ua");
+	else
+		r->sv_user_agent = S(round % 2 ? ua_long : ua_short);
+}
+
+static int
+full_child(struct loctab *lt, unsigned k)
+{
+	struct loctab_contact	 c;
+	struct loctab_save	 r;
+	char			 aor[16], uri[32], cid[32];
+	unsigned		 i, round, n;
+	int			 rc;
+
+	for (round = 1; round <= FULL_ROUNDS; round++) {
+		for (i = k; i < FULL_CAP; i += FULL_NCHILD) {
+			full_save(lt, i, round, &r, &c, aor, uri, cid);
+			rc = loctab_save(lt, &r, NULL, 0, &n);
+			if (rc == LOCTAB_E_FULL)
+				return 1;
+			if (rc != 0 || n != 1)
+				return 2;
+		}
+	}
+	return 0;
+}
+
+static void
+test_full_updates(void **state)
+{
+	struct loctab		*lt = new_table(FULL_HASH, FULL_CAP);
+	struct loctab_contact	 c[2];
+	struct loctab_save	 r;
+	struct loctab_stats	 st;
+	pid_t			 pid[FULL_NCHILD];
+	char			 aor[16], uri[32], cid[32];
+	unsigned		 i, n;
+	int			 status;
+	uint64_t		 ch;
+
+	(void)state;
+	for (i = 0; i < FULL_CAP; i++) {
+		full_save(lt, i, 0, &r, &c[0], aor, uri, cid);
+		assert_int_equal(loctab_save(lt, &r, NULL, 0, &n), 0);
+	}
+	assert_int_equal(save1(lt, "new", "sip:new@h", "c", 1, 100, -1),
+	    LOCTAB_E_FULL);
+	for (i = 0; i < FULL_NCHILD; i++) {
+		pid[i] = testutil_fork();
+		assert_true(pid[i] != -1);
+		if (pid[i] == 0) {
+			alarm(CHILD_ALARM);
+			_exit(full_child(lt, i));
+		}
+	}
+	for (i = 0; i < FULL_NCHILD; i++) {
+		status = testutil_reap(pid[i], 30000);
+		assert_true(status != -1 && WIFEXITED(status));
+		/* 1: an update got LOCTAB_E_FULL. */
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(loctab_check(lt), 0);
+	loctab_stats(lt, &st);
+	assert_int_equal(st.st_bindings, FULL_CAP);
+	assert_int_equal(st.st_rec_pool.ps_used, FULL_CAP);
+	for (i = 0; i < FULL_CAP; i++) {
+		full_save(lt, i, FULL_ROUNDS, &r, &c[0], aor, uri, cid);
+		assert_int_equal(count_of(lt, aor), 1);
+		assert_string_equal(out[0].lb_contact, uri);
+		assert_string_equal(out[0].lb_callid, cid);
+		assert_int_equal(out[0].lb_user_agent_len,
+		    r.sv_user_agent.ls_len);
+	}
+	/* A new binding is still one too many, alone or with an update. */
+	ch = loctab_changes(lt);
+	assert_int_equal(save1(lt, "new", "sip:new@h", "c", 1, 100, -1),
+	    LOCTAB_E_FULL);
+	full_save(lt, 7, FULL_ROUNDS + 1, &r, &c[0], aor, uri, cid);
+	c[1] = C("sip:other@h", 300, -1);
+	r.sv_contacts = c;
+	r.sv_ncontacts = 2;
+	assert_int_equal(loctab_save(lt, &r, out, 64, &n), LOCTAB_E_FULL);
+	assert_int_equal(loctab_changes(lt), ch);
+	assert_int_equal(loctab_check(lt), 0);
+}
+
 static void
 crash_hook(const char *step)
 {
@@ -1276,6 +1421,7 @@ main(void)
 		cmocka_unit_test_teardown(test_loaded_and_add, teardown),
 		cmocka_unit_test_teardown(test_copy_and_visit, teardown),
 		cmocka_unit_test_teardown(test_fork_concurrency, teardown),
+		cmocka_unit_test_teardown(test_full_updates, teardown),
 		cmocka_unit_test_teardown(test_crash_every_step, teardown),
 		cmocka_unit_test_teardown(test_memory, teardown),
 	};
