@@ -1,0 +1,48 @@
+/*
+ * runcfg: settings MI may change while sipd runs (cfg.set), in shm so
+ * that the UDP workers, forked with the start-up struct conf, see the
+ * new value at once. For now the PSTN gateway (pstn.gw_ip, gw_port,
+ * match_port).
+ *
+ * The master is the only writer (at start-up, then on cfg.set); any
+ * process reads. Reads never wait on the writer and never see a torn
+ * value (see runcfg.c). Nothing here logs.
+ */
+#ifndef SIPD_RUNCFG_H
+#define SIPD_RUNCFG_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The PSTN gateway as routing needs it (the pstn.* keys of SPEC §3). */
+struct runcfg_gw {
+	bool			 rg_set;	/* pstn.gw_ip is not "" */
+	bool			 rg_match_port;	/* pstn.match_port */
+	uint16_t		 rg_port;	/* pstn.gw_port, host order */
+	/* gw_ip + gw_port, AF_INET or AF_INET6; zero when !rg_set. */
+	struct sockaddr_storage	 rg_addr;
+	char			 rg_ip[64];	/* no [], "" = unset */
+};
+
+/* Alignment of the carve: shm_size_add(acc, runcfg_shm_size(), this). */
+#define RUNCFG_SHM_ALIGN	64
+
+size_t	runcfg_shm_size(void);
+/*
+ * Master, before fork: carves the block; the gateway reads as unset
+ * until runcfg_set_gw(). 0 or -errno of shm_carve().
+ */
+int	runcfg_create(void);
+/* Master only: publishes a new gateway (a copy of *gw) to every process. */
+void	runcfg_set_gw(const struct runcfg_gw *gw);
+/*
+ * Any process, on every use (e.g. each request routed to or checked
+ * against the gateway): the current gateway into *ret. 0, or -ENXIO
+ * when runcfg_create() was never called (*ret untouched).
+ */
+int	runcfg_gw(struct runcfg_gw *ret);
+
+#endif

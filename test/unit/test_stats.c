@@ -1,0 +1,428 @@
+/*
+ * test_stats.c: unit tests for shm/stats.c (per-process counters) and
+ * shm/runcfg.c (the run-time gateway setting), both in the shared
+ * mapping.
+ *
+ * One cmocka process; each test makes a fresh mapping. The fork tests
+ * use real children, as the master does; children never call cmocka
+ * and report through their exit status.
+ */
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "runcfg.h"
+#include "shm.h"
+#include "stats.h"
+
+#include "testutil.h"
+
+#define WAIT_MS		10000
+#define CHILD_ALARM	20
+#define CHILDREN	4
+#define ROUNDS		100000
+#define GW_ROUNDS	20000
+
+static void
+new_shm(unsigned nrows)
+{
+	size_t	 need;
+
+	shm_destroy();
+	need = shm_size_add(shm_size_base(), stats_shm_size(nrows),
+	    STATS_SHM_ALIGN);
+	need = shm_size_add(need, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
+	assert_true(need != SIZE_MAX);
+	assert_int_equal(shm_create(need), 0);
+	assert_int_equal(stats_create(nrows), 0);
+	assert_int_equal(runcfg_create(), 0);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	stats_set_row(0);
+	shm_destroy();
+	return 0;
+}
+
+/* Before stats_create(): counting is harmless, reads are zero. */
+static void
+test_not_created(void **state)
+{
+	struct runcfg_gw	 gw;
+
+	(void)state;
+	stats_set_row(3);
+	stats_inc(STATS_RCV_REQUESTS);
+	stats_sent_reply(200);
+	assert_int_equal(stats_get(STATS_RCV_REQUESTS), 0);
+	assert_int_equal(stats_get(STATS_SENT_2XX), 0);
+	stats_reset();
+	assert_int_equal(runcfg_gw(&gw), -ENXIO);
+}
+
+/* Every counter has a unique "group:name"; out of range has none. */
+static void
+test_names(void **state)
+{
+	const char	*a, *b, *colon;
+	int		 i, j;
+
+	(void)state;
+	for (i = 0; i < STATS__MAX; i++) {
+		a = stats_name((enum stats_id)i);
+		assert_non_null(a);
+		colon = strchr(a, ':');
+		assert_non_null(colon);
+		assert_true(colon > a);
+		assert_true(colon[1] != '\0');
+		assert_null(strchr(colon + 1, ':'));
+		for (j = 0; j < i; j++) {
+			b = stats_name((enum stats_id)j);
+			assert_string_not_equal(a, b);
+		}
+	}
+	assert_string_equal(stats_name(STATS_RCV_REQUESTS),
+	    "core:rcv_requests");
+	assert_string_equal(stats_name(STATS_SENT_2XX), "sl:2xx_replies");
+	assert_string_equal(stats_name(STATS_ACCEPTED_REGS),
+	    "registrar:accepted_regs");
+	assert_string_equal(stats_name(STATS_AUTH_CHALLENGES),
+	    "auth:challenges");
+	assert_null(stats_name(STATS__MAX));
+	assert_null(stats_name((enum stats_id)-1));
+}
+
+/* Rows are whole cache lines, so sizes grow by multiples of 64. */
+static void
+test_size(void **state)
+{
+	(void)state;
+	assert_true(stats_shm_size(1) != SIZE_MAX);
+	assert_int_equal(stats_shm_size(1) % STATS_SHM_ALIGN, 0);
+	assert_int_equal((stats_shm_size(5) - stats_shm_size(1)) %
+	    STATS_SHM_ALIGN, 0);
+	assert_true(stats_shm_size(5) - stats_shm_size(4) >=
+	    STATS__MAX * sizeof(uint64_t));
+	assert_int_equal(stats_shm_size(0), SIZE_MAX);
+	assert_int_equal(stats_shm_size(~0U), SIZE_MAX);
+	/* A bad row count carves nothing. */
+	assert_int_equal(stats_create(0), -EINVAL);
+}
+
+static void
+test_counts(void **state)
+{
+	(void)state;
+	new_shm(3);
+	stats_set_row(0);
+	stats_inc(STATS_RCV_REQUESTS);
+	stats_inc(STATS_RCV_REQUESTS);
+	stats_add(STATS_FWD_REQUESTS, 40);
+	stats_set_row(2);
+	stats_add(STATS_FWD_REQUESTS, 2);
+	stats_inc(STATS_TM_FREED);
+	assert_int_equal(stats_get(STATS_RCV_REQUESTS), 2);
+	assert_int_equal(stats_get(STATS_FWD_REQUESTS), 42);
+	assert_int_equal(stats_get(STATS_TM_FREED), 1);
+	assert_int_equal(stats_get(STATS_TM_CREATED), 0);
+	/* Out of range ids are ignored. */
+	stats_inc(STATS__MAX);
+	assert_int_equal(stats_get(STATS__MAX), 0);
+	/* A row past the end counts nowhere visible. */
+	stats_set_row(3);
+	stats_inc(STATS_RCV_REQUESTS);
+	assert_int_equal(stats_get(STATS_RCV_REQUESTS), 2);
+}
+
+static void
+test_sent_reply(void **state)
+{
+	static const int	 codes[] = { 100, 180, 199, 200, 202, 299,
+	    302, 401, 407, 404, 500, 503, 603, 699 };
+	size_t			 i;
+
+	(void)state;
+	new_shm(1);
+	stats_set_row(0);
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		stats_sent_reply(codes[i]);
+	/* Not SIP status codes: not counted. */
+	stats_sent_reply(0);
+	stats_sent_reply(99);
+	stats_sent_reply(700);
+	stats_sent_reply(-200);
+	assert_int_equal(stats_get(STATS_SENT_1XX), 3);
+	assert_int_equal(stats_get(STATS_SENT_2XX), 3);
+	assert_int_equal(stats_get(STATS_SENT_3XX), 1);
+	assert_int_equal(stats_get(STATS_SENT_4XX), 3);
+	assert_int_equal(stats_get(STATS_SENT_5XX), 2);
+	assert_int_equal(stats_get(STATS_SENT_6XX), 2);
+}
+
+static void
+test_reset(void **state)
+{
+	int	 i;
+
+	(void)state;
+	new_shm(2);
+	stats_set_row(1);
+	stats_add(STATS_ACCEPTED_REGS, 5);
+	stats_inc(STATS_AUTH_CHALLENGES);
+	stats_reset();
+	for (i = 0; i < STATS__MAX; i++)
+		assert_int_equal(stats_get((enum stats_id)i), 0);
+	stats_inc(STATS_ACCEPTED_REGS);
+	stats_set_row(0);
+	stats_inc(STATS_ACCEPTED_REGS);
+	assert_int_equal(stats_get(STATS_ACCEPTED_REGS), 2);
+	assert_int_equal(stats_get(STATS_AUTH_CHALLENGES), 0);
+	/* A second reset starts from the new sums. */
+	stats_reset();
+	assert_int_equal(stats_get(STATS_ACCEPTED_REGS), 0);
+	stats_inc(STATS_ACCEPTED_REGS);
+	assert_int_equal(stats_get(STATS_ACCEPTED_REGS), 1);
+	/* A fresh table forgets the old base. */
+	new_shm(2);
+	assert_int_equal(stats_get(STATS_ACCEPTED_REGS), 0);
+}
+
+/*
+ * Children count in rows 1..CHILDREN while the parent counts in row 0
+ * and reads: the sums are exact once the children are gone, a reset
+ * in the middle included, and never go down while they run.
+ */
+static void
+test_across_fork(void **state)
+{
+	pid_t		 pids[CHILDREN];
+	uint64_t	 prev = 0, now, at_reset;
+	int		 i, status;
+	long		 j;
+
+	(void)state;
+	new_shm(CHILDREN + 1);
+	stats_set_row(0);
+	stats_add(STATS_RCV_REQUESTS, 7);
+	for (i = 0; i < CHILDREN; i++) {
+		pids[i] = testutil_fork();
+		assert_true(pids[i] != -1);
+		if (pids[i] == 0) {
+			alarm(CHILD_ALARM);
+			stats_set_row((unsigned)i + 1);
+			for (j = 0; j < ROUNDS; j++) {
+				stats_inc(STATS_RCV_REQUESTS);
+				stats_sent_reply(200);
+			}
+			stats_add(STATS_ACCEPTED_REGS, (uint64_t)i + 1);
+			_exit(0);
+		}
+	}
+	for (j = 0; j < 1000; j++) {
+		now = stats_get(STATS_RCV_REQUESTS);
+		assert_true(now >= prev);
+		prev = now;
+		stats_inc(STATS_DROP_REPLIES);
+	}
+	for (i = 0; i < CHILDREN; i++) {
+		status = testutil_reap(pids[i], WAIT_MS);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(stats_get(STATS_RCV_REQUESTS),
+	    7 + (uint64_t)CHILDREN * ROUNDS);
+	assert_int_equal(stats_get(STATS_SENT_2XX),
+	    (uint64_t)CHILDREN * ROUNDS);
+	assert_int_equal(stats_get(STATS_ACCEPTED_REGS),
+	    CHILDREN * (CHILDREN + 1) / 2);
+	assert_int_equal(stats_get(STATS_DROP_REPLIES), 1000);
+
+	/* Reset while a child counts: only what follows is seen. */
+	pids[0] = testutil_fork();
+	assert_true(pids[0] != -1);
+	if (pids[0] == 0) {
+		alarm(CHILD_ALARM);
+		stats_set_row(1);
+		for (j = 0; j < ROUNDS; j++)
+			stats_inc(STATS_FWD_REPLIES);
+		_exit(0);
+	}
+	stats_reset();
+	at_reset = stats_get(STATS_FWD_REPLIES);
+	assert_true(at_reset <= ROUNDS);
+	status = testutil_reap(pids[0], WAIT_MS);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(stats_get(STATS_FWD_REPLIES) <= ROUNDS);
+	assert_int_equal(stats_get(STATS_RCV_REQUESTS), 0);
+	assert_int_equal(stats_get(STATS_SENT_2XX), 0);
+}
+
+/* --- runcfg ------------------------------------------------------- */
+
+/* Gateway number k: every field derived from k, so a torn one shows. */
+static void
+gw_make(unsigned k, struct runcfg_gw *gw)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&gw->rg_addr;
+
+	memset(gw, 0, sizeof(*gw));
+	gw->rg_set = true;
+	gw->rg_match_port = (k & 1) != 0;
+	gw->rg_port = (uint16_t)(1024 + k % 60000);
+	snprintf(gw->rg_ip, sizeof(gw->rg_ip), "10.%u.%u.%u",
+	    (k >> 16) & 255, (k >> 8) & 255, k & 255);
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(gw->rg_port);
+	inet_pton(AF_INET, gw->rg_ip, &sin->sin_addr);
+}
+
+static bool
+gw_consistent(const struct runcfg_gw *gw)
+{
+	const struct sockaddr_in	*sin =
+	    (const struct sockaddr_in *)&gw->rg_addr;
+	struct runcfg_gw		 want;
+	struct in_addr			 a;
+	unsigned			 k;
+
+	if (!gw->rg_set)
+		return gw->rg_ip[0] == '\0' && gw->rg_port == 0;
+	if (inet_pton(AF_INET, gw->rg_ip, &a) != 1)
+		return false;
+	k = ntohl(a.s_addr) & 0xffffff;
+	gw_make(k, &want);
+	return gw->rg_match_port == want.rg_match_port &&
+	    gw->rg_port == want.rg_port &&
+	    sin->sin_family == AF_INET &&
+	    sin->sin_port == htons(want.rg_port) &&
+	    sin->sin_addr.s_addr == a.s_addr;
+}
+
+static void
+test_runcfg(void **state)
+{
+	struct runcfg_gw	 gw, got;
+
+	(void)state;
+	new_shm(1);
+	assert_int_equal(runcfg_gw(&got), 0);
+	assert_false(got.rg_set);
+	assert_string_equal(got.rg_ip, "");
+	gw_make(7, &gw);
+	runcfg_set_gw(&gw);
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(runcfg_gw(&got), 0);
+	assert_true(got.rg_set);
+	assert_string_equal(got.rg_ip, "10.0.0.7");
+	assert_int_equal(got.rg_port, 1031);
+	assert_true(got.rg_match_port);
+	assert_true(gw_consistent(&got));
+	gw_make(8, &gw);
+	runcfg_set_gw(&gw);
+	assert_int_equal(runcfg_gw(&got), 0);
+	assert_string_equal(got.rg_ip, "10.0.0.8");
+	assert_false(got.rg_match_port);
+	memset(&gw, 0, sizeof(gw));
+	runcfg_set_gw(&gw);
+	assert_int_equal(runcfg_gw(&got), 0);
+	assert_false(got.rg_set);
+}
+
+/*
+ * A forked reader loops while the parent publishes new gateways as
+ * fast as it can: every value read is one whole gateway, and the
+ * reader sees the last one once the parent stops.
+ */
+static void
+test_runcfg_across_fork(void **state)
+{
+	struct runcfg_gw	 gw;
+	int			 fds[2], status;
+	pid_t			 pid;
+	unsigned		 k;
+	char			 c;
+
+	(void)state;
+	new_shm(1);
+	gw_make(1, &gw);
+	runcfg_set_gw(&gw);
+	assert_int_equal(pipe(fds), 0);
+	pid = testutil_fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct runcfg_gw	 got;
+		long			 bad = 0, reads = 0;
+
+		alarm(CHILD_ALARM);
+		close(fds[1]);
+		/* Read until the parent is done (EOF), then once more. */
+		for (;;) {
+			if (runcfg_gw(&got) != 0 || !gw_consistent(&got))
+				bad++;
+			reads++;
+			if (reads % 64 == 0) {
+				struct timeval	 tv = { 0, 0 };
+				fd_set		 rd;
+
+				FD_ZERO(&rd);
+				FD_SET(fds[0], &rd);
+				if (select(fds[0] + 1, &rd, NULL, NULL,
+				    &tv) > 0)
+					break;
+			}
+		}
+		if (read(fds[0], &c, 1) != 0)
+			bad++;
+		if (runcfg_gw(&got) != 0 || strcmp(got.rg_ip, "10.0.78.32")
+		    != 0)
+			bad++;
+		_exit(bad == 0 ? 0 : 1);
+	}
+	close(fds[0]);
+	for (k = 2; k <= GW_ROUNDS; k++) {
+		gw_make(k, &gw);
+		runcfg_set_gw(&gw);
+	}
+	close(fds[1]);
+	status = testutil_reap(pid, WAIT_MS);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_created),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test_teardown(test_counts, teardown),
+		cmocka_unit_test_teardown(test_sent_reply, teardown),
+		cmocka_unit_test_teardown(test_reset, teardown),
+		cmocka_unit_test_teardown(test_across_fork, teardown),
+		cmocka_unit_test_teardown(test_runcfg, teardown),
+		cmocka_unit_test_teardown(test_runcfg_across_fork, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
