@@ -1,22 +1,29 @@
 /*
  * dispatch: runs in every UDP worker; decides what happens to one
  * datagram. Requests sipd answers itself are handled here statelessly;
- * the registrar and the proxy hook in below as they land.
+ * REGISTER goes to the registrar, other requests to the routing policy
+ * (route.c) and, when it says so, to the stateless forwarder (proxy.c),
+ * which also takes every response.
  *
  * Replies are sent to the source IP (the "received" address) and to the
  * source port when the top Via asks for rport, else to the Via port or
  * 5060 (RFC 3261 §18.2.2, RFC 3581).
  */
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dispatch.h"
 #include "log.h"
+#include "proxy.h"
 #include "registrar.h"
+#include "route.h"
 #include "sip_msg.h"
 #include "sip_reply.h"
+#include "stats.h"
 
 /* A 200 to a REGISTER lists every binding: room for a whole datagram. */
 #define DISPATCH_REPLY_MAX	UDP_MAX_DATAGRAM
@@ -29,11 +36,11 @@ void
 dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
     int worker_index)
 {
-	(void)socks;
-	(void)nsocks;
 	dispatch_conf = c;
 	dispatch_index = worker_index;
 	registrar_init(c);
+	route_init(c, socks, nsocks);
+	proxy_init(c, socks, nsocks);
 }
 
 void
@@ -128,6 +135,40 @@ dispatch_for_sipd(const struct sip_msg *m)
 	return u.su_user.len == 0;
 }
 
+/*
+ * A request for someone else: the policy decides, the forwarder sends.
+ * The transaction layer will sit between the two.
+ */
+static void
+dispatch_route(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, socklen_t srclen)
+{
+	/* Static: a worker routes one datagram at a time (1 KiB R-URI). */
+	static struct route_target	 t;
+	int				 code;
+
+	route_request(in, m, src, time(NULL), &t);
+	switch (t.rt_verdict) {
+	case ROUTE_REPLY:
+		if (m->sm_method != SIP_METHOD_ACK)
+			dispatch_reply(in, m, src, srclen, t.rt_code,
+			    t.rt_reason, t.rt_extra);
+		return;
+	case ROUTE_DROP:
+		stats_inc(STATS_DROP_REQUESTS);
+		return;
+	}
+	code = proxy_forward_request(in, m, src, &t);
+	if (code > 0 && m->sm_method != SIP_METHOD_ACK)
+		dispatch_reply(in, m, src, srclen, code,
+		    code == 513 ? "Message Too Large" :
+		    code == 400 ? "Bad Request - Malformed Max-Forwards" :
+		    "Service Unavailable", NULL);
+	else if (code == 0)
+		log_debug("%.*s forwarded %s", (int)m->sm_method_str.len,
+		    m->sm_method_str.s, t.rt_why);
+}
+
 void
 dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
     const struct sockaddr *src, socklen_t srclen)
@@ -148,12 +189,17 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		return;
 	}
 	if (!m.sm_request) {
-		/* No transactions yet: a response has nowhere to go. */
-		dispatch_dropped++;
+		/* Stateless: a response goes back by its Via, or nowhere. */
+		proxy_forward_response(in, &m);
 		return;
 	}
 	if (m.sm_method == SIP_METHOD_ACK) {
-		/* An ACK is never answered; it ends a stateless 4xx-6xx. */
+		/* An ACK is never answered: forwarded in dialog, or dropped. */
+		if (chk.sc_verdict == SIP_CHECK_OK &&
+		    sip_msg_max_forwards(&m, &mf) == 0 && mf == 0)
+			return;
+		if (chk.sc_verdict == SIP_CHECK_OK)
+			dispatch_route(in, &m, src, srclen);
 		return;
 	}
 	if (chk.sc_verdict == SIP_CHECK_REPLY) {
@@ -193,11 +239,16 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		dispatch_reply(in, &m, src, srclen, 483, "Too Many Hops", NULL);
 		return;
 	}
+	if (rc == -EBADMSG) {
+		dispatch_reply(in, &m, src, srclen, 400,
+		    "Bad Request - Malformed Max-Forwards", NULL);
+		return;
+	}
 	if (dispatch_unsupported(&m, SIP_HDR_PROXY_REQUIRE, tags,
 	    sizeof(tags)) > 0) {
 		snprintf(extra, sizeof(extra), "Unsupported: %s\r\n", tags);
 		dispatch_reply(in, &m, src, srclen, 420, "Bad Extension", extra);
 		return;
 	}
-	dispatch_reply(in, &m, src, srclen, 501, "Not Implemented", NULL);
+	dispatch_route(in, &m, src, srclen);
 }

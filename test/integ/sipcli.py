@@ -41,6 +41,34 @@ class Response:
         return "<Response %d %s>" % (self.code, self.reason)
 
 
+class Request:
+    """A request as a proxy sent it on (for fake gateways and UAs)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        m = re.match(r"(\S+) (\S+) SIP/2\.0$", lines[0])
+        if not m:
+            raise ValueError("not a SIP request: %r" % lines[0])
+        self.method, self.ruri = m.group(1), m.group(2)
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.append((name.strip(), value.strip()))
+
+    all = Response.all
+    get = Response.get
+
+    def __repr__(self):
+        return "<Request %s %s>" % (self.method, self.ruri)
+
+
+def parse_message(raw):
+    """A Request or a Response."""
+    return Response(raw) if raw.startswith(b"SIP/2.0 ") else Request(raw)
+
+
 class Client:
     def __init__(self, port, host="127.0.0.1", bind_port=0):
         self.server = (host, port)
@@ -84,6 +112,15 @@ class Client:
         except socket.timeout:
             return None
         return Response(data)
+
+    def recv_msg(self, timeout=2.0):
+        """Next request or response and its source, or (None, None)."""
+        self.sock.settimeout(timeout)
+        try:
+            data, addr = self.sock.recvfrom(65535)
+        except socket.timeout:
+            return None, None
+        return parse_message(data), addr
 
     def transact(self, data, timeout=2.0):
         """Sends data, returns the first final response (skips 1xx)."""
@@ -146,6 +183,12 @@ def authorization(chal, user, password, method="REGISTER", uri=None,
     if qop:
         parts += ["qop=%s" % qop, "nc=%s" % ncs, 'cnonce="%s"' % cnonce]
     return "Authorization: Digest " + ", ".join(parts)
+
+
+def proxy_authorization(chal, user, password, method, uri, **kw):
+    """A Proxy-Authorization line answering a 407's challenge."""
+    line = authorization(chal, user, password, method=method, uri=uri, **kw)
+    return "Proxy-" + line
 
 
 def register_request(client, user="alice", domain="127.0.0.1", contacts=(),

@@ -110,11 +110,15 @@ def test_unsupported_require_gets_420(sipd):
     assert r.get("Unsupported") == "foo, bar"
 
 
-def test_other_requests_501_for_now(sipd):
+def test_other_requests_challenged_by_the_proxy(sipd):
+    """INVITE & co. from a UA that is neither trusted nor authenticated
+    get a proxy challenge (the proxy; test_proxy.py has the calls)."""
     c = Client(sipd.port)
     for method in ("INVITE", "MESSAGE"):
         r = c.transact(c.request(method, "sip:bob@127.0.0.1"))
-        assert r.code == 501, (method, r)
+        assert r.code == 407, (method, r)
+        assert r.reason == "Proxy Authentication Required"
+        assert r.get("Proxy-Authenticate").startswith("Digest realm=")
 
 
 def test_max_forwards_zero_not_forwarded(sipd):

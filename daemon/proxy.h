@@ -1,0 +1,64 @@
+/*
+ * proxy: stateless forwarding (RFC 3261 §16.6, §16.11, §18; RFC 3581).
+ * Builds the copy of a request route.c decided to forward (own Via, Max-
+ * Forwards, Record-Route, new Request-URI, values cut) and sends it;
+ * forwards responses by their Via. Runs in the UDP workers; one output
+ * buffer per worker, nothing allocated per message.
+ */
+#ifndef SIPD_PROXY_H
+#define SIPD_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "route.h"
+#include "sip_msg.h"
+#include "udp.h"
+
+/*
+ * Branches sipd makes start with this (after the magic cookie), then
+ * PROXY_BRANCH_HEX hex digits of a hash of the incoming request's top
+ * Via branch and sent-by, Call-ID and CSeq number: a retransmission, the
+ * CANCEL and the ACK of a non-2xx reply get the branch the INVITE got.
+ */
+#define PROXY_BRANCH_MARK	"z9hG4bKsd"
+#define PROXY_BRANCH_HEX	16
+#define PROXY_BRANCH_LEN	(sizeof(PROXY_BRANCH_MARK) - 1 + \
+				    PROXY_BRANCH_HEX)
+
+/* Worker start: the sockets to send from. */
+void	proxy_init(const struct conf *c, const struct udp_sock *socks,
+	    int nsocks);
+
+/*
+ * Sends the copy of request m (from src, on in) that t describes (a
+ * ROUTE_FORWARD). 0 when sent (or the send failed: a UA retransmits);
+ * else the code of the reply the caller should send: 513 when the copy
+ * does not fit in a datagram, 400 for a malformed Max-Forwards, 503
+ * when sipd has no socket of the destination's family; -1 when the
+ * destination is not allowed (broadcast, multicast): dropped.
+ */
+int	proxy_forward_request(const struct udp_sock *in,
+	    const struct sip_msg *m, const struct sockaddr *src,
+	    const struct route_target *t);
+
+/*
+ * A response: when its top Via is a branch sipd made (sent-by one of
+ * our addresses, our marker, and the hash of the next Via, Call-ID and
+ * CSeq matches), removes that Via and sends the rest to the next Via
+ * (received, rport, else its port or 5060). Anything else is a stray
+ * and is dropped (counted).
+ */
+void	proxy_forward_response(const struct udp_sock *in,
+	    const struct sip_msg *m);
+
+/*
+ * The branch sipd gives its copy of a request whose top Via is via:
+ * PROXY_BRANCH_LEN characters and a NUL into out.
+ */
+void	proxy_branch(const struct sip_via *via, struct sip_str callid,
+	    uint32_t cseq, char *out);
+
+#endif

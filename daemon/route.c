@@ -1,0 +1,877 @@
+/*
+ * route: the proxy's routing policy, run by every UDP worker for each
+ * request that is neither a REGISTER nor an OPTIONS to sipd itself
+ * (SPEC §5; Kamailio 3.0's stock main route as the model). It only
+ * decides; proxy.c builds the copy and sends it.
+ *
+ * In-dialog requests (To tag) follow the route set, no auth (RFC 3261
+ * §16.4, §16.6 steps 6-7, loose routing):
+ *  - a Request-URI sipd placed in a Record-Route (a strict router sent
+ *    it back to us) is replaced by the last Route value, which is cut;
+ *  - the top Route values that are sipd (one, or two when sipd
+ *    double-record-routed between address families) are cut;
+ *  - the request goes to the next Route URI, else to the Request-URI;
+ *  - with no Route left and a Request-URI that is sipd: an ACK is the
+ *    ACK of a non-2xx final reply to an INVITE sipd forwarded (it copies
+ *    the INVITE's Request-URI), and goes where the INVITE went; anything
+ *    else gets 404.
+ * Out-of-dialog requests: ACK is absorbed. Everything else:
+ *  - from the gateway (pstn.gw_ip, and gw_port when pstn.match_port):
+ *    no auth, to the registered contact of the Request-URI user;
+ *  - from a UA: a `trusted` row, or digest (407) against `subscriber`,
+ *    the authenticated user being the From user (403); then INVITE to
+ *    the gateway (user and URI parameters kept) when there is one, other
+ *    methods to the registered contact of the Request-URI user.
+ *  - CANCEL goes where its INVITE went (same decision, no auth: RFC
+ *    3261 §22.1, a CANCEL cannot be challenged), and so does an ACK.
+ * A user unknown to `subscriber` gets 404, one without a binding 480.
+ * Without transactions there is no forking: the request goes to the
+ * AoR's best binding (highest q, then most recent) only.
+ *
+ * Nothing is allocated per request; the 407's header lines live in a
+ * static buffer (one datagram at a time per worker).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+#include "loctab.h"
+#include "route.h"
+#include "runcfg.h"
+#include "sip_reply.h"
+#include "stats.h"
+#include "tables.h"
+#include "userdb.h"
+
+#define ROUTE_MYSELF_MAX	64	/* addresses sipd answers for */
+#define ROUTE_VALUES_MAX	32	/* Route values looked at */
+#define ROUTE_WARN_PER_SEC	20
+#define ROUTE_QUOTE_MAX		64
+
+/* An address sipd listens on: the family, the address, the port. */
+struct route_self {
+	int		 rs_family;
+	unsigned char	 rs_addr[16];
+	uint16_t	 rs_port;
+};
+
+/* One Route value: where it sits, and whether the copy leaves it out. */
+struct route_val {
+	struct sip_str	 rv_value;
+	int		 rv_hdr;
+	bool		 rv_cut;
+};
+
+/* One request on its way through the policy. */
+struct route_ctx {
+	const struct udp_sock	*rx_in;
+	const struct sip_msg	*rx_m;
+	const struct sockaddr	*rx_src;
+	time_t			 rx_now;
+	struct route_target	*rx_t;
+	char			 rx_ip[INET6_ADDRSTRLEN];	/* source */
+	uint16_t		 rx_port;
+};
+
+static const struct conf	*route_conf;
+static struct loctab		*route_table;
+static struct route_self	 route_self[ROUTE_MYSELF_MAX];
+static int			 route_nself;
+static struct loctab_binding	 route_binding;
+static char			 route_extra[ROUTE_EXTRA_MAX];
+static time_t			 route_warn_sec;
+static unsigned			 route_warn_n;
+
+static void
+route_add_self(int family, const void *addr, uint16_t port)
+{
+	struct route_self	*rs;
+
+	if (route_nself == ROUTE_MYSELF_MAX)
+		return;
+	rs = &route_self[route_nself++];
+	memset(rs, 0, sizeof(*rs));
+	rs->rs_family = family;
+	memcpy(rs->rs_addr, addr, family == AF_INET6 ? 16 : 4);
+	rs->rs_port = port;
+}
+
+/*
+ * A wildcard listen (0.0.0.0, ::) is every local address of its family:
+ * they are listed once, at worker start, so that a Route or a Via that
+ * names any of them is recognised as sipd. Addresses added later are not
+ * seen until the worker restarts (SIGHUP).
+ */
+static void
+route_add_wildcard(int family, uint16_t port)
+{
+	struct ifaddrs		*ifa, *i;
+	const void		*a;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("getifaddrs");
+		return;
+	}
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
+			continue;
+		if (family == AF_INET)
+			a = &((struct sockaddr_in *)(void *)i->ifa_addr)->
+			    sin_addr;
+		else
+			a = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->
+			    sin6_addr;
+		route_add_self(family, a, port);
+	}
+	freeifaddrs(ifa);
+}
+
+void
+route_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+	int				 i;
+
+	route_conf = c;
+	route_table = tables_loctab();
+	route_nself = 0;
+	for (i = 0; i < nsocks; i++) {
+		if (socks[i].us_addr.ss_family == AF_INET) {
+			s4 = (const struct sockaddr_in *)(const void *)
+			    &socks[i].us_addr;
+			if (s4->sin_addr.s_addr == htonl(INADDR_ANY))
+				route_add_wildcard(AF_INET,
+				    ntohs(s4->sin_port));
+			else
+				route_add_self(AF_INET, &s4->sin_addr,
+				    ntohs(s4->sin_port));
+		} else if (socks[i].us_addr.ss_family == AF_INET6) {
+			s6 = (const struct sockaddr_in6 *)(const void *)
+			    &socks[i].us_addr;
+			if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+				route_add_wildcard(AF_INET6,
+				    ntohs(s6->sin6_port));
+			else
+				route_add_self(AF_INET6, &s6->sin6_addr,
+				    ntohs(s6->sin6_port));
+		}
+	}
+}
+
+/* host as an address: family and bytes; 0 for a host name. */
+static int
+route_parse_host(struct sip_str host, unsigned char *out)
+{
+	char	 h[INET6_ADDRSTRLEN + 1];
+
+	if (host.len >= 2 && host.s[0] == '[' && host.s[host.len - 1] == ']') {
+		host.s++;
+		host.len -= 2;
+		if (host.len == 0 || host.len >= sizeof(h))
+			return 0;
+		memcpy(h, host.s, host.len);
+		h[host.len] = '\0';
+		return inet_pton(AF_INET6, h, out) == 1 ? AF_INET6 : 0;
+	}
+	if (host.len == 0 || host.len >= sizeof(h))
+		return 0;
+	memcpy(h, host.s, host.len);
+	h[host.len] = '\0';
+	return inet_pton(AF_INET, h, out) == 1 ? AF_INET : 0;
+}
+
+bool
+route_is_myself(struct sip_str host, uint16_t port)
+{
+	unsigned char	 a[16];
+	int		 family, i;
+
+	if ((family = route_parse_host(host, a)) == 0)
+		return false;
+	if (port == 0)
+		port = 5060;
+	for (i = 0; i < route_nself; i++)
+		if (route_self[i].rs_family == family &&
+		    route_self[i].rs_port == port &&
+		    memcmp(route_self[i].rs_addr, a,
+		    family == AF_INET6 ? 16 : 4) == 0)
+			return true;
+	return false;
+}
+
+bool
+route_host_addr(struct sip_str host, uint16_t port,
+    struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+	struct sockaddr_in	*s4;
+	struct sockaddr_in6	*s6;
+	unsigned char		 a[16];
+	int			 family;
+
+	if ((family = route_parse_host(host, a)) == 0)
+		return false;
+	if (port == 0)
+		port = 5060;
+	memset(ret, 0, sizeof(*ret));
+	if (family == AF_INET) {
+		s4 = (struct sockaddr_in *)(void *)ret;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a, 4);
+		*ret_len = sizeof(*s4);
+	} else {
+		s6 = (struct sockaddr_in6 *)(void *)ret;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a, 16);
+		*ret_len = sizeof(*s6);
+	}
+	return true;
+}
+
+bool
+route_dest_ok(const struct sockaddr *a)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+	uint32_t			 ip;
+
+	switch (a->sa_family) {
+	case AF_INET:
+		s4 = (const struct sockaddr_in *)(const void *)a;
+		ip = ntohl(s4->sin_addr.s_addr);
+		return s4->sin_port != 0 && ip != INADDR_ANY &&
+		    ip != INADDR_BROADCAST && !IN_MULTICAST(ip);
+	case AF_INET6:
+		s6 = (const struct sockaddr_in6 *)(const void *)a;
+		return s6->sin6_port != 0 &&
+		    !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) &&
+		    !IN6_IS_ADDR_MULTICAST(&s6->sin6_addr);
+	}
+	return false;
+}
+
+/*
+ * A warning, at most ROUTE_WARN_PER_SEC a second: hostile traffic must
+ * not turn into a log flood.
+ */
+static void __attribute__((format(printf, 2, 3)))
+route_warn(time_t now, const char *fmt, ...)
+{
+	char		 line[512];
+	va_list		 ap;
+
+	if (now != route_warn_sec) {
+		if (route_warn_n > ROUTE_WARN_PER_SEC)
+			log_warnx("route: %u more warnings suppressed",
+			    route_warn_n - ROUTE_WARN_PER_SEC);
+		route_warn_sec = now;
+		route_warn_n = 0;
+	}
+	if (route_warn_n++ >= ROUTE_WARN_PER_SEC)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warnx("route: %s", line);
+}
+
+/* User-supplied bytes for a log line: printable ASCII, the rest \xHH. */
+static const char *
+route_quote(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t		 i, n = 0;
+	unsigned char	 ch;
+
+	for (i = 0; i < len && i < ROUTE_QUOTE_MAX && n + 5 < cap; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+	}
+	if (i < len && n + 4 < cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void
+route_reply(struct route_ctx *rx, int code, const char *reason,
+    const char *extra)
+{
+	rx->rx_t->rt_verdict = ROUTE_REPLY;
+	rx->rx_t->rt_code = code;
+	rx->rx_t->rt_reason = reason;
+	rx->rx_t->rt_extra = extra;
+}
+
+static void
+route_forward(struct route_ctx *rx, const char *why)
+{
+	rx->rx_t->rt_verdict = ROUTE_FORWARD;
+	rx->rx_t->rt_why = why;
+}
+
+static bool
+route_add_cut(struct route_ctx *rx, int hdr, bool whole, const char *s,
+    const char *e)
+{
+	struct route_target	*t = rx->rx_t;
+	struct route_cut	*c;
+
+	if (t->rt_ncuts == ROUTE_CUTS_MAX)
+		return false;
+	c = &t->rt_cuts[t->rt_ncuts++];
+	c->rc_hdr = hdr;
+	c->rc_whole = whole;
+	c->rc_span.s = s;
+	c->rc_span.len = (size_t)(e - s);
+	return true;
+}
+
+/*
+ * Turns the rv_cut flags of the Route values into cuts, line by line. A
+ * line whose values are all cut goes whole; else a cut value followed
+ * (on its line) by a kept one goes with the separator after it, and a
+ * run of cut values at the end of a line goes with the separator before
+ * it, so that cuts never overlap and what is left stays a valid list.
+ */
+static bool
+route_cut_routes(struct route_ctx *rx, const struct route_val *v, int n)
+{
+	int	 i, j, first, last, kept;
+
+	for (first = 0; first < n; first = last + 1) {
+		kept = 0;
+		for (last = first; last + 1 < n &&
+		    v[last + 1].rv_hdr == v[first].rv_hdr; last++)
+			;
+		for (i = first; i <= last; i++)
+			kept += !v[i].rv_cut;
+		if (kept == 0) {
+			if (!route_add_cut(rx, v[first].rv_hdr, true, NULL,
+			    NULL))
+				return false;
+			continue;
+		}
+		for (i = first; i <= last; i++) {
+			if (!v[i].rv_cut)
+				continue;
+			for (j = i + 1; j <= last && v[j].rv_cut; j++)
+				;
+			if (j <= last) {
+				if (!route_add_cut(rx, v[i].rv_hdr, false,
+				    v[i].rv_value.s, v[i + 1].rv_value.s))
+					return false;
+				continue;
+			}
+			/* the trailing run, after the last kept value */
+			if (!route_add_cut(rx, v[i].rv_hdr, false,
+			    v[i - 1].rv_value.s + v[i - 1].rv_value.len,
+			    v[last].rv_value.s + v[last].rv_value.len))
+				return false;
+			break;
+		}
+	}
+	return true;
+}
+
+/* The values of every Route line, in order; -1 when malformed. */
+static int
+route_values(const struct sip_msg *m, struct route_val *v, int max)
+{
+	struct sip_iter	 it;
+	struct sip_addr	 a;
+	int		 n = 0, r;
+
+	sip_iter_init(&it, m, SIP_HDR_ROUTE);
+	while ((r = sip_addr_next(&it, &a)) == 1) {
+		if (n == max)
+			return -1;
+		v[n].rv_value = a.sa_value;
+		v[n].rv_hdr = a.sa_hdr;
+		v[n].rv_cut = false;
+		n++;
+	}
+	return r == 0 ? n : -1;
+}
+
+/* Where a SIP URI points (host:port, IP literals only; maddr ignored). */
+static bool
+route_uri_dest(struct route_ctx *rx, const struct sip_uri *u)
+{
+	if (u->su_scheme != SIP_URI_SIP && u->su_scheme != SIP_URI_SIPS)
+		return false;
+	return route_host_addr(u->su_host, u->su_port, &rx->rx_t->rt_dst,
+	    &rx->rx_t->rt_dstlen);
+}
+
+static void	route_initial(struct route_ctx *, bool);
+
+/*
+ * Whether an ACK answers a final reply sipd made itself (a 407, 404,
+ * 480 to an INVITE): its To tag is the one sip_reply_to_tag() gave that
+ * INVITE, which differs from the ACK only in the CSeq method (Kamailio's
+ * sl_filter_ACK). Such an ACK ends there. The INVITE's CSeq is taken to
+ * be written "N INVITE", as UAs do.
+ */
+static bool
+route_ack_for_us(const struct sip_msg *m, struct sip_str totag)
+{
+	static struct sip_msg	 inv;
+	struct sip_cseq		 cs;
+	char			 val[32], tag[SIP_REPLY_TAG_LEN + 1];
+	int			 n, i = m->sm_first[SIP_HDR_CSEQ];
+
+	if (totag.len != SIP_REPLY_TAG_LEN || i == SIP_MSG_NO_HDR ||
+	    sip_msg_cseq(m, &cs) != 0)
+		return false;
+	n = snprintf(val, sizeof(val), "%u INVITE", (unsigned)cs.sc_num);
+	inv = *m;
+	inv.sm_hdrs[i].sh_value.s = val;
+	inv.sm_hdrs[i].sh_value.len = (size_t)n;
+	sip_reply_to_tag(&inv, tag);
+	return memcmp(tag, totag.s, SIP_REPLY_TAG_LEN) == 0;
+}
+
+/* RFC 3261 §16.4 and §16.6 steps 6-7 for a request with a To tag. */
+static void
+route_in_dialog(struct route_ctx *rx, struct sip_str totag)
+{
+	const struct sip_msg	*m = rx->rx_m;
+	struct route_target	*t = rx->rx_t;
+	struct route_val	 v[ROUTE_VALUES_MAX];
+	struct sip_addr		 a;
+	struct sip_uri		 ruri;
+	int			 n, top, i;
+	bool			 ruri_mine;
+
+	if (sip_uri_parse(m->sm_ruri.s, m->sm_ruri.len, &ruri) != 0) {
+		route_reply(rx, 400, "Bad Request - Malformed Request-URI",
+		    NULL);
+		return;
+	}
+	if ((n = route_values(m, v, ROUTE_VALUES_MAX)) < 0) {
+		route_reply(rx, 400, "Bad Request - Malformed Route", NULL);
+		return;
+	}
+	ruri_mine = (ruri.su_scheme == SIP_URI_SIP ||
+	    ruri.su_scheme == SIP_URI_SIPS) &&
+	    route_is_myself(ruri.su_host, ruri.su_port);
+	/* A strict router put our Record-Route URI (no user) in the R-URI. */
+	if (ruri_mine && ruri.su_user.len == 0 && n > 0) {
+		if (sip_addr_parse(v[n - 1].rv_value.s, v[n - 1].rv_value.len,
+		    0, &a) != 0) {
+			route_reply(rx, 400, "Bad Request - Malformed Route",
+			    NULL);
+			return;
+		}
+		t->rt_ruri = a.sa_uri;
+		v[n - 1].rv_cut = true;
+		ruri = a.sa_puri;
+		ruri_mine = (ruri.su_scheme == SIP_URI_SIP ||
+		    ruri.su_scheme == SIP_URI_SIPS) &&
+		    route_is_myself(ruri.su_host, ruri.su_port);
+	}
+	/* Our own Route values on top: one, or two (double Record-Route). */
+	for (top = 0; top < n && top < 2 && !v[top].rv_cut; top++) {
+		if (sip_addr_parse(v[top].rv_value.s, v[top].rv_value.len, 0,
+		    &a) != 0 || (a.sa_puri.su_scheme != SIP_URI_SIP &&
+		    a.sa_puri.su_scheme != SIP_URI_SIPS) ||
+		    !route_is_myself(a.sa_puri.su_host, a.sa_puri.su_port))
+			break;
+		v[top].rv_cut = true;
+	}
+	if (!route_cut_routes(rx, v, n)) {
+		route_reply(rx, 500, "Server Internal Error", NULL);
+		return;
+	}
+	for (i = top; i < n && v[i].rv_cut; i++)
+		;
+	if (i < n) {
+		/*
+		 * Next hop: the next Route URI. One without ;lr is a strict
+		 * router (RFC 2543); it gets the request as a loose router
+		 * would send it, which RFC 3261 routers accept.
+		 */
+		if (sip_addr_parse(v[i].rv_value.s, v[i].rv_value.len, 0,
+		    &a) != 0) {
+			route_reply(rx, 400, "Bad Request - Malformed Route",
+			    NULL);
+			return;
+		}
+		if (!route_uri_dest(rx, &a.sa_puri)) {
+			route_reply(rx, 478, "Unresolvable destination",
+			    NULL);
+			return;
+		}
+		route_forward(rx, "in dialog, by Route");
+		return;
+	}
+	if (ruri_mine) {
+		if (m->sm_method == SIP_METHOD_ACK) {
+			if (route_ack_for_us(m, totag))
+				return;
+			/* the ACK of a non-2xx reply: where its INVITE went */
+			t->rt_ncuts = 0;
+			t->rt_ruri.s = NULL;
+			route_initial(rx, false);
+			if (t->rt_verdict != ROUTE_FORWARD)
+				t->rt_verdict = ROUTE_DROP;
+			return;
+		}
+		route_reply(rx, 404, "Not Found", NULL);
+		return;
+	}
+	if (!route_uri_dest(rx, &ruri)) {
+		route_reply(rx, 478, "Unresolvable destination", NULL);
+		return;
+	}
+	route_forward(rx, "in dialog, by Request-URI");
+}
+
+/*
+ * The gateway as it is now: MI cfg.set may change it while sipd runs
+ * (runcfg in shm); the start-up config when runcfg is not set up.
+ */
+static void
+route_gw(struct runcfg_gw *g)
+{
+	const struct conf	*c = route_conf;
+
+	if (runcfg_gw(g) == 0)
+		return;
+	memset(g, 0, sizeof(*g));
+	g->rg_set = c->c_gw_set;
+	g->rg_match_port = c->c_gw_match_port;
+	g->rg_port = c->c_gw_port;
+	memcpy(&g->rg_addr, &c->c_gw_addr, sizeof(g->rg_addr));
+	(void)snprintf(g->rg_ip, sizeof(g->rg_ip), "%s", c->c_gw_ip);
+}
+
+static bool
+route_from_gw(const struct route_ctx *rx, const struct runcfg_gw *g)
+{
+	const struct sockaddr_in	*a4, *g4;
+	const struct sockaddr_in6	*a6, *g6;
+
+	if (!g->rg_set || rx->rx_src->sa_family != g->rg_addr.ss_family)
+		return false;
+	if (rx->rx_src->sa_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)(const void *)rx->rx_src;
+		g4 = (const struct sockaddr_in *)(const void *)&g->rg_addr;
+		return a4->sin_addr.s_addr == g4->sin_addr.s_addr &&
+		    (!g->rg_match_port || a4->sin_port == g4->sin_port);
+	}
+	a6 = (const struct sockaddr_in6 *)(const void *)rx->rx_src;
+	g6 = (const struct sockaddr_in6 *)(const void *)&g->rg_addr;
+	return memcmp(&a6->sin6_addr, &g6->sin6_addr, 16) == 0 &&
+	    (!g->rg_match_port || a6->sin6_port == g6->sin6_port);
+}
+
+/* A 407 with a fresh challenge. */
+static void
+route_challenge(struct route_ctx *rx, struct sip_str realm, bool stale)
+{
+	int	 n;
+
+	n = auth_challenge(route_extra, sizeof(route_extra), 1, realm, stale,
+	    rx->rx_now, route_conf);
+	if (n < 0) {
+		log_warnx("route: cannot make a challenge: %s", strerror(-n));
+		route_reply(rx, 500, "Server Internal Error", NULL);
+		return;
+	}
+	stats_inc(STATS_AUTH_CHALLENGES);
+	route_reply(rx, 407, "Proxy Authentication Required", route_extra);
+}
+
+/*
+ * A UA's out-of-dialog request: trusted, or digest for the From user.
+ * true when it may go on (the credentials used are cut), false when a
+ * reply was decided.
+ */
+static bool
+route_authorize(struct route_ctx *rx)
+{
+	const struct sip_msg	*m = rx->rx_m;
+	struct sip_addr		 from;
+	struct auth_result	 ar;
+	struct sip_str		 realm;
+	char			 user[LOCTAB_AOR_MAX];
+	char			 q[ROUTE_QUOTE_MAX * 4 + 8];
+	long			 ulen;
+	int			 r;
+
+	if (sip_msg_from(m, &from) != 0) {
+		route_reply(rx, 400, "Bad Request - Malformed From", NULL);
+		return false;
+	}
+	if (userdb_trusted_match(rx->rx_ip, STORE_PROTO_UDP, from.sa_uri))
+		return true;
+	if (auth_realm(m, route_conf, &realm) != 0) {
+		route_reply(rx, 400, "Bad Request - From URI has no host",
+		    NULL);
+		return false;
+	}
+	r = auth_verify(m, 1, realm, userdb_auth_lookup, NULL, rx->rx_now,
+	    route_conf, &ar);
+	switch (r) {
+	case AUTH_OK:
+		break;
+	case AUTH_REPLAY:
+		/*
+		 * Right response, nc already seen: with no transaction
+		 * state this is how a retransmitted INVITE (no 100 Trying
+		 * yet) looks, and a 407 to it would kill the call. It is
+		 * forwarded again, as any stateless retransmission.
+		 */
+		break;
+	case AUTH_NO_CREDENTIALS:
+		route_challenge(rx, realm, false);
+		return false;
+	case AUTH_STALE:
+		stats_inc(STATS_AUTH_FAILURES);
+		route_challenge(rx, realm, true);
+		return false;
+	case AUTH_INVALID:
+		stats_inc(STATS_AUTH_FAILURES);
+		/* Same words for an unknown user: no user enumeration. */
+		route_warn(rx->rx_now, "%.*s from %s:%u: 407, wrong password "
+		    "or unknown user \"%s\"", (int)m->sm_method_str.len,
+		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
+		    route_quote(q, sizeof(q), ar.ar_username.s,
+		    ar.ar_username.len));
+		route_challenge(rx, realm, false);
+		return false;
+	case AUTH_BAD:
+		stats_inc(STATS_AUTH_FAILURES);
+		route_reply(rx, 400, "Bad Request - Malformed credentials",
+		    NULL);
+		return false;
+	default:
+		log_warnx("route: digest check failed: %s",
+		    strerror(r < 0 ? -r : EINVAL));
+		route_reply(rx, 500, "Server Internal Error", NULL);
+		return false;
+	}
+	stats_inc(STATS_AUTH_SUCCESSES);
+	/* Kamailio's stock "$au != $fU": byte for byte, From user unescaped */
+	ulen = sip_uri_unescape(from.sa_puri.su_user.s,
+	    from.sa_puri.su_user.len, user, sizeof(user));
+	if (ulen <= 0 || (size_t)ulen != ar.ar_user.len ||
+	    memcmp(user, ar.ar_user.s, ar.ar_user.len) != 0) {
+		route_warn(rx->rx_now, "%.*s from %s:%u: 403, \"%s\" may not "
+		    "use this From", (int)m->sm_method_str.len,
+		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
+		    route_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len));
+		route_reply(rx, 403, "Forbidden auth ID", NULL);
+		return false;
+	}
+	/* consume_credentials(): the next hop has no use for them */
+	if (!route_add_cut(rx, ar.ar_hdr, true, NULL, NULL)) {
+		route_reply(rx, 500, "Server Internal Error", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* R-URI := sip:user@gw_ip:gw_port;params (route[PSTN]). */
+static void
+route_to_gw(struct route_ctx *rx, const struct sip_uri *ruri,
+    const struct runcfg_gw *g)
+{
+	struct route_target	*t = rx->rx_t;
+	bool			 v6 = strchr(g->rg_ip, ':') != NULL;
+	int			 n;
+
+	if (ruri->su_user.len == 0) {
+		route_reply(rx, 484, "Address Incomplete", NULL);
+		return;
+	}
+	n = snprintf(t->rt_ruri_buf, sizeof(t->rt_ruri_buf),
+	    "sip:%.*s@%s%s%s:%u%s%.*s", (int)ruri->su_user.len,
+	    ruri->su_user.s, v6 ? "[" : "", g->rg_ip, v6 ? "]" : "",
+	    (unsigned)g->rg_port, ruri->su_params.len > 0 ? ";" : "",
+	    (int)ruri->su_params.len, ruri->su_params.s);
+	if (n < 0 || (size_t)n >= sizeof(t->rt_ruri_buf)) {
+		route_reply(rx, 414, "Request-URI Too Long", NULL);
+		return;
+	}
+	t->rt_ruri.s = t->rt_ruri_buf;
+	t->rt_ruri.len = (size_t)n;
+	memcpy(&t->rt_dst, &g->rg_addr, sizeof(t->rt_dst));
+	t->rt_dstlen = g->rg_addr.ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	route_forward(rx, "to the gateway");
+}
+
+/*
+ * lookup("location"): the Request-URI user, unescaped once and
+ * lower-cased as the registrar keys AoRs; 404 when not a subscriber,
+ * 480 when not registered. The request goes to the best binding, at its
+ * received address when it registered from behind a NAT.
+ */
+static void
+route_to_user(struct route_ctx *rx, const struct sip_uri *ruri)
+{
+	struct route_target	*t = rx->rx_t;
+	struct loctab_binding	*b = &route_binding;
+	struct loctab_str	 aor;
+	struct sip_uri		 u;
+	char			 user[LOCTAB_AOR_MAX], lower[LOCTAB_AOR_MAX];
+	long			 n;
+	unsigned		 nb;
+	size_t			 i;
+	int			 r;
+
+	if (ruri->su_scheme != SIP_URI_SIP && ruri->su_scheme != SIP_URI_SIPS) {
+		route_reply(rx, 416, "Unsupported URI Scheme", NULL);
+		return;
+	}
+	if (ruri->su_user.len == 0) {
+		route_reply(rx, 484, "Address Incomplete", NULL);
+		return;
+	}
+	n = sip_uri_unescape(ruri->su_user.s, ruri->su_user.len, user,
+	    sizeof(user));
+	if (n <= 0 || !userdb_subscriber_exists(user, (size_t)n)) {
+		route_reply(rx, 404, "Not Found", NULL);
+		return;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		lower[i] = (char)tolower((unsigned char)user[i]);
+	aor.ls_ptr = lower;
+	aor.ls_len = (size_t)n;
+	r = route_table == NULL ? -ENXIO :
+	    loctab_lookup(route_table, aor, rx->rx_now, b, 1, &nb);
+	if (r == LOCTAB_E_NOTFOUND) {
+		route_reply(rx, 480, "Temporarily Unavailable", NULL);
+		return;
+	}
+	if (r != 0) {
+		log_warnx("route: location table: error %d", r);
+		route_reply(rx, 500, "Server Internal Error", NULL);
+		return;
+	}
+	if (b->lb_contact_len >= sizeof(t->rt_ruri_buf)) {
+		route_reply(rx, 480, "Temporarily Unavailable", NULL);
+		return;
+	}
+	memcpy(t->rt_ruri_buf, b->lb_contact, b->lb_contact_len);
+	t->rt_ruri.s = t->rt_ruri_buf;
+	t->rt_ruri.len = b->lb_contact_len;
+	/* received first: a NATed UA is reached where it registered from */
+	if (b->lb_received_len > 0 && sip_uri_parse(b->lb_received,
+	    b->lb_received_len, &u) == 0 && route_uri_dest(rx, &u)) {
+		route_forward(rx, "to a binding's received address");
+		return;
+	}
+	if (sip_uri_parse(t->rt_ruri.s, t->rt_ruri.len, &u) == 0 &&
+	    route_uri_dest(rx, &u)) {
+		route_forward(rx, "to a binding");
+		return;
+	}
+	/* a host name contact: sipd does no DNS */
+	route_reply(rx, 480, "Temporarily Unavailable", NULL);
+}
+
+/*
+ * An out-of-dialog request (or the ACK of a non-2xx reply). CANCEL and
+ * ACK are routed as the INVITE they belong to, without auth.
+ */
+static void
+route_initial(struct route_ctx *rx, bool authenticate)
+{
+	const struct sip_msg	*m = rx->rx_m;
+	struct sip_uri		 ruri;
+	struct runcfg_gw	 g;
+	int			 method = m->sm_method;
+	bool			 gw;
+
+	if (method == SIP_METHOD_CANCEL || method == SIP_METHOD_ACK)
+		method = SIP_METHOD_INVITE;
+	if (sip_uri_parse(m->sm_ruri.s, m->sm_ruri.len, &ruri) != 0) {
+		route_reply(rx, 400, "Bad Request - Malformed Request-URI",
+		    NULL);
+		return;
+	}
+	route_gw(&g);
+	gw = route_from_gw(rx, &g);
+	if (!gw && authenticate && !route_authorize(rx))
+		return;
+	rx->rx_t->rt_record_route = m->sm_method == SIP_METHOD_INVITE ||
+	    m->sm_method == SIP_METHOD_SUBSCRIBE;
+	if (!gw && method == SIP_METHOD_INVITE && g.rg_set)
+		route_to_gw(rx, &ruri, &g);
+	else
+		route_to_user(rx, &ruri);
+}
+
+void
+route_request(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, time_t now, struct route_target *ret)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+	struct route_ctx		 rx;
+	struct sip_addr			 to;
+
+	ret->rt_verdict = ROUTE_DROP;
+	ret->rt_code = 0;
+	ret->rt_reason = NULL;
+	ret->rt_extra = NULL;
+	ret->rt_ruri.s = NULL;
+	ret->rt_ruri.len = 0;
+	ret->rt_ncuts = 0;
+	ret->rt_record_route = false;
+	ret->rt_why = "dropped";
+	ret->rt_dstlen = 0;
+
+	rx.rx_in = in;
+	rx.rx_m = m;
+	rx.rx_src = src;
+	rx.rx_now = now;
+	rx.rx_t = ret;
+	rx.rx_ip[0] = '\0';
+	rx.rx_port = 0;
+	if (src->sa_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)(const void *)src;
+		rx.rx_port = ntohs(s4->sin_port);
+		(void)inet_ntop(AF_INET, &s4->sin_addr, rx.rx_ip,
+		    sizeof(rx.rx_ip));
+	} else if (src->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)src;
+		rx.rx_port = ntohs(s6->sin6_port);
+		(void)inet_ntop(AF_INET6, &s6->sin6_addr, rx.rx_ip,
+		    sizeof(rx.rx_ip));
+	}
+
+	if (sip_msg_to(m, &to) != 0) {
+		route_reply(&rx, 400, "Bad Request - Malformed To", NULL);
+		return;
+	}
+	if (to.sa_tag.s != NULL) {
+		route_in_dialog(&rx, to.sa_tag);
+		return;
+	}
+	/* An ACK without a dialog answers nothing sipd sent on: absorbed. */
+	if (m->sm_method == SIP_METHOD_ACK)
+		return;
+	route_initial(&rx, m->sm_method != SIP_METHOD_CANCEL);
+}

@@ -1,0 +1,96 @@
+/*
+ * route: the proxy's routing policy (SPEC §5, RFC 3261 §16.4-16.6).
+ * For a request sipd does not answer as an endpoint it decides, and only
+ * decides, what happens: forward it (where, with which Request-URI, which
+ * header values left out, whether to Record-Route) or answer it (code,
+ * reason, extra headers), or drop it. proxy.c builds and sends. Runs in
+ * the UDP workers.
+ *
+ * The split is for the transaction layer to come: it will call
+ * route_request() once per new server transaction and send the branch
+ * (later: branches) itself.
+ */
+#ifndef SIPD_ROUTE_H
+#define SIPD_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "conf.h"
+#include "sip_msg.h"
+#include "udp.h"
+
+#define ROUTE_URI_MAX		1024	/* a Request-URI sipd writes */
+#define ROUTE_EXTRA_MAX		1024	/* header lines of a reply */
+#define ROUTE_CUTS_MAX		4	/* header values left out */
+
+enum route_verdict {
+	ROUTE_FORWARD = 0,	/* rt_dst, rt_ruri, rt_cuts, rt_record_route */
+	ROUTE_REPLY,		/* rt_code, rt_reason, rt_extra */
+	ROUTE_DROP		/* nothing to send (an ACK with no target) */
+};
+
+/*
+ * A part of one header line the forwarded copy leaves out: the whole
+ * line when rc_whole, else the bytes of rc_span (a value and the comma
+ * that joined it to its neighbour).
+ */
+struct route_cut {
+	int		 rc_hdr;	/* index in sm_hdrs[] */
+	bool		 rc_whole;
+	struct sip_str	 rc_span;
+};
+
+struct route_target {
+	int			 rt_verdict;	/* enum route_verdict */
+	/* ROUTE_REPLY */
+	int			 rt_code;
+	const char		*rt_reason;
+	const char		*rt_extra;	/* lines, or NULL; see below */
+	/* ROUTE_FORWARD */
+	struct sockaddr_storage	 rt_dst;	/* next hop, never DNS */
+	socklen_t		 rt_dstlen;
+	struct sip_str		 rt_ruri;	/* new R-URI; .s NULL = keep */
+	struct route_cut	 rt_cuts[ROUTE_CUTS_MAX];
+	int			 rt_ncuts;
+	bool			 rt_record_route;	/* dialog-forming */
+	const char		*rt_why;	/* static text for debug logs */
+	char			 rt_ruri_buf[ROUTE_URI_MAX];
+};
+
+/* Worker start: the config and the sockets sipd listens on. */
+void	route_init(const struct conf *c, const struct udp_sock *socks,
+	    int nsocks);
+
+/*
+ * The policy for request m (not REGISTER, not OPTIONS to sipd, already
+ * past sip_msg_check(), Max-Forwards and Proxy-Require), which came from
+ * src on in. Fills *ret; rt_extra (a 407's Proxy-Authenticate) stays
+ * valid until the next call. Digest nonces are checked against now.
+ */
+void	route_request(const struct udp_sock *in, const struct sip_msg *m,
+	    const struct sockaddr *src, time_t now, struct route_target *ret);
+
+/*
+ * Kamailio's "myself": host (as in a URI or Via; IPv6 in brackets) is
+ * an address sipd listens on and port (0 = absent, meaning 5060) its
+ * port. Host names never match: sipd has no aliases.
+ */
+bool	route_is_myself(struct sip_str host, uint16_t port);
+
+/*
+ * An IP literal host and port (0 = 5060) as a socket address; false
+ * for a host name (sipd does no DNS) or a broken literal.
+ */
+bool	route_host_addr(struct sip_str host, uint16_t port,
+	    struct sockaddr_storage *ret, socklen_t *ret_len);
+
+/*
+ * Whether a datagram may be sent to a: false for the unspecified,
+ * broadcast and multicast addresses and port 0 (RFC 4475 bcast.dat).
+ */
+bool	route_dest_ok(const struct sockaddr *a);
+
+#endif

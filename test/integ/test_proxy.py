@@ -1,0 +1,568 @@
+"""Proxy (SPEC §5, RFC 3261 §16, stateless for now): calls through sipd.
+
+A fake gateway (a UDP socket on 127.0.0.1, pstn.gw_ip/gw_port pointing at
+it) and fake UAs registered through the registrar exchange the messages
+of the seed's three call paths (UA -> GW, GW -> UA, UA1 -> GW -> UA2)
+through the real sipd. Every hop is checked exactly: the Via stack,
+Record-Route and Route, the Request-URI, Max-Forwards, credentials.
+
+sipd's branch is a hash of the incoming top Via branch and sent-by,
+Call-ID and CSeq number (sipd_branch() below computes it the same way),
+so the tests also assert its exact value.
+"""
+import re
+
+import pytest
+
+from sipcli import (Client, parse_challenge, proxy_authorization,
+                    rand_token, register)
+from test_register import USERS, write_tables
+
+GW_NUM = "004930123456"
+SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+       b"t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n")
+TRUSTED = [("127.0.0.1", "udp", "^sip.trusty@")]  # "." for ":" (DB_TEXT)
+MASK = (1 << 64) - 1
+
+
+def fnv(h, data):
+    for c in data:
+        h = ((h ^ c) * 0x100000001b3) & MASK
+    return ((h ^ 0xff) * 0x100000001b3) & MASK
+
+
+def sipd_branch(branch, host, port, call_id, cseq):
+    h = 0xcbf29ce484222325
+    h = fnv(h, branch.encode())
+    h = fnv(h, host.encode())
+    h = fnv(h, port.to_bytes(2, "big"))
+    h = fnv(h, call_id.encode())
+    h = fnv(h, cseq.to_bytes(4, "big"))
+    return "z9hG4bKsd%016x" % h
+
+
+def vias(m):
+    out = []
+    for v in m.all("Via"):
+        out += [x.strip() for x in v.split(",")]
+    return out
+
+
+def build(start, headers, body=b""):
+    lines = [start] + list(headers) + ["Content-Length: %d" % len(body)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def via_of(peer, branch):
+    return "SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (peer.port, branch)
+
+
+def seen_via(peer, branch):
+    """The UA's Via as sipd passes it on (RFC 3581)."""
+    return ("SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport=%d;received=127.0.0.1"
+            % (peer.port, branch, peer.port))
+
+
+class Px:
+    """A sipd with a fake gateway; UAs are Clients registered to it."""
+
+    def __init__(self, s, gw):
+        self.s = s
+        self.gw = gw
+        self.me = "127.0.0.1:%d" % s.port
+        self.rr = "<sip:%s;lr>" % self.me
+
+    def ua(self, user, contact_port=None):
+        c = Client(self.s.port)
+        contact = "<sip:%s@127.0.0.1:%d>" % (user, contact_port or c.port)
+        pw = dict(USERS)[user]
+        _, r = register(c, user, pw, contacts=[contact])
+        assert r is not None and r.code == 200, r
+        return c
+
+    def our_via(self, branch, host, port, call_id, cseq):
+        return "SIP/2.0/UDP %s;branch=%s" % (
+            self.me, sipd_branch(branch, host, port, call_id, cseq))
+
+    def recv(self, peer, timeout=2.0):
+        m, addr = peer.recv_msg(timeout)
+        assert m is not None, "nothing arrived at port %d" % peer.port
+        return m
+
+    def quiet(self, peer, timeout=0.3):
+        m, _ = peer.recv_msg(timeout)
+        assert m is None, m
+
+
+@pytest.fixture
+def px(sipd_factory):
+    gw = Client(0)
+
+    def make(extra=None, trusted=TRUSTED):
+        cfg = {"pstn.gw_ip": '"127.0.0.1"', "pstn.gw_port": str(gw.port)}
+        cfg.update(extra or {})
+        s = sipd_factory(extra=cfg)
+        write_tables(s, USERS, trusted)
+        s.start()
+        gw.server = ("127.0.0.1", s.port)
+        return Px(s, gw)
+    yield make
+    gw.close()
+
+
+class Call:
+    """One INVITE transaction's identifiers, from the caller's side."""
+
+    def __init__(self, caller, ruri, user, cseq=1, sdp=SDP, from_host=None):
+        self.c = caller
+        self.ruri = ruri
+        self.user = user
+        self.call_id = rand_token(16) + "@127.0.0.1"
+        self.ftag = rand_token(8)
+        self.cseq = cseq
+        self.branch = "z9hG4bK" + rand_token()
+        self.sdp = sdp
+        self.from_host = from_host or "127.0.0.1"
+        self.to = "<%s>" % ruri
+        self.contact = "<sip:%s@127.0.0.1:%d>" % (user, caller.port)
+
+    def from_hdr(self):
+        return "From: <sip:%s@%s>;tag=%s" % (self.user, self.from_host,
+                                              self.ftag)
+
+    def invite(self, extra=(), mf=70):
+        hdrs = ["Via: " + via_of(self.c, self.branch)]
+        if mf is not None:
+            hdrs.append("Max-Forwards: %d" % mf)
+        hdrs += [self.from_hdr(), "To: " + self.to,
+                 "Call-ID: " + self.call_id,
+                 "CSeq: %d INVITE" % self.cseq, "Contact: " + self.contact,
+                 "Content-Type: application/sdp"] + list(extra)
+        return build("INVITE %s SIP/2.0" % self.ruri, hdrs, self.sdp)
+
+    def cancel(self):
+        return build("CANCEL %s SIP/2.0" % self.ruri, [
+            "Via: " + via_of(self.c, self.branch), "Max-Forwards: 70",
+            self.from_hdr(), "To: " + self.to, "Call-ID: " + self.call_id,
+            "CSeq: %d CANCEL" % self.cseq])
+
+    def ack_non2xx(self, resp):
+        """ACK of a non-2xx final reply: same branch, To of the reply."""
+        return build("ACK %s SIP/2.0" % self.ruri, [
+            "Via: " + via_of(self.c, self.branch), "Max-Forwards: 70",
+            self.from_hdr(), "To: " + resp.get("To"),
+            "Call-ID: " + self.call_id, "CSeq: %d ACK" % self.cseq])
+
+    def in_dialog(self, method, resp, cseq, body=b""):
+        """A request in the dialog resp (a 2xx) set up: to its Contact,
+        through its Record-Route (reversed, RFC 3261 §12.1.2)."""
+        target = re.match(r"<([^>]*)>", resp.get("Contact")).group(1)
+        routes = []
+        for v in resp.all("Record-Route"):
+            routes += [x.strip() for x in v.split(",")]
+        routes.reverse()
+        self.last_branch = "z9hG4bK" + rand_token()
+        hdrs = ["Via: " + via_of(self.c, self.last_branch),
+                "Max-Forwards: 70", self.from_hdr(),
+                "To: " + resp.get("To"), "Call-ID: " + self.call_id,
+                "CSeq: %d %s" % (cseq, method)]
+        if routes:
+            hdrs.append("Route: " + ", ".join(routes))
+        if method == "INVITE":
+            hdrs.append("Contact: " + self.contact)
+        return build("%s %s SIP/2.0" % (method, target), hdrs, body)
+
+
+def answer(req, code, reason, totag, contact_peer=None, body=b"",
+           user="x"):
+    """A UAS's response to req (as it arrived): Vias, RR copied."""
+    to = req.get("To")
+    if totag and ";tag=" not in to:
+        to += ";tag=" + totag
+    hdrs = ["Via: " + v for v in req.all("Via")]
+    hdrs += ["Record-Route: " + v for v in req.all("Record-Route")]
+    hdrs += ["From: " + req.get("From"), "To: " + to,
+             "Call-ID: " + req.get("Call-ID"), "CSeq: " + req.get("CSeq")]
+    if contact_peer is not None:
+        hdrs.append("Contact: <sip:%s@127.0.0.1:%d>" % (user,
+                                                        contact_peer.port))
+    return build("SIP/2.0 %d %s" % (code, reason), hdrs, body)
+
+
+def reply_to(peer, req, *a, **kw):
+    peer.send(answer(req, *a, **kw))
+
+
+def authed_invite(p, caller, call, user, password):
+    """INVITE, 407, ACK of the 407 (absorbed), INVITE with credentials.
+    Returns the credentials line."""
+    caller.send(call.invite())
+    r = p.recv(caller)
+    assert (r.code, r.reason) == (407, "Proxy Authentication Required")
+    vals = r.all("Proxy-Authenticate")
+    assert len(vals) == 1
+    assert re.fullmatch(r'Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{56}", '
+                        r'qop="auth", algorithm=MD5', vals[0]), vals[0]
+    assert vias(r) == [seen_via(caller, call.branch)]
+    caller.send(call.ack_non2xx(r))
+    chal = parse_challenge(vals[0])
+    cred = proxy_authorization(chal, user, password, "INVITE", call.ruri)
+    call.cseq += 1
+    call.branch = "z9hG4bK" + rand_token()
+    caller.send(call.invite(extra=[cred]))
+    return cred
+
+
+def check_forwarded_invite(p, req, call, peer, mf=69):
+    assert vias(req) == [
+        p.our_via(call.branch, "127.0.0.1", peer.port, call.call_id,
+                  call.cseq),
+        seen_via(peer, call.branch)]
+    assert req.all("Record-Route") == [p.rr]
+    assert req.get("Max-Forwards") == str(mf)
+    assert req.get("Route") is None
+    assert req.body == call.sdp
+    assert req.get("Content-Length") == str(len(call.sdp))
+    assert req.get("Call-ID") == call.call_id
+
+
+# --- the three call paths --------------------------------------------------
+
+def test_ua_to_gateway_with_407(px):
+    p = px()
+    alice = p.ua("alice")
+    gw = p.gw
+    call = Call(alice, "sip:%s@%s" % (GW_NUM, p.me), "alice")
+    cred = authed_invite(p, alice, call, "alice", "secret-a")
+    inv = p.recv(gw)
+    # the ACK of the 407 ended at sipd: the first thing here is the INVITE
+    assert inv.method == "INVITE"
+    assert inv.ruri == "sip:%s@127.0.0.1:%d" % (GW_NUM, gw.port)
+    check_forwarded_invite(p, inv, call, alice)
+    assert inv.get("Proxy-Authorization") is None
+    assert cred.split(":", 1)[1].strip() not in inv.raw.decode()
+
+    reply_to(gw, inv, 180, "Ringing", "gwtag", gw, user="gw")
+    r = p.recv(alice)
+    assert r.code == 180
+    assert vias(r) == [seen_via(alice, call.branch)]
+    assert r.all("Record-Route") == [p.rr]
+    reply_to(gw, inv, 200, "OK", "gwtag", gw, SDP, user="gw")
+    ok = p.recv(alice)
+    assert ok.code == 200 and ok.body == SDP
+    assert vias(ok) == [seen_via(alice, call.branch)]
+
+    # ACK and BYE follow the route set; sipd strips itself
+    alice.send(call.in_dialog("ACK", ok, call.cseq))
+    ack = p.recv(gw)
+    assert ack.method == "ACK"
+    assert ack.ruri == "sip:gw@127.0.0.1:%d" % gw.port
+    assert ack.get("Route") is None
+    assert ack.get("Record-Route") is None
+    assert ack.get("Max-Forwards") == "69"
+    assert vias(ack) == [
+        p.our_via(call.last_branch, "127.0.0.1", alice.port, call.call_id,
+                  call.cseq),
+        seen_via(alice, call.last_branch)]
+    alice.send(call.in_dialog("BYE", ok, call.cseq + 1))
+    bye = p.recv(gw)
+    assert bye.method == "BYE" and bye.get("Route") is None
+    reply_to(gw, bye, 200, "OK", None)
+    r = p.recv(alice)
+    assert r.code == 200 and r.get("CSeq") == "%d BYE" % (call.cseq + 1)
+    assert vias(r) == [seen_via(alice, call.last_branch)]
+    p.quiet(gw)
+    p.quiet(alice)
+
+
+def gw_invite(p, user, cseq=1):
+    """The gateway calls user at sipd."""
+    call = Call(p.gw, "sip:%s@%s" % (user, p.me), GW_NUM)
+    call.cseq = cseq
+    p.gw.send(call.invite())
+    return call
+
+
+def test_gateway_to_ua(px):
+    p = px()
+    bob = p.ua("bob")
+    gw = p.gw
+    call = gw_invite(p, "bob")
+    inv = p.recv(bob)
+    assert inv.method == "INVITE"
+    assert inv.ruri == "sip:bob@127.0.0.1:%d" % bob.port
+    check_forwarded_invite(p, inv, call, gw)
+    reply_to(bob, inv, 180, "Ringing", "bobtag", bob, user="bob")
+    assert p.recv(gw).code == 180
+    reply_to(bob, inv, 200, "OK", "bobtag", bob, SDP, user="bob")
+    ok = p.recv(gw)
+    assert ok.code == 200
+    assert vias(ok) == [seen_via(gw, call.branch)]
+    gw.send(call.in_dialog("ACK", ok, 1))
+    ack = p.recv(bob)
+    assert ack.method == "ACK" and ack.get("Route") is None
+    assert ack.ruri == "sip:bob@127.0.0.1:%d" % bob.port
+
+    # re-INVITE from the gateway, then BYE from the callee (the route set
+    # seen from bob's side is the Record-Route in order)
+    gw.send(call.in_dialog("INVITE", ok, 2, SDP))
+    re_inv = p.recv(bob)
+    assert re_inv.method == "INVITE" and re_inv.get("Route") is None
+    assert re_inv.get("CSeq") == "2 INVITE"
+    reply_to(bob, re_inv, 200, "OK", None, bob, SDP, user="bob")
+    ok2 = p.recv(gw)
+    assert ok2.code == 200 and ok2.get("CSeq") == "2 INVITE"
+    gw.send(call.in_dialog("ACK", ok, 2))
+    assert p.recv(bob).method == "ACK"
+
+    bye = build("BYE sip:%s@127.0.0.1:%d SIP/2.0" % (GW_NUM, gw.port), [
+        "Via: " + via_of(bob, "z9hG4bKbye1"), "Max-Forwards: 70",
+        "From: " + ok.get("To"), "To: " + ok.get("From"),
+        "Call-ID: " + call.call_id, "CSeq: 1 BYE", "Route: " + p.rr])
+    bob.send(bye)
+    b = p.recv(gw)
+    assert b.method == "BYE" and b.get("Route") is None
+    assert vias(b) == [
+        p.our_via("z9hG4bKbye1", "127.0.0.1", bob.port, call.call_id, 1),
+        seen_via(bob, "z9hG4bKbye1")]
+    reply_to(gw, b, 200, "OK", None)
+    assert p.recv(bob).code == 200
+
+
+def test_ua_to_gateway_to_ua(px):
+    """UA1 -> sipd -> TM.IP (a B2BUA) -> sipd -> UA2."""
+    p = px()
+    alice = p.ua("alice")
+    bob = p.ua("bob")
+    gw = p.gw
+    a = Call(alice, "sip:bob@%s" % p.me, "alice")
+    authed_invite(p, alice, a, "alice", "secret-a")
+    inv_a = p.recv(gw)
+    assert inv_a.ruri == "sip:bob@127.0.0.1:%d" % gw.port
+    # the gateway's other leg, a new call
+    b = gw_invite(p, "bob")
+    inv_b = p.recv(bob)
+    assert inv_b.ruri == "sip:bob@127.0.0.1:%d" % bob.port
+    check_forwarded_invite(p, inv_b, b, gw)
+    reply_to(bob, inv_b, 200, "OK", "t2", bob, SDP, user="bob")
+    ok_b = p.recv(gw)
+    assert ok_b.code == 200 and ok_b.get("Call-ID") == b.call_id
+    reply_to(gw, inv_a, 200, "OK", "t1", gw, SDP, user="gw")
+    ok_a = p.recv(alice)
+    assert ok_a.code == 200 and ok_a.get("Call-ID") == a.call_id
+    alice.send(a.in_dialog("ACK", ok_a, a.cseq))
+    assert p.recv(gw).method == "ACK"
+    gw.send(b.in_dialog("ACK", ok_b, 1))
+    assert p.recv(bob).method == "ACK"
+    alice.send(a.in_dialog("BYE", ok_a, a.cseq + 1))
+    bye_a = p.recv(gw)
+    assert bye_a.method == "BYE" and bye_a.get("Call-ID") == a.call_id
+    gw.send(b.in_dialog("BYE", ok_b, 2))
+    bye_b = p.recv(bob)
+    assert bye_b.method == "BYE" and bye_b.get("Call-ID") == b.call_id
+    reply_to(bob, bye_b, 200, "OK", None)
+    assert p.recv(gw).code == 200
+    reply_to(gw, bye_a, 200, "OK", None)
+    assert p.recv(alice).code == 200
+
+
+# --- CANCEL, busy, policy outcomes -----------------------------------------
+
+def test_cancel_before_answer(px):
+    p = px()
+    trusty = Client(p.s.port)
+    gw = p.gw
+    call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
+    trusty.send(call.invite())
+    inv = p.recv(gw)
+    reply_to(gw, inv, 180, "Ringing", "gt", gw, user="gw")
+    assert p.recv(trusty).code == 180
+    trusty.send(call.cancel())
+    can = p.recv(gw)
+    assert can.method == "CANCEL"
+    assert can.ruri == inv.ruri
+    assert vias(can)[0] == vias(inv)[0]          # same branch
+    assert can.get("Record-Route") is None
+    reply_to(gw, can, 200, "OK", "gt")
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (200, "1 CANCEL")
+    reply_to(gw, inv, 487, "Request Terminated", "gt")
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (487, "1 INVITE")
+    assert vias(r) == [seen_via(trusty, call.branch)]
+    trusty.send(call.ack_non2xx(r))
+    ack = p.recv(gw)
+    assert ack.method == "ACK" and vias(ack)[0] == vias(inv)[0]
+    assert ack.ruri == inv.ruri
+
+
+def test_busy_callee(px):
+    p = px()
+    bob = p.ua("bob")
+    gw = p.gw
+    call = gw_invite(p, "bob")
+    inv = p.recv(bob)
+    reply_to(bob, inv, 486, "Busy Here", "busy")
+    r = p.recv(gw)
+    assert (r.code, r.reason) == (486, "Busy Here")
+    assert vias(r) == [seen_via(gw, call.branch)]
+    gw.send(call.ack_non2xx(r))
+    ack = p.recv(bob)
+    assert ack.method == "ACK"
+    assert vias(ack)[0] == vias(inv)[0]
+    assert ack.ruri == inv.ruri
+    assert ack.get("To") == r.get("To")
+
+
+def test_trusted_source_not_challenged(px):
+    p = px()
+    trusty = Client(p.s.port)
+    call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
+    trusty.send(call.invite(mf=None))
+    inv = p.recv(p.gw)
+    assert inv.ruri == "sip:%s@127.0.0.1:%d" % (GW_NUM, p.gw.port)
+    # no Max-Forwards: sipd adds 70 (RFC 3261 §16.6 step 3)
+    check_forwarded_invite(p, inv, call, trusty, mf=70)
+    p.quiet(trusty)
+
+
+def test_auth_user_not_from_user_403(px):
+    p = px()
+    alice = p.ua("alice")
+    call = Call(alice, "sip:%s@%s" % (GW_NUM, p.me), "bob")
+    alice.send(call.invite())
+    r = p.recv(alice)
+    assert r.code == 407
+    chal = parse_challenge(r.get("Proxy-Authenticate"))
+    alice.send(call.ack_non2xx(r))
+    call.cseq += 1
+    call.branch = "z9hG4bK" + rand_token()
+    alice.send(call.invite(extra=[proxy_authorization(
+        chal, "alice", "secret-a", "INVITE", call.ruri)]))
+    r = p.recv(alice)
+    assert (r.code, r.reason) == (403, "Forbidden auth ID")
+    p.quiet(p.gw)
+
+
+def test_wrong_password_challenged_again(px):
+    p = px()
+    alice = p.ua("alice")
+    call = Call(alice, "sip:%s@%s" % (GW_NUM, p.me), "alice")
+    alice.send(call.invite())
+    r = p.recv(alice)
+    chal = parse_challenge(r.get("Proxy-Authenticate"))
+    call.cseq += 1
+    alice.send(call.invite(extra=[proxy_authorization(
+        chal, "alice", "wrong", "INVITE", call.ruri)]))
+    r = p.recv(alice)
+    assert r.code == 407
+    p.quiet(p.gw)
+
+
+def test_unregistered_480_unknown_404(px):
+    p = px()
+    for user, code, reason in (("Carol", 480, "Temporarily Unavailable"),
+                               ("nobody", 404, "Not Found")):
+        call = gw_invite(p, user)
+        r = p.recv(p.gw)
+        assert (r.code, r.reason) == (code, reason), user
+        assert vias(r) == [seen_via(p.gw, call.branch)]
+        # the gateway's ACK of sipd's own reply goes nowhere
+        p.gw.send(call.ack_non2xx(r))
+        p.quiet(p.gw)
+
+
+def test_message_to_registered_user(px):
+    p = px()
+    bob = p.ua("bob")
+    trusty = Client(p.s.port)
+    msg = build("MESSAGE sip:bob@%s SIP/2.0" % p.me, [
+        "Via: " + via_of(trusty, "z9hG4bKmsg1"), "Max-Forwards: 10",
+        "From: <sip:trusty@127.0.0.1>;tag=1", "To: <sip:bob@127.0.0.1>",
+        "Call-ID: msg1@x", "CSeq: 1 MESSAGE",
+        "Content-Type: text/plain"], b"hi")
+    trusty.send(msg)
+    m = p.recv(bob)
+    assert m.method == "MESSAGE" and m.body == b"hi"
+    assert m.ruri == "sip:bob@127.0.0.1:%d" % bob.port
+    assert m.get("Record-Route") is None
+    assert m.get("Max-Forwards") == "9"
+    reply_to(bob, m, 200, "OK", "b")
+    assert p.recv(trusty).code == 200
+
+
+def test_binding_with_received_reached_at_source(px):
+    """REGISTER from a port other than the Contact's: received is stored
+    and requests go to the source address (SPEC §5)."""
+    p = px()
+    elsewhere = Client(p.s.port)
+    bob = p.ua("bob", contact_port=elsewhere.port)
+    gw_invite(p, "bob")
+    inv = p.recv(bob)
+    assert inv.ruri == "sip:bob@127.0.0.1:%d" % elsewhere.port
+    p.quiet(elsewhere)
+
+
+def test_in_dialog_without_route_to_sipd_404(px):
+    p = px()
+    c = Client(p.s.port)
+    r = c.transact(c.request("BYE", "sip:bob@%s" % p.me, to_tag="x",
+                             user="trusty"))
+    assert (r.code, r.reason) == (404, "Not Found")
+
+
+def test_stray_responses_dropped(px):
+    p = px()
+    c = Client(p.s.port)
+    cid = "stray@x"
+    for top in ("SIP/2.0/UDP %s;branch=z9hG4bKsd0000000000000000" % p.me,
+                "SIP/2.0/UDP %s;branch=z9hG4bKother" % p.me,
+                "SIP/2.0/UDP 127.0.0.1:1;branch=%s" % sipd_branch(
+                    "z9hG4bKa", "127.0.0.1", c.port, cid, 1)):
+        c.send(build("SIP/2.0 200 OK", [
+            "Via: " + top, "Via: " + via_of(c, "z9hG4bKa"),
+            "From: <sip:a@x>;tag=1", "To: <sip:b@x>;tag=2",
+            "Call-ID: " + cid, "CSeq: 1 INVITE"]))
+    p.quiet(c)
+    # the control: the same response with sipd's real branch comes back
+    good = "SIP/2.0/UDP %s;branch=%s" % (p.me, sipd_branch(
+        "z9hG4bKa", "127.0.0.1", c.port, cid, 1))
+    c.send(build("SIP/2.0 200 OK", [
+        "Via: " + good, "Via: " + via_of(c, "z9hG4bKa"),
+        "From: <sip:a@x>;tag=1", "To: <sip:b@x>;tag=2",
+        "Call-ID: " + cid, "CSeq: 1 INVITE"]))
+    r = p.recv(c)
+    assert r.code == 200 and vias(r) == [via_of(c, "z9hG4bKa")]
+
+
+def test_response_to_broadcast_via_dropped(px):
+    p = px()
+    c = Client(p.s.port)
+    for nxt in ("SIP/2.0/UDP 255.255.255.255;branch=z9hG4bK1saber23",
+                "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK1saber23;"
+                "received=224.0.0.1;rport=%d" % (c.port, c.port)):
+        host, port = ("255.255.255.255", 0) if nxt.startswith(
+            "SIP/2.0/UDP 255") else ("127.0.0.1", c.port)
+        top = "SIP/2.0/UDP %s;branch=%s" % (p.me, sipd_branch(
+            "z9hG4bK1saber23", host, port, "bcast@x", 35))
+        c.send(build("SIP/2.0 200 OK", [
+            "Via: " + top, "Via: " + nxt, "From: <sip:a@x>;tag=1",
+            "To: <sip:b@x>;tag=2", "Call-ID: bcast@x", "CSeq: 35 INVITE"]))
+    p.quiet(c)
+    log = p.s.log_text()
+    assert log.count("reply dropped: next Via is a broadcast or multicast "
+                     "address") == 2, log
+
+
+def test_no_gateway_invite_goes_to_user(sipd_factory):
+    s = sipd_factory()
+    write_tables(s, USERS, TRUSTED)
+    s.start()
+    p = Px(s, None)
+    bob = p.ua("bob")
+    trusty = Client(s.port)
+    call = Call(trusty, "sip:bob@%s" % p.me, "trusty")
+    trusty.send(call.invite())
+    inv = p.recv(bob)
+    assert inv.ruri == "sip:bob@127.0.0.1:%d" % bob.port
+    check_forwarded_invite(p, inv, call, trusty)
