@@ -29,10 +29,12 @@
 #include "loctab.h"
 #include "master.h"
 #include "mi_server.h"
+#include "mi_stats.h"
 #include "mi_ul.h"
 #include "notify.h"
 #include "proc.h"
 #include "shm.h"
+#include "stats.h"
 #include "paths.h"
 #include "tables.h"
 #include "udp.h"
@@ -387,6 +389,7 @@ master_run(struct conf *c, bool foreground)
 		master_report_start(status_fd, rc);
 		return rc;
 	}
+	stats_set_row(0);
 	if (udp_open_all(c, master_socks, &master_nsocks, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "sipd: %s\n", err);
@@ -411,6 +414,8 @@ master_run(struct conf *c, bool foreground)
 	}
 	if (mi_ul_register() != 0)
 		fatalx("cannot register the ul.* MI commands");
+	if (mi_stats_register(c) != 0)
+		fatalx("cannot register the stats.* and cfg.* MI commands");
 	if (paths_make_parent(c->c_pid_file) == -1 ||
 	    master_write_pidfile(c->c_pid_file) == -1) {
 		fprintf(stderr, "sipd: pid file %s: %s\n", c->c_pid_file,

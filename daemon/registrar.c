@@ -49,6 +49,7 @@
 #include "loctab.h"
 #include "registrar.h"
 #include "replycache.h"
+#include "stats.h"
 #include "tables.h"
 #include "userdb.h"
 
@@ -232,6 +233,7 @@ reg_fail(const struct reg_ctx *rc, int code, const char *reason,
 	}
 	snprintf(reg_hdrs, sizeof(reg_hdrs), "P-Registrar-Error: %s\r\n%s",
 	    text, more != NULL ? more : "");
+	stats_inc(STATS_REJECTED_REGS);
 	reg_reply(rc, code, reason, reg_hdrs);
 }
 
@@ -420,6 +422,7 @@ reg_challenge(const struct reg_ctx *rc, struct sip_str realm, bool stale)
 		    NULL);
 		return;
 	}
+	stats_inc(STATS_AUTH_CHALLENGES);
 	reg_reply(rc, 401, "Unauthorized", reg_hdrs);
 }
 
@@ -500,6 +503,7 @@ reg_authorize(struct reg_ctx *rc)
 	    rc->rc_now, reg_conf, &ar);
 	switch (rc_auth) {
 	case AUTH_OK:
+		stats_inc(STATS_AUTH_SUCCESSES);
 		break;
 	case AUTH_NO_CREDENTIALS:
 		reg_challenge(rc, realm, false);
@@ -507,6 +511,7 @@ reg_authorize(struct reg_ctx *rc)
 	case AUTH_STALE:
 		log_debug("registrar: REGISTER from %s:%u: stale nonce",
 		    rc->rc_ip, rc->rc_port);
+		stats_inc(STATS_AUTH_FAILURES);
 		reg_challenge(rc, realm, true);
 		return false;
 	case AUTH_INVALID:
@@ -515,6 +520,7 @@ reg_authorize(struct reg_ctx *rc)
 		    "password or unknown user \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_username.s,
 		    ar.ar_username.len));
+		stats_inc(STATS_AUTH_FAILURES);
 		reg_challenge(rc, realm, false);
 		return false;
 	case AUTH_REPLAY:
@@ -525,9 +531,11 @@ reg_authorize(struct reg_ctx *rc)
 		    "nonce count for \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_username.s,
 		    ar.ar_username.len));
+		stats_inc(STATS_AUTH_FAILURES);
 		reg_challenge(rc, realm, false);
 		return false;
 	case AUTH_BAD:
+		stats_inc(STATS_AUTH_FAILURES);
 		reg_bad(rc, REG_E_CREDENTIALS);
 		return false;
 	default:
@@ -856,6 +864,7 @@ reg_save(struct reg_ctx *rc)
 		reg_put_bindings(&b, reg_list, n, rc->rc_now);
 		log_debug("registrar: REGISTER from %s:%u for \"%s\": 200, "
 		    "%u bindings", rc->rc_ip, rc->rc_port, rc->rc_qaor, n);
+		stats_inc(STATS_ACCEPTED_REGS);
 		reg_reply(rc, 200, "OK", reg_hdrs);
 		return;
 	case LOCTAB_E_CSEQ:
@@ -868,6 +877,7 @@ reg_save(struct reg_ctx *rc)
 		reg_warn(rc->rc_now, "REGISTER from %s:%u for \"%s\": 503, "
 		    "more than %u bindings", rc->rc_ip, rc->rc_port,
 		    rc->rc_qaor, reg_conf->c_reg_max_contacts);
+		stats_inc(STATS_REJECTED_REGS);
 		reg_reply(rc, 503, "Service Unavailable", reg_hdrs);
 		return;
 	case LOCTAB_E_FULL:

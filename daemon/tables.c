@@ -22,7 +22,9 @@
 #include "loctab.h"
 #include "master.h"
 #include "replycache.h"
+#include "runcfg.h"
 #include "shm.h"
+#include "stats.h"
 #include "store.h"
 #include "tables.h"
 #include "userdb.h"
@@ -195,6 +197,9 @@ tables_load(const struct conf *c)
 	    c->c_ul_max_contacts);
 	size = shm_size_add(size, auth_shm_size(c), AUTH_SHM_ALIGN);
 	size = shm_size_add(size, replycache_shm_size(), REPLYCACHE_SHM_ALIGN);
+	size = shm_size_add(size, stats_shm_size((unsigned)c->c_children + 1),
+	    STATS_SHM_ALIGN);
+	size = shm_size_add(size, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
 	if (size == SIZE_MAX) {
 		fprintf(stderr, "sipd: usrloc.max_contacts too large\n");
 		return SIPD_EXIT_CONFIG;
@@ -203,7 +208,9 @@ tables_load(const struct conf *c)
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
 	    &tables_lt)) != 0 ||
 	    (rc = auth_init(c)) != 0 ||
-	    (rc = replycache_create()) != 0) {
+	    (rc = replycache_create()) != 0 ||
+	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
+	    (rc = runcfg_create()) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
 		    strerror(rc < 0 ? -rc : rc));
 		log_err("shared memory of %zu bytes: %s", size,
