@@ -30,7 +30,6 @@
 
 static const struct conf	*dispatch_conf;
 static int			 dispatch_index;
-static unsigned long		 dispatch_dropped;
 
 void
 dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
@@ -46,7 +45,7 @@ dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
 void
 dispatch_count_dropped(void)
 {
-	dispatch_dropped++;
+	stats_inc(STATS_DROP_REQUESTS);
 }
 
 int
@@ -64,18 +63,16 @@ dispatch_reply_sent(const struct udp_sock *in, const struct sip_msg *m,
 	(void)srclen;
 
 	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
-	if (n == 0) {
-		dispatch_dropped++;
-		return -1;
-	}
-	if (sip_reply_dest(m, src, 0, &dst) != 0) {
-		dispatch_dropped++;
+	if (n == 0 || sip_reply_dest(m, src, 0, &dst) != 0) {
+		stats_inc(STATS_DROP_REQUESTS);
 		return -1;
 	}
 	dstlen = dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	if (udp_send(in, out, n, (struct sockaddr *)&dst, dstlen) == -1)
 		log_warn("send %d reply", code);
+	else
+		stats_sent_reply(code);
 	if (ret_buf != NULL) {
 		*ret_buf = out;
 		*ret_len = n;
@@ -180,12 +177,14 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	int			 rc;
 
 	if (sip_msg_parse(&m, buf, len) != 0) {
-		dispatch_dropped++;
+		stats_inc(STATS_ERR_REQUESTS);
 		return;
 	}
+	stats_inc(m.sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);
 	sip_msg_check(&m, &chk);
 	if (chk.sc_verdict == SIP_CHECK_DROP) {
-		dispatch_dropped++;
+		stats_inc(m.sm_request ? STATS_DROP_REQUESTS :
+		    STATS_DROP_REPLIES);
 		return;
 	}
 	if (!m.sm_request) {
@@ -195,14 +194,17 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	}
 	if (m.sm_method == SIP_METHOD_ACK) {
 		/* An ACK is never answered: forwarded in dialog, or dropped. */
-		if (chk.sc_verdict == SIP_CHECK_OK &&
-		    sip_msg_max_forwards(&m, &mf) == 0 && mf == 0)
+		if (chk.sc_verdict != SIP_CHECK_OK ||
+		    (sip_msg_max_forwards(&m, &mf) == 0 && mf == 0)) {
+			stats_inc(STATS_DROP_REQUESTS);
 			return;
-		if (chk.sc_verdict == SIP_CHECK_OK)
-			dispatch_route(in, &m, src, srclen);
+		}
+		dispatch_route(in, &m, src, srclen);
 		return;
 	}
 	if (chk.sc_verdict == SIP_CHECK_REPLY) {
+		if (chk.sc_code == 400)
+			stats_inc(STATS_BAD_MSG_HDR);
 		dispatch_reply(in, &m, src, srclen, chk.sc_code,
 		    chk.sc_reason, NULL);
 		return;
@@ -226,6 +228,7 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		    sizeof(tags)) > 0) {
 			snprintf(extra, sizeof(extra), "Unsupported: %s\r\n",
 			    tags);
+			stats_inc(STATS_REJECTED_REGS);
 			dispatch_reply(in, &m, src, srclen, 420,
 			    "Bad Extension", extra);
 			return;

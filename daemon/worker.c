@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -28,38 +29,62 @@ struct worker_sock {
 	struct event	*ws_ev;		/* libevent watches ws_epfd */
 };
 
+/* Datagrams taken per recvmmsg(); one call also tells "no more now". */
+#define WORKER_MMSG	8
+
 static struct event_base	*worker_base;
-/* One receive buffer: a worker handles one datagram at a time. */
-static char			 worker_buf[UDP_MAX_DATAGRAM + 1];
+/* Receive buffers: only the pages a datagram touches become resident. */
+static char			 worker_buf[WORKER_MMSG][UDP_MAX_DATAGRAM + 1];
+static struct sockaddr_storage	 worker_src[WORKER_MMSG];
+static struct iovec		 worker_iov[WORKER_MMSG];
+static struct mmsghdr		 worker_msg[WORKER_MMSG];
 
 static void
 worker_on_read(evutil_socket_t epfd, short what, void *arg)
 {
 	struct worker_sock	*ws = arg;
 	int			 fd = ws->ws_sock->us_fd;
-	struct sockaddr_storage	 src;
-	socklen_t		 srclen;
-	ssize_t			 n;
-	int			 i;
+	int			 i, n, round;
 
 	(void)epfd;
 	(void)what;
-	for (i = 0; i < WORKER_BATCH; i++) {
-		srclen = sizeof(src);
-		n = recvfrom(fd, worker_buf, sizeof(worker_buf) - 1, MSG_TRUNC,
-		    (struct sockaddr *)&src, &srclen);
+	for (round = 0; round < WORKER_BATCH / WORKER_MMSG; round++) {
+		for (i = 0; i < WORKER_MMSG; i++) {
+			worker_iov[i].iov_base = worker_buf[i];
+			worker_iov[i].iov_len = sizeof(worker_buf[i]) - 1;
+			memset(&worker_msg[i].msg_hdr, 0,
+			    sizeof(worker_msg[i].msg_hdr));
+			worker_msg[i].msg_hdr.msg_name = &worker_src[i];
+			worker_msg[i].msg_hdr.msg_namelen =
+			    sizeof(worker_src[i]);
+			worker_msg[i].msg_hdr.msg_iov = &worker_iov[i];
+			worker_msg[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, worker_msg, WORKER_MMSG, MSG_DONTWAIT, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				log_warn("recvfrom %s", ws->ws_sock->us_text);
+				log_warn("recvmmsg %s", ws->ws_sock->us_text);
 			return;
 		}
-		if ((size_t)n > sizeof(worker_buf) - 1) {
-			dispatch_count_dropped();
-			continue;
+		for (i = 0; i < n; i++) {
+			/* Bigger than UDP allows: cannot be SIP we answer. */
+			if (worker_msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				dispatch_count_dropped();
+				continue;
+			}
+			dispatch_datagram(ws->ws_sock, worker_buf[i],
+			    worker_msg[i].msg_len,
+			    (struct sockaddr *)&worker_src[i],
+			    worker_msg[i].msg_hdr.msg_namelen);
 		}
-		dispatch_datagram(ws->ws_sock, worker_buf, (size_t)n,
-		    (struct sockaddr *)&src, srclen);
+		/*
+		 * Fewer than asked: the queue was empty a moment ago. The
+		 * level-triggered watch wakes us again if more came, which
+		 * spares an extra call that would only say EAGAIN.
+		 */
+		if (n < WORKER_MMSG)
+			return;
 	}
 }
 
