@@ -195,3 +195,43 @@ log_errbuf(const struct errbuf *eb, bool warning)
 		p += n + (nl != NULL);
 	}
 }
+
+void
+log_vwarnx_limited(struct log_ratelimit *lr, time_t now, const char *fmt,
+    va_list ap)
+{
+	char	 line[512];
+
+	if (now != lr->lr_sec) {
+		if (lr->lr_n > lr->lr_max)
+			log_warnx("%s: %u more warnings suppressed",
+			    lr->lr_prefix, lr->lr_n - lr->lr_max);
+		lr->lr_sec = now;
+		lr->lr_n = 0;
+	}
+	if (lr->lr_n++ >= lr->lr_max)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_warnx("%s: %s", lr->lr_prefix, line);
+}
+
+const char *
+log_quote(char *out, size_t cap, const char *s, size_t len, size_t max)
+{
+	size_t		 i, n = 0;
+	unsigned char	 ch;
+
+	for (i = 0; i < len && i < max && n + 5 < cap; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+	}
+	if (i < len && n + 4 < cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}

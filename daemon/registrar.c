@@ -120,8 +120,9 @@ static struct loctab		*reg_table;
 static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
 static char			 reg_hdrs[REG_HDRS_MAX];
 static char			 reg_cached[REPLYCACHE_REPLY_MAX];
-static time_t			 reg_warn_sec;
-static unsigned			 reg_warn_n;
+static struct log_ratelimit	 reg_warn_limit = {
+	"registrar", REG_WARN_PER_SEC, 0, 0
+};
 
 void
 registrar_init(const struct conf *c)
@@ -130,51 +131,21 @@ registrar_init(const struct conf *c)
 	reg_table = tables_loctab();
 }
 
-/*
- * A warning, at most REG_WARN_PER_SEC a second: hostile traffic must not
- * turn into a log flood. What was dropped is counted in the next second.
- */
+/* Warnings caused by remote input, rate-limited (log_vwarnx_limited). */
 static void __attribute__((format(printf, 2, 3)))
 reg_warn(time_t now, const char *fmt, ...)
 {
-	char		 line[512];
 	va_list		 ap;
 
-	if (now != reg_warn_sec) {
-		if (reg_warn_n > REG_WARN_PER_SEC)
-			log_warnx("registrar: %u more warnings suppressed",
-			    reg_warn_n - REG_WARN_PER_SEC);
-		reg_warn_sec = now;
-		reg_warn_n = 0;
-	}
-	if (reg_warn_n++ >= REG_WARN_PER_SEC)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log_vwarnx_limited(&reg_warn_limit, now, fmt, ap);
 	va_end(ap);
-	log_warnx("registrar: %s", line);
 }
 
-/* User-supplied bytes for a log line: printable ASCII, the rest \xHH. */
 static const char *
 reg_quote(char *out, size_t cap, const char *s, size_t len)
 {
-	size_t		 i, n = 0;
-	unsigned char	 ch;
-
-	for (i = 0; i < len && i < REG_QUOTE_MAX && n + 5 < cap; i++) {
-		ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
-			out[n++] = (char)ch;
-		else
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
-	}
-	if (i < len && n + 4 < cap) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return log_quote(out, cap, s, len, REG_QUOTE_MAX);
 }
 
 static void

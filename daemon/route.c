@@ -90,8 +90,9 @@ static struct route_self	 route_self[ROUTE_MYSELF_MAX];
 static int			 route_nself;
 static struct loctab_binding	 route_binding;
 static char			 route_extra[ROUTE_EXTRA_MAX];
-static time_t			 route_warn_sec;
-static unsigned			 route_warn_n;
+static struct log_ratelimit	 route_warn_limit = {
+	"route", ROUTE_WARN_PER_SEC, 0, 0
+};
 
 static void
 route_add_self(int family, const void *addr, uint16_t port)
@@ -263,51 +264,21 @@ route_dest_ok(const struct sockaddr *a)
 	return false;
 }
 
-/*
- * A warning, at most ROUTE_WARN_PER_SEC a second: hostile traffic must
- * not turn into a log flood.
- */
+/* Warnings caused by remote input, rate-limited (log_vwarnx_limited). */
 static void __attribute__((format(printf, 2, 3)))
 route_warn(time_t now, const char *fmt, ...)
 {
-	char		 line[512];
 	va_list		 ap;
 
-	if (now != route_warn_sec) {
-		if (route_warn_n > ROUTE_WARN_PER_SEC)
-			log_warnx("route: %u more warnings suppressed",
-			    route_warn_n - ROUTE_WARN_PER_SEC);
-		route_warn_sec = now;
-		route_warn_n = 0;
-	}
-	if (route_warn_n++ >= ROUTE_WARN_PER_SEC)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log_vwarnx_limited(&route_warn_limit, now, fmt, ap);
 	va_end(ap);
-	log_warnx("route: %s", line);
 }
 
-/* User-supplied bytes for a log line: printable ASCII, the rest \xHH. */
 static const char *
 route_quote(char *out, size_t cap, const char *s, size_t len)
 {
-	size_t		 i, n = 0;
-	unsigned char	 ch;
-
-	for (i = 0; i < len && i < ROUTE_QUOTE_MAX && n + 5 < cap; i++) {
-		ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
-			out[n++] = (char)ch;
-		else
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
-	}
-	if (i < len && n + 4 < cap) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return log_quote(out, cap, s, len, ROUTE_QUOTE_MAX);
 }
 
 static void
