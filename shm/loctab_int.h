@@ -139,7 +139,8 @@ struct loctab_group {
 	uint32_t	g_prev;		/* record before the group, or LT_NIL */
 	uint32_t	g_first;	/* first of the group, or LT_NIL */
 	uint32_t	g_n;		/* records in the group */
-	uint32_t	g_tail;		/* last record of the bucket */
+	uint32_t	g_tail;		/* last record of the bucket; valid
+					   only when no group was found */
 };
 
 enum lt_act { LT_ACT_NONE, LT_ACT_INSERT, LT_ACT_UPDATE, LT_ACT_REMOVE };

@@ -91,6 +91,13 @@ lt_find_locked(struct loctab *lt, unsigned b, uint32_t h, const char *aor,
 			} else
 				in = 0;
 		}
+		/*
+		 * An AoR's records are adjacent: once its group is behind
+		 * us the rest of the bucket cannot hold it. g_tail is only
+		 * read when no group was found, i.e. after a full walk.
+		 */
+		if (g->g_first != LT_NIL && !in)
+			break;
 	}
 }
 

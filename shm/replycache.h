@@ -34,13 +34,13 @@
 /*
  * Slots, a power of two. Each costs REPLYCACHE_SLOT_SIZE of address
  * space, resident once used, and a 64-byte lock line resident from the
- * start (the master initialises every lock): 384 KB + 16 KB in all, a
- * budget the memory targets allow. That holds the last 256 replies:
- * a minute of a real deployment, about 60 ms at 2,000 registrations/s;
+ * start (the master initialises every lock): 96 KB + 4 KB in all, a
+ * budget the memory targets allow. That holds the last 64 replies:
+ * seconds of a real deployment, about 16 ms at 2,000 registrations/s;
  * an authorized REGISTER retransmitted after its entry was overwritten
  * is recognised by the registrar from its binding instead.
  */
-#define REPLYCACHE_SLOTS	256
+#define REPLYCACHE_SLOTS	64
 /* Bytes a slot takes; the reply gets what its header leaves. */
 #define REPLYCACHE_SLOT_SIZE	1536
 /* Longest reply stored; longer ones are not cached. */

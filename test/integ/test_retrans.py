@@ -92,7 +92,7 @@ def test_replay_protection_kept(reg):
 
 
 def test_retransmission_after_the_cache_forgot_it(reg):
-    """Under load the cache's 256 slots turn over within a second; the
+    """Under load the cache's 64 slots turn over within a second; the
     registrar then knows the copy by its binding (same Call-ID and CSeq,
     same source) and answers 200 again instead of a replayed-nc 401."""
     s = reg()
@@ -106,7 +106,7 @@ def test_retransmission_after_the_cache_forgot_it(reg):
                             headers=[authorization(chal, "alice", "secret-a")])
     assert c.transact(data).code == 200
     # 4,000 other transactions: each slot is overwritten with
-    # probability 1 - (1 - 1/256)^4000 > 0.99999.
+    # probability 1 - (1 - 1/64)^4000 > 0.99999.
     flood = Client(s.port)
     for i in range(4000):
         flood.send(register_request(flood, "bob", call_id="f%d" % i))
