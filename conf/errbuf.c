@@ -75,6 +75,23 @@ errbuf_text(const struct errbuf *eb)
 	return eb->eb_text ? eb->eb_text : "";
 }
 
+const char *
+errbuf_oneline(const struct errbuf *eb, char *out, size_t cap)
+{
+	size_t	 i, n;
+
+	if (cap == 0)
+		return out;
+	snprintf(out, cap, "%s", errbuf_text(eb));
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	for (i = 0; i < n; i++)
+		if (out[i] == '\n')
+			out[i] = ';';
+	return out;
+}
+
 void
 errbuf_clear(struct errbuf *eb)
 {

@@ -26,6 +26,12 @@ void	errbuf_addv(struct errbuf *eb, const char *file, unsigned line,
 	    const char *fmt, va_list ap);
 /* Empty string when nothing was added; never NULL. */
 const char *errbuf_text(const struct errbuf *eb);
+/*
+ * The messages as one line for a one-line reply (MI): the trailing
+ * newline dropped, the others turned into ';'. Cut to cap - 1 bytes.
+ * Returns out, "" when nothing was added.
+ */
+const char *errbuf_oneline(const struct errbuf *eb, char *out, size_t cap);
 void	errbuf_clear(struct errbuf *eb);
 void	errbuf_free(struct errbuf *eb);
 

@@ -349,7 +349,7 @@ mi_stats_cfg_set(struct mi_reply *r, int argc, char *const *argv)
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 key[MI_STATS_KEY_MAX], text[MI_ERROR_TEXT_MAX];
 	char		 value[MI_STATS_VALUE_MAX];
-	size_t		 i, n;
+	size_t		 i;
 	bool		 runtime = false;
 
 	(void)argc;
@@ -374,16 +374,10 @@ mi_stats_cfg_set(struct mi_reply *r, int argc, char *const *argv)
 	if (conf_set(&mi_stats_tmp, key, argv[2], "cfg.set", 0,
 	    &errs) != 0) {
 		/* One line: "cfg.set: pstn.gw_ip: bad value ...". */
-		snprintf(text, sizeof(text), "%s", errbuf_text(&errs));
-		n = strlen(text);
-		while (n > 0 && text[n - 1] == '\n')
-			text[--n] = '\0';
-		for (i = 0; i < n; i++)
-			if (text[i] == '\n')
-				text[i] = ';';
+		errbuf_oneline(&errs, text, sizeof(text));
 		errbuf_free(&errs);
 		mi_reply_error(r, MI_E_BADREQ, "%s",
-		    n > 0 ? text : "bad value");
+		    text[0] != '\0' ? text : "bad value");
 		return;
 	}
 	errbuf_free(&errs);

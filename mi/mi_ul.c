@@ -547,7 +547,6 @@ mi_ul_flush(struct mi_reply *r, int argc, char *const *argv)
 {
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 text[MI_ERROR_TEXT_MAX];
-	size_t		 i, n;
 
 	if (tables_flush(true, &errs) == 0) {
 		errbuf_free(&errs);
@@ -555,15 +554,9 @@ mi_ul_flush(struct mi_reply *r, int argc, char *const *argv)
 		return;
 	}
 	/* One line for the client: messages joined by "; ". */
-	snprintf(text, sizeof(text), "%s", errbuf_text(&errs));
-	n = strlen(text);
-	while (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
-	for (i = 0; i < n; i++)
-		if (text[i] == '\n')
-			text[i] = ';';
+	errbuf_oneline(&errs, text, sizeof(text));
 	mi_reply_error(r, MI_E_SERVER, "Flush failed: %s",
-	    n > 0 ? text : "unknown error");
+	    text[0] != '\0' ? text : "unknown error");
 	errbuf_free(&errs);
 }
 
