@@ -138,6 +138,8 @@ static const struct conf_dir conf_dirs[] = {
 	    OFF(c_tm_fr_timeout), 0, 1, 3600, "30", 0 },
 	{ "tm.fr_inv_timeout", conf_set_uint, conf_get_uint,
 	    OFF(c_tm_fr_inv_timeout), 0, 1, 3600, "120", 0 },
+	{ "tm.max_transactions", conf_set_uint, conf_get_uint,
+	    OFF(c_tm_max_transactions), 0, 16, 1048576, "65536", 0 },
 };
 
 #define CONF_NDIRS	(sizeof(conf_dirs) / sizeof(conf_dirs[0]))

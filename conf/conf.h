@@ -82,6 +82,7 @@ struct conf {
 
 	unsigned	 c_tm_fr_timeout;	/* 30 */
 	unsigned	 c_tm_fr_inv_timeout;	/* 120 */
+	unsigned	 c_tm_max_transactions;	/* 65536; shm sized from it */
 };
 
 /* Fills every key with its SPEC §3 default; c_file/c_dir left empty. */

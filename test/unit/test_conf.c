@@ -166,6 +166,7 @@ static const struct {
 	{ "auth.calculate_ha1", "yes" },
 	{ "tm.fr_timeout", "30" },
 	{ "tm.fr_inv_timeout", "120" },
+	{ "tm.max_transactions", "65536" },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
