@@ -1,9 +1,10 @@
 /*
  * dispatch: runs in every UDP worker; decides what happens to one
  * datagram. Requests sipd answers itself are handled here statelessly;
- * REGISTER goes to the registrar, other requests to the routing policy
- * (route.c) and, when it says so, to the stateless forwarder (proxy.c),
- * which also takes every response.
+ * REGISTER goes to the registrar, other requests to the transaction
+ * layer (tm.c, which asks route.c where they go), and so do responses.
+ * An ACK either ends at its transaction (the ACK of a non-2xx final
+ * sipd sent) or is routed in its dialog and forwarded statelessly.
  *
  * Replies are sent to the source IP (the "received" address) and to the
  * source port when the top Via asks for rport, else to the Via port or
@@ -24,6 +25,7 @@
 #include "sip_msg.h"
 #include "sip_reply.h"
 #include "stats.h"
+#include "tm.h"
 
 /* A 200 to a REGISTER lists every binding: room for a whole datagram. */
 #define DISPATCH_REPLY_MAX	UDP_MAX_DATAGRAM
@@ -40,6 +42,7 @@ dispatch_init(const struct conf *c, struct udp_sock *socks, int nsocks,
 	registrar_init(c);
 	route_init(c, socks, nsocks);
 	proxy_init(c, socks, nsocks);
+	tm_init(c, socks, nsocks);
 }
 
 void
@@ -133,11 +136,11 @@ dispatch_for_sipd(const struct sip_msg *m)
 }
 
 /*
- * A request for someone else: the policy decides, the forwarder sends.
- * The transaction layer will sit between the two.
+ * An ACK for someone else that no transaction absorbed (the ACK of a
+ * 2xx, end to end): the policy decides, it goes statelessly.
  */
 static void
-dispatch_route(const struct udp_sock *in, const struct sip_msg *m,
+dispatch_route_ack(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, socklen_t srclen)
 {
 	/* Static: a worker routes one datagram at a time (1 KiB R-URI). */
@@ -188,8 +191,7 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		return;
 	}
 	if (!m.sm_request) {
-		/* Stateless: a response goes back by its Via, or nowhere. */
-		proxy_forward_response(in, &m);
+		tm_response(in, &m);
 		return;
 	}
 	if (m.sm_method == SIP_METHOD_ACK) {
@@ -199,7 +201,8 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 			stats_inc(STATS_DROP_REQUESTS);
 			return;
 		}
-		dispatch_route(in, &m, src, srclen);
+		if (!tm_ack(&m))
+			dispatch_route_ack(in, &m, src, srclen);
 		return;
 	}
 	if (chk.sc_verdict == SIP_CHECK_REPLY) {
@@ -253,5 +256,5 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		dispatch_reply(in, &m, src, srclen, 420, "Bad Extension", extra);
 		return;
 	}
-	dispatch_route(in, &m, src, srclen);
+	tm_request(in, &m, src, srclen);
 }

@@ -215,6 +215,16 @@ log_vwarnx_limited(struct log_ratelimit *lr, time_t now, const char *fmt,
 	log_warnx("%s: %s", lr->lr_prefix, line);
 }
 
+void
+log_warnx_limited(struct log_ratelimit *lr, time_t now, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwarnx_limited(lr, now, fmt, ap);
+	va_end(ap);
+}
+
 const char *
 log_quote(char *out, size_t cap, const char *s, size_t len, size_t max)
 {

@@ -37,6 +37,8 @@ struct log_ratelimit {
 };
 void	log_vwarnx_limited(struct log_ratelimit *lr, time_t now,
 	    const char *fmt, va_list ap);
+void	log_warnx_limited(struct log_ratelimit *lr, time_t now,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
  * User-supplied bytes for a log line: at most max of them, printable
  * ASCII as is, the rest \xHH, "..." when cut. out needs max * 4 + 8.

@@ -329,14 +329,16 @@ proxy_put_cut_line(struct proxy_buf *b, const struct sip_hdr *h,
 }
 
 int
-proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, const struct route_target *t)
+proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, const struct route_target *t,
+    const struct sockaddr *dst, struct sip_str ruri, const char *suffix,
+    char *buf, size_t cap, size_t *ret_len,
+    const struct udp_sock **ret_sock)
 {
 	const struct proxy_sock	*out, *ins;
 	const struct route_cut	*cuts[ROUTE_CUTS_MAX];
 	const struct sip_hdr	*h;
 	const char		*cursor, *start_end, *top_end;
-	const struct sockaddr	*dst = (const struct sockaddr *)&t->rt_dst;
 	struct proxy_buf	 b;
 	struct sip_via		 via;
 	struct sip_str		 callid;
@@ -364,16 +366,18 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 	if (!proxy_local(out, dst, local, sizeof(local)))
 		return 503;
 
-	b.pb_p = proxy_out;
+	b.pb_p = buf;
 	b.pb_len = 0;
 	b.pb_cap = dst->sa_family == AF_INET6 ? PROXY_MAX_V6 : PROXY_MAX_V4;
+	if (b.pb_cap > cap)
+		b.pb_cap = cap;
 	b.pb_full = false;
 
 	/* Request-Line, with the new Request-URI */
 	start_end = m->sm_start.s + m->sm_start.len;
-	if (t->rt_ruri.s != NULL) {
+	if (ruri.s != NULL) {
 		proxy_put_span(&b, m->sm_start.s, m->sm_ruri.s);
-		proxy_put(&b, t->rt_ruri.s, t->rt_ruri.len);
+		proxy_put(&b, ruri.s, ruri.len);
 		proxy_put_span(&b, m->sm_ruri.s + m->sm_ruri.len, start_end);
 	} else
 		proxy_put_span(&b, m->sm_start.s, start_end);
@@ -381,6 +385,8 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 	proxy_puts(&b, local);
 	proxy_puts(&b, ";branch=");
 	proxy_puts(&b, branch);
+	if (suffix != NULL)
+		proxy_puts(&b, suffix);
 	proxy_puts(&b, "\r\n");
 	if (t->rt_record_route) {
 		proxy_puts(&b, "Record-Route: <sip:");
@@ -431,7 +437,25 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 	proxy_put_span(&b, cursor, m->sm_buf + m->sm_len);
 	if (b.pb_full)
 		return 513;
-	if (udp_send(out->ps_sock, b.pb_p, b.pb_len, dst, t->rt_dstlen) == -1)
+	*ret_len = b.pb_len;
+	*ret_sock = out->ps_sock;
+	return 0;
+}
+
+int
+proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, const struct route_target *t)
+{
+	const struct sockaddr	*dst = (const struct sockaddr *)&t->rt_dst;
+	const struct udp_sock	*out;
+	size_t			 len;
+	int			 r;
+
+	r = proxy_build_request(in, m, src, t, dst, t->rt_ruri, NULL,
+	    proxy_out, sizeof(proxy_out), &len, &out);
+	if (r != 0)
+		return r;
+	if (udp_send(out, proxy_out, len, dst, t->rt_dstlen) == -1)
 		log_warn("forward %.*s", (int)m->sm_method_str.len,
 		    m->sm_method_str.s);
 	else
@@ -440,7 +464,52 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 }
 
 /* The next hop of a response: §18.2.2 with RFC 3581. */
-static bool
+int
+proxy_response_ours(const struct sip_msg *m, struct sip_via *ret_top,
+    struct sip_via *ret_next)
+{
+	struct sip_iter		 it;
+	struct sip_str		 callid;
+	struct sip_cseq		 cseq;
+	char			 branch[PROXY_BRANCH_LEN + 1];
+
+	sip_iter_init(&it, m, SIP_HDR_VIA);
+	if (sip_via_next(&it, ret_top) != 1 ||
+	    !route_is_myself(ret_top->sv_host, ret_top->sv_port) ||
+	    ret_top->sv_branch.len < PROXY_BRANCH_LEN ||
+	    sip_via_next(&it, ret_next) != 1 ||
+	    sip_msg_callid(m, &callid) != 0 || sip_msg_cseq(m, &cseq) != 0)
+		return -1;
+	proxy_branch(ret_next, callid, cseq.sc_num, branch);
+	if (memcmp(branch, ret_top->sv_branch.s, PROXY_BRANCH_LEN) != 0)
+		return -1;
+	return ret_top->sv_branch.len == PROXY_BRANCH_LEN ? 0 : 1;
+}
+
+size_t
+proxy_strip_response(const struct sip_msg *m, const struct sip_via *top,
+    const struct sip_via *next, char *buf, size_t cap)
+{
+	const struct sip_hdr	*h = &m->sm_hdrs[top->sv_hdr];
+	struct proxy_buf	 b;
+
+	b.pb_p = buf;
+	b.pb_len = 0;
+	b.pb_cap = cap;
+	b.pb_full = false;
+	proxy_put_span(&b, m->sm_start.s, h->sh_line.s);
+	if (next->sv_hdr == top->sv_hdr) {
+		/* "Via: ours, next, ...": the line stays without ours */
+		proxy_puts(&b, "Via: ");
+		proxy_put_span(&b, next->sv_value.s,
+		    h->sh_line.s + h->sh_line.len);
+	}
+	proxy_put_span(&b, h->sh_line.s + h->sh_line.len,
+	    m->sm_buf + m->sm_len);
+	return b.pb_full ? 0 : b.pb_len;
+}
+
+bool
 proxy_response_dest(const struct sip_via *v, struct sockaddr_storage *ret,
     socklen_t *ret_len)
 {
@@ -462,30 +531,25 @@ proxy_response_dest(const struct sip_via *v, struct sockaddr_storage *ret,
 	return route_host_addr(host, (uint16_t)port, ret, ret_len);
 }
 
+const struct udp_sock *
+proxy_socket_for(const struct udp_sock *in, int family)
+{
+	const struct proxy_sock	*ps = proxy_sock_for(in, family);
+
+	return ps == NULL ? NULL : ps->ps_sock;
+}
+
 void
 proxy_forward_response(const struct udp_sock *in, const struct sip_msg *m)
 {
 	const struct proxy_sock	*out;
-	const struct sip_hdr	*h;
 	struct sockaddr_storage	 dst;
 	socklen_t		 dstlen;
-	struct proxy_buf	 b;
-	struct sip_iter		 it;
 	struct sip_via		 top, next;
-	struct sip_str		 callid;
-	struct sip_cseq		 cseq;
-	char			 branch[PROXY_BRANCH_LEN + 1];
+	size_t			 len;
 	const char		*why = "not for a branch of sipd";
 
-	sip_iter_init(&it, m, SIP_HDR_VIA);
-	if (sip_via_next(&it, &top) != 1 ||
-	    !route_is_myself(top.sv_host, top.sv_port) ||
-	    top.sv_branch.len != PROXY_BRANCH_LEN ||
-	    sip_via_next(&it, &next) != 1 ||
-	    sip_msg_callid(m, &callid) != 0 || sip_msg_cseq(m, &cseq) != 0)
-		goto stray;
-	proxy_branch(&next, callid, cseq.sc_num, branch);
-	if (memcmp(branch, top.sv_branch.s, PROXY_BRANCH_LEN) != 0)
+	if (proxy_response_ours(m, &top, &next) < 0)
 		goto stray;
 	why = "no usable next Via";
 	if (!proxy_response_dest(&next, &dst, &dstlen) ||
@@ -494,25 +558,12 @@ proxy_forward_response(const struct udp_sock *in, const struct sip_msg *m)
 	why = "next Via is a broadcast or multicast address";
 	if (!route_dest_ok((struct sockaddr *)&dst))
 		goto stray;
-
-	b.pb_p = proxy_out;
-	b.pb_len = 0;
-	b.pb_cap = dst.ss_family == AF_INET6 ? PROXY_MAX_V6 : PROXY_MAX_V4;
-	b.pb_full = false;
-	h = &m->sm_hdrs[top.sv_hdr];
-	proxy_put_span(&b, m->sm_start.s, h->sh_line.s);
-	if (next.sv_hdr == top.sv_hdr) {
-		/* "Via: ours, next, ...": the line stays without ours */
-		proxy_puts(&b, "Via: ");
-		proxy_put_span(&b, next.sv_value.s,
-		    h->sh_line.s + h->sh_line.len);
-	}
-	proxy_put_span(&b, h->sh_line.s + h->sh_line.len,
-	    m->sm_buf + m->sm_len);
 	why = "too large";
-	if (b.pb_full)
+	len = proxy_strip_response(m, &top, &next, proxy_out,
+	    dst.ss_family == AF_INET6 ? PROXY_MAX_V6 : PROXY_MAX_V4);
+	if (len == 0)
 		goto stray;
-	if (udp_send(out->ps_sock, b.pb_p, b.pb_len, (struct sockaddr *)&dst,
+	if (udp_send(out->ps_sock, proxy_out, len, (struct sockaddr *)&dst,
 	    dstlen) == -1)
 		log_warn("forward %u reply", m->sm_status);
 	else

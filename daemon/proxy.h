@@ -45,6 +45,38 @@ int	proxy_forward_request(const struct udp_sock *in,
 	    const struct route_target *t);
 
 /*
+ * The copy of request m (from src, on in) for one target of t: dst and
+ * ruri (.s NULL = keep) are the branch's, suffix (or NULL) is appended
+ * to sipd's branch parameter. Built into buf (cap bytes); *ret_len and
+ * the socket to send it from are set on 0. Else as
+ * proxy_forward_request() (nothing is sent here).
+ */
+int	proxy_build_request(const struct udp_sock *in,
+	    const struct sip_msg *m, const struct sockaddr *src,
+	    const struct route_target *t, const struct sockaddr *dst,
+	    struct sip_str ruri, const char *suffix, char *buf, size_t cap,
+	    size_t *ret_len, const struct udp_sock **ret_sock);
+
+/*
+ * Whether response m is for a branch sipd made: its top Via is one of
+ * our addresses with our marker, and the hash of the next Via, Call-ID
+ * and CSeq matches. -1: not ours; 0: a stateless branch; 1: a branch
+ * with more after the hash (a transaction's). Sets both Vias.
+ */
+int	proxy_response_ours(const struct sip_msg *m, struct sip_via *ret_top,
+	    struct sip_via *ret_next);
+/* m without its top Via top into buf; 0 when it does not fit. */
+size_t	proxy_strip_response(const struct sip_msg *m,
+	    const struct sip_via *top, const struct sip_via *next, char *buf,
+	    size_t cap);
+/* Where a response goes by Via v (§18.2.2, RFC 3581). */
+bool	proxy_response_dest(const struct sip_via *v,
+	    struct sockaddr_storage *ret, socklen_t *ret_len);
+/* The socket to send to family from: in when it fits; NULL: none. */
+const struct udp_sock *proxy_socket_for(const struct udp_sock *in,
+	    int family);
+
+/*
  * A response: when its top Via is a branch sipd made (sent-by one of
  * our addresses, our marker, and the hash of the next Via, Call-ID and
  * CSeq matches), removes that Via and sends the rest to the next Via

@@ -25,8 +25,9 @@
  *  - CANCEL goes where its INVITE went (same decision, no auth: RFC
  *    3261 §22.1, a CANCEL cannot be challenged), and so does an ACK.
  * A user unknown to `subscriber` gets 404, one without a binding 480.
- * Without transactions there is no forking: the request goes to the
- * AoR's best binding (highest q, then most recent) only.
+ * A request for a user forks to the AoR's bindings, up to
+ * ROUTE_BRANCHES_MAX, in the registrar's order (highest q first); the
+ * transaction layer sends the copies and picks the answer.
  *
  * Nothing is allocated per request; the 407's header lines live in a
  * static buffer (one datagram at a time per worker).
@@ -88,7 +89,7 @@ static const struct conf	*route_conf;
 static struct loctab		*route_table;
 static struct route_self	 route_self[ROUTE_MYSELF_MAX];
 static int			 route_nself;
-static struct loctab_binding	 route_binding;
+static struct loctab_binding	 route_bindings[ROUTE_BRANCHES_MAX];
 static char			 route_extra[ROUTE_EXTRA_MAX];
 static struct log_ratelimit	 route_warn_limit = {
 	"route", ROUTE_WARN_PER_SEC, 0, 0
@@ -693,21 +694,47 @@ route_to_gw(struct route_ctx *rx, const struct sip_uri *ruri,
 }
 
 /*
+ * One binding as a target: its contact as the Request-URI, its received
+ * address (a NATed UA is reached where it registered from) or else the
+ * contact's as the destination. false for a host name (no DNS) or a
+ * contact too long.
+ */
+static bool
+route_binding_target(struct route_ctx *rx, const struct loctab_binding *b,
+    struct sockaddr_storage *dst, socklen_t *dstlen, struct sip_str *ruri,
+    char *buf)
+{
+	struct sip_uri	 u;
+
+	if (b->lb_contact_len >= ROUTE_URI_MAX)
+		return false;
+	memcpy(buf, b->lb_contact, b->lb_contact_len);
+	ruri->s = buf;
+	ruri->len = b->lb_contact_len;
+	if (b->lb_received_len > 0 && sip_uri_parse(b->lb_received,
+	    b->lb_received_len, &u) == 0 && route_host_addr(u.su_host,
+	    u.su_port, dst, dstlen))
+		return true;
+	(void)rx;
+	return sip_uri_parse(ruri->s, ruri->len, &u) == 0 &&
+	    route_host_addr(u.su_host, u.su_port, dst, dstlen);
+}
+
+/*
  * lookup("location"): the Request-URI user, unescaped once and
  * lower-cased as the registrar keys AoRs; 404 when not a subscriber,
- * 480 when not registered. The request goes to the best binding, at its
- * received address when it registered from behind a NAT.
+ * 480 when not registered. The request forks to the bindings.
  */
 static void
 route_to_user(struct route_ctx *rx, const struct sip_uri *ruri)
 {
 	struct route_target	*t = rx->rx_t;
-	struct loctab_binding	*b = &route_binding;
+	struct route_branch	*rb;
 	struct loctab_str	 aor;
-	struct sip_uri		 u;
 	char			 user[LOCTAB_AOR_MAX], lower[LOCTAB_AOR_MAX];
 	long			 n;
-	unsigned		 nb;
+	unsigned		 nb, k;
+	bool			 first = true;
 	size_t			 i;
 	int			 r;
 
@@ -730,7 +757,8 @@ route_to_user(struct route_ctx *rx, const struct sip_uri *ruri)
 	aor.ls_ptr = lower;
 	aor.ls_len = (size_t)n;
 	r = route_table == NULL ? -ENXIO :
-	    loctab_lookup(route_table, aor, rx->rx_now, b, 1, &nb);
+	    loctab_lookup(route_table, aor, rx->rx_now, route_bindings,
+	    ROUTE_BRANCHES_MAX, &nb);
 	if (r == LOCTAB_E_NOTFOUND) {
 		route_reply(rx, 480, "Temporarily Unavailable", NULL);
 		return;
@@ -740,26 +768,27 @@ route_to_user(struct route_ctx *rx, const struct sip_uri *ruri)
 		route_reply(rx, 500, "Server Internal Error", NULL);
 		return;
 	}
-	if (b->lb_contact_len >= sizeof(t->rt_ruri_buf)) {
+	if (nb > ROUTE_BRANCHES_MAX)
+		nb = ROUTE_BRANCHES_MAX;
+	for (k = 0; k < nb; k++) {
+		if (first) {
+			if (route_binding_target(rx, &route_bindings[k],
+			    &t->rt_dst, &t->rt_dstlen, &t->rt_ruri,
+			    t->rt_ruri_buf))
+				first = false;
+			continue;
+		}
+		rb = &t->rt_more[t->rt_nmore];
+		if (route_binding_target(rx, &route_bindings[k], &rb->rb_dst,
+		    &rb->rb_dstlen, &rb->rb_ruri, rb->rb_ruri_buf))
+			t->rt_nmore++;
+	}
+	if (first) {
+		/* host name contacts only: sipd does no DNS */
 		route_reply(rx, 480, "Temporarily Unavailable", NULL);
 		return;
 	}
-	memcpy(t->rt_ruri_buf, b->lb_contact, b->lb_contact_len);
-	t->rt_ruri.s = t->rt_ruri_buf;
-	t->rt_ruri.len = b->lb_contact_len;
-	/* received first: a NATed UA is reached where it registered from */
-	if (b->lb_received_len > 0 && sip_uri_parse(b->lb_received,
-	    b->lb_received_len, &u) == 0 && route_uri_dest(rx, &u)) {
-		route_forward(rx, "to a binding's received address");
-		return;
-	}
-	if (sip_uri_parse(t->rt_ruri.s, t->rt_ruri.len, &u) == 0 &&
-	    route_uri_dest(rx, &u)) {
-		route_forward(rx, "to a binding");
-		return;
-	}
-	/* a host name contact: sipd does no DNS */
-	route_reply(rx, 480, "Temporarily Unavailable", NULL);
+	route_forward(rx, nb > 1 ? "to the bindings" : "to a binding");
 }
 
 /*
@@ -810,6 +839,7 @@ route_request(const struct udp_sock *in, const struct sip_msg *m,
 	ret->rt_ruri.s = NULL;
 	ret->rt_ruri.len = 0;
 	ret->rt_ncuts = 0;
+	ret->rt_nmore = 0;
 	ret->rt_record_route = false;
 	ret->rt_why = "dropped";
 	ret->rt_dstlen = 0;

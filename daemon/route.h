@@ -25,6 +25,7 @@
 #define ROUTE_URI_MAX		1024	/* a Request-URI sipd writes */
 #define ROUTE_EXTRA_MAX		1024	/* header lines of a reply */
 #define ROUTE_CUTS_MAX		4	/* header values left out */
+#define ROUTE_BRANCHES_MAX	8	/* bindings a request forks to */
 
 enum route_verdict {
 	ROUTE_FORWARD = 0,	/* rt_dst, rt_ruri, rt_cuts, rt_record_route */
@@ -43,6 +44,14 @@ struct route_cut {
 	struct sip_str	 rc_span;
 };
 
+/* A further target of a forked request (the first is rt_dst, rt_ruri). */
+struct route_branch {
+	struct sockaddr_storage	 rb_dst;
+	socklen_t		 rb_dstlen;
+	struct sip_str		 rb_ruri;
+	char			 rb_ruri_buf[ROUTE_URI_MAX];
+};
+
 struct route_target {
 	int			 rt_verdict;	/* enum route_verdict */
 	/* ROUTE_REPLY */
@@ -58,6 +67,9 @@ struct route_target {
 	bool			 rt_record_route;	/* dialog-forming */
 	const char		*rt_why;	/* static text for debug logs */
 	char			 rt_ruri_buf[ROUTE_URI_MAX];
+	/* the AoR's other bindings, best first (parallel forking) */
+	int			 rt_nmore;
+	struct route_branch	 rt_more[ROUTE_BRANCHES_MAX - 1];
 };
 
 /* Worker start: the config and the sockets sipd listens on. */

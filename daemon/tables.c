@@ -22,6 +22,7 @@
 #include "loctab.h"
 #include "master.h"
 #include "replycache.h"
+#include "tmtab.h"
 #include "runcfg.h"
 #include "shm.h"
 #include "stats.h"
@@ -200,8 +201,11 @@ tables_load(const struct conf *c)
 	size = shm_size_add(size, stats_shm_size((unsigned)c->c_children + 1),
 	    STATS_SHM_ALIGN);
 	size = shm_size_add(size, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
+	size = shm_size_add(size, tmtab_shm_size(c->c_tm_max_transactions),
+	    TMTAB_SHM_ALIGN);
 	if (size == SIZE_MAX) {
-		fprintf(stderr, "sipd: usrloc.max_contacts too large\n");
+		fprintf(stderr, "sipd: usrloc.max_contacts or "
+		    "tm.max_transactions too large\n");
 		return SIPD_EXIT_CONFIG;
 	}
 	if ((rc = shm_create(size)) != 0 ||
@@ -210,7 +214,8 @@ tables_load(const struct conf *c)
 	    (rc = auth_init(c)) != 0 ||
 	    (rc = replycache_create()) != 0 ||
 	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
-	    (rc = runcfg_create()) != 0) {
+	    (rc = runcfg_create()) != 0 ||
+	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
 		    strerror(rc < 0 ? -rc : rc));
 		log_err("shared memory of %zu bytes: %s", size,

@@ -18,6 +18,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "stats.h"
+#include "tm.h"
 #include "worker.h"
 
 /* Datagrams read per readiness event before other sockets get a turn. */
@@ -129,6 +130,16 @@ worker_on_term(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(worker_base);
 }
 
+/* Worker 1 runs the transaction timers: one place, not one per worker. */
+static void
+worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	tm_timer();
+}
+
 static int
 worker_term_fd(void)
 {
@@ -146,7 +157,8 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
     int index)
 {
 	struct worker_sock	 ws[CONF_MAX_LISTEN];
-	struct event		*ev_term;
+	struct event		*ev_term, *ev_tick = NULL;
+	struct timeval		 tick = { 0, TM_TIMER_TICK_MS * 1000 };
 	int			 i, term_fd;
 
 	stats_set_row((unsigned)index);
@@ -169,6 +181,12 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 	    worker_on_term, NULL);
 	if (ev_term == NULL || event_add(ev_term, NULL) == -1)
 		fatalx("cannot watch SIGTERM");
+	if (index == 1) {
+		ev_tick = event_new(worker_base, -1, EV_PERSIST, worker_on_tick,
+		    NULL);
+		if (ev_tick == NULL || event_add(ev_tick, &tick) == -1)
+			fatalx("cannot start the transaction timer");
+	}
 
 	event_base_dispatch(worker_base);
 
@@ -177,6 +195,8 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 		close(ws[i].ws_epfd);
 	}
 	event_free(ev_term);
+	if (ev_tick != NULL)
+		event_free(ev_tick);
 	close(term_fd);
 	event_base_free(worker_base);
 	exit(0);

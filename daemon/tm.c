@@ -1,0 +1,579 @@
+/*
+ * tm: transaction-stateful proxying (RFC 3261 §16, §17), run by every
+ * UDP worker; worker 1 also runs the timers. The state lives in shm
+ * (shm/tmtab.c): this file turns messages into tmtab calls and tmtab's
+ * answers into datagrams.
+ *
+ * A request other than ACK and REGISTER opens a server transaction
+ * before anything else happens to it, so that its retransmissions are
+ * answered from the table (the last reply again) whatever sipd decided:
+ * a 407 is sent again with the same nonce, a forwarded INVITE is not
+ * forwarded twice. Then route.c decides; sipd answers (the reply is
+ * remembered) or forwards one copy per target, each with its own branch
+ *     z9hG4bKsd<16 hex: proxy_branch()>.<6 hex cell><6 hex gen><1 hex n>
+ * The hash part lets proxy.c verify a reply without state; the rest
+ * names the cell, so a reply finds its transaction without a lookup.
+ * Copies are stored before they are sent: a reply handled at once by
+ * another worker finds its branch.
+ *
+ * Keys (§17.2.3): with the magic cookie, the top Via branch and sent-by
+ * and the method (ACK counts as INVITE); without it (RFC 2543), the
+ * Request-URI, From tag, Call-ID, CSeq number, top Via and method.
+ *
+ * Replies to forwarded requests: 100 ends there; other provisionals go
+ * up; finals follow §16.7 in tmtab_response(). sipd sends the ACK of a
+ * non-2xx final downstream and the CANCELs itself (§16.10, §17.1.1.3),
+ * built from the stored copy of the branch.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "proxy.h"
+#include "route.h"
+#include "sip_msg.h"
+#include "sip_reply.h"
+#include "stats.h"
+#include "tm.h"
+#include "tmtab.h"
+
+#define TM_ACTS		64
+#define TM_SCRATCH	(256 * 1024)	/* copies out of tmtab */
+#define TM_FORWARD	(256 * 1024)	/* the copies of one request */
+#define TM_OWN_MAX	8192		/* an ACK or CANCEL sipd writes */
+#define TM_SUFFIX_LEN	14		/* ".", 6 + 6 + 1 hex digits */
+#define TM_TIMER_ROUNDS	8
+#define TM_WARN_PER_SEC	10
+
+static const struct conf	*tm_conf;
+static const struct udp_sock	*tm_socks;
+static int			 tm_nsocks;
+static struct tmtab_act		 tm_acts[TM_ACTS];
+static char			 tm_scratch[TM_SCRATCH];
+static char			 tm_fwd[TM_FORWARD];
+static char			 tm_own[TM_OWN_MAX];
+static struct log_ratelimit	 tm_warn_limit = {
+	"tm", TM_WARN_PER_SEC, 0, 0
+};
+
+void
+tm_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
+{
+	tm_conf = c;
+	tm_socks = socks;
+	tm_nsocks = nsocks;
+}
+
+static void
+tm_out_init(struct tmtab_out *out)
+{
+	out->to_acts = tm_acts;
+	out->to_max = TM_ACTS;
+	out->to_n = 0;
+	out->to_scratch = tm_scratch;
+	out->to_cap = sizeof(tm_scratch);
+	out->to_used = 0;
+}
+
+static unsigned
+tm_sock_index(const struct udp_sock *s)
+{
+	return (unsigned)(s - tm_socks);
+}
+
+static socklen_t
+tm_addr_len(const union tmtab_addr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+}
+
+static void
+tm_addr_set(union tmtab_addr *a, const struct sockaddr *sa)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET6)
+		memcpy(&a->sin6, sa, sizeof(a->sin6));
+	else if (sa->sa_family == AF_INET)
+		memcpy(&a->sin, sa, sizeof(a->sin));
+}
+
+/* --- keys ------------------------------------------------------------ */
+
+static uint64_t
+tm_hash_str(uint64_t h, struct sip_str s)
+{
+	return tmtab_hash(h, s.s, s.len);
+}
+
+/*
+ * The key of m's transaction as if its method were method: "INVITE"
+ * finds the INVITE an ACK or CANCEL belongs to. 0 when m lacks what
+ * the key is made of (sip_msg_check() lets no such request through).
+ */
+static uint64_t
+tm_key(const struct sip_msg *m, const char *method)
+{
+	struct sip_via	 v;
+	struct sip_addr	 from;
+	struct sip_str	 callid;
+	struct sip_cseq	 cseq;
+	uint64_t	 h = TMTAB_HASH_INIT;
+	unsigned char	 port[2];
+
+	if (sip_msg_via_top(m, &v) != 0)
+		return 0;
+	if (v.sv_branch.len > 7 && memcmp(v.sv_branch.s, "z9hG4bK", 7) == 0) {
+		port[0] = (unsigned char)(v.sv_port >> 8);
+		port[1] = (unsigned char)v.sv_port;
+		h = tm_hash_str(h, v.sv_branch);
+		h = tm_hash_str(h, v.sv_host);
+		h = tmtab_hash(h, port, sizeof(port));
+	} else {
+		if (sip_msg_from(m, &from) != 0 ||
+		    sip_msg_callid(m, &callid) != 0 ||
+		    sip_msg_cseq(m, &cseq) != 0)
+			return 0;
+		h = tm_hash_str(h, m->sm_ruri);
+		h = tm_hash_str(h, from.sa_tag);
+		h = tm_hash_str(h, callid);
+		h = tmtab_hash(h, &cseq.sc_num, sizeof(cseq.sc_num));
+		h = tm_hash_str(h, v.sv_value);
+	}
+	return tmtab_hash(h, method, strlen(method));
+}
+
+/* The method part of the key: the method as written, ACK as INVITE. */
+static const char *
+tm_method_key(const struct sip_msg *m, char *buf, size_t cap)
+{
+	size_t	 n = m->sm_method_str.len < cap - 1 ? m->sm_method_str.len :
+		    cap - 1;
+
+	if (m->sm_method == SIP_METHOD_ACK)
+		return "INVITE";
+	memcpy(buf, m->sm_method_str.s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* --- what tmtab asks us to send ------------------------------------- */
+
+static void
+tm_put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len + n > cap) {
+		*len = cap + 1;	/* marks "too long" */
+		return;
+	}
+	memcpy(buf + *len, s, n);
+	*len += n;
+}
+
+static void
+tm_puts(char *buf, size_t cap, size_t *len, const char *s)
+{
+	tm_put(buf, cap, len, s, strlen(s));
+}
+
+static void
+tm_put_line(char *buf, size_t cap, size_t *len, const struct sip_msg *m,
+    int id)
+{
+	int	 i = m->sm_first[id];
+
+	if (i != SIP_MSG_NO_HDR)
+		tm_put(buf, cap, len, m->sm_hdrs[i].sh_line.s,
+		    m->sm_hdrs[i].sh_line.len);
+}
+
+/*
+ * The ACK (reply given: the To of a non-2xx final, §17.1.1.3) or the
+ * CANCEL (reply NULL, §9.1) of the branch whose copy is copy: its
+ * Request-URI, sipd's Via with the branch's branch, its Route, From,
+ * Call-ID, CSeq number. Into tm_own; 0 when the copy is unusable.
+ */
+static size_t
+tm_build_own(const char *copy, size_t copylen, const struct sip_msg *reply)
+{
+	struct sip_msg	 c;
+	struct sip_via	 v;
+	struct sip_cseq	 cs;
+	const char	*method = reply != NULL ? "ACK" : "CANCEL";
+	char		 line[64];
+	size_t		 len = 0, cap = sizeof(tm_own), i;
+
+	if (sip_msg_parse(&c, copy, copylen) != 0 ||
+	    sip_msg_via_top(&c, &v) != 0 || sip_msg_cseq(&c, &cs) != 0)
+		return 0;
+	tm_puts(tm_own, cap, &len, method);
+	tm_puts(tm_own, cap, &len, " ");
+	tm_put(tm_own, cap, &len, c.sm_ruri.s, c.sm_ruri.len);
+	tm_puts(tm_own, cap, &len, " SIP/2.0\r\nVia: ");
+	tm_put(tm_own, cap, &len, v.sv_value.s, v.sv_value.len);
+	tm_puts(tm_own, cap, &len, "\r\n");
+	for (i = 0; i < c.sm_nhdrs; i++)
+		if (c.sm_hdrs[i].sh_id == SIP_HDR_ROUTE)
+			tm_put(tm_own, cap, &len, c.sm_hdrs[i].sh_line.s,
+			    c.sm_hdrs[i].sh_line.len);
+	tm_put_line(tm_own, cap, &len, &c, SIP_HDR_FROM);
+	tm_put_line(tm_own, cap, &len, reply != NULL ? reply : &c,
+	    SIP_HDR_TO);
+	tm_put_line(tm_own, cap, &len, &c, SIP_HDR_CALL_ID);
+	(void)snprintf(line, sizeof(line), "CSeq: %u %s\r\n",
+	    (unsigned)cs.sc_num, method);
+	tm_puts(tm_own, cap, &len, line);
+	tm_puts(tm_own, cap, &len,
+	    "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+	return len > cap ? 0 : len;
+}
+
+static void
+tm_send_to(unsigned sock, const union tmtab_addr *dst, const char *msg,
+    size_t len, const char *what)
+{
+	if (sock >= (unsigned)tm_nsocks)
+		return;
+	if (udp_send(&tm_socks[sock], msg, len, &dst->sa,
+	    tm_addr_len(dst)) == -1)
+		log_warn("send %s", what);
+}
+
+/* A 408 of our own: every branch of the transaction timed out. */
+static void
+tm_local_408(const struct tmtab_act *a)
+{
+	struct sip_msg	 req;
+	const char	*buf;
+	size_t		 len;
+	struct sockaddr_storage dst;
+	socklen_t	 dstlen;
+
+	if (sip_msg_parse(&req, a->ta_msg, a->ta_len) != 0 ||
+	    a->ta_sock >= (unsigned)tm_nsocks)
+		return;
+	if (dispatch_reply_sent(&tm_socks[a->ta_sock], &req, &a->ta_dst.sa,
+	    tm_addr_len(&a->ta_dst), 408, "Request Timeout", NULL, &buf,
+	    &len, &dst, &dstlen) == 0)
+		(void)tmtab_reply(a->ta_ref, 408, buf, len, tmtab_now_ms());
+}
+
+/* Sends what tmtab asked for; reply is the reply being handled, or NULL. */
+static void
+tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
+{
+	const struct tmtab_act	*a;
+	size_t			 len;
+	unsigned		 i;
+
+	for (i = 0; i < out->to_n; i++) {
+		a = &out->to_acts[i];
+		if (a->ta_msg == NULL)
+			continue;
+		switch (a->ta_kind) {
+		case TMTAB_SEND:
+			tm_send_to(a->ta_sock, &a->ta_dst, a->ta_msg,
+			    a->ta_len, a->ta_branch < 0 ? "reply" :
+			    "retransmission");
+			stats_inc(a->ta_branch < 0 ? STATS_FWD_REPLIES :
+			    STATS_FWD_REQUESTS);
+			break;
+		case TMTAB_SEND_ACK:
+			if (reply == NULL ||
+			    (len = tm_build_own(a->ta_msg, a->ta_len,
+			    reply)) == 0)
+				break;
+			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len, "ACK");
+			break;
+		case TMTAB_SEND_CANCEL:
+			if ((len = tm_build_own(a->ta_msg, a->ta_len,
+			    NULL)) == 0)
+				break;
+			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len,
+			    "CANCEL");
+			break;
+		case TMTAB_LOCAL_408:
+			tm_local_408(a);
+			break;
+		}
+	}
+}
+
+/* --- requests ------------------------------------------------------- */
+
+/* A reply sipd makes itself, remembered for retransmissions. */
+static void
+tm_reply_local(struct tmtab_ref ref, const struct udp_sock *in,
+    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen,
+    int code, const char *reason, const char *extra)
+{
+	struct sockaddr_storage	 dst;
+	socklen_t		 dstlen;
+	const char		*buf;
+	size_t			 len;
+
+	if (dispatch_reply_sent(in, m, src, srclen, code, reason, extra,
+	    &buf, &len, &dst, &dstlen) == 0)
+		(void)tmtab_reply(ref, code, buf, len, tmtab_now_ms());
+	else if (code >= 200)
+		tmtab_abandon(ref);
+}
+
+static const char *
+tm_reason(int code)
+{
+	switch (code) {
+	case 400:
+		return "Bad Request - Malformed Max-Forwards";
+	case 513:
+		return "Message Too Large";
+	default:
+		return "Service Unavailable";
+	}
+}
+
+/* route.c said FORWARD: one copy per target, stored, then sent. */
+static void
+tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
+    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen,
+    const struct route_target *t)
+{
+	struct tmtab_branch	 br[TMTAB_BRANCHES];
+	const struct udp_sock	*sock;
+	const struct sockaddr	*dst;
+	struct sip_str		 ruri;
+	char			 suffix[TM_SUFFIX_LEN + 1];
+	size_t			 used = 0, len;
+	uint64_t		 fr;
+	unsigned		 nb = 0, i;
+	int			 k, r, code = -1;
+
+	for (k = 0; k <= t->rt_nmore && nb < TMTAB_BRANCHES; k++) {
+		if (k == 0) {
+			dst = (const struct sockaddr *)&t->rt_dst;
+			ruri = t->rt_ruri;
+		} else {
+			dst = (const struct sockaddr *)&t->rt_more[k - 1].rb_dst;
+			ruri = t->rt_more[k - 1].rb_ruri;
+		}
+		(void)snprintf(suffix, sizeof(suffix), ".%06x%06x%x",
+		    (unsigned)ref.tr_idx, (unsigned)ref.tr_gen, nb);
+		r = proxy_build_request(in, m, src, t, dst, ruri, suffix,
+		    tm_fwd + used, sizeof(tm_fwd) - used, &len, &sock);
+		if (r != 0) {
+			if (r > 0)
+				code = r;
+			continue;
+		}
+		br[nb].tb_sock = tm_sock_index(sock);
+		tm_addr_set(&br[nb].tb_dst, dst);
+		br[nb].tb_msg = tm_fwd + used;
+		br[nb].tb_len = len;
+		used += len;
+		nb++;
+	}
+	if (nb == 0) {
+		if (code > 0)
+			tm_reply_local(ref, in, m, src, srclen, code,
+			    tm_reason(code), NULL);
+		else
+			tmtab_abandon(ref);
+		return;
+	}
+	if (m->sm_method == SIP_METHOD_INVITE)
+		tm_reply_local(ref, in, m, src, srclen, 100, "Trying", NULL);
+	fr = 1000ULL * (m->sm_method == SIP_METHOD_INVITE ?
+	    tm_conf->c_tm_fr_inv_timeout : tm_conf->c_tm_fr_timeout);
+	(void)tmtab_branches(ref, br, nb, fr, tmtab_now_ms());
+	for (i = 0; i < nb; i++) {
+		if (udp_send(&tm_socks[br[i].tb_sock], br[i].tb_msg,
+		    br[i].tb_len, &br[i].tb_dst.sa,
+		    tm_addr_len(&br[i].tb_dst)) == -1)
+			log_warn("forward %.*s", (int)m->sm_method_str.len,
+			    m->sm_method_str.s);
+		else
+			stats_inc(STATS_FWD_REQUESTS);
+	}
+	log_debug("%.*s forwarded %s (%u branches)", (int)m->sm_method_str.len,
+	    m->sm_method_str.s, t->rt_why, nb);
+}
+
+/* A CANCEL, its own transaction open: 200 and CANCELs, or 481. */
+static void
+tm_cancel(struct tmtab_ref ref, const struct udp_sock *in,
+    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen)
+{
+	struct tmtab_out	 out;
+	int			 r;
+
+	tm_out_init(&out);
+	r = tmtab_cancel(tm_key(m, "INVITE"), tmtab_now_ms(), &out);
+	if (r == TMTAB_E_NOTFOUND || r < 0)
+		tm_reply_local(ref, in, m, src, srclen, 481,
+		    "Call/Transaction Does Not Exist", NULL);
+	else
+		tm_reply_local(ref, in, m, src, srclen, 200, "canceling",
+		    NULL);
+	tm_send(&out, NULL);
+}
+
+void
+tm_request(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, socklen_t srclen)
+{
+	/* Static: a worker handles one datagram at a time. */
+	static struct route_target	 t;
+	struct sockaddr_storage		 up;
+	struct tmtab_new		 n;
+	struct tmtab_ref		 ref;
+	struct tmtab_out		 out;
+	char				 mk[32];
+	int				 r;
+
+	n.tn_key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
+	if (n.tn_key == 0 || sip_reply_dest(m, src, 0, &up) != 0) {
+		stats_inc(STATS_DROP_REQUESTS);	/* cannot be answered */
+		return;
+	}
+	n.tn_invite = m->sm_method == SIP_METHOD_INVITE;
+	n.tn_sock = tm_sock_index(in);
+	tm_addr_set(&n.tn_up, (struct sockaddr *)&up);
+	tm_addr_set(&n.tn_src, src);
+	n.tn_req = m->sm_buf;
+	n.tn_reqlen = m->sm_len;
+	tm_out_init(&out);
+	r = tmtab_begin(&n, tmtab_now_ms(), &ref, &out);
+	if (r != 0) {
+		log_warnx_limited(&tm_warn_limit, time(NULL),
+		    "transaction table: %s; %.*s answered 503",
+		    r == TMTAB_E_FULL ? "full" : "error",
+		    (int)m->sm_method_str.len, m->sm_method_str.s);
+		dispatch_reply(in, m, src, srclen, 503, "Service Unavailable",
+		    NULL);
+		return;
+	}
+	if (ref.tr_idx == UINT32_MAX) {
+		/* a retransmission: answered from the transaction */
+		tm_send(&out, NULL);
+		return;
+	}
+	stats_inc(STATS_TM_CREATED);
+	if (m->sm_method == SIP_METHOD_CANCEL) {
+		tm_cancel(ref, in, m, src, srclen);
+		return;
+	}
+	route_request(in, m, src, time(NULL), &t);
+	switch (t.rt_verdict) {
+	case ROUTE_REPLY:
+		tm_reply_local(ref, in, m, src, srclen, t.rt_code,
+		    t.rt_reason, t.rt_extra);
+		return;
+	case ROUTE_DROP:
+		tmtab_abandon(ref);
+		stats_inc(STATS_DROP_REQUESTS);
+		return;
+	}
+	tm_forward(ref, in, m, src, srclen, &t);
+}
+
+bool
+tm_ack(const struct sip_msg *m)
+{
+	uint64_t	 key = tm_key(m, "INVITE");
+
+	return key != 0 && tmtab_ack(key) == 0;
+}
+
+/* --- replies -------------------------------------------------------- */
+
+static int
+tm_hex(const char *s, size_t n, uint32_t *ret)
+{
+	uint32_t	 v = 0;
+	size_t		 i;
+	int		 d;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint32_t)d;
+	}
+	*ret = v;
+	return 0;
+}
+
+void
+tm_response(const struct udp_sock *in, const struct sip_msg *m)
+{
+	struct sip_via		 top, next;
+	struct sip_cseq		 cs;
+	struct tmtab_ref	 ref;
+	struct tmtab_out	 out;
+	const char		*sfx;
+	uint32_t		 b;
+	size_t			 len;
+	int			 r;
+
+	r = proxy_response_ours(m, &top, &next);
+	if (r <= 0) {
+		/* stateless (an ACK's branch) or not ours: by Via, or dropped */
+		proxy_forward_response(in, m);
+		return;
+	}
+	sfx = top.sv_branch.s + PROXY_BRANCH_LEN;
+	if (top.sv_branch.len != PROXY_BRANCH_LEN + TM_SUFFIX_LEN ||
+	    sfx[0] != '.' || tm_hex(sfx + 1, 6, &ref.tr_idx) != 0 ||
+	    tm_hex(sfx + 7, 6, &ref.tr_gen) != 0 ||
+	    tm_hex(sfx + 13, 1, &b) != 0 || sip_msg_cseq(m, &cs) != 0)
+		goto stray;
+	len = proxy_strip_response(m, &top, &next, tm_fwd, sizeof(tm_fwd));
+	if (len == 0)
+		goto stray;
+	tm_out_init(&out);
+	r = tmtab_response(ref, (int)b, (int)m->sm_status,
+	    cs.sc_method == SIP_METHOD_CANCEL, tm_fwd, len, tmtab_now_ms(),
+	    &out);
+	if (r == 0) {
+		tm_send(&out, m);
+		return;
+	}
+	/* the transaction is gone: a late 2xx still goes up (§16.7) */
+	if (m->sm_status >= 200 && m->sm_status < 300 &&
+	    cs.sc_method == SIP_METHOD_INVITE) {
+		proxy_forward_response(in, m);
+		return;
+	}
+stray:
+	log_debug("tm: %u reply dropped: no transaction", m->sm_status);
+	stats_inc(STATS_DROP_REPLIES);
+}
+
+/* --- timers (worker 1) ---------------------------------------------- */
+
+void
+tm_timer(void)
+{
+	struct tmtab_out	 out;
+	int			 round;
+
+	for (round = 0; round < TM_TIMER_ROUNDS; round++) {
+		tm_out_init(&out);
+		tmtab_timers(tmtab_now_ms(), &out);
+		tm_send(&out, NULL);
+		/* a full batch: more may be due */
+		if (out.to_n < out.to_max &&
+		    out.to_used + TMTAB_MSG_MAX < out.to_cap)
+			break;
+	}
+}

@@ -1,0 +1,1061 @@
+/*
+ * tmtab.c: the transaction table in shm (see tmtab.h for the layout and
+ * the rules). Runs in the UDP workers (requests, replies) and in the one
+ * worker that runs the timers; the master only creates it.
+ *
+ * Locking: a stripe lock guards the buckets of its stripe, every field
+ * of the cells chained in them, and the stripe's tx_due. The pool lock
+ * guards the free lists and counters of cells and chunks, and nothing
+ * else: the bytes of a chunk belong to whoever holds its chain. Order:
+ * stripe, then pool. A cell's tc_gen changes only under its stripe lock
+ * (when it is freed), so a holder of that lock who sees the generation
+ * of a ref owns the right cell.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "shm.h"
+#include "shm_lock.h"
+#include "stats.h"
+#include "tmtab.h"
+
+#define TM_MAGIC	0x746d7462U	/* "tmtb" */
+#define TM_NONE		0U		/* end of a chain (indexes are +1) */
+#define TM_DATA		(TMTAB_CHUNK - sizeof(uint32_t))
+
+enum tm_cstate {
+	TC_FREE = 0,
+	TC_PROCEEDING,		/* no final reply sent upstream yet */
+	TC_COMPLETED		/* final sent; waiting for ACK or free_at */
+};
+
+enum tm_bstate {
+	TB_EMPTY = 0,
+	TB_SENT,		/* copy sent, nothing heard */
+	TB_PROV,		/* a provisional arrived */
+	TB_FINAL		/* a final arrived, or it timed out */
+};
+
+enum tm_cancel {
+	TX_NONE = 0,
+	TX_PENDING,		/* to send when a provisional arrives */
+	TX_SENT,		/* sent, retransmitted until answered */
+	TX_DONE
+};
+
+/* A stored message: a chain of chunks. */
+struct tm_blob {
+	uint32_t	 tb_head;	/* chunk index + 1; TM_NONE = empty */
+	uint32_t	 tb_len;
+};
+
+struct tm_br {
+	uint8_t		 br_state;	/* enum tm_bstate */
+	uint8_t		 br_cancel;	/* enum tm_cancel */
+	uint16_t	 br_code;	/* final code heard (408: timed out) */
+	uint16_t	 br_sock;
+	uint16_t	 br_retr_ivl;	/* ms */
+	uint16_t	 br_cancel_ivl;	/* ms */
+	uint64_t	 br_retr_at;	/* 0: no retransmission */
+	uint64_t	 br_cancel_at;	/* 0: none */
+	uint64_t	 br_cancel_end;	/* give up retransmitting CANCEL */
+	union tmtab_addr br_dst;
+	struct tm_blob	 br_msg;	/* the copy as sent */
+};
+
+struct tm_cell {
+	uint32_t	 tc_next;	/* bucket chain, index + 1 */
+	uint32_t	 tc_gen;
+	uint32_t	 tc_bucket;
+	uint8_t		 tc_state;	/* enum tm_cstate */
+	uint8_t		 tc_invite;
+	uint8_t		 tc_nbr;
+	uint8_t		 tc_canceled;
+	uint16_t	 tc_final;	/* code sent upstream, once final */
+	uint16_t	 tc_best_code;	/* of tc_best */
+	uint16_t	 tc_sock;
+	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
+	uint64_t	 tc_key;
+	uint64_t	 tc_fr_at;	/* 0: none */
+	uint64_t	 tc_g_at;	/* 0: none */
+	uint64_t	 tc_free_at;	/* 0: none */
+	union tmtab_addr tc_up;
+	union tmtab_addr tc_src;	/* where the request came from */
+	struct tm_blob	 tc_req;	/* request as received */
+	struct tm_blob	 tc_resp;	/* last reply sent upstream */
+	struct tm_blob	 tc_best;	/* best final held back */
+	struct tm_br	 tc_br[TMTAB_BRANCHES];
+};
+
+struct tm_stripe {
+	struct shm_lock		 tx_lock;
+	_Atomic uint64_t	 tx_due;	/* earliest timer; 0 = none */
+} __attribute__((aligned(TMTAB_SHM_ALIGN)));
+
+struct tm_chunk {
+	uint32_t	 ck_next;
+	char		 ck_data[TM_DATA];
+};
+
+struct tm_head {
+	uint32_t		 th_magic;
+	uint32_t		 th_cap;
+	uint32_t		 th_nbuckets;	/* power of two */
+	uint32_t		 th_nchunks;
+	struct tm_stripe	 th_stripes[TMTAB_STRIPES];
+	struct shm_lock		 th_pool_lock;
+	/* pool lock: */
+	uint32_t		 th_cell_free;	/* index + 1 */
+	uint32_t		 th_cell_bump;
+	uint32_t		 th_cells_used;
+	uint32_t		 th_chunk_free;	/* index + 1 */
+	uint32_t		 th_chunk_bump;
+	uint32_t		 th_chunks_used;
+};
+
+static struct tm_head	*tm;
+static _Atomic uint32_t	*tm_buckets;	/* stripe lock; index + 1 */
+static struct tm_cell	*tm_cells;
+static struct tm_chunk	*tm_chunks;
+
+static uint32_t
+tm_nbuckets(unsigned cap)
+{
+	uint32_t n = TMTAB_STRIPES;
+
+	while (n < cap / 4)
+		n <<= 1;
+	return n;
+}
+
+size_t
+tmtab_shm_size(unsigned cap)
+{
+	size_t	 acc = 0;
+
+	if (cap == 0 || cap > TMTAB_CAP_MAX)
+		return SIZE_MAX;
+	acc = shm_size_add(acc, sizeof(struct tm_head), TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, tm_nbuckets(cap) * sizeof(uint32_t),
+	    TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, (size_t)cap * sizeof(struct tm_cell),
+	    TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, (size_t)cap * TMTAB_CHUNKS_PER_CELL *
+	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN);
+	return acc;
+}
+
+int
+tmtab_create(unsigned cap)
+{
+	size_t	 nb, i;
+	int	 r;
+
+	if (cap == 0 || cap > TMTAB_CAP_MAX)
+		return -EINVAL;
+	nb = tm_nbuckets(cap);
+	if ((tm = shm_carve(sizeof(*tm), TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_buckets = shm_carve(nb * sizeof(uint32_t),
+	    TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_cells = shm_carve((size_t)cap * sizeof(struct tm_cell),
+	    TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_chunks = shm_carve((size_t)cap * TMTAB_CHUNKS_PER_CELL *
+	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN)) == NULL) {
+		tm = NULL;
+		return -errno;
+	}
+	/* shm_carve() zeroes: buckets empty, cells TC_FREE. */
+	tm->th_cap = cap;
+	tm->th_nbuckets = (uint32_t)nb;
+	tm->th_nchunks = cap * TMTAB_CHUNKS_PER_CELL;
+	for (i = 0; i < TMTAB_STRIPES; i++)
+		if ((r = shm_lock_init(&tm->th_stripes[i].tx_lock)) != 0)
+			return r;
+	if ((r = shm_lock_init(&tm->th_pool_lock)) != 0)
+		return r;
+	tm->th_magic = TM_MAGIC;
+	return 0;
+}
+
+uint64_t
+tmtab_now_ms(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+tmtab_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*s = p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(n); i++) {
+		h ^= (n >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* --- locks --------------------------------------------------------- */
+
+static uint32_t
+tm_bucket_of(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	return (uint32_t)key & (tm->th_nbuckets - 1);
+}
+
+static struct tm_stripe *
+tm_stripe_of(uint32_t bucket)
+{
+	return &tm->th_stripes[bucket & (TMTAB_STRIPES - 1)];
+}
+
+static int
+tm_lock(struct tm_stripe *s)
+{
+	int	 r = shm_lock_acquire(&s->tx_lock, NULL, NULL);
+
+	return r < 0 ? r : 0;
+}
+
+static void
+tm_unlock(struct tm_stripe *s)
+{
+	shm_lock_release(&s->tx_lock);
+}
+
+static int
+tm_pool_lock(void)
+{
+	int	 r = shm_lock_acquire(&tm->th_pool_lock, NULL, NULL);
+
+	return r < 0 ? r : 0;
+}
+
+static void
+tm_pool_unlock(void)
+{
+	shm_lock_release(&tm->th_pool_lock);
+}
+
+/* --- pool (pool lock) ---------------------------------------------- */
+
+static uint32_t
+tm_chunks_for(size_t len)
+{
+	return (uint32_t)((len + TM_DATA - 1) / TM_DATA);
+}
+
+/* A chain of n chunks; TM_NONE when the pool has fewer left. */
+static uint32_t
+tm_chunk_take_locked(uint32_t n)
+{
+	uint32_t	 head = TM_NONE, tail = TM_NONE, c, i;
+
+	if (n > tm->th_nchunks - tm->th_chunks_used)
+		return TM_NONE;
+	for (i = 0; i < n; i++) {
+		if (tm->th_chunk_free != TM_NONE) {
+			c = tm->th_chunk_free;
+			tm->th_chunk_free = tm_chunks[c - 1].ck_next;
+		} else
+			c = ++tm->th_chunk_bump;
+		tm_chunks[c - 1].ck_next = TM_NONE;
+		if (tail == TM_NONE)
+			head = c;
+		else
+			tm_chunks[tail - 1].ck_next = c;
+		tail = c;
+	}
+	tm->th_chunks_used += n;
+	return head;
+}
+
+static void
+tm_chunk_give_locked(uint32_t head)
+{
+	uint32_t	 c = head, next;
+
+	while (c != TM_NONE) {
+		next = tm_chunks[c - 1].ck_next;
+		tm_chunks[c - 1].ck_next = tm->th_chunk_free;
+		tm->th_chunk_free = c;
+		tm->th_chunks_used--;
+		c = next;
+	}
+}
+
+/* Stores len bytes into *b (which must be empty). false: pool empty. */
+static bool
+tm_blob_put(struct tm_blob *b, const char *p, size_t len)
+{
+	uint32_t	 head, c;
+	size_t		 off, n;
+
+	if (len == 0 || len > TMTAB_MSG_MAX)
+		return false;
+	if (tm_pool_lock() != 0)
+		return false;
+	head = tm_chunk_take_locked(tm_chunks_for(len));
+	tm_pool_unlock();
+	if (head == TM_NONE)
+		return false;
+	for (c = head, off = 0; off < len; c = tm_chunks[c - 1].ck_next) {
+		n = len - off < TM_DATA ? len - off : TM_DATA;
+		memcpy(tm_chunks[c - 1].ck_data, p + off, n);
+		off += n;
+	}
+	b->tb_head = head;
+	b->tb_len = (uint32_t)len;
+	return true;
+}
+
+static void
+tm_blob_free(struct tm_blob *b)
+{
+	if (b->tb_head == TM_NONE)
+		return;
+	if (tm_pool_lock() == 0) {
+		tm_chunk_give_locked(b->tb_head);
+		tm_pool_unlock();
+	}
+	b->tb_head = TM_NONE;
+	b->tb_len = 0;
+}
+
+/* --- actions --------------------------------------------------------- */
+
+/* Copies blob b into out's scratch; NULL when it does not fit. */
+static const char *
+tm_copy_out(struct tmtab_out *out, const struct tm_blob *b)
+{
+	char		*dst;
+	uint32_t	 c;
+	size_t		 off, n;
+
+	if (b->tb_head == TM_NONE || out->to_cap - out->to_used < b->tb_len)
+		return NULL;
+	dst = out->to_scratch + out->to_used;
+	for (c = b->tb_head, off = 0; off < b->tb_len;
+	    c = tm_chunks[c - 1].ck_next) {
+		n = b->tb_len - off < TM_DATA ? b->tb_len - off : TM_DATA;
+		memcpy(dst + off, tm_chunks[c - 1].ck_data, n);
+		off += n;
+	}
+	out->to_used += b->tb_len;
+	return dst;
+}
+
+static bool
+tm_room(const struct tmtab_out *out, const struct tm_blob *b)
+{
+	return out != NULL && out->to_n < out->to_max &&
+	    out->to_cap - out->to_used >= b->tb_len;
+}
+
+static bool
+tm_act(struct tmtab_out *out, int kind, const struct tm_cell *c,
+    int branch, const struct tm_blob *b)
+{
+	struct tmtab_act	*a;
+
+	if (!tm_room(out, b) || b->tb_head == TM_NONE)
+		return false;
+	a = &out->to_acts[out->to_n++];
+	a->ta_kind = kind;
+	a->ta_ref.tr_idx = (uint32_t)(c - tm_cells);
+	a->ta_ref.tr_gen = c->tc_gen;
+	a->ta_branch = branch;
+	if (branch < 0) {
+		a->ta_sock = c->tc_sock;
+		a->ta_dst = kind == TMTAB_LOCAL_408 ? c->tc_src : c->tc_up;
+	} else {
+		a->ta_sock = c->tc_br[branch].br_sock;
+		a->ta_dst = c->tc_br[branch].br_dst;
+	}
+	a->ta_msg = tm_copy_out(out, b);
+	a->ta_len = b->tb_len;
+	return true;
+}
+
+/* --- cells (stripe lock) --------------------------------------------- */
+
+static uint64_t
+tm_min(uint64_t a, uint64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static uint64_t
+tm_cell_due(const struct tm_cell *c)
+{
+	uint64_t	 due = tm_min(tm_min(c->tc_fr_at, c->tc_g_at),
+			    c->tc_free_at);
+	unsigned	 i;
+
+	for (i = 0; i < c->tc_nbr; i++)
+		due = tm_min(due, tm_min(c->tc_br[i].br_retr_at,
+		    c->tc_br[i].br_cancel_at));
+	return due;
+}
+
+/* A cell's timer changed: the stripe is due no later than it. */
+static void
+tm_due_locked(struct tm_cell *c)
+{
+	struct tm_stripe	*s = tm_stripe_of(c->tc_bucket);
+	uint64_t		 d = tm_cell_due(c), cur;
+
+	cur = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
+	if (d != 0 && (cur == 0 || d < cur))
+		atomic_store_explicit(&s->tx_due, d, memory_order_relaxed);
+}
+
+static struct tm_cell *
+tm_find_locked(uint64_t key, uint32_t bucket)
+{
+	uint32_t	 i;
+
+	for (i = atomic_load_explicit(&tm_buckets[bucket],
+	    memory_order_relaxed); i != TM_NONE; i = tm_cells[i - 1].tc_next)
+		if (tm_cells[i - 1].tc_key == key &&
+		    tm_cells[i - 1].tc_state != TC_FREE)
+			return &tm_cells[i - 1];
+	return NULL;
+}
+
+/* The cell of ref, with its stripe locked; NULL when gone. */
+static struct tm_cell *
+tm_ref_lock(struct tmtab_ref ref, struct tm_stripe **ret_s)
+{
+	struct tm_cell		*c;
+	struct tm_stripe	*s;
+	uint32_t		 bucket;
+
+	if (tm == NULL || ref.tr_idx >= tm->th_cap)
+		return NULL;
+	c = &tm_cells[ref.tr_idx];
+	bucket = __atomic_load_n(&c->tc_bucket, __ATOMIC_RELAXED);
+	if (bucket >= tm->th_nbuckets)
+		return NULL;
+	s = tm_stripe_of(bucket);
+	if (tm_lock(s) != 0)
+		return NULL;
+	if (c->tc_state == TC_FREE || c->tc_gen != ref.tr_gen ||
+	    tm_stripe_of(c->tc_bucket) != s) {
+		tm_unlock(s);
+		return NULL;
+	}
+	*ret_s = s;
+	return c;
+}
+
+/* Unlinks and frees c: its stripe lock is held. */
+static void
+tm_free_locked(struct tm_cell *c)
+{
+	_Atomic uint32_t	*p = &tm_buckets[c->tc_bucket];
+	uint32_t		 self = (uint32_t)(c - tm_cells) + 1, i;
+	unsigned		 b;
+
+	if (atomic_load_explicit(p, memory_order_relaxed) == self)
+		atomic_store_explicit(p, c->tc_next, memory_order_relaxed);
+	else
+		for (i = atomic_load_explicit(p, memory_order_relaxed);
+		    i != TM_NONE; i = tm_cells[i - 1].tc_next)
+			if (tm_cells[i - 1].tc_next == self) {
+				tm_cells[i - 1].tc_next = c->tc_next;
+				break;
+			}
+	tm_blob_free(&c->tc_req);
+	tm_blob_free(&c->tc_resp);
+	tm_blob_free(&c->tc_best);
+	for (b = 0; b < c->tc_nbr; b++)
+		tm_blob_free(&c->tc_br[b].br_msg);
+	c->tc_gen = (c->tc_gen + 1) & TMTAB_GEN_MASK;
+	c->tc_state = TC_FREE;
+	stats_inc(STATS_TM_FREED);
+	if (tm_pool_lock() != 0)
+		return;
+	c->tc_next = tm->th_cell_free;
+	tm->th_cell_free = self;
+	tm->th_cells_used--;
+	tm_pool_unlock();
+}
+
+/* The final reply is going upstream: stop the branches' timers. */
+static void
+tm_complete_locked(struct tm_cell *c, int code, uint64_t now)
+{
+	unsigned	 i;
+
+	c->tc_state = TC_COMPLETED;
+	c->tc_final = (uint16_t)code;
+	c->tc_fr_at = 0;
+	for (i = 0; i < c->tc_nbr; i++)
+		c->tc_br[i].br_retr_at = 0;
+	/* the request is only needed to answer it: it has its answer */
+	tm_blob_free(&c->tc_req);
+	if (c->tc_invite && code >= 300) {
+		c->tc_g_ivl = TMTAB_T1_MS;
+		c->tc_g_at = now + TMTAB_T1_MS;
+		c->tc_free_at = now + TMTAB_H_MS;
+	} else
+		c->tc_free_at = now + TMTAB_WAIT_MS;
+}
+
+/* CANCEL branch i now (it answered) or when it does. */
+static void
+tm_cancel_branch_locked(struct tm_cell *c, unsigned i, uint64_t now,
+    struct tmtab_out *out)
+{
+	struct tm_br	*br = &c->tc_br[i];
+
+	if (!c->tc_invite || br->br_state == TB_FINAL ||
+	    br->br_cancel != TX_NONE)
+		return;
+	if (br->br_state != TB_PROV) {
+		br->br_cancel = TX_PENDING;
+		return;
+	}
+	br->br_cancel = TX_SENT;
+	br->br_cancel_ivl = TMTAB_T1_MS;
+	br->br_cancel_at = now + TMTAB_T1_MS;
+	br->br_cancel_end = now + TMTAB_H_MS;
+	(void)tm_act(out, TMTAB_SEND_CANCEL, c, (int)i, &br->br_msg);
+}
+
+static void
+tm_cancel_others_locked(struct tm_cell *c, int except, uint64_t now,
+    struct tmtab_out *out)
+{
+	unsigned	 i;
+
+	for (i = 0; i < c->tc_nbr; i++)
+		if ((int)i != except)
+			tm_cancel_branch_locked(c, i, now, out);
+}
+
+/*
+ * §16.7 step 6: 6xx beats everything; else the lowest class; the
+ * first one of a class stays.
+ */
+static bool
+tm_better(int code, int best)
+{
+	if (best == 0)
+		return true;
+	if (best >= 600)
+		return false;
+	if (code >= 600)
+		return true;
+	return code / 100 < best / 100;
+}
+
+/*
+ * Every branch final, or a 6xx: the best final goes upstream. false
+ * (nothing changed) when out has no room for what must be sent.
+ */
+static bool
+tm_finish_locked(struct tm_cell *c, uint64_t now, struct tmtab_out *out)
+{
+	struct tm_blob	 t;
+	int		 code = c->tc_best_code;
+
+	if (c->tc_best.tb_head == TM_NONE) {
+		/* every branch timed out: a 408 of our own */
+		if (!tm_act(out, TMTAB_LOCAL_408, c, -1, &c->tc_req))
+			return false;
+		c->tc_state = TC_COMPLETED;
+		c->tc_final = 408;
+		c->tc_fr_at = 0;
+		/* tmtab_reply() sets the real timers; this one is a net */
+		c->tc_free_at = now + TMTAB_H_MS;
+		return true;
+	}
+	if (!tm_room(out, &c->tc_best))
+		return false;
+	t = c->tc_resp;
+	c->tc_resp = c->tc_best;
+	c->tc_best = t;
+	tm_blob_free(&c->tc_best);
+	c->tc_best_code = 0;
+	(void)tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp);
+	tm_complete_locked(c, code, now);
+	return true;
+}
+
+static bool
+tm_all_final(const struct tm_cell *c)
+{
+	unsigned	 i;
+
+	for (i = 0; i < c->tc_nbr; i++)
+		if (c->tc_br[i].br_state != TB_FINAL)
+			return false;
+	return true;
+}
+
+/* --- API --------------------------------------------------------------- */
+
+int
+tmtab_begin(const struct tmtab_new *n, uint64_t now,
+    struct tmtab_ref *ret_ref, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c, *old;
+	struct tm_blob		 req = { TM_NONE, 0 };
+	uint32_t		 idx, bucket;
+	int			 r;
+
+	(void)now;
+	if (tm == NULL)
+		return -ENXIO;
+	/* cell and request first, outside the stripe lock */
+	if ((r = tm_pool_lock()) != 0)
+		return r;
+	if (tm->th_cell_free != TM_NONE) {
+		idx = tm->th_cell_free;
+		tm->th_cell_free = tm_cells[idx - 1].tc_next;
+	} else if (tm->th_cell_bump < tm->th_cap)
+		idx = ++tm->th_cell_bump;
+	else
+		idx = TM_NONE;
+	if (idx != TM_NONE)
+		tm->th_cells_used++;
+	tm_pool_unlock();
+	if (idx == TM_NONE)
+		return TMTAB_E_FULL;
+	c = &tm_cells[idx - 1];
+	if (!tm_blob_put(&req, n->tn_req, n->tn_reqlen)) {
+		if (tm_pool_lock() == 0) {
+			c->tc_next = tm->th_cell_free;
+			tm->th_cell_free = idx;
+			tm->th_cells_used--;
+			tm_pool_unlock();
+		}
+		return TMTAB_E_FULL;
+	}
+
+	bucket = tm_bucket_of(n->tn_key);
+	s = tm_stripe_of(bucket);
+	if ((r = tm_lock(s)) != 0)
+		goto undo;
+	if ((old = tm_find_locked(n->tn_key, bucket)) != NULL) {
+		/* a retransmission: the last reply again, if any */
+		if (old->tc_resp.tb_head != TM_NONE)
+			(void)tm_act(out, TMTAB_SEND, old, -1, &old->tc_resp);
+		tm_unlock(s);
+		ret_ref->tr_idx = UINT32_MAX;
+		ret_ref->tr_gen = 0;
+		r = 0;
+		goto undo;
+	}
+	/* tc_gen survives from the cell's last life */
+	c->tc_bucket = bucket;
+	c->tc_state = TC_PROCEEDING;
+	c->tc_invite = n->tn_invite;
+	c->tc_nbr = 0;
+	c->tc_canceled = 0;
+	c->tc_final = 0;
+	c->tc_best_code = 0;
+	c->tc_sock = (uint16_t)n->tn_sock;
+	c->tc_g_ivl = 0;
+	c->tc_key = n->tn_key;
+	c->tc_fr_at = c->tc_g_at = c->tc_free_at = 0;
+	c->tc_up = n->tn_up;
+	c->tc_src = n->tn_src;
+	c->tc_req = req;
+	c->tc_resp.tb_head = c->tc_best.tb_head = TM_NONE;
+	c->tc_resp.tb_len = c->tc_best.tb_len = 0;
+	c->tc_next = atomic_load_explicit(&tm_buckets[bucket],
+	    memory_order_relaxed);
+	atomic_store_explicit(&tm_buckets[bucket], idx, memory_order_relaxed);
+	ret_ref->tr_idx = idx - 1;
+	ret_ref->tr_gen = c->tc_gen;
+	tm_unlock(s);
+	return 0;
+undo:
+	tm_blob_free(&req);
+	if (tm_pool_lock() == 0) {
+		c->tc_next = tm->th_cell_free;
+		tm->th_cell_free = idx;
+		tm->th_cells_used--;
+		tm_pool_unlock();
+	}
+	return r;
+}
+
+void
+tmtab_abandon(struct tmtab_ref ref)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return;
+	tm_free_locked(c);
+	tm_unlock(s);
+}
+
+int
+tmtab_reply(struct tmtab_ref ref, int code, const char *msg, size_t len,
+    uint64_t now)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	struct tm_blob		 b = { TM_NONE, 0 };
+
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return TMTAB_E_NOTFOUND;
+	/* a late provisional must not replace a final */
+	if (code >= 200 || c->tc_state == TC_PROCEEDING) {
+		if (tm_blob_put(&b, msg, len)) {
+			tm_blob_free(&c->tc_resp);
+			c->tc_resp = b;
+		}
+	}
+	if (code >= 200) {
+		tm_complete_locked(c, code, now);
+		tm_due_locked(c);
+	}
+	tm_unlock(s);
+	return 0;
+}
+
+int
+tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
+    unsigned n, uint64_t fr_ms, uint64_t now)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	struct tm_br		*br;
+	unsigned		 i;
+
+	if (n > TMTAB_BRANCHES)
+		return -EINVAL;
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return TMTAB_E_NOTFOUND;
+	for (i = 0; i < n; i++) {
+		br = &c->tc_br[i];
+		memset(br, 0, sizeof(*br));
+		br->br_state = TB_SENT;
+		br->br_sock = (uint16_t)b[i].tb_sock;
+		br->br_dst = b[i].tb_dst;
+		/* without its copy a branch cannot be resent or cancelled */
+		if (tm_blob_put(&br->br_msg, b[i].tb_msg, b[i].tb_len)) {
+			br->br_retr_ivl = TMTAB_T1_MS;
+			br->br_retr_at = now + TMTAB_T1_MS;
+		}
+	}
+	c->tc_nbr = (uint8_t)n;
+	c->tc_fr_at = now + fr_ms;
+	tm_due_locked(c);
+	tm_unlock(s);
+	return 0;
+}
+
+int
+tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
+    const char *stripped, size_t len, uint64_t now, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	struct tm_br		*br;
+	struct tm_blob		 b = { TM_NONE, 0 };
+	uint8_t			 st;
+
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return TMTAB_E_NOTFOUND;
+	if (branch < 0 || branch >= c->tc_nbr) {
+		tm_unlock(s);
+		return TMTAB_E_NOTFOUND;
+	}
+	br = &c->tc_br[branch];
+	if (cancel) {
+		/* the answer to our CANCEL: stop resending it */
+		if (code >= 200 && br->br_cancel == TX_SENT) {
+			br->br_cancel = TX_DONE;
+			br->br_cancel_at = 0;
+		}
+		goto done;
+	}
+	if (code < 200) {
+		br->br_retr_at = 0;
+		if (br->br_state == TB_SENT)
+			br->br_state = TB_PROV;
+		if (br->br_cancel == TX_PENDING) {
+			/* also a branch that timed out: it rings, stop it */
+			st = br->br_state;
+			br->br_state = TB_PROV;
+			br->br_cancel = TX_NONE;
+			tm_cancel_branch_locked(c, (unsigned)branch, now, out);
+			br->br_state = st;
+		}
+		if (code == 100 || c->tc_state != TC_PROCEEDING ||
+		    c->tc_canceled)
+			goto done;
+		/* the newest provisional answers retransmitted requests */
+		if (tm_blob_put(&b, stripped, len)) {
+			tm_blob_free(&c->tc_resp);
+			c->tc_resp = b;
+			(void)tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp);
+		}
+		goto done;
+	}
+	if (br->br_state == TB_FINAL) {
+		/* a retransmitted final: ACK it again, or pass a 2xx on */
+		if (c->tc_invite && code >= 300)
+			(void)tm_act(out, TMTAB_SEND_ACK, c, branch,
+			    &br->br_msg);
+		else if (code < 300)
+			goto pass;
+		goto done;
+	}
+	br->br_state = TB_FINAL;
+	br->br_code = (uint16_t)code;
+	br->br_retr_at = 0;
+	if (br->br_cancel == TX_PENDING)
+		br->br_cancel = TX_NONE;
+	if (code < 300) {
+		if (c->tc_state == TC_PROCEEDING) {
+			if (tm_blob_put(&b, stripped, len)) {
+				tm_blob_free(&c->tc_resp);
+				c->tc_resp = b;
+			}
+			tm_complete_locked(c, code, now);
+			if (c->tc_invite)
+				tm_cancel_others_locked(c, branch, now, out);
+		}
+		goto pass;
+	}
+	if (c->tc_invite)
+		(void)tm_act(out, TMTAB_SEND_ACK, c, branch, &br->br_msg);
+	if (c->tc_state != TC_PROCEEDING)
+		goto done;
+	if (tm_better(code, c->tc_best_code) && tm_blob_put(&b, stripped,
+	    len)) {
+		tm_blob_free(&c->tc_best);
+		c->tc_best = b;
+		c->tc_best_code = (uint16_t)code;
+	}
+	if (code >= 600 && c->tc_invite)
+		tm_cancel_others_locked(c, branch, now, out);
+	if (code >= 600 || tm_all_final(c))
+		(void)tm_finish_locked(c, now, out);
+	goto done;
+pass:
+	/* a 2xx goes upstream as it came, every time */
+	if (out != NULL && out->to_n < out->to_max &&
+	    out->to_cap - out->to_used >= len) {
+		struct tmtab_act *a = &out->to_acts[out->to_n++];
+
+		a->ta_kind = TMTAB_SEND;
+		a->ta_ref = ref;
+		a->ta_branch = -1;
+		a->ta_sock = c->tc_sock;
+		a->ta_dst = c->tc_up;
+		a->ta_msg = memcpy(out->to_scratch + out->to_used, stripped,
+		    len);
+		a->ta_len = len;
+		out->to_used += len;
+	}
+done:
+	tm_due_locked(c);
+	tm_unlock(s);
+	return 0;
+}
+
+int
+tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	uint32_t		 bucket;
+	int			 r;
+
+	if (tm == NULL)
+		return -ENXIO;
+	bucket = tm_bucket_of(invite_key);
+	s = tm_stripe_of(bucket);
+	if ((r = tm_lock(s)) != 0)
+		return r;
+	if ((c = tm_find_locked(invite_key, bucket)) == NULL ||
+	    !c->tc_invite) {
+		tm_unlock(s);
+		return TMTAB_E_NOTFOUND;
+	}
+	if (c->tc_state != TC_PROCEEDING || c->tc_canceled) {
+		tm_unlock(s);
+		return TMTAB_E_FINAL;
+	}
+	c->tc_canceled = 1;
+	tm_cancel_others_locked(c, -1, now, out);
+	tm_due_locked(c);
+	tm_unlock(s);
+	return 0;
+}
+
+int
+tmtab_ack(uint64_t invite_key)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	uint32_t		 bucket;
+	uint64_t		 now;
+	int			 r;
+
+	if (tm == NULL)
+		return -ENXIO;
+	bucket = tm_bucket_of(invite_key);
+	s = tm_stripe_of(bucket);
+	if ((r = tm_lock(s)) != 0)
+		return r;
+	c = tm_find_locked(invite_key, bucket);
+	if (c == NULL || !c->tc_invite || c->tc_state != TC_COMPLETED ||
+	    c->tc_final < 300) {
+		tm_unlock(s);
+		return TMTAB_E_NOTFOUND;
+	}
+	/* confirmed: nothing to resend; kept while CANCELs are out */
+	c->tc_g_at = 0;
+	if (tm_all_final(c))
+		tm_free_locked(c);
+	else {
+		now = tmtab_now_ms();
+		c->tc_free_at = now + TMTAB_WAIT_MS;
+		tm_due_locked(c);
+	}
+	tm_unlock(s);
+	return 0;
+}
+
+/* The due timers of one cell. false: out is full, try again later. */
+static bool
+tm_cell_timers_locked(struct tm_cell *c, uint64_t now,
+    struct tmtab_out *out)
+{
+	struct tm_br	*br;
+	unsigned	 i;
+
+	if (c->tc_free_at != 0 && c->tc_free_at <= now) {
+		tm_free_locked(c);
+		return true;
+	}
+	if (c->tc_g_at != 0 && c->tc_g_at <= now) {
+		if (!tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp) &&
+		    c->tc_resp.tb_head != TM_NONE)
+			return false;
+		c->tc_g_ivl = (uint16_t)(2 * c->tc_g_ivl > TMTAB_T2_MS ?
+		    TMTAB_T2_MS : 2 * c->tc_g_ivl);
+		c->tc_g_at = now + c->tc_g_ivl;
+	}
+	if (c->tc_fr_at != 0 && c->tc_fr_at <= now &&
+	    c->tc_state == TC_PROCEEDING) {
+		/* no final in time: every open branch counts as a 408 */
+		if (!tm_finish_locked(c, now, out))
+			return false;
+		for (i = 0; i < c->tc_nbr; i++) {
+			br = &c->tc_br[i];
+			br->br_retr_at = 0;
+			if (br->br_state == TB_FINAL)
+				continue;
+			tm_cancel_branch_locked(c, i, now, out);
+			br->br_state = TB_FINAL;
+			br->br_code = 408;
+		}
+	}
+	for (i = 0; i < c->tc_nbr; i++) {
+		br = &c->tc_br[i];
+		if (br->br_retr_at != 0 && br->br_retr_at <= now) {
+			if (!tm_act(out, TMTAB_SEND, c, (int)i, &br->br_msg))
+				return false;
+			br->br_retr_ivl = (uint16_t)(2 * br->br_retr_ivl >
+			    TMTAB_T2_MS ? TMTAB_T2_MS : 2 * br->br_retr_ivl);
+			br->br_retr_at = now + br->br_retr_ivl;
+		}
+		if (br->br_cancel_at != 0 && br->br_cancel_at <= now) {
+			if (br->br_cancel_end <= now) {
+				br->br_cancel_at = 0;
+				br->br_cancel = TX_DONE;
+				continue;
+			}
+			if (!tm_act(out, TMTAB_SEND_CANCEL, c, (int)i,
+			    &br->br_msg))
+				return false;
+			br->br_cancel_ivl = (uint16_t)(2 * br->br_cancel_ivl >
+			    TMTAB_T2_MS ? TMTAB_T2_MS : 2 * br->br_cancel_ivl);
+			br->br_cancel_at = now + br->br_cancel_ivl;
+		}
+	}
+	return true;
+}
+
+void
+tmtab_timers(uint64_t now, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	uint64_t		 due, next;
+	uint32_t		 b, i, nexti;
+	unsigned		 k;
+	bool			 full = false;
+
+	if (tm == NULL)
+		return;
+	for (k = 0; k < TMTAB_STRIPES && !full; k++) {
+		s = &tm->th_stripes[k];
+		due = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
+		if (due == 0 || due > now)
+			continue;
+		if (tm_lock(s) != 0)
+			continue;
+		next = 0;
+		for (b = k; b < tm->th_nbuckets; b += TMTAB_STRIPES)
+			for (i = atomic_load_explicit(&tm_buckets[b],
+			    memory_order_relaxed); i != TM_NONE; i = nexti) {
+				c = &tm_cells[i - 1];
+				nexti = c->tc_next;
+				if (!full) {
+					due = tm_cell_due(c);
+					if (due != 0 && due <= now &&
+					    !tm_cell_timers_locked(c, now, out))
+						full = true;
+				}
+				if (c->tc_state != TC_FREE)
+					next = tm_min(next, tm_cell_due(c));
+			}
+		atomic_store_explicit(&s->tx_due, next, memory_order_relaxed);
+		tm_unlock(s);
+	}
+}
+
+void
+tmtab_usage(struct tmtab_usage *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (tm == NULL || tm_pool_lock() != 0)
+		return;
+	ret->tu_cap = tm->th_cap;
+	ret->tu_cells = tm->th_cells_used;
+	ret->tu_chunks_total = tm->th_nchunks;
+	ret->tu_chunks = tm->th_chunks_used;
+	ret->tu_chunks_max = tm->th_chunk_bump;
+	tm_pool_unlock();
+}
