@@ -124,3 +124,129 @@ def test_torture_message(sipd, sub, name):
     c = Client(sipd.port)
     alive = c.transact(c.request("OPTIONS", "sip:127.0.0.1"))
     assert alive is not None and alive.code == 200
+
+
+# --- every INVITE file through a sipd with a gateway -------------------------
+#
+# The sender is trusted here (a `trusted` row for 127.0.0.1, no pattern),
+# so a valid INVITE is not challenged but forwarded to the gateway
+# statefully: "100 Trying" at the sender at once, the INVITE at the
+# gateway (R-URI user kept, host:port the gateway's, sipd's branch with
+# its transaction suffix, Max-Forwards one less or 70, the body as sent),
+# and the gateway's 486 relayed back to the sender. Invalid ones get the
+# verdict of INDEX.md and nothing reaches the gateway.
+
+GW_EXPECT = {
+    "badinv01.dat": 400, "clerr.dat": 400, "escruri.dat": 400,
+    "insuf.dat": 400, "ltgtruri.dat": 400, "lwsruri.dat": 400,
+    "lwsstart.dat": 400, "multi01.dat": 400, "ncl.dat": 400,
+    "quotbal.dat": 400,
+    "test.dat": None,            # no SIP-Version: dropped
+    "wsinv.dat": 478,            # in dialog, to a host name (no DNS)
+    "dblreq.dat": 200,           # the REGISTER only; the INVITE is noise
+}
+FORWARDED = "forwarded"
+SIPD_BRANCH = r"z9hG4bKsd[0-9a-f]{16}\.[0-9a-f]{13}"
+
+
+def invite_files():
+    out = []
+    for sub, name in files():
+        data = open(os.path.join(TORTURE, sub, name), "rb").read()
+        if data.startswith(b"INVITE") or name == "dblreq.dat":
+            out.append((sub, name))
+    return out
+
+
+def header(data, *names):
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    for line in head.split("\r\n")[1:]:
+        n, _, v = line.partition(":")
+        if n.strip().lower() in names:
+            return v.strip()
+    return None
+
+
+def gw_reply(req, code, reason):
+    """The gateway's answer: Via, From, To (+ tag), Call-ID, CSeq copied
+    in whatever form (compact or not) they arrived."""
+    hdrs = []
+    for n, v in req.headers:
+        ln = n.lower()
+        if ln in ("via", "v", "from", "f", "call-id", "i", "cseq"):
+            hdrs.append("%s: %s" % (n, v))
+        elif ln in ("to", "t"):
+            hdrs.append("%s: %s;tag=gw1" % (n, v))
+    hdrs.append("Content-Length: 0")
+    return ("SIP/2.0 %d %s\r\n" % (code, reason) + "\r\n".join(hdrs) +
+            "\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("sub,name", invite_files())
+def test_torture_invite_via_gateway(sipd_factory, sub, name):
+    from test_register import USERS, write_tables
+    data = open(os.path.join(TORTURE, sub, name), "rb").read()
+    gw = Client(0)
+    s = sipd_factory(extra={"pstn.gw_ip": '"127.0.0.1"',
+                            "pstn.gw_port": str(gw.port)})
+    write_tables(s, USERS, [("127.0.0.1", "any", "")])
+    s.start()
+    gw.server = ("127.0.0.1", s.port)
+    port = via_port(data)
+    sk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sk.bind(("127.0.0.1", port))
+    except OSError as e:
+        gw.close()
+        if e.errno == errno.EADDRINUSE:
+            pytest.skip("127.0.0.1:%d busy" % port)
+        raise
+    want = GW_EXPECT.get(name, FORWARDED)
+    cid = call_id(data)
+    try:
+        sk.sendto(data, ("127.0.0.1", s.port))
+        if want == FORWARDED:
+            first = recv_reply(sk, cid, 3)
+            assert first is not None, "no 100 Trying"
+            assert (first.code, first.reason) == (100, "Trying")
+            gw.sock.settimeout(3)
+            m, _ = gw.recv_msg(3)
+            assert m is not None, "nothing reached the gateway"
+            assert m.method == "INVITE"
+            user = re.match(r"INVITE sips?:([^@ ]+)@",
+                            data.decode("latin-1")).group(1)
+            assert m.ruri == "sip:%s@127.0.0.1:%d" % (user, gw.port)
+            top = m.all("Via")[0] if m.all("Via") else m.get("v")
+            assert re.fullmatch(r"SIP/2\.0/UDP 127\.0\.0\.1:%d;branch=%s"
+                                % (s.port, SIPD_BRANCH),
+                                top.split(",")[0].strip()), top
+            mf = header(data, "max-forwards")
+            got_mf = m.get("Max-Forwards")
+            assert got_mf is not None and int(got_mf) == (
+                int(mf) - 1 if mf is not None else 70)
+            body = data.split(b"\r\n\r\n", 1)[1]
+            assert m.body == body
+            cl = m.get("Content-Length") or m.get("l")
+            assert cl is None or int(cl) == len(body)
+            gw.send(gw_reply(m, 486, "Busy Here"))
+            final = recv_reply(sk, cid, 3)
+            assert final is not None and final.code == 486, final
+        else:
+            reply = recv_reply(sk, cid, 0.5 if want is None else 3)
+            if want is None:
+                assert reply is None, reply
+            else:
+                assert reply is not None, "no reply"
+                assert reply.code == want, (reply.code, reply.reason)
+                if want == 400:
+                    assert reply.reason.startswith("Bad Request"), \
+                        reply.reason
+            m, _ = gw.recv_msg(0.3)
+            assert m is None, m.raw
+    finally:
+        sk.close()
+    c = Client(s.port)
+    alive = c.transact(c.request("OPTIONS", "sip:127.0.0.1"))
+    assert alive is not None and alive.code == 200
+    c.close()
+    gw.close()
