@@ -513,6 +513,25 @@ tm_hex(const char *s, size_t n, uint32_t *ret)
 	return 0;
 }
 
+/*
+ * A reply to a CANCEL sipd made has sipd's Via alone, so proxy.c cannot
+ * check its hash against a next Via; its branch still names the cell.
+ */
+static bool
+tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
+{
+	struct sip_iter	 it;
+	struct sip_via	 more;
+
+	sip_iter_init(&it, m, SIP_HDR_VIA);
+	return sip_via_next(&it, ret_top) == 1 &&
+	    route_is_myself(ret_top->sv_host, ret_top->sv_port) &&
+	    ret_top->sv_branch.len == PROXY_BRANCH_LEN + TM_SUFFIX_LEN &&
+	    memcmp(ret_top->sv_branch.s, PROXY_BRANCH_MARK,
+	    sizeof(PROXY_BRANCH_MARK) - 1) == 0 &&
+	    sip_via_next(&it, &more) == 0;
+}
+
 void
 tm_response(const struct udp_sock *in, const struct sip_msg *m)
 {
@@ -525,8 +544,14 @@ tm_response(const struct udp_sock *in, const struct sip_msg *m)
 	size_t			 len;
 	int			 r;
 
+	if (sip_msg_cseq(m, &cs) != 0)
+		goto stray;
 	r = proxy_response_ours(m, &top, &next);
-	if (r <= 0) {
+	if (r < 0 && cs.sc_method == SIP_METHOD_CANCEL &&
+	    tm_own_cancel_reply(m, &top)) {
+		/* to a CANCEL sipd sent: one Via, nothing to pass on */
+		r = 1;
+	} else if (r <= 0) {
 		/* stateless (an ACK's branch) or not ours: by Via, or dropped */
 		proxy_forward_response(in, m);
 		return;
@@ -535,10 +560,12 @@ tm_response(const struct udp_sock *in, const struct sip_msg *m)
 	if (top.sv_branch.len != PROXY_BRANCH_LEN + TM_SUFFIX_LEN ||
 	    sfx[0] != '.' || tm_hex(sfx + 1, 6, &ref.tr_idx) != 0 ||
 	    tm_hex(sfx + 7, 6, &ref.tr_gen) != 0 ||
-	    tm_hex(sfx + 13, 1, &b) != 0 || sip_msg_cseq(m, &cs) != 0)
+	    tm_hex(sfx + 13, 1, &b) != 0)
 		goto stray;
-	len = proxy_strip_response(m, &top, &next, tm_fwd, sizeof(tm_fwd));
-	if (len == 0)
+	len = 0;
+	if (cs.sc_method != SIP_METHOD_CANCEL &&
+	    (len = proxy_strip_response(m, &top, &next, tm_fwd,
+	    sizeof(tm_fwd))) == 0)
 		goto stray;
 	tm_out_init(&out);
 	r = tmtab_response(ref, (int)b, (int)m->sm_status,

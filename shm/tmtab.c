@@ -612,6 +612,20 @@ tm_all_final(const struct tm_cell *c)
 	return true;
 }
 
+/* No branch can still send something that needs an answer from us. */
+static bool
+tm_all_settled(const struct tm_cell *c)
+{
+	unsigned	 i;
+
+	for (i = 0; i < c->tc_nbr; i++)
+		if (c->tc_br[i].br_state != TB_FINAL ||
+		    c->tc_br[i].br_cancel == TX_SENT ||
+		    c->tc_br[i].br_cancel == TX_PENDING)
+			return false;
+	return true;
+}
+
 /* --- API --------------------------------------------------------------- */
 
 int
@@ -933,9 +947,13 @@ tmtab_ack(uint64_t invite_key)
 		tm_unlock(s);
 		return TMTAB_E_NOTFOUND;
 	}
-	/* confirmed: nothing to resend; kept while CANCELs are out */
+	/*
+	 * Confirmed: nothing more to resend upstream. Kept a while when a
+	 * branch may still answer (a CANCEL out, or one that timed out
+	 * before ringing): its final needs our ACK.
+	 */
 	c->tc_g_at = 0;
-	if (tm_all_final(c))
+	if (tm_all_settled(c))
 		tm_free_locked(c);
 	else {
 		now = tmtab_now_ms();
