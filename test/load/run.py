@@ -3,6 +3,7 @@
 Debian's `kamailio` package is installed, in the same run.
 
   python3 test/load/run.py [--quick] [--build DIR] [--out FILE]
+  python3 test/load/run.py --calls [...]     the call load kit (calls.py)
 
 Per server (sipd; kamailio with test/load/kamailio.cfg), over the same users
 (gen_tables.py: 3.0 layout for sipd, 5.6 layout for Kamailio):
@@ -833,6 +834,11 @@ def report(results, args, started):
 # ---- main -----------------------------------------------------------------
 
 def main():
+    if "--calls" in sys.argv[1:]:
+        # the call load kit (calls.py) reuses this file's functions
+        sys.path.insert(0, HERE)
+        import calls
+        return calls.main(sys.argv[1:])
     ap = argparse.ArgumentParser(
         description="Bounded SIPp registration load: sipd vs Kamailio 5.6")
     ap.add_argument("--quick", action="store_true",
