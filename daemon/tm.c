@@ -47,7 +47,7 @@
 #define TM_ACTS		64
 #define TM_SCRATCH	(256 * 1024)	/* copies out of tmtab */
 #define TM_FORWARD	(256 * 1024)	/* the copies of one request */
-#define TM_OWN_MAX	8192		/* an ACK or CANCEL sipd writes */
+#define TM_OWN_MAX	UDP_MAX_DATAGRAM	/* a reply, ACK, CANCEL sipd writes */
 #define TM_SUFFIX_LEN	14		/* ".", 6 + 6 + 1 hex digits */
 #define TM_TIMER_ROUNDS	8
 #define TM_WARN_PER_SEC	10
@@ -246,23 +246,46 @@ tm_send_to(unsigned sock, const union tmtab_addr *dst, const char *msg,
 		log_warn("send %s", what);
 }
 
+/*
+ * A reply sipd makes itself for the transaction ref: remembered first,
+ * then sent, so that an ACK or a retransmission handled at once by
+ * another worker finds it. false when it cannot be built or addressed.
+ */
+static bool
+tm_reply_own(struct tmtab_ref ref, const struct udp_sock *in,
+    const struct sip_msg *m, const struct sockaddr *src, int code,
+    const char *reason, const char *extra)
+{
+	struct sockaddr_storage	 dst;
+	size_t			 n;
+
+	n = sip_reply_build(tm_own, sizeof(tm_own), m, code, reason, src,
+	    extra);
+	if (n == 0 || sip_reply_dest(m, src, 0, &dst) != 0) {
+		stats_inc(STATS_DROP_REQUESTS);
+		return false;
+	}
+	(void)tmtab_reply(ref, code, tm_own, n, tmtab_now_ms());
+	if (udp_send(in, tm_own, n, (struct sockaddr *)&dst,
+	    dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in)) == -1)
+		log_warn("send %d reply", code);
+	else
+		stats_sent_reply(code);
+	return true;
+}
+
 /* A 408 of our own: every branch of the transaction timed out. */
 static void
 tm_local_408(const struct tmtab_act *a)
 {
 	struct sip_msg	 req;
-	const char	*buf;
-	size_t		 len;
-	struct sockaddr_storage dst;
-	socklen_t	 dstlen;
 
 	if (sip_msg_parse(&req, a->ta_msg, a->ta_len) != 0 ||
 	    a->ta_sock >= (unsigned)tm_nsocks)
 		return;
-	if (dispatch_reply_sent(&tm_socks[a->ta_sock], &req, &a->ta_dst.sa,
-	    tm_addr_len(&a->ta_dst), 408, "Request Timeout", NULL, &buf,
-	    &len, &dst, &dstlen) == 0)
-		(void)tmtab_reply(a->ta_ref, 408, buf, len, tmtab_now_ms());
+	(void)tm_reply_own(a->ta_ref, &tm_socks[a->ta_sock], &req,
+	    &a->ta_dst.sa, 408, "Request Timeout", NULL);
 }
 
 /* Sends what tmtab asked for; reply is the reply being handled, or NULL. */
@@ -308,21 +331,14 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 
 /* --- requests ------------------------------------------------------- */
 
-/* A reply sipd makes itself, remembered for retransmissions. */
+/* A reply sipd makes itself; a final one that cannot go ends it all. */
 static void
 tm_reply_local(struct tmtab_ref ref, const struct udp_sock *in,
     const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen,
     int code, const char *reason, const char *extra)
 {
-	struct sockaddr_storage	 dst;
-	socklen_t		 dstlen;
-	const char		*buf;
-	size_t			 len;
-
-	if (dispatch_reply_sent(in, m, src, srclen, code, reason, extra,
-	    &buf, &len, &dst, &dstlen) == 0)
-		(void)tmtab_reply(ref, code, buf, len, tmtab_now_ms());
-	else if (code >= 200)
+	(void)srclen;
+	if (!tm_reply_own(ref, in, m, src, code, reason, extra) && code >= 200)
 		tmtab_abandon(ref);
 }
 
