@@ -58,6 +58,7 @@
 #include "runcfg.h"
 #include "stats.h"
 #include "tables.h"
+#include "tmtab.h"
 
 /* Longest value cfg.get prints: the listen list (16 x 80) fits. */
 #define MI_STATS_VALUE_MAX	4096
@@ -75,6 +76,10 @@ enum mi_stats_gauge {
 	MI_G_UL_USERS,
 	MI_G_UL_CONTACTS,
 	MI_G_UL_EXPIRES,
+	MI_G_TM_CURRENT,
+	MI_G_TM_CAPACITY,
+	MI_G_TM_CHUNKS,
+	MI_G_TM_CHUNKS_TOTAL,
 	MI_G__MAX
 };
 
@@ -87,6 +92,10 @@ static const char *const mi_stats_gauge_names[MI_G__MAX] = {
 	[MI_G_UL_USERS] = "usrloc:location-users",
 	[MI_G_UL_CONTACTS] = "usrloc:location-contacts",
 	[MI_G_UL_EXPIRES] = "usrloc:location-expires",
+	[MI_G_TM_CURRENT] = "tm:current",
+	[MI_G_TM_CAPACITY] = "tm:capacity",
+	[MI_G_TM_CHUNKS] = "tm:shm_chunks_used",
+	[MI_G_TM_CHUNKS_TOTAL] = "tm:shm_chunks_total",
 };
 
 struct mi_stats_item {
@@ -120,6 +129,7 @@ mi_stats_gauges(uint64_t *v)
 	const struct conf	*c = mi_stats_conf;
 	struct loctab_stats	 st;
 	struct loctab		*lt;
+	struct tmtab_usage	 tu;
 	int			 i;
 
 	v[MI_G_SL_SENT] = 0;
@@ -135,6 +145,11 @@ mi_stats_gauges(uint64_t *v)
 	v[MI_G_UL_USERS] = st.st_records;
 	v[MI_G_UL_CONTACTS] = st.st_bindings;
 	v[MI_G_UL_EXPIRES] = st.st_expired;
+	tmtab_usage(&tu);
+	v[MI_G_TM_CURRENT] = tu.tu_cells;
+	v[MI_G_TM_CAPACITY] = tu.tu_cap;
+	v[MI_G_TM_CHUNKS] = tu.tu_chunks;
+	v[MI_G_TM_CHUNKS_TOTAL] = tu.tu_chunks_total;
 }
 
 /* Appends the gauges of group's group not added yet. */

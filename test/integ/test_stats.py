@@ -44,6 +44,7 @@ GAUGES = [
     "registrar:default_expire", "usrloc:registered_users",
     "usrloc:location-users", "usrloc:location-contacts",
     "usrloc:location-expires",
+    "tm:current", "tm:capacity", "tm:shm_chunks_used", "tm:shm_chunks_total",
 ]
 
 
@@ -95,7 +96,8 @@ def test_all_names_and_numbers(srv):
         "registrar:accepted_regs", "registrar:rejected_regs",
         "registrar:max_expires", "registrar:max_contacts",
         "registrar:default_expire",
-        "tm:created", "tm:freed",
+        "tm:created", "tm:freed", "tm:current", "tm:capacity",
+        "tm:shm_chunks_used", "tm:shm_chunks_total",
         "usrloc:registered_users", "usrloc:location-users",
         "usrloc:location-contacts", "usrloc:location-expires"]
     for k, v in st.items():
