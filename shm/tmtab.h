@@ -52,7 +52,7 @@
 /* Timer H (64*T1): give up waiting for the ACK of a non-2xx final. */
 #define TMTAB_H_MS		(64 * TMTAB_T1_MS)
 #define TMTAB_CHUNK		512	/* bytes per chunk, link included */
-#define TMTAB_CHUNKS_PER_CELL	6	/* pool size per cell of capacity */
+#define TMTAB_CHUNKS_PER_CELL	4	/* pool size per cell of capacity */
 #define TMTAB_STRIPES		512	/* locks */
 #define TMTAB_MSG_MAX		65535	/* longest message stored */
 #define TMTAB_SHM_ALIGN		64
