@@ -77,6 +77,8 @@ struct tm_cell {
 	uint16_t	 tc_best_code;	/* of tc_best */
 	uint16_t	 tc_sock;
 	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
+	uint32_t	 tc_fr_prov;	/* fr after the first provisional, ms;
+					   0: none or already applied */
 	uint64_t	 tc_key;
 	uint64_t	 tc_fr_at;	/* 0: none */
 	uint64_t	 tc_g_at;	/* 0: none */
@@ -691,6 +693,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_best_code = 0;
 	c->tc_sock = (uint16_t)n->tn_sock;
 	c->tc_g_ivl = 0;
+	c->tc_fr_prov = 0;
 	c->tc_key = n->tn_key;
 	c->tc_fr_at = c->tc_g_at = c->tc_free_at = 0;
 	c->tc_up = n->tn_up;
@@ -755,7 +758,7 @@ tmtab_reply(struct tmtab_ref ref, int code, const char *msg, size_t len,
 
 int
 tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
-    unsigned n, uint64_t fr_ms, uint64_t now)
+    unsigned n, uint64_t fr_ms, uint64_t fr_prov_ms, uint64_t now)
 {
 	struct tm_stripe	*s;
 	struct tm_cell		*c;
@@ -780,6 +783,7 @@ tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
 	}
 	c->tc_nbr = (uint8_t)n;
 	c->tc_fr_at = now + fr_ms;
+	c->tc_fr_prov = (uint32_t)fr_prov_ms;
 	tm_due_locked(c);
 	tm_unlock(s);
 	return 0;
@@ -812,6 +816,11 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 	}
 	if (code < 200) {
 		br->br_retr_at = 0;
+		if (c->tc_fr_prov != 0 && c->tc_state == TC_PROCEEDING) {
+			/* someone is there: now the (longer) INVITE limit */
+			c->tc_fr_at = now + c->tc_fr_prov;
+			c->tc_fr_prov = 0;
+		}
 		if (br->br_state == TB_SENT)
 			br->br_state = TB_PROV;
 		if (br->br_cancel == TX_PENDING) {
@@ -863,19 +872,31 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 		(void)tm_act(out, TMTAB_SEND_ACK, c, branch, &br->br_msg);
 	if (c->tc_state != TC_PROCEEDING)
 		goto done;
-	if (tm_better(code, c->tc_best_code) && tm_blob_put(&b, stripped,
-	    len)) {
+	if (code >= 600 && c->tc_invite)
+		tm_cancel_others_locked(c, branch, now, out);
+	if (tm_better(code, c->tc_best_code)) {
+		if (!tm_blob_put(&b, stripped, len)) {
+			/*
+			 * No chunk left to hold it: if it ends the search it
+			 * goes up as it is (not resent by Timer G); else the
+			 * branch counts as answered without it.
+			 */
+			if (code >= 600 || tm_all_final(c)) {
+				tm_complete_locked(c, code, now);
+				c->tc_g_at = 0;
+				goto pass;
+			}
+			goto done;
+		}
 		tm_blob_free(&c->tc_best);
 		c->tc_best = b;
 		c->tc_best_code = (uint16_t)code;
 	}
-	if (code >= 600 && c->tc_invite)
-		tm_cancel_others_locked(c, branch, now, out);
 	if (code >= 600 || tm_all_final(c))
 		(void)tm_finish_locked(c, now, out);
 	goto done;
 pass:
-	/* a 2xx goes upstream as it came, every time */
+	/* a 2xx goes upstream as it came, every time (and see above) */
 	if (out != NULL && out->to_n < out->to_max &&
 	    out->to_cap - out->to_used >= len) {
 		struct tmtab_act *a = &out->to_acts[out->to_n++];

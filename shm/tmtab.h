@@ -52,7 +52,7 @@
 /* Timer H (64*T1): give up waiting for the ACK of a non-2xx final. */
 #define TMTAB_H_MS		(64 * TMTAB_T1_MS)
 #define TMTAB_CHUNK		512	/* bytes per chunk, link included */
-#define TMTAB_CHUNKS_PER_CELL	4	/* pool size per cell of capacity */
+#define TMTAB_CHUNKS_PER_CELL	6	/* pool size per cell of capacity */
 #define TMTAB_STRIPES		512	/* locks */
 #define TMTAB_MSG_MAX		65535	/* longest message stored */
 #define TMTAB_SHM_ALIGN		64
@@ -166,12 +166,13 @@ void	tmtab_abandon(struct tmtab_ref ref);
 int	tmtab_reply(struct tmtab_ref ref, int code, const char *msg,
 	    size_t len, uint64_t now);
 /*
- * The copies were sent: retransmission (T1 doubling to T2 until a
- * reply: a provisional for INVITE) and the final-response timer
- * (fr_ms) start. n <= TMTAB_BRANCHES.
+ * The copies are about to be sent: retransmission (T1 doubling to T2
+ * until a reply) and the final-response timer start: fr_ms from now,
+ * and when fr_prov_ms is not 0, fr_prov_ms from the first provisional
+ * (Kamailio's fr_timer / fr_inv_timer). n <= TMTAB_BRANCHES.
  */
 int	tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
-	    unsigned n, uint64_t fr_ms, uint64_t now);
+	    unsigned n, uint64_t fr_ms, uint64_t fr_prov_ms, uint64_t now);
 
 /*
  * A reply received for branch `branch` of ref (parsed by the caller
