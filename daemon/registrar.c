@@ -577,37 +577,14 @@ reg_parse_q(struct sip_str v, int *ret)
 static bool
 reg_differs(const struct reg_ctx *rc, const struct sip_uri *u)
 {
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
-	struct sip_str			 h;
-	unsigned char			 a[sizeof(struct in6_addr)];
-	char				 host[INET6_ADDRSTRLEN];
-	unsigned			 port;
+	unsigned	 port;
 
 	if (u->su_scheme != SIP_URI_SIP && u->su_scheme != SIP_URI_SIPS)
 		return true;
-	h = sip_uri_host_bare(u);
-	if (h.len == 0 || h.len >= sizeof(host))
-		return true;
-	memcpy(host, h.s, h.len);
-	host[h.len] = '\0';
 	port = u->su_port != 0 ? u->su_port :
 	    u->su_scheme == SIP_URI_SIPS ? 5061 : 5060;
-	if (port != rc->rc_port)
-		return true;
-	if (rc->rc_src->sa_family == AF_INET &&
-	    u->su_host_type == SIP_URI_HOST_IPV4) {
-		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
-		return inet_pton(AF_INET, host, a) != 1 ||
-		    memcmp(a, &s4->sin_addr, sizeof(s4->sin_addr)) != 0;
-	}
-	if (rc->rc_src->sa_family == AF_INET6 &&
-	    u->su_host_type == SIP_URI_HOST_IPV6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
-		return inet_pton(AF_INET6, host, a) != 1 ||
-		    memcmp(a, &s6->sin6_addr, sizeof(s6->sin6_addr)) != 0;
-	}
-	return true;
+	return port != rc->rc_port || !sip_host_is_addr(u->su_host,
+	    rc->rc_src);
 }
 
 /* The source as a SIP URI, Kamailio's received form: sip:IP:PORT. */

@@ -172,35 +172,13 @@ route_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
 	}
 }
 
-/* host as an address: family and bytes; 0 for a host name. */
-static int
-route_parse_host(struct sip_str host, unsigned char *out)
-{
-	char	 h[INET6_ADDRSTRLEN + 1];
-
-	if (host.len >= 2 && host.s[0] == '[' && host.s[host.len - 1] == ']') {
-		host.s++;
-		host.len -= 2;
-		if (host.len == 0 || host.len >= sizeof(h))
-			return 0;
-		memcpy(h, host.s, host.len);
-		h[host.len] = '\0';
-		return inet_pton(AF_INET6, h, out) == 1 ? AF_INET6 : 0;
-	}
-	if (host.len == 0 || host.len >= sizeof(h))
-		return 0;
-	memcpy(h, host.s, host.len);
-	h[host.len] = '\0';
-	return inet_pton(AF_INET, h, out) == 1 ? AF_INET : 0;
-}
-
 bool
 route_is_myself(struct sip_str host, uint16_t port)
 {
 	unsigned char	 a[16];
 	int		 family, i;
 
-	if ((family = route_parse_host(host, a)) == 0)
+	if ((family = sip_host_addr(host, a)) == 0)
 		return false;
 	if (port == 0)
 		port = 5060;
@@ -222,7 +200,7 @@ route_host_addr(struct sip_str host, uint16_t port,
 	unsigned char		 a[16];
 	int			 family;
 
-	if ((family = route_parse_host(host, a)) == 0)
+	if ((family = sip_host_addr(host, a)) == 0)
 		return false;
 	if (port == 0)
 		port = 5060;

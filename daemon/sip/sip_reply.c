@@ -87,36 +87,6 @@ sip_reply_src_ip(const struct sockaddr *src, char *out, size_t cap,
 	return -1;
 }
 
-/* 1 when the Via sent-by host is literally src's address. */
-static int
-sip_reply_host_is_src(struct sip_str host, const struct sockaddr *src)
-{
-	char				 h[INET6_ADDRSTRLEN + 1];
-	unsigned char			 a[sizeof(struct in6_addr)];
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-
-	if (host.len >= 2 && host.s[0] == '[') {
-		host.s++;
-		host.len -= 2;
-	}
-	if (host.len == 0 || host.len >= sizeof(h))
-		return 0;
-	memcpy(h, host.s, host.len);
-	h[host.len] = '\0';
-	if (src->sa_family == AF_INET) {
-		sin = (const struct sockaddr_in *)(const void *)src;
-		return inet_pton(AF_INET, h, a) == 1 &&
-		    memcmp(a, &sin->sin_addr, sizeof(sin->sin_addr)) == 0;
-	}
-	if (src->sa_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)(const void *)src;
-		return inet_pton(AF_INET6, h, a) == 1 &&
-		    memcmp(a, &sin6->sin6_addr, sizeof(sin6->sin6_addr)) == 0;
-	}
-	return 0;
-}
-
 static void
 sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
     const struct sockaddr *src)
@@ -133,7 +103,7 @@ sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
 	}
 	(void)snprintf(port, sizeof(port), "%u", sport);
 	add_received = via->sv_has_rport ||
-	    !sip_reply_host_is_src(via->sv_host, src);
+	    !sip_host_is_addr(via->sv_host, src);
 
 	sip_reply_put_flat(b, via->sv_value.s,
 	    (size_t)(via->sv_params.s - via->sv_value.s));

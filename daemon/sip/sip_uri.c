@@ -9,6 +9,9 @@
  * Escapes are validated but never undone here: registrar and forwarding
  * keep URIs byte-exact, and comparison unescapes on the fly.
  */
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -384,4 +387,44 @@ sip_uri_unescape(const char *s, size_t len, char *out, size_t cap)
 		out[n++] = (char)sip_uri_next_octet(&s, end);
 	}
 	return (long)n;
+}
+
+int
+sip_host_addr(struct sip_str host, unsigned char out[16])
+{
+	char	 h[INET6_ADDRSTRLEN + 1];
+
+	if (host.len >= 2 && host.s[0] == '[') {
+		if (host.s[host.len - 1] != ']')
+			return 0;
+		host.s++;
+		host.len -= 2;
+		if (host.len == 0 || host.len >= sizeof(h))
+			return 0;
+		memcpy(h, host.s, host.len);
+		h[host.len] = '\0';
+		return inet_pton(AF_INET6, h, out) == 1 ? AF_INET6 : 0;
+	}
+	if (host.len == 0 || host.len >= sizeof(h))
+		return 0;
+	memcpy(h, host.s, host.len);
+	h[host.len] = '\0';
+	if (inet_pton(AF_INET, h, out) == 1)
+		return AF_INET;
+	return inet_pton(AF_INET6, h, out) == 1 ? AF_INET6 : 0;
+}
+
+int
+sip_host_is_addr(struct sip_str host, const struct sockaddr *sa)
+{
+	unsigned char	 a[16];
+	int		 family = sip_host_addr(host, a);
+
+	if (family != sa->sa_family)
+		return 0;
+	if (family == AF_INET)
+		return memcmp(a, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, 4) == 0;
+	return memcmp(a, &((const struct sockaddr_in6 *)(const void *)sa)->
+	    sin6_addr, 16) == 0;
 }

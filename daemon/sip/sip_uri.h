@@ -7,6 +7,8 @@
 #ifndef SIPD_SIP_URI_H
 #define SIPD_SIP_URI_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +57,16 @@ int	sip_uri_parse(const char *s, size_t len, struct sip_uri *ret);
 
 /* su_host without the IPv6 brackets. */
 struct sip_str sip_uri_host_bare(const struct sip_uri *u);
+
+/*
+ * A host as a URI or a Via writes it ("192.0.2.1", "[2001:db8::1]";
+ * an IPv6 address without brackets is taken too) as an address: returns
+ * AF_INET or AF_INET6 with the 4 or 16 bytes in out, or 0 for a host
+ * name or a broken literal.
+ */
+int	sip_host_addr(struct sip_str host, unsigned char out[16]);
+/* Whether host is the address of sa (AF_INET/AF_INET6; port ignored). */
+int	sip_host_is_addr(struct sip_str host, const struct sockaddr *sa);
 
 /*
  * Looks up a URI parameter by name (case-insensitive). 1 and *ret_value
