@@ -347,6 +347,44 @@ def test_no_answer_408(px):
     p.quiet(bob, 0.1)
 
 
+def test_no_provisional_408_after_fr_inv_timeout(px):
+    """The callee never answers at all: the INVITE's timer is still
+    tm.fr_inv_timeout from the forwarding (tm.fr_timeout is for other
+    methods); no CANCEL goes to a branch that sent no provisional."""
+    p = px({"tm.fr_inv_timeout": "2", "tm.fr_timeout": "30"})
+    bob = p.ua("bob")
+    gw = p.gw
+    call = gw_invite(p, "bob")
+    t0 = time.monotonic()
+    p.expect_100(gw, call)
+    inv = p.recv(bob)
+    r = p.recv(gw, 6.0)
+    dt = time.monotonic() - t0
+    assert (r.code, r.reason) == (408, "Request Timeout"), r.raw
+    assert 1.5 <= dt <= 4.5, dt
+    gw.send(call.ack_non2xx(r))
+    for m in p.drain(bob, 0.6):                   # copies only, no CANCEL
+        assert m.raw == inv.raw, m.raw
+    p.quiet(gw, 0.6)
+
+
+def test_invite_not_timed_by_fr_timeout(px):
+    """SPEC §3: tm.fr_timeout is the timer of non-INVITE requests; a
+    quiet INVITE branch waits tm.fr_inv_timeout (30 s here), so nothing
+    but the 100 reaches the gateway within 2.5 s."""
+    p = px({"tm.fr_inv_timeout": "30", "tm.fr_timeout": "1"})
+    bob = p.ua("bob")
+    call = gw_invite(p, "bob")
+    p.expect_100(p.gw, call)
+    inv = p.recv(bob)
+    for m in p.drain(p.gw, 2.5):
+        assert False, ("INVITE ended before tm.fr_inv_timeout", m.raw)
+    reply_to(bob, inv, 486, "Busy Here", "bt")
+    r = p.recv(p.gw)
+    assert r.code == 486
+    p.gw.send(call.ack_non2xx(r))
+
+
 def test_non_invite_no_answer_408(px):
     p = px({"tm.fr_timeout": "1"})
     bob = p.ua("bob")
