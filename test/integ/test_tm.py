@@ -517,6 +517,49 @@ def test_retransmitted_bye_answered_from_transaction(px):
     assert p.drain(bob, 0.6) == []
 
 
+def test_rfc2543_invite_matched_without_cookie(px):
+    """No magic cookie (RFC 2543 matching: R-URI, From tag, Call-ID,
+    CSeq, top Via): the retransmission is absorbed and the CANCEL finds
+    its INVITE."""
+    p = px()
+    trusty = Client(p.s.port)
+    gw = p.gw
+    via = "SIP/2.0/UDP 127.0.0.1:%d;branch=old%s" % (trusty.port,
+                                                    rand_token())
+    cid = rand_token() + "@x"
+    common = ["Via: " + via, "Max-Forwards: 70",
+              "From: <sip:trusty@127.0.0.1>;tag=f1",
+              "To: <sip:%s@127.0.0.1>" % GW_NUM, "Call-ID: " + cid]
+    ruri = "sip:%s@%s" % (GW_NUM, p.me)
+    inv_data = build("INVITE %s SIP/2.0" % ruri, common + [
+        "CSeq: 3 INVITE", "Contact: <sip:trusty@127.0.0.1:%d>" % trusty.port,
+        "Content-Type: application/sdp"], SDP)
+    trusty.send(inv_data)
+    r = p.recv_raw(trusty)
+    assert (r.code, r.get("CSeq")) == (100, "3 INVITE")
+    inv = p.recv(gw)
+    assert inv.method == "INVITE"
+    assert re.fullmatch(BRANCH_RE, branch_of(vias(inv)[0]))
+    reply_to(gw, inv, 180, "Ringing", "g", gw, user="gw")
+    assert p.recv(trusty).code == 180
+    trusty.send(inv_data)                          # retransmission
+    r = p.recv_raw(trusty)
+    assert (r.code, r.get("CSeq")) == (180, "3 INVITE")
+    assert p.drain(gw, 0.3) == []
+    trusty.send(build("CANCEL %s SIP/2.0" % ruri, common + [
+        "CSeq: 3 CANCEL"]))
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (200, "3 CANCEL")
+    can = p.recv(gw)
+    check_sipd_cancel(can, inv)
+    reply_to(gw, can, 200, "OK", "g")
+    reply_to(gw, inv, 487, "Request Terminated", "g")
+    check_sipd_ack(p.recv(gw), inv, _resp(answer(inv, 487,
+                                                 "Request Terminated", "g")))
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (487, "3 INVITE")
+
+
 # --- in-dialog requests -------------------------------------------------------------
 
 def test_reinvite_and_bye_in_dialog(px):
