@@ -68,12 +68,20 @@ PATH_LABEL = {
 RATE_TARGET = {"ua-gw": "≥ 2000", "gw-ua": "≥ 3500", "ua-gw-ua": ""}
 
 
+_TAKEN = set()
+
+
 def free_port(ip, kind=socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind((ip, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port free now on ip, never handed out before in this run."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind((ip, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            return port
+    raise RuntimeError("no free port")
 
 
 def port_drops(ip, port):
@@ -122,7 +130,10 @@ class SipdCalls(run.Sipd):
 
 class KamailioCalls(run.Kamailio):
     def __init__(self, workdir, children, gw_port):
-        super().__init__(workdir, children, 256, 16)
+        # shm: tm keeps every transaction 5 s after its final reply
+        # (wait timer); 256 MB ran out at 1,000 calls/s on ua-gw-ua and
+        # the worker crashed. Untouched pages cost nothing.
+        super().__init__(workdir, children, 1024, 16)
         self.gw_port = gw_port
 
     def command(self, db):
@@ -166,12 +177,13 @@ def instances(path, ports):
             ("ua", "ua_gw", UA_IP, ports.ua, "uac")]
 
 
-def run_calls(server, path, csv, count, rate, ports, workdir, tag,
+def run_calls(server, path, csv, count, rate, workdir, tag,
               pause_ms=0, recv_timeout_ms=5000, trace_msg=False):
     """One bounded run of `count` calls on `path`; returns a dict: the
     caller's figures (ok, failed, retrans, achieved, call_ms), failures
     and retransmissions summed over every SIPp instance, server CPU-s,
     SIPp CPU-s (all instances), UDP drops."""
+    ports = server.ports
     limit = int(2 * count / rate + recv_timeout_ms / 1000 + 20)
     base = "%s-%s-%s" % (server.name, path, tag)
     procs = []
@@ -200,7 +212,7 @@ def run_calls(server, path, csv, count, rate, ports, workdir, tag,
                         "-d", str(pause_ms), "-timeout_error"]
             if kind.startswith("twin"):
                 cmd += ["-3pcc", "%s:%d" % (UA_IP, ports.twin)]
-            if trace_msg and kind == "uac":
+            if trace_msg == "all" or (trace_msg and kind == "uac"):
                 cmd += ["-trace_msg", "-message_file", pre + ".msg"]
             LOG.append(" ".join(cmd))
             if kind == "uac":
@@ -233,6 +245,9 @@ def run_calls(server, path, csv, count, rate, ports, workdir, tag,
                 sipp_cpu += ru.ru_utime + ru.ru_stime
         wall = time.monotonic() - t0
         cpu1 = tree_cpu(server.pid)
+        if server.proc.poll() is not None:
+            res["died"] = True      # its processes' CPU is gone with them
+            cpu1 = None
     finally:
         for role, kind, p, pre, ip, port in procs:
             if p.poll() is None:
@@ -248,7 +263,8 @@ def run_calls(server, path, csv, count, rate, ports, workdir, tag,
         retrans += st.get("retrans", 0)
     uac = stats[procs[-1][0]]
     res.update({
-        "wall": wall, "cpu": cpu1 - cpu0, "rc": rcs, "sipp_cpu": sipp_cpu,
+        "wall": wall, "cpu": None if cpu1 is None else cpu1 - cpu0,
+        "rc": rcs, "sipp_cpu": sipp_cpu,
         "ok": uac.get("ok", 0) if uac.get("ok_parse") else 0,
         "achieved": uac.get("achieved"), "call_ms": uac.get("call_ms"),
         "created": uac.get("created"),
@@ -276,13 +292,38 @@ def clean(r):
             and r.get("retrans") == 0)
 
 
+def cpu_per_call(r):
+    """server CPU-s per call, or None"""
+    if not r or not r.get("ok") or r.get("cpu") is None:
+        return None
+    return r["cpu"] / r["ok"]
+
+
 def show(s, r, what):
-    us = r["cpu"] / r["ok"] * 1e6 if r.get("ok") else float("nan")
-    say("%s %s %s: ok %s failed %s retrans %s achieved %.0f/s cpu %.2f s "
-        "-> %.0f µs/call; per instance (ok, failed, retrans) %s" % (
+    us = cpu_per_call(r)
+    say("%s %s %s: ok %s failed %s retrans %s achieved %.0f/s cpu %s s "
+        "-> %s µs/call; per instance (ok, failed, retrans) %s%s" % (
             s.name, r["path"], what, r.get("ok"), r.get("failed"),
-            r.get("retrans"), r.get("achieved") or 0, r["cpu"], us,
-            r.get("per_role")))
+            r.get("retrans"), r.get("achieved") or 0,
+            run.fmt(r.get("cpu"), "%.2f"),
+            run.fmt(None if us is None else us * 1e6, "%.0f"),
+            r.get("per_role"), "; SERVER EXITED" if r.get("died") else ""))
+
+
+def ensure_up(s, db, expect, results, what):
+    """Restarts a server that exited (a crash) and notes it."""
+    if s.proc is not None and s.proc.poll() is None:
+        return
+    rc = s.proc.returncode if s.proc is not None else None
+    tail = [ln for ln in s.log_tail(200).splitlines()
+            if "ERROR" in ln or "ALERT" in ln or "CRIT" in ln]
+    note = "exited (%s) during %s; restarted. Log: %s" % (
+        rc, what, " / ".join(x.strip() for x in tail[-3:])[:400])
+    say("%s %s" % (s.name, note))
+    results[s.name].setdefault("notes", []).append(note)
+    if s.proc is not None:
+        s.stop()
+    s.start(db, expect=expect)
 
 
 def write_csv(path, n):
@@ -326,7 +367,8 @@ def report(results, args, started):
         rows.append("| %s | %s |" % (label, " | ".join(cells)))
 
     def per_k(r):
-        return r["cpu"] / r["ok"] * 1000 if r and r.get("ok") else None
+        c = cpu_per_call(r)
+        return None if c is None else c * 1000
 
     for path in args.paths:
         fx = [results[n]["fixed"].get(path) for n in names]
@@ -386,7 +428,8 @@ def report(results, args, started):
                     cells.append("not run")
                     continue
                 r = rs[0]
-                us = r["cpu"] / r["ok"] * 1e6 if r.get("ok") else None
+                us = cpu_per_call(r)
+                us = None if us is None else us * 1e6
                 cells.append("%s / %s / %s / %.0f / %s / %s / %s, %s" % (
                     r.get("ok"), r.get("failed"), r.get("retrans"),
                     r.get("achieved") or 0, run.fmt(r.get("call_ms")),
@@ -395,6 +438,8 @@ def report(results, args, started):
             out.append("| %d | %s |" % (rate, " | ".join(cells)))
     notes = ["- %s: %s" % (n, results[n]["error"]) for n in names
              if results[n].get("error")]
+    notes += ["- %s %s" % (n, x) for n in names
+              for x in results[n].get("notes", [])]
     if notes:
         out += ["", "Notes:"] + notes
     return "\n".join(out)
@@ -428,9 +473,13 @@ def main(argv=None):
     ap.add_argument("--sipd-opt", action="append", default=[],
                     metavar="KEY=VALUE", help="extra sipd config line")
     ap.add_argument("--out", help="also write the markdown table here")
+    ap.add_argument("--trace", action="store_true",
+                    help="SIPp message trace of every instance in every "
+                    "run (debugging; large files, implies --keep)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temp folder (logs, SIPp stats)")
     args = ap.parse_args(argv)
+    args.keep = args.keep or args.trace
     if args.quick:
         dflt = dict(fixed_rate=1000, fixed_count=10000,
                     ladder="1000,2000,3500,5000", step_seconds=3.0)
@@ -462,28 +511,39 @@ def main(argv=None):
 
     work = tempfile.mkdtemp(prefix="sipd-calls-")
     say("work dir", work)
-    ports = Ports()
-    tables = os.path.join(work, "tables")
-    run.run_cmd([sys.executable, run.GEN, "--users", str(args.users),
-                 "--bindings", str(args.users), "--out", tables,
-                 "--contact-host", UA_IP, "--contact-port",
-                 str(ports.phones)], check=True)
     csv = os.path.join(work, "calls.csv")
     write_csv(csv, args.users)
 
     extra = [tuple(o.split("=", 1)) for o in args.sipd_opt]
     servers = []
+    # Each server gets its own ports (gateway, phones, UA, 3PCC), so what
+    # one server still sends after a run (a stateful proxy retransmits
+    # for 30 s or more after an overloaded rung) cannot reach the SIPp
+    # instances of the other server's next run.
     if "sipd" in want:
+        ports = Ports()
         servers.append(SipdCalls(os.path.join(work, "sipd"), args.children,
                                  args.build, extra, ports.gw))
+        servers[-1].ports = ports
     if "kamailio" in want:
+        ports = Ports()
         servers.append(KamailioCalls(os.path.join(work, "kamailio"),
                                      args.children, ports.gw))
+        servers[-1].ports = ports
+    for s in servers:
+        # every user's binding points at this server's phones
+        tables = os.path.join(work, "tables-" + s.name)
+        run.run_cmd([sys.executable, run.GEN, "--users", str(args.users),
+                     "--bindings", str(args.users), "--out", tables,
+                     "--contact-host", UA_IP, "--contact-port",
+                     str(s.ports.phones)], check=True)
+        s.tables = os.path.join(tables, s.name)
     results = {s.name: {"fixed": {}, "ladder": []} for s in servers}
     try:
         for s in servers:
             db = os.path.join(s.dir, "db")
-            shutil.copytree(os.path.join(tables, s.name), db)
+            shutil.copytree(s.tables, db)
+            s.db = db
             s.start(db, expect=args.users)
             say("%s up on port %d (%s bindings)" % (s.name, s.port,
                                                    s.loaded() or "?"))
@@ -491,16 +551,18 @@ def main(argv=None):
         # path at 200/s, with a message trace to see whether 100 is sent
         for path in args.paths:
             for s in servers:
-                r = run_calls(s, path, csv, 200, 200, ports, work, "warmup",
+                ensure_up(s, s.db, args.users, results, path + " warm-up")
+                r = run_calls(s, path, csv, 200, 200, work, "warmup",
                               args.pause_ms, trace_msg=True)
                 show(s, r, "warm-up")
                 if path == "ua-gw":
                     results[s.name]["saw_100"] = r.get("saw_100")
         for path in args.paths:
             for s in servers:
+                ensure_up(s, s.db, args.users, results, path + " fixed")
                 r = run_calls(s, path, csv, args.fixed_count,
-                              args.fixed_rate, ports, work, "fixed",
-                              args.pause_ms)
+                              args.fixed_rate, work, "fixed",
+                              args.pause_ms, trace_msg=args.trace and "all")
                 results[s.name]["fixed"][path] = r
                 show(s, r, "fixed")
                 time.sleep(1)
@@ -510,9 +572,11 @@ def main(argv=None):
                 for s in servers:
                     if fails[s.name] >= 2:
                         continue
+                    ensure_up(s, s.db, args.users, results,
+                              "%s ladder %d/s" % (path, rate))
                     r = run_calls(s, path, csv, int(rate * args.step_seconds),
-                                  rate, ports, work, "ladder%d" % rate,
-                                  args.pause_ms)
+                                  rate, work, "ladder%d" % rate,
+                                  args.pause_ms, trace_msg=args.trace and "all")
                     results[s.name]["ladder"].append(r)
                     show(s, r, "ladder %d/s" % rate)
                     if not clean(r):
