@@ -367,7 +367,7 @@ tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
 	struct sip_str		 ruri;
 	char			 suffix[TM_SUFFIX_LEN + 1];
 	size_t			 used = 0, len;
-	uint64_t		 fr, fr_inv = 0;
+	uint64_t		 fr, quiet = 0;
 	unsigned		 nb = 0, i;
 	int			 k, r, code = -1;
 
@@ -406,18 +406,16 @@ tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
 	if (m->sm_method == SIP_METHOD_INVITE)
 		tm_reply_local(ref, in, m, src, srclen, 100, "Trying", NULL);
 	/*
-	 * An INVITE gets tm.fr_timeout to hear anything (never more than
-	 * tm.fr_inv_timeout), then tm.fr_inv_timeout from its first
-	 * provisional for the final: a dead next hop is given up as soon
-	 * as for any request, a ringing phone rings.
+	 * SPEC: a final within tm.fr_inv_timeout (INVITE) or tm.fr_timeout
+	 * of forwarding. An INVITE no branch answers at all is given up at
+	 * Timer B (64*T1) already: nobody is there to ring.
 	 */
-	fr = 1000ULL * tm_conf->c_tm_fr_timeout;
 	if (m->sm_method == SIP_METHOD_INVITE) {
-		fr_inv = 1000ULL * tm_conf->c_tm_fr_inv_timeout;
-		if (fr > fr_inv)
-			fr = fr_inv;
-	}
-	(void)tmtab_branches(ref, br, nb, fr, fr_inv, tmtab_now_ms());
+		fr = 1000ULL * tm_conf->c_tm_fr_inv_timeout;
+		quiet = TMTAB_B_MS;
+	} else
+		fr = 1000ULL * tm_conf->c_tm_fr_timeout;
+	(void)tmtab_branches(ref, br, nb, fr, quiet, tmtab_now_ms());
 	for (i = 0; i < nb; i++) {
 		if (udp_send(&tm_socks[br[i].tb_sock], br[i].tb_msg,
 		    br[i].tb_len, &br[i].tb_dst.sa,

@@ -77,8 +77,8 @@ struct tm_cell {
 	uint16_t	 tc_best_code;	/* of tc_best */
 	uint16_t	 tc_sock;
 	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
-	uint32_t	 tc_fr_prov;	/* fr after the first provisional, ms;
-					   0: none or already applied */
+	uint64_t	 tc_fr_final;	/* the final-reply deadline, once a
+					   provisional came; 0: applied */
 	uint64_t	 tc_key;
 	uint64_t	 tc_fr_at;	/* 0: none */
 	uint64_t	 tc_g_at;	/* 0: none */
@@ -693,7 +693,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_best_code = 0;
 	c->tc_sock = (uint16_t)n->tn_sock;
 	c->tc_g_ivl = 0;
-	c->tc_fr_prov = 0;
+	c->tc_fr_final = 0;
 	c->tc_key = n->tn_key;
 	c->tc_fr_at = c->tc_g_at = c->tc_free_at = 0;
 	c->tc_up = n->tn_up;
@@ -758,7 +758,7 @@ tmtab_reply(struct tmtab_ref ref, int code, const char *msg, size_t len,
 
 int
 tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
-    unsigned n, uint64_t fr_ms, uint64_t fr_prov_ms, uint64_t now)
+    unsigned n, uint64_t fr_ms, uint64_t quiet_ms, uint64_t now)
 {
 	struct tm_stripe	*s;
 	struct tm_cell		*c;
@@ -783,7 +783,11 @@ tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
 	}
 	c->tc_nbr = (uint8_t)n;
 	c->tc_fr_at = now + fr_ms;
-	c->tc_fr_prov = (uint32_t)fr_prov_ms;
+	c->tc_fr_final = 0;
+	if (quiet_ms != 0 && quiet_ms < fr_ms) {
+		c->tc_fr_final = c->tc_fr_at;
+		c->tc_fr_at = now + quiet_ms;
+	}
 	tm_due_locked(c);
 	tm_unlock(s);
 	return 0;
@@ -816,10 +820,10 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 	}
 	if (code < 200) {
 		br->br_retr_at = 0;
-		if (c->tc_fr_prov != 0 && c->tc_state == TC_PROCEEDING) {
-			/* someone is there: now the (longer) INVITE limit */
-			c->tc_fr_at = now + c->tc_fr_prov;
-			c->tc_fr_prov = 0;
+		if (c->tc_fr_final != 0 && c->tc_state == TC_PROCEEDING) {
+			/* someone is there: the final-reply limit holds now */
+			c->tc_fr_at = c->tc_fr_final;
+			c->tc_fr_final = 0;
 		}
 		if (br->br_state == TB_SENT)
 			br->br_state = TB_PROV;

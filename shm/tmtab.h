@@ -51,6 +51,8 @@
 #define TMTAB_WAIT_MS		5000
 /* Timer H (64*T1): give up waiting for the ACK of a non-2xx final. */
 #define TMTAB_H_MS		(64 * TMTAB_T1_MS)
+/* Timer B (64*T1): an INVITE no branch answered at all is given up. */
+#define TMTAB_B_MS		(64 * TMTAB_T1_MS)
 #define TMTAB_CHUNK		512	/* bytes per chunk, link included */
 #define TMTAB_CHUNKS_PER_CELL	6	/* pool size per cell of capacity */
 #define TMTAB_STRIPES		512	/* locks */
@@ -167,12 +169,13 @@ int	tmtab_reply(struct tmtab_ref ref, int code, const char *msg,
 	    size_t len, uint64_t now);
 /*
  * The copies are about to be sent: retransmission (T1 doubling to T2
- * until a reply) and the final-response timer start: fr_ms from now,
- * and when fr_prov_ms is not 0, fr_prov_ms from the first provisional
- * (Kamailio's fr_timer / fr_inv_timer). n <= TMTAB_BRANCHES.
+ * until a reply) and the final-response timer start: fr_ms from now;
+ * when quiet_ms is not 0 and shorter, the transaction ends after
+ * quiet_ms already if no branch has answered at all by then (Timer B).
+ * n <= TMTAB_BRANCHES.
  */
 int	tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
-	    unsigned n, uint64_t fr_ms, uint64_t fr_prov_ms, uint64_t now);
+	    unsigned n, uint64_t fr_ms, uint64_t quiet_ms, uint64_t now);
 
 /*
  * A reply received for branch `branch` of ref (parsed by the caller
