@@ -390,10 +390,12 @@ def report(results, args, started):
             lad = [[r for r in results[n]["ladder"] if r["path"] == path]
                    for n in names]
             best = [best_rate(x) for x in lad]
+            top = max(args.ladder)
             row("  highest offered rate with zero failures (ladder, %g s "
                 "per rung)" % args.step_seconds,
-                [b if b is not None else "none" for b in best], "%.0f",
-                target=RATE_TARGET[path])
+                [b if b is not None and b != top else
+                 "none" if b is None else "≥ %d (top rung)" % b
+                 for b in best], "%.0f", target=RATE_TARGET[path])
             ach = []
             for x, b in zip(lad, best):
                 a = [r.get("achieved") for r in x if r["rate"] == b]
@@ -545,8 +547,7 @@ def main(argv=None):
             shutil.copytree(s.tables, db)
             s.db = db
             s.start(db, expect=args.users)
-            say("%s up on port %d (%s bindings)" % (s.name, s.port,
-                                                   s.loaded() or "?"))
+            say("%s up on port %d" % (s.name, s.port))
         # warm-up (db_text loads on first use; caches): 200 calls per
         # path at 200/s, with a message trace to see whether 100 is sent
         for path in args.paths:
