@@ -512,7 +512,7 @@ tm_ack(const struct sip_msg *m)
 {
 	uint64_t	 key = tm_key(m, "INVITE");
 
-	return key != 0 && tmtab_ack(key) == 0;
+	return key != 0 && tmtab_ack(key, tmtab_now_ms()) == 0;
 }
 
 /* --- replies -------------------------------------------------------- */

@@ -269,6 +269,12 @@ tm_chunk_take_locked(uint32_t n)
 	if (n > tm->th_nchunks - tm->th_chunks_used)
 		return TM_NONE;
 	for (i = 0; i < n; i++) {
+		/*
+		 * Counted before it is taken: a taker killed half way
+		 * leaks what it took, and the bump index stays within the
+		 * pool because it never passes the count.
+		 */
+		tm->th_chunks_used++;
 		if (tm->th_chunk_free != TM_NONE) {
 			c = tm->th_chunk_free;
 			tm->th_chunk_free = tm_chunks[c - 1].ck_next;
@@ -281,7 +287,6 @@ tm_chunk_take_locked(uint32_t n)
 			tm_chunks[tail - 1].ck_next = c;
 		tail = c;
 	}
-	tm->th_chunks_used += n;
 	return head;
 }
 
@@ -327,14 +332,17 @@ tm_blob_put(struct tm_blob *b, const char *p, size_t len)
 static void
 tm_blob_free(struct tm_blob *b)
 {
-	if (b->tb_head == TM_NONE)
+	uint32_t	 head = b->tb_head;
+
+	if (head == TM_NONE)
 		return;
-	if (tm_pool_lock() == 0) {
-		tm_chunk_give_locked(b->tb_head);
-		tm_pool_unlock();
-	}
+	/* detached first: a freer killed half way leaks, never frees twice */
 	b->tb_head = TM_NONE;
 	b->tb_len = 0;
+	if (tm_pool_lock() == 0) {
+		tm_chunk_give_locked(head);
+		tm_pool_unlock();
+	}
 }
 
 /* --- actions --------------------------------------------------------- */
@@ -782,6 +790,10 @@ tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
 		}
 	}
 	c->tc_nbr = (uint8_t)n;
+	/* a CANCEL came between the 100 and now: each rings, then stops */
+	if (c->tc_canceled)
+		for (i = 0; i < n; i++)
+			c->tc_br[i].br_cancel = TX_PENDING;
 	c->tc_fr_at = now + fr_ms;
 	c->tc_fr_final = 0;
 	if (quiet_ms != 0 && quiet_ms < fr_ms) {
@@ -819,7 +831,14 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 		goto done;
 	}
 	if (code < 200) {
-		br->br_retr_at = 0;
+		/*
+		 * §17.1.2.2: a non-INVITE is still resent, Timer E running
+		 * as it was and then every T2, until its final.
+		 */
+		if (!c->tc_invite && br->br_retr_at != 0)
+			br->br_retr_ivl = TMTAB_T2_MS;
+		else
+			br->br_retr_at = 0;
 		if (c->tc_fr_final != 0 && c->tc_state == TC_PROCEEDING) {
 			/* someone is there: the final-reply limit holds now */
 			c->tc_fr_at = c->tc_fr_final;
@@ -888,6 +907,7 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 			if (code >= 600 || tm_all_final(c)) {
 				tm_complete_locked(c, code, now);
 				c->tc_g_at = 0;
+				tm_blob_free(&c->tc_resp);
 				goto pass;
 			}
 			goto done;
@@ -952,12 +972,11 @@ tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out)
 }
 
 int
-tmtab_ack(uint64_t invite_key)
+tmtab_ack(uint64_t invite_key, uint64_t now)
 {
 	struct tm_stripe	*s;
 	struct tm_cell		*c;
 	uint32_t		 bucket;
-	uint64_t		 now;
 	int			 r;
 
 	if (tm == NULL)
@@ -981,7 +1000,6 @@ tmtab_ack(uint64_t invite_key)
 	if (tm_all_settled(c))
 		tm_free_locked(c);
 	else {
-		now = tmtab_now_ms();
 		c->tc_free_at = now + TMTAB_WAIT_MS;
 		tm_due_locked(c);
 	}

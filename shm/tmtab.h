@@ -204,7 +204,7 @@ int	tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out);
  * non-2xx final sipd sent (absorbed; the cell is freed); else
  * TMTAB_E_NOTFOUND (an ACK for a 2xx: routed in the dialog).
  */
-int	tmtab_ack(uint64_t invite_key);
+int	tmtab_ack(uint64_t invite_key, uint64_t now);
 
 /*
  * Timers due at now, one stripe at a time: retransmissions up and

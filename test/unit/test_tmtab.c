@@ -12,10 +12,10 @@
  * call cmocka and report through their exit status. Anything that
  * could block for ever runs in a child reaped with a bounded wait.
  *
- * Tests named test_bug_* show defects of tmtab.c that are not fixed
- * yet: they assert the right behaviour and run only when
- * SIPD_TMTAB_KNOWN_BUGS=1 is set, so that the suite stays green while
- * they are visible in the TAP output (see the comment on each one).
+ * The last five tests are regressions of defects the first version
+ * of tmtab.c had (a CANCEL before the branches were stored, non-INVITE
+ * resending after a 1xx, the chunk count and the give-back under
+ * SIGKILL, tmtab_ack() reading the real clock).
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -55,7 +55,7 @@
 #define CHILD_ALARM	30
 #define NACTS		32
 #define SCRATCH		(256 * 1024)
-#define SLACK		(1024 * 1024)	/* see test_bug_chunk_count */
+#define SLACK		(1024 * 1024)	/* see test_chunk_count */
 #define DATA		(TMTAB_CHUNK - sizeof(uint32_t)) /* per chunk */
 
 #define SOCK_IN		3
@@ -319,14 +319,6 @@ reply(struct tmtab_ref ref, int code, const char *s, uint64_t now)
 	return tmtab_reply(ref, code, s, strlen(s), now);
 }
 
-static bool
-known_bugs(void)
-{
-	const char	*e = getenv("SIPD_TMTAB_KNOWN_BUGS");
-
-	return e != NULL && strcmp(e, "1") == 0;
-}
-
 /* --- tests ------------------------------------------------------------- */
 
 /* Must run first: no table has been made in this process yet. */
@@ -341,7 +333,7 @@ test_not_created(void **state)
 	assert_int_equal(begin_n(1, true, REQ, strlen(REQ), T0, &ref),
 	    -ENXIO);
 	assert_int_equal(tmtab_cancel(1, T0, O()), -ENXIO);
-	assert_int_equal(tmtab_ack(1), -ENXIO);
+	assert_int_equal(tmtab_ack(1, T0), -ENXIO);
 	assert_int_equal(reply(ref, 200, R200, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(tmtab_response(ref, 0, 200, false, R200,
 	    strlen(R200), T0, O()), TMTAB_E_NOTFOUND);
@@ -426,7 +418,7 @@ test_begin_retransmission(void **state)
 	assert_int_equal(begin_again(1, true), 1);
 	UP(0, ref, R486);
 	/* the ACK of sipd's 486 ends the INVITE at once */
-	assert_int_equal(tmtab_ack(1), 0);
+	assert_int_equal(tmtab_ack(1, T0), 0);
 	assert_usage(1, 1);
 	/* the MESSAGE stays TMTAB_WAIT_MS, then its key is new again */
 	assert_int_equal(timers(T0 + TMTAB_WAIT_MS - 1), 0);
@@ -582,7 +574,7 @@ test_invite_2xx(void **state)
 	/* a late provisional goes nowhere */
 	assert_int_equal(resp(ref, 0, 180, R180, T0 + 60), 0);
 	/* no ACK of a 2xx here: it is routed in the dialog */
-	assert_int_equal(tmtab_ack(10), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(10, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(tmtab_cancel(10, T0 + 70, O()), TMTAB_E_FINAL);
 	assert_int_equal(out.to_n, 0);
 	/* nothing resent: the 2xx was the UAS's, not ours to repeat */
@@ -614,9 +606,9 @@ test_invite_non2xx(void **state)
 	ACK(0, ref, 0);
 	assert_int_equal(begin_again(11, true), 1);
 	UP(0, ref, R486);
-	assert_int_equal(tmtab_ack(11), 0);
+	assert_int_equal(tmtab_ack(11, T0), 0);
 	assert_empty();
-	assert_int_equal(tmtab_ack(11), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(11, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(tmtab_response(ref, 0, 486, false, R486,
 	    strlen(R486), T0, O()), TMTAB_E_NOTFOUND);
 }
@@ -637,7 +629,7 @@ two_finals(uint64_t key, int c1, const char *r1, int c2, const char *r2,
 	UP(1, ref, want);
 	assert_int_equal(begin_again(key, true), 1);
 	UP(0, ref, want);
-	assert_int_equal(tmtab_ack(key), 0);
+	assert_int_equal(tmtab_ack(key, T0), 0);
 	assert_empty();
 }
 
@@ -676,7 +668,7 @@ test_forking_6xx_first(void **state)
 	ACK(0, ref, 1);
 	assert_int_equal(begin_again(21, true), 1);
 	UP(0, ref, R603);
-	assert_int_equal(tmtab_ack(21), 0);
+	assert_int_equal(tmtab_ack(21, T0), 0);
 	assert_empty();
 }
 
@@ -712,7 +704,7 @@ test_forking_6xx(void **state)
 	assert_int_equal(begin_again(30, true), 1);
 	UP(0, ref, R603);
 	/* the ACK of the 603 ends it: every branch settled */
-	assert_int_equal(tmtab_ack(30), 0);
+	assert_int_equal(tmtab_ack(30, T0), 0);
 	assert_empty();
 }
 
@@ -753,7 +745,7 @@ test_forking_2xx(void **state)
 	CANCEL(1, ref, 1);
 	assert_int_equal(timers(T0 + 530), 1);
 	CANCEL(0, ref, 2);
-	assert_int_equal(tmtab_ack(31), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(31, T0), TMTAB_E_NOTFOUND);
 	/* the 2xx's TMTAB_WAIT_MS ends it, CANCELs or not */
 	assert_int_equal(timers(T0 + 20 + TMTAB_WAIT_MS), 0);
 	assert_empty();
@@ -826,14 +818,14 @@ test_cancel(void **state)
 	ACK(0, ref, 1);
 	UP(1, ref, R487a);
 	assert_int_equal(tmtab_cancel(40, T0 + 9002, O()), TMTAB_E_FINAL);
-	assert_int_equal(tmtab_ack(40), 0);
+	assert_int_equal(tmtab_ack(40, T0 + 9002), 0);
 
 	/* answered before the CANCEL */
 	ref = begin_ok(42, true);
 	assert_int_equal(reply(ref, 486, R486, T0), 0);
 	assert_int_equal(tmtab_cancel(42, T0, O()), TMTAB_E_FINAL);
 	assert_int_equal(out.to_n, 0);
-	assert_int_equal(tmtab_ack(42), 0);
+	assert_int_equal(tmtab_ack(42, T0), 0);
 
 	assert_int_equal(reply(ref2, 200, R200, T0), 0);
 	assert_int_equal(timers(T0 + TMTAB_WAIT_MS), 0);
@@ -867,7 +859,7 @@ test_cancel_gives_up(void **state)
 	assert_int_equal(timers(T0 + 120000), 1);
 	ACT(0, TMTAB_LOCAL_408, ref, -1, REQ);
 	assert_int_equal(reply(ref, 408, R408, T0 + 120000), 0);
-	assert_int_equal(tmtab_ack(43), 0);
+	assert_int_equal(tmtab_ack(43, T0), 0);
 	assert_empty();
 }
 
@@ -886,17 +878,17 @@ test_ack_timer_g(void **state)
 	(void)state;
 	new_table(CAP);
 	ref = begin_ok(50, true);
-	assert_int_equal(tmtab_ack(50), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(50, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(reply(ref, 407, R407, T0), 0);
-	assert_int_equal(tmtab_ack(50), 0);
+	assert_int_equal(tmtab_ack(50, T0), 0);
 	assert_empty();
-	assert_int_equal(tmtab_ack(50), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(50, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(timers(T0 + 500), 0);
 
 	/* not for a non-INVITE */
 	ref = begin_ok(51, false);
 	assert_int_equal(reply(ref, 407, R407, T0), 0);
-	assert_int_equal(tmtab_ack(51), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(51, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(timers(T0 + 500), 0);
 	assert_int_equal(timers(T0 + TMTAB_WAIT_MS), 0);
 	assert_empty();
@@ -917,13 +909,13 @@ test_ack_timer_g(void **state)
 	/* Timer H: freed, nothing sent */
 	assert_int_equal(timers(T0 + TMTAB_H_MS), 0);
 	assert_empty();
-	assert_int_equal(tmtab_ack(52), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(52, T0), TMTAB_E_NOTFOUND);
 
 	/* an ACK in the middle stops Timer G */
 	ref = begin_ok(53, true);
 	assert_int_equal(reply(ref, 407, R407, T0), 0);
 	assert_int_equal(timers(T0 + 500), 1);
-	assert_int_equal(tmtab_ack(53), 0);
+	assert_int_equal(tmtab_ack(53, T0), 0);
 	assert_empty();
 	assert_int_equal(timers(T0 + 1500), 0);
 }
@@ -1089,7 +1081,7 @@ test_fr_timeout_best(void **state)
 	assert_int_equal(resp(ref, 1, 487, R487a, T0 + FR_MS + 600), 1);
 	ACK(0, ref, 1);
 	cancel_ok(ref, 1, T0 + FR_MS + 600);
-	assert_int_equal(tmtab_ack(72), 0);
+	assert_int_equal(tmtab_ack(72, T0 + FR_MS + 600), 0);
 	assert_empty();
 }
 
@@ -1150,7 +1142,7 @@ test_fr_quiet(void **state)
 	ACK(0, ref, 0);
 	assert_int_equal(resp(ref, 1, 487, R487b, T0 + 60200), 1);
 	ACK(0, ref, 1);
-	assert_int_equal(tmtab_ack(77), 0);
+	assert_int_equal(tmtab_ack(77, T0 + 60200), 0);
 	assert_empty();
 }
 
@@ -1177,10 +1169,13 @@ test_final_pool_full(void **state)
 	assert_int_equal(resp(ref, 0, 486, R486, T0 + 20), 2);
 	ACK(0, ref, 0);
 	UP(1, ref, R486);
-	/* completed: the request's chunks are back; no Timer G */
-	assert_usage(1, 2);
+	/*
+	 * completed: the request's chunks are back, and the 180 too (a
+	 * retransmitted INVITE must not get it now); no Timer G
+	 */
+	assert_usage(1, 1);
 	assert_int_equal(timers(T0 + 20 + 500), 0);
-	assert_int_equal(tmtab_ack(78), 0);
+	assert_int_equal(tmtab_ack(78, T0), 0);
 	assert_empty();
 
 	/* a 6xx the same, with the CANCEL of the ringing branch */
@@ -1196,7 +1191,7 @@ test_final_pool_full(void **state)
 	cancel_ok(ref, 1, T0 + 30);
 	assert_int_equal(resp(ref, 1, 487, R487a, T0 + 40), 1);
 	ACK(0, ref, 1);
-	assert_int_equal(tmtab_ack(79), 0);
+	assert_int_equal(tmtab_ack(79, T0 + 40), 0);
 	assert_empty();
 }
 
@@ -1230,7 +1225,7 @@ test_non_invite_wait(void **state)
 	assert_int_equal(resp(ref, 0, 486, R486, T0 + 100), 1);
 	UP(0, ref, R486);
 	assert_int_equal(resp(ref, 0, 486, R486, T0 + 110), 0);
-	assert_int_equal(tmtab_ack(74), TMTAB_E_NOTFOUND);
+	assert_int_equal(tmtab_ack(74, T0), TMTAB_E_NOTFOUND);
 	assert_int_equal(timers(T0 + 100 + TMTAB_WAIT_MS), 0);
 	assert_empty();
 }
@@ -1449,7 +1444,7 @@ worker(unsigned id, unsigned rounds)
 			break;
 		}
 		if (n.tn_invite && j % 4 != 0) {
-			rc = tmtab_ack(key);
+			rc = tmtab_ack(key, now);
 			if (rc != 0 && rc != TMTAB_E_NOTFOUND)
 				bad++;
 		}
@@ -1479,7 +1474,7 @@ test_concurrent(void **state)
 	/*
 	 * From the real clock on: tmtab_ack() sets the free time of a
 	 * cell whose branches may still answer from tmtab_now_ms()
-	 * (test_bug_ack_real_clock); this clock runs faster, so those
+	 * (test_ack_clock); this clock runs faster, so those
 	 * cells are freed too.
 	 */
 	atomic_store(clk, tmtab_now_ms());
@@ -1622,17 +1617,17 @@ test_killed_holder(void **state)
 	assert_int_equal(resp(ref, 0, 487, R487a, T0 + 50), 2);
 	ACK(0, ref, 0);
 	UP(1, ref, R487a);
-	assert_int_equal(tmtab_ack(90), 0);
+	assert_int_equal(tmtab_ack(90, T0 + 50), 0);
 	/* the one chunk the dead worker took for its 180 */
 	assert_usage(0, 1);
 	ref = begin_ok(90, true);
 	assert_int_equal(reply(ref, 486, R486, T0), 0);
-	assert_int_equal(tmtab_ack(90), 0);
+	assert_int_equal(tmtab_ack(90, T0), 0);
 	assert_usage(0, 1);
 }
 
 /*
- * BUG 5: a worker killed while tm_blob_free() runs on a blob of a cell
+ * Regression: a worker killed while tm_blob_free() runs on a blob of a cell
  * that stays live corrupts the chunk pool. tm_blob_free() gives the
  * chain back under the pool lock and only then clears b->tb_head, and
  * tm_chunk_give_locked() relinks each chunk onto the free list as it
@@ -1691,12 +1686,12 @@ kill_worker(void)
 		(void)tmtab_branches(ref, &b, 1, FR_MS, 0, T0);
 		(void)tmtab_response(ref, 0, 180, false, big, 700, T0, O());
 		(void)tmtab_response(ref, 0, 486, false, big, 600, T0, O());
-		(void)tmtab_ack(n.tn_key);
+		(void)tmtab_ack(n.tn_key, T0);
 	}
 }
 
 static void
-test_bug_killed_random(void **state)
+test_killed_random(void **state)
 {
 	struct tmtab_usage	 u;
 	struct tmtab_ref	 ref;
@@ -1735,7 +1730,7 @@ test_bug_killed_random(void **state)
 				if (r != 0 && r != TMTAB_E_NOTFOUND &&
 				    r != TMTAB_E_FINAL)
 					bad++;
-				r = tmtab_ack(500 + k);
+				r = tmtab_ack(500 + k, T0);
 				if (r != 0 && r != TMTAB_E_NOTFOUND)
 					bad++;
 			}
@@ -1771,15 +1766,15 @@ test_bug_killed_random(void **state)
 		assert_int_equal(resp(ref, 0, 486, R486, T0 + 2), 2);
 		ACK(0, ref, 0);
 		UP(1, ref, R486);
-		assert_int_equal(tmtab_ack(600 + k), 0);
+		assert_int_equal(tmtab_ack(600 + k, T0 + 2), 0);
 	}
 	assert_usage(u.tu_cells, u.tu_chunks);
 }
 
-/* --- known bugs (SIPD_TMTAB_KNOWN_BUGS=1) -------------------------------- */
+/* --- regressions ------------------------------------------------------- */
 
 /*
- * BUG 1: a CANCEL that arrives between tmtab_begin() and
+ * Regression: a CANCEL that arrives between tmtab_begin() and
  * tmtab_branches() is lost. tmtab_cancel() marks the cell cancelled and
  * returns 0 (sipd answers the CANCEL 200), but tmtab_branches() then
  * creates the branches with br_cancel = TX_NONE, so when a branch
@@ -1789,7 +1784,7 @@ test_bug_killed_random(void **state)
  * the UAC may CANCEL, handled by any worker) before tmtab_branches().
  */
 static void
-test_bug_cancel_before_branches(void **state)
+test_cancel_before_branches(void **state)
 {
 	struct tmtab_ref	 ref;
 
@@ -1807,19 +1802,19 @@ test_bug_cancel_before_branches(void **state)
 	assert_int_equal(resp(ref, 0, 487, R487a, T0 + 300), 2);
 	ACK(0, ref, 0);
 	UP(1, ref, R487a);
-	assert_int_equal(tmtab_ack(95), 0);
+	assert_int_equal(tmtab_ack(95, T0 + 300), 0);
 	assert_empty();
 }
 
 /*
- * BUG 2: RFC 3261 §17.1.2.2 (non-INVITE client transaction): after a
+ * Regression: RFC 3261 §17.1.2.2 (non-INVITE client transaction): after a
  * provisional, Timer E keeps firing, at T2, until a final. tmtab stops
  * a non-INVITE branch's retransmissions at any provisional (as for an
  * INVITE, Timer A): a lost final then ends in sipd's own 408 at the fr
  * timer, where the RFC has the UAS answer the next retransmission.
  */
 static void
-test_bug_non_invite_1xx_retransmission(void **state)
+test_non_invite_1xx_retransmission(void **state)
 {
 	struct tmtab_ref	 ref;
 
@@ -1840,7 +1835,7 @@ test_bug_non_invite_1xx_retransmission(void **state)
 }
 
 /*
- * BUG 3: the chunk pool trusts th_chunks_used to bound the bump index.
+ * Regression: the chunk pool trusts th_chunks_used to bound the bump index.
  * tm_chunk_take_locked() unlinks chunks from the free list one at a
  * time and adds n to th_chunks_used only after its loop, so a worker
  * killed inside the loop (pool lock held) leaves chunks taken but not
@@ -1854,13 +1849,13 @@ test_bug_non_invite_1xx_retransmission(void **state)
  * microseconds, then fills the pool. The mapping has SLACK bytes after
  * the table, so the overrun stays inside it.
  */
-#define BUG3_CAP	1024
-#define BUG3_ROUNDS	400
+#define COUNT_CAP	1024
+#define COUNT_ROUNDS	400
 
 struct bug3_area {
 	_Atomic int		 ba_go;
 	_Atomic unsigned	 ba_n;
-	struct tmtab_ref	 ba_refs[BUG3_CAP];
+	struct tmtab_ref	 ba_refs[COUNT_CAP];
 };
 
 static void
@@ -1890,7 +1885,7 @@ fill_pool(uint64_t key, const char *buf)
 }
 
 static void
-test_bug_chunk_count(void **state)
+test_chunk_count(void **state)
 {
 	static char		 big[40000];
 	struct bug3_area	*ba;
@@ -1905,14 +1900,14 @@ test_bug_chunk_count(void **state)
 	(void)state;
 	shm_destroy();
 	assert_int_equal(shm_create(shm_size_add(shm_size_base(),
-	    tmtab_shm_size(BUG3_CAP), TMTAB_SHM_ALIGN) + SLACK), 0);
-	assert_int_equal(tmtab_create(BUG3_CAP), 0);
+	    tmtab_shm_size(COUNT_CAP), TMTAB_SHM_ALIGN) + SLACK), 0);
+	assert_int_equal(tmtab_create(COUNT_CAP), 0);
 	ba = mmap(NULL, sizeof(*ba), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(ba != MAP_FAILED);
 	memset(big, 'c', sizeof(big));
 	srandom((unsigned)getpid());
-	for (i = 0; i < BUG3_ROUNDS; i++) {
+	for (i = 0; i < COUNT_ROUNDS; i++) {
 		atomic_store(&ba->ba_go, 0);
 		atomic_store(&ba->ba_n, 0);
 		pid = testutil_fork();
@@ -1947,7 +1942,7 @@ test_bug_chunk_count(void **state)
 	(void)munmap(ba, sizeof(*ba));
 	tmtab_usage(&u);
 	print_message("# after %d kills: cells %u, chunks counted %u\n",
-	    BUG3_ROUNDS, u.tu_cells, u.tu_chunks);
+	    COUNT_ROUNDS, u.tu_cells, u.tu_chunks);
 	j = fill_pool(1, big);
 	tmtab_usage(&u);
 	print_message("# filled with %u cells: chunks total %u, counted "
@@ -1957,7 +1952,7 @@ test_bug_chunk_count(void **state)
 }
 
 /*
- * BUG 4 (testability): tmtab_ack() takes no `now`. When a branch may
+ * Regression: tmtab_ack() takes no `now`. When a branch may
  * still answer, it sets the cell's free time from tmtab_now_ms(), the
  * real monotonic clock, while every other call and the timers use the
  * caller's `now`. On a fake clock the cell is then freed at a time that
@@ -1966,7 +1961,7 @@ test_bug_chunk_count(void **state)
  * deterministically.
  */
 static void
-test_bug_ack_real_clock(void **state)
+test_ack_clock(void **state)
 {
 	struct tmtab_ref	 ref;
 
@@ -1978,7 +1973,7 @@ test_bug_ack_real_clock(void **state)
 	ACT(0, TMTAB_LOCAL_408, ref, -1, REQ);
 	assert_int_equal(reply(ref, 408, R408, T0 + FR_MS), 0);
 	/* the branch has not answered: kept TMTAB_WAIT_MS after the ACK */
-	assert_int_equal(tmtab_ack(97), 0);
+	assert_int_equal(tmtab_ack(97, T0 + FR_MS), 0);
 	assert_usage(1, 2);
 	assert_int_equal(timers(T0 + FR_MS + 100 + TMTAB_WAIT_MS), 0);
 	assert_empty();
@@ -2011,45 +2006,19 @@ test_bug_ack_real_clock(void **state)
 	cmocka_unit_test_teardown(test_concurrent, teardown), \
 	cmocka_unit_test_teardown(test_killed_holder, teardown)
 
-/*
- * The known bugs fail until tmtab.c is fixed, and meson counts a TAP
- * "not ok # SKIP" as a failure: they run only when asked for, and are
- * otherwise listed as TAP comments.
- */
-static const char *const known[] = {
-	"test_bug_cancel_before_branches: a CANCEL before "
-	    "tmtab_branches() is lost",
-	"test_bug_non_invite_1xx_retransmission: a non-INVITE branch is "
-	    "not resent after a 1xx",
-	"test_bug_chunk_count: a worker killed in tm_chunk_take_locked() "
-	    "makes the pool overrun",
-	"test_bug_killed_random: a worker killed in tm_blob_free() "
-	    "corrupts the chunk pool",
-	"test_bug_ack_real_clock: tmtab_ack() reads the real clock",
-};
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		NORMAL_TESTS
-	};
-	const struct CMUnitTest all[] = {
 		NORMAL_TESTS,
-		cmocka_unit_test_teardown(test_bug_cancel_before_branches,
+		cmocka_unit_test_teardown(test_cancel_before_branches,
 		    teardown),
 		cmocka_unit_test_teardown(
-		    test_bug_non_invite_1xx_retransmission, teardown),
-		cmocka_unit_test_teardown(test_bug_chunk_count, teardown),
-		cmocka_unit_test_teardown(test_bug_killed_random, teardown),
-		cmocka_unit_test_teardown(test_bug_ack_real_clock, teardown),
+		    test_non_invite_1xx_retransmission, teardown),
+		cmocka_unit_test_teardown(test_chunk_count, teardown),
+		cmocka_unit_test_teardown(test_killed_random, teardown),
+		cmocka_unit_test_teardown(test_ack_clock, teardown),
 	};
-	size_t	 i;
 
-	if (known_bugs())
-		return cmocka_run_group_tests(all, NULL, NULL);
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		printf("# KNOWN BUG (SIPD_TMTAB_KNOWN_BUGS=1 runs it): %s\n",
-		    known[i]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
