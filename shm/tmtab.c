@@ -941,8 +941,12 @@ done:
 	return 0;
 }
 
-int
-tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out)
+/*
+ * The INVITE transaction with key, its stripe locked: 0 and *ret_c, or
+ * TMTAB_E_NOTFOUND (nothing locked), -errno.
+ */
+static int
+tm_invite_lock(uint64_t key, struct tm_stripe **ret_s, struct tm_cell **ret_c)
 {
 	struct tm_stripe	*s;
 	struct tm_cell		*c;
@@ -951,15 +955,28 @@ tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out)
 
 	if (tm == NULL)
 		return -ENXIO;
-	bucket = tm_bucket_of(invite_key);
+	bucket = tm_bucket_of(key);
 	s = tm_stripe_of(bucket);
 	if ((r = tm_lock(s)) != 0)
 		return r;
-	if ((c = tm_find_locked(invite_key, bucket)) == NULL ||
-	    !c->tc_invite) {
+	if ((c = tm_find_locked(key, bucket)) == NULL || !c->tc_invite) {
 		tm_unlock(s);
 		return TMTAB_E_NOTFOUND;
 	}
+	*ret_s = s;
+	*ret_c = c;
+	return 0;
+}
+
+int
+tmtab_cancel(uint64_t invite_key, uint64_t now, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	int			 r;
+
+	if ((r = tm_invite_lock(invite_key, &s, &c)) != 0)
+		return r;
 	if (c->tc_state != TC_PROCEEDING || c->tc_canceled) {
 		tm_unlock(s);
 		return TMTAB_E_FINAL;
@@ -976,18 +993,11 @@ tmtab_ack(uint64_t invite_key, uint64_t now)
 {
 	struct tm_stripe	*s;
 	struct tm_cell		*c;
-	uint32_t		 bucket;
 	int			 r;
 
-	if (tm == NULL)
-		return -ENXIO;
-	bucket = tm_bucket_of(invite_key);
-	s = tm_stripe_of(bucket);
-	if ((r = tm_lock(s)) != 0)
+	if ((r = tm_invite_lock(invite_key, &s, &c)) != 0)
 		return r;
-	c = tm_find_locked(invite_key, bucket);
-	if (c == NULL || !c->tc_invite || c->tc_state != TC_COMPLETED ||
-	    c->tc_final < 300) {
+	if (c->tc_state != TC_COMPLETED || c->tc_final < 300) {
 		tm_unlock(s);
 		return TMTAB_E_NOTFOUND;
 	}
