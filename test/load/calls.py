@@ -206,7 +206,8 @@ def run_calls(server, path, csv, count, rate, workdir, tag,
                     "-m", str(count), "-recv_timeout", str(recv_timeout_ms),
                     "-buff_size", "4194304", "-timeout", "%ds" % limit,
                     "-nd", "-nostdin", "-trace_stat", "-stf", pre + ".csv",
-                    "-fd", "1", "-trace_err", "-error_file", pre + ".err"]
+                    "-fd", "1", "-trace_err", "-error_file", pre + ".err",
+                    "-trace_screen", "-screen_file", pre + ".screen"]
             if kind == "uac":
                 cmd += ["-inf", csv, "-r", str(rate), "-rp", "1000",
                         "-d", str(pause_ms), "-timeout_error"]
@@ -469,7 +470,10 @@ def main(argv=None):
     ap.add_argument("--fixed-rate", type=int)
     ap.add_argument("--fixed-count", type=int)
     ap.add_argument("--ladder", help="comma list of rates /s")
-    ap.add_argument("--step-seconds", type=float)
+    ap.add_argument("--step-seconds", type=float,
+                    help="seconds per rung (quick 8, full 10: longer than "
+                    "the ~5 s a stateful proxy keeps a finished "
+                    "transaction, so the table is at its steady size)")
     ap.add_argument("--pause-ms", type=int, default=0,
                     help="pause between ACK and BYE (default 0)")
     ap.add_argument("--sipd-opt", action="append", default=[],
@@ -484,11 +488,11 @@ def main(argv=None):
     args.keep = args.keep or args.trace
     if args.quick:
         dflt = dict(fixed_rate=1000, fixed_count=10000,
-                    ladder="1000,2000,3500,5000", step_seconds=3.0)
+                    ladder="1000,2000,3500,5000", step_seconds=8.0)
     else:
         dflt = dict(fixed_rate=1000, fixed_count=20000,
-                    ladder="1000,1500,2000,2500,3500,5000,7000",
-                    step_seconds=5.0)
+                    ladder="1000,2000,3500,5000,7000,10000",
+                    step_seconds=10.0)
     for k, v in dflt.items():
         if getattr(args, k) is None:
             setattr(args, k, v)
