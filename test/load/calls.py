@@ -411,7 +411,9 @@ def report(results, args, started):
     sep = "|---|" + "---|" * (len(names) + (2 if two else 1))
     out = ["## Call load, %s" % time.strftime(
         "%Y-%m-%d %H:%M", time.localtime(started)), "",
-        "Command: `%s`" % " ".join(["test/load/calls.py"] + sys.argv[1:]),
+        "Command: `%s`" % " ".join(
+            ["test/load/run.py" if "--calls" in sys.argv[1:] else
+             "test/load/calls.py"] + sys.argv[1:]),
         "Machine: %d CPUs, load average before start %s; SIPp %s; %d "
         "workers each; %d users; pause between ACK and BYE %d ms" % (
             os.cpu_count(), args.loadavg, args.sipp_version, args.children,
