@@ -3,8 +3,13 @@
  * the rules). Runs in the UDP workers (requests, replies) and in the one
  * worker that runs the timers; the master only creates it.
  *
- * Locking: a stripe lock guards the buckets of its stripe, every field
- * of the cells chained in them, and the stripe's tx_due. The pool lock
+ * Locking: a stripe lock guards the buckets of its stripe (a run of
+ * nbuckets/TMTAB_STRIPES consecutive ones), every field of the cells
+ * chained in them, their earliest timers (tm_bdue) and the stripe's
+ * tx_due, the earliest of those. The timer reads tx_due without the
+ * lock and locks only a stripe that is due; under the lock it walks
+ * only the buckets that are due, so a busy table costs a visit per
+ * cell per timer event, not per tick. The pool lock
  * guards the free lists and counters of cells and chunks, and nothing
  * else: the bytes of a chunk belong to whoever holds its chain. Order:
  * stripe, then pool. A cell's tc_gen changes only under its stripe lock
@@ -119,6 +124,7 @@ struct tm_head {
 
 static struct tm_head	*tm;
 static _Atomic uint32_t	*tm_buckets;	/* stripe lock; index + 1 */
+static _Atomic uint64_t	*tm_bdue;	/* stripe lock; 0 = no timer */
 static struct tm_cell	*tm_cells;
 static struct tm_chunk	*tm_chunks;
 
@@ -142,6 +148,8 @@ tmtab_shm_size(unsigned cap)
 	acc = shm_size_add(acc, sizeof(struct tm_head), TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, tm_nbuckets(cap) * sizeof(uint32_t),
 	    TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, tm_nbuckets(cap) * sizeof(uint64_t),
+	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, (size_t)cap * sizeof(struct tm_cell),
 	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, (size_t)cap * TMTAB_CHUNKS_PER_CELL *
@@ -160,6 +168,8 @@ tmtab_create(unsigned cap)
 	nb = tm_nbuckets(cap);
 	if ((tm = shm_carve(sizeof(*tm), TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_buckets = shm_carve(nb * sizeof(uint32_t),
+	    TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_bdue = shm_carve(nb * sizeof(uint64_t),
 	    TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_cells = shm_carve((size_t)cap * sizeof(struct tm_cell),
 	    TMTAB_SHM_ALIGN)) == NULL ||
@@ -221,7 +231,7 @@ tm_bucket_of(uint64_t key)
 static struct tm_stripe *
 tm_stripe_of(uint32_t bucket)
 {
-	return &tm->th_stripes[bucket & (TMTAB_STRIPES - 1)];
+	return &tm->th_stripes[bucket / (tm->th_nbuckets / TMTAB_STRIPES)];
 }
 
 static int
@@ -430,8 +440,12 @@ static void
 tm_due_locked(struct tm_cell *c)
 {
 	struct tm_stripe	*s = tm_stripe_of(c->tc_bucket);
+	_Atomic uint64_t	*bd = &tm_bdue[c->tc_bucket];
 	uint64_t		 d = tm_cell_due(c), cur;
 
+	cur = atomic_load_explicit(bd, memory_order_relaxed);
+	if (d != 0 && (cur == 0 || d < cur))
+		atomic_store_explicit(bd, d, memory_order_relaxed);
 	cur = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
 	if (d != 0 && (cur == 0 || d < cur))
 		atomic_store_explicit(&s->tx_due, d, memory_order_relaxed);
@@ -1078,18 +1092,46 @@ tm_cell_timers_locked(struct tm_cell *c, uint64_t now,
 	return true;
 }
 
+/*
+ * The due cells of bucket b (its stripe locked); returns the bucket's
+ * earliest timer left. *full: out ran out of room (the rest stays due).
+ */
+static uint64_t
+tm_bucket_timers_locked(uint32_t b, uint64_t now, struct tmtab_out *out,
+    bool *full)
+{
+	struct tm_cell	*c;
+	uint64_t	 due, next = 0;
+	uint32_t	 i, nexti;
+
+	for (i = atomic_load_explicit(&tm_buckets[b], memory_order_relaxed);
+	    i != TM_NONE; i = nexti) {
+		c = &tm_cells[i - 1];
+		nexti = c->tc_next;
+		if (!*full) {
+			due = tm_cell_due(c);
+			if (due != 0 && due <= now &&
+			    !tm_cell_timers_locked(c, now, out))
+				*full = true;
+		}
+		if (c->tc_state != TC_FREE)
+			next = tm_min(next, tm_cell_due(c));
+	}
+	return next;
+}
+
 void
 tmtab_timers(uint64_t now, struct tmtab_out *out)
 {
 	struct tm_stripe	*s;
-	struct tm_cell		*c;
 	uint64_t		 due, next;
-	uint32_t		 b, i, nexti;
+	uint32_t		 b, per;
 	unsigned		 k;
 	bool			 full = false;
 
 	if (tm == NULL)
 		return;
+	per = tm->th_nbuckets / TMTAB_STRIPES;
 	for (k = 0; k < TMTAB_STRIPES && !full; k++) {
 		s = &tm->th_stripes[k];
 		due = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
@@ -1098,20 +1140,17 @@ tmtab_timers(uint64_t now, struct tmtab_out *out)
 		if (tm_lock(s) != 0)
 			continue;
 		next = 0;
-		for (b = k; b < tm->th_nbuckets; b += TMTAB_STRIPES)
-			for (i = atomic_load_explicit(&tm_buckets[b],
-			    memory_order_relaxed); i != TM_NONE; i = nexti) {
-				c = &tm_cells[i - 1];
-				nexti = c->tc_next;
-				if (!full) {
-					due = tm_cell_due(c);
-					if (due != 0 && due <= now &&
-					    !tm_cell_timers_locked(c, now, out))
-						full = true;
-				}
-				if (c->tc_state != TC_FREE)
-					next = tm_min(next, tm_cell_due(c));
+		for (b = k * per; b < (k + 1) * per; b++) {
+			due = atomic_load_explicit(&tm_bdue[b],
+			    memory_order_relaxed);
+			if (due != 0 && due <= now && !full) {
+				due = tm_bucket_timers_locked(b, now, out,
+				    &full);
+				atomic_store_explicit(&tm_bdue[b], due,
+				    memory_order_relaxed);
 			}
+			next = tm_min(next, due);
+		}
 		atomic_store_explicit(&s->tx_due, next, memory_order_relaxed);
 		tm_unlock(s);
 	}
