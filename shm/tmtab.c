@@ -71,7 +71,6 @@ struct tm_br {
 };
 
 struct tm_cell {
-	uint32_t	 tc_next;	/* bucket chain, index + 1 */
 	uint32_t	 tc_gen;
 	uint32_t	 tc_bucket;
 	uint8_t		 tc_state;	/* enum tm_cstate */
@@ -84,7 +83,6 @@ struct tm_cell {
 	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
 	uint64_t	 tc_fr_final;	/* the final-reply deadline, once a
 					   provisional came; 0: applied */
-	uint64_t	 tc_key;
 	uint64_t	 tc_fr_at;	/* 0: none */
 	uint64_t	 tc_g_at;	/* 0: none */
 	uint64_t	 tc_free_at;	/* 0: none */
@@ -94,6 +92,19 @@ struct tm_cell {
 	struct tm_blob	 tc_resp;	/* last reply sent upstream */
 	struct tm_blob	 tc_best;	/* best final held back */
 	struct tm_br	 tc_br[TMTAB_BRANCHES];
+};
+
+/*
+ * What lookups and the timer walk read, apart from the cells (which
+ * are large): one line-sized entry per cell. tl_next chains a bucket
+ * (stripe lock) or the free list (pool lock); tl_due is the cell's
+ * earliest timer (0: none) as of its last change.
+ */
+struct tm_link {
+	uint64_t	 tl_key;
+	uint64_t	 tl_due;
+	uint32_t	 tl_next;	/* index + 1 */
+	uint32_t	 tl_live;
 };
 
 struct tm_stripe {
@@ -126,6 +137,7 @@ static struct tm_head	*tm;
 static _Atomic uint32_t	*tm_buckets;	/* stripe lock; index + 1 */
 static _Atomic uint64_t	*tm_bdue;	/* stripe lock; 0 = no timer */
 static struct tm_cell	*tm_cells;
+static struct tm_link	*tm_links;
 static struct tm_chunk	*tm_chunks;
 
 static uint32_t
@@ -150,6 +162,8 @@ tmtab_shm_size(unsigned cap)
 	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, tm_nbuckets(cap) * sizeof(uint64_t),
 	    TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, (size_t)cap * sizeof(struct tm_link),
+	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, (size_t)cap * sizeof(struct tm_cell),
 	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, (size_t)cap * TMTAB_CHUNKS_PER_CELL *
@@ -170,6 +184,8 @@ tmtab_create(unsigned cap)
 	    (tm_buckets = shm_carve(nb * sizeof(uint32_t),
 	    TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_bdue = shm_carve(nb * sizeof(uint64_t),
+	    TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_links = shm_carve((size_t)cap * sizeof(struct tm_link),
 	    TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_cells = shm_carve((size_t)cap * sizeof(struct tm_cell),
 	    TMTAB_SHM_ALIGN)) == NULL ||
@@ -443,6 +459,7 @@ tm_due_locked(struct tm_cell *c)
 	_Atomic uint64_t	*bd = &tm_bdue[c->tc_bucket];
 	uint64_t		 d = tm_cell_due(c), cur;
 
+	tm_links[c - tm_cells].tl_due = d;
 	cur = atomic_load_explicit(bd, memory_order_relaxed);
 	if (d != 0 && (cur == 0 || d < cur))
 		atomic_store_explicit(bd, d, memory_order_relaxed);
@@ -457,9 +474,8 @@ tm_find_locked(uint64_t key, uint32_t bucket)
 	uint32_t	 i;
 
 	for (i = atomic_load_explicit(&tm_buckets[bucket],
-	    memory_order_relaxed); i != TM_NONE; i = tm_cells[i - 1].tc_next)
-		if (tm_cells[i - 1].tc_key == key &&
-		    tm_cells[i - 1].tc_state != TC_FREE)
+	    memory_order_relaxed); i != TM_NONE; i = tm_links[i - 1].tl_next)
+		if (tm_links[i - 1].tl_key == key && tm_links[i - 1].tl_live)
 			return &tm_cells[i - 1];
 	return NULL;
 }
@@ -496,17 +512,20 @@ tm_free_locked(struct tm_cell *c)
 {
 	_Atomic uint32_t	*p = &tm_buckets[c->tc_bucket];
 	uint32_t		 self = (uint32_t)(c - tm_cells) + 1, i;
+	struct tm_link		*l = &tm_links[self - 1];
 	unsigned		 b;
 
 	if (atomic_load_explicit(p, memory_order_relaxed) == self)
-		atomic_store_explicit(p, c->tc_next, memory_order_relaxed);
+		atomic_store_explicit(p, l->tl_next, memory_order_relaxed);
 	else
 		for (i = atomic_load_explicit(p, memory_order_relaxed);
-		    i != TM_NONE; i = tm_cells[i - 1].tc_next)
-			if (tm_cells[i - 1].tc_next == self) {
-				tm_cells[i - 1].tc_next = c->tc_next;
+		    i != TM_NONE; i = tm_links[i - 1].tl_next)
+			if (tm_links[i - 1].tl_next == self) {
+				tm_links[i - 1].tl_next = l->tl_next;
 				break;
 			}
+	l->tl_live = 0;
+	l->tl_due = 0;
 	tm_blob_free(&c->tc_req);
 	tm_blob_free(&c->tc_resp);
 	tm_blob_free(&c->tc_best);
@@ -517,7 +536,7 @@ tm_free_locked(struct tm_cell *c)
 	stats_inc(STATS_TM_FREED);
 	if (tm_pool_lock() != 0)
 		return;
-	c->tc_next = tm->th_cell_free;
+	l->tl_next = tm->th_cell_free;
 	tm->th_cell_free = self;
 	tm->th_cells_used--;
 	tm_pool_unlock();
@@ -670,7 +689,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 		return r;
 	if (tm->th_cell_free != TM_NONE) {
 		idx = tm->th_cell_free;
-		tm->th_cell_free = tm_cells[idx - 1].tc_next;
+		tm->th_cell_free = tm_links[idx - 1].tl_next;
 	} else if (tm->th_cell_bump < tm->th_cap)
 		idx = ++tm->th_cell_bump;
 	else
@@ -683,7 +702,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c = &tm_cells[idx - 1];
 	if (!tm_blob_put(&req, n->tn_req, n->tn_reqlen)) {
 		if (tm_pool_lock() == 0) {
-			c->tc_next = tm->th_cell_free;
+			tm_links[idx - 1].tl_next = tm->th_cell_free;
 			tm->th_cell_free = idx;
 			tm->th_cells_used--;
 			tm_pool_unlock();
@@ -716,15 +735,17 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_sock = (uint16_t)n->tn_sock;
 	c->tc_g_ivl = 0;
 	c->tc_fr_final = 0;
-	c->tc_key = n->tn_key;
 	c->tc_fr_at = c->tc_g_at = c->tc_free_at = 0;
 	c->tc_up = n->tn_up;
 	c->tc_src = n->tn_src;
 	c->tc_req = req;
 	c->tc_resp.tb_head = c->tc_best.tb_head = TM_NONE;
 	c->tc_resp.tb_len = c->tc_best.tb_len = 0;
-	c->tc_next = atomic_load_explicit(&tm_buckets[bucket],
+	tm_links[idx - 1].tl_key = n->tn_key;
+	tm_links[idx - 1].tl_due = 0;
+	tm_links[idx - 1].tl_next = atomic_load_explicit(&tm_buckets[bucket],
 	    memory_order_relaxed);
+	tm_links[idx - 1].tl_live = 1;	/* all set before it is linked */
 	atomic_store_explicit(&tm_buckets[bucket], idx, memory_order_relaxed);
 	ret_ref->tr_idx = idx - 1;
 	ret_ref->tr_gen = c->tc_gen;
@@ -733,7 +754,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 undo:
 	tm_blob_free(&req);
 	if (tm_pool_lock() == 0) {
-		c->tc_next = tm->th_cell_free;
+		tm_links[idx - 1].tl_next = tm->th_cell_free;
 		tm->th_cell_free = idx;
 		tm->th_cells_used--;
 		tm_pool_unlock();
@@ -1100,22 +1121,23 @@ static uint64_t
 tm_bucket_timers_locked(uint32_t b, uint64_t now, struct tmtab_out *out,
     bool *full)
 {
-	struct tm_cell	*c;
-	uint64_t	 due, next = 0;
+	struct tm_link	*l;
+	uint64_t	 next = 0;
 	uint32_t	 i, nexti;
 
 	for (i = atomic_load_explicit(&tm_buckets[b], memory_order_relaxed);
 	    i != TM_NONE; i = nexti) {
-		c = &tm_cells[i - 1];
-		nexti = c->tc_next;
-		if (!*full) {
-			due = tm_cell_due(c);
-			if (due != 0 && due <= now &&
-			    !tm_cell_timers_locked(c, now, out))
+		l = &tm_links[i - 1];
+		nexti = l->tl_next;
+		if (!*full && l->tl_due != 0 && l->tl_due <= now) {
+			if (!tm_cell_timers_locked(&tm_cells[i - 1], now,
+			    out))
 				*full = true;
+			if (l->tl_live)
+				l->tl_due = tm_cell_due(&tm_cells[i - 1]);
 		}
-		if (c->tc_state != TC_FREE)
-			next = tm_min(next, tm_cell_due(c));
+		if (l->tl_live)
+			next = tm_min(next, l->tl_due);
 	}
 	return next;
 }
