@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "proxy.h"
+#include "sip_lex.h"
 #include "sip_reply.h"
 #include "stats.h"
 
@@ -193,7 +194,10 @@ proxy_local(const struct proxy_sock *ps, const struct sockaddr *peer,
 	int			 fd, family = peer->sa_family;
 
 	if (!ps->ps_wildcard) {
-		(void)snprintf(out, cap, "%s", ps->ps_addr);
+		alen = strlen(ps->ps_addr);
+		if (alen >= cap)
+			return false;
+		memcpy(out, ps->ps_addr, alen + 1);
 		return true;
 	}
 	if (family == AF_INET) {
@@ -428,9 +432,9 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 			    h->sh_value.s + h->sh_value.len);
 			proxy_puts(&b, "\r\n");
 		} else if (ncut == 0) {
-			(void)snprintf(line, sizeof(line),
-			    "Max-Forwards: %u\r\n", mf - 1);
-			proxy_puts(&b, line);
+			proxy_puts(&b, "Max-Forwards: ");
+			proxy_put(&b, line, sip_lex_utoa(mf - 1, line));
+			proxy_puts(&b, "\r\n");
 		} else
 			(void)proxy_put_cut_line(&b, h, cuts, ncut);
 	}

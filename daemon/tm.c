@@ -355,6 +355,22 @@ tm_reason(int code)
 	}
 }
 
+/* ".<6 hex cell><6 hex generation><1 hex branch>" and a NUL. */
+static void
+tm_suffix(struct tmtab_ref ref, unsigned branch, char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	int			 i;
+
+	out[0] = '.';
+	for (i = 0; i < 6; i++) {
+		out[6 - i] = hex[(ref.tr_idx >> (4 * i)) & 0xf];
+		out[12 - i] = hex[(ref.tr_gen >> (4 * i)) & 0xf];
+	}
+	out[13] = hex[branch & 0xf];
+	out[14] = '\0';
+}
+
 /* route.c said FORWARD: one copy per target, stored, then sent. */
 static void
 tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
@@ -379,8 +395,7 @@ tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
 			dst = (const struct sockaddr *)&t->rt_more[k - 1].rb_dst;
 			ruri = t->rt_more[k - 1].rb_ruri;
 		}
-		(void)snprintf(suffix, sizeof(suffix), ".%06x%06x%x",
-		    (unsigned)ref.tr_idx, (unsigned)ref.tr_gen, nb);
+		tm_suffix(ref, nb, suffix);
 		r = proxy_build_request(in, m, src, t, dst, ruri, suffix,
 		    tm_fwd + used, sizeof(tm_fwd) - used, &len, &sock);
 		if (r != 0) {

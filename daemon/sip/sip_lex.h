@@ -75,6 +75,26 @@ sip_lex_rtrim(const char *s, const char *end)
 }
 
 /*
+ * v in decimal into out (at least 11 bytes), NUL-terminated; returns the
+ * length. For the hot paths, where snprintf() costs more than the rest.
+ */
+static inline size_t
+sip_lex_utoa(unsigned v, char *out)
+{
+	char	 tmp[10];
+	size_t	 n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+/*
  * Quoted string starting at p (p[0] == '"'): returns the pointer after
  * the closing quote, or NULL if unterminated. quoted-pair may escape any
  * octet but CR and LF (RFC 3261 §25.1), which is how intmeth gets NUL in.

@@ -91,7 +91,7 @@ static void
 sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
     const struct sockaddr *src)
 {
-	char		 ip[INET6_ADDRSTRLEN], port[8];
+	char		 ip[INET6_ADDRSTRLEN], port[12];
 	unsigned	 sport = 0;
 	struct sip_str	 params = via->sv_params, n, v, span;
 	const char	*end = via->sv_value.s + via->sv_value.len;
@@ -101,7 +101,7 @@ sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
 		sip_reply_put_flat(b, via->sv_value.s, via->sv_value.len);
 		return;
 	}
-	(void)snprintf(port, sizeof(port), "%u", sport);
+	(void)sip_lex_utoa(sport, port);
 	add_received = via->sv_has_rport ||
 	    !sip_host_is_addr(via->sv_host, src);
 
