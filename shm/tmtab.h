@@ -13,11 +13,14 @@
  *  - cap cells, addressed by index; a cell's generation changes when it
  *    is freed, so an (index, generation) pair in a branch parameter
  *    names one transaction and never a later one in the same cell;
+ *  - beside them a dense array of links (key, chain, earliest timer),
+ *    so that lookups and the timer walk do not touch the large cells;
  *  - a hash of 2^k bucket heads (k such that there are >= cap/4), the
- *    server transactions chained by their 64-bit key (replycache-style
- *    hash of what RFC 3261 §17.2.3 matches on); a stripe of buckets per
- *    robust lock (TMTAB_STRIPES locks), each stripe with the earliest
- *    timer of its cells, read without the lock by the timer;
+ *    server transactions chained by their 64-bit key (a hash of what
+ *    RFC 3261 §17.2.3 matches on), each bucket with its earliest timer;
+ *    a stripe of consecutive buckets per robust lock (TMTAB_STRIPES
+ *    locks), each stripe with the earliest timer of its buckets, read
+ *    without the lock by the timer, which then walks only due buckets;
  *  - one pool of fixed chunks (TMTAB_CHUNK bytes, chained) for the
  *    variable data: the request as received, each branch's copy as sent,
  *    the last reply sent upstream, the best final reply held back
