@@ -1,16 +1,27 @@
 /*
- * worker: a UDP worker process. Each runs its own libevent loop over the
- * inherited listen sockets and handles every datagram it reads from
- * start to end (parse, decide, answer or forward); any worker may get any
- * message, so all shared state lives in shm.
+ * worker: a UDP worker process. Each reads the inherited listen sockets
+ * and handles every datagram it reads from start to end (parse, decide,
+ * answer or forward); any worker may get any message, so all shared
+ * state lives in shm. Worker 1 also runs the transaction timers.
+ *
+ * With one listen socket (the usual set-up) a worker blocks in
+ * recvmmsg() on it, as Kamailio's UDP children block in recvfrom(): the
+ * kernel wakes one waiting worker per datagram, and a datagram costs one
+ * system call to read instead of an epoll wait and a read. A receive
+ * timeout (TM_TIMER_TICK_MS) brings the timer worker round when idle;
+ * SIGTERM interrupts the wait. With several sockets each worker runs a
+ * libevent loop over them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,45 +51,53 @@ static struct sockaddr_storage	 worker_src[WORKER_MMSG];
 static struct iovec		 worker_iov[WORKER_MMSG];
 static struct mmsghdr		 worker_msg[WORKER_MMSG];
 
+static volatile sig_atomic_t	 worker_stop;
+static uint64_t			 worker_next_tick;
+
+/* Reads up to WORKER_MMSG datagrams from us with flags; -1 and errno. */
+static int
+worker_read(struct udp_sock *us, int flags)
+{
+	int	 i, n;
+
+	for (i = 0; i < WORKER_MMSG; i++) {
+		worker_iov[i].iov_base = worker_buf[i];
+		worker_iov[i].iov_len = sizeof(worker_buf[i]) - 1;
+		memset(&worker_msg[i].msg_hdr, 0,
+		    sizeof(worker_msg[i].msg_hdr));
+		worker_msg[i].msg_hdr.msg_name = &worker_src[i];
+		worker_msg[i].msg_hdr.msg_namelen = sizeof(worker_src[i]);
+		worker_msg[i].msg_hdr.msg_iov = &worker_iov[i];
+		worker_msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(us->us_fd, worker_msg, WORKER_MMSG, flags, NULL);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)
+		log_warn("recvmmsg %s", us->us_text);
+	for (i = 0; i < n; i++) {
+		/* Bigger than UDP allows: cannot be SIP we answer. */
+		if (worker_msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			dispatch_count_dropped();
+			continue;
+		}
+		dispatch_datagram(us, worker_buf[i], worker_msg[i].msg_len,
+		    (struct sockaddr *)&worker_src[i],
+		    worker_msg[i].msg_hdr.msg_namelen);
+	}
+	return n;
+}
+
 static void
 worker_on_read(evutil_socket_t epfd, short what, void *arg)
 {
 	struct worker_sock	*ws = arg;
-	int			 fd = ws->ws_sock->us_fd;
-	int			 i, n, round;
+	int			 n, round;
 
 	(void)epfd;
 	(void)what;
 	for (round = 0; round < WORKER_BATCH / WORKER_MMSG; round++) {
-		for (i = 0; i < WORKER_MMSG; i++) {
-			worker_iov[i].iov_base = worker_buf[i];
-			worker_iov[i].iov_len = sizeof(worker_buf[i]) - 1;
-			memset(&worker_msg[i].msg_hdr, 0,
-			    sizeof(worker_msg[i].msg_hdr));
-			worker_msg[i].msg_hdr.msg_name = &worker_src[i];
-			worker_msg[i].msg_hdr.msg_namelen =
-			    sizeof(worker_src[i]);
-			worker_msg[i].msg_hdr.msg_iov = &worker_iov[i];
-			worker_msg[i].msg_hdr.msg_iovlen = 1;
-		}
-		n = recvmmsg(fd, worker_msg, WORKER_MMSG, MSG_DONTWAIT, NULL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				log_warn("recvmmsg %s", ws->ws_sock->us_text);
+		if ((n = worker_read(ws->ws_sock, MSG_DONTWAIT)) == -1)
 			return;
-		}
-		for (i = 0; i < n; i++) {
-			/* Bigger than UDP allows: cannot be SIP we answer. */
-			if (worker_msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				dispatch_count_dropped();
-				continue;
-			}
-			dispatch_datagram(ws->ws_sock, worker_buf[i],
-			    worker_msg[i].msg_len,
-			    (struct sockaddr *)&worker_src[i],
-			    worker_msg[i].msg_hdr.msg_namelen);
-		}
 		/*
 		 * Fewer than asked: the queue was empty a moment ago. The
 		 * level-triggered watch wakes us again if more came, which
@@ -152,6 +171,67 @@ worker_term_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+static void
+worker_on_sigterm(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static uint64_t
+worker_now_ms(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One listen socket: block in recvmmsg() on it (see the top). */
+static void
+worker_run_blocking(struct udp_sock *us, int index)
+{
+	struct sigaction	 sa;
+	struct timeval		 tv = { 0, TM_TIMER_TICK_MS * 1000 };
+	sigset_t		 set;
+	uint64_t		 now;
+	int			 fl;
+
+	/* No SA_RESTART: SIGTERM must end the wait with EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_sigterm;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1)
+		fatal("sigaction");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	/*
+	 * The socket is shared by every worker: each sets the same
+	 * timeout, so a SIGTERM that came just before the wait, and the
+	 * timer worker when idle, are noticed within a tick.
+	 */
+	if (setsockopt(us->us_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1)
+		fatal("SO_RCVTIMEO on %s", us->us_text);
+	/* sends stay non-blocking: udp_send() passes MSG_DONTWAIT */
+	if ((fl = fcntl(us->us_fd, F_GETFL)) == -1 ||
+	    fcntl(us->us_fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		fatal("blocking reads on %s", us->us_text);
+	worker_next_tick = worker_now_ms() + TM_TIMER_TICK_MS;
+	while (!worker_stop) {
+		(void)worker_read(us, MSG_WAITFORONE);
+		if (index != 1)
+			continue;
+		if ((now = worker_now_ms()) >= worker_next_tick) {
+			tm_timer();
+			worker_next_tick = now + TM_TIMER_TICK_MS;
+		}
+	}
+	exit(0);
+}
+
 void
 worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
     int index)
@@ -162,9 +242,11 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 	int			 i, term_fd;
 
 	stats_set_row((unsigned)index);
+	dispatch_init(c, socks, nsocks, index);
+	if (nsocks == 1)
+		worker_run_blocking(&socks[0], index);
 	if ((worker_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	dispatch_init(c, socks, nsocks, index);
 	for (i = 0; i < nsocks; i++) {
 		ws[i].ws_sock = &socks[i];
 		ws[i].ws_epfd = worker_exclusive_watch(socks[i].us_fd);

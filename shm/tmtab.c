@@ -60,6 +60,7 @@ struct tm_br {
 	uint8_t		 br_state;	/* enum tm_bstate */
 	uint8_t		 br_cancel;	/* enum tm_cancel */
 	uint16_t	 br_code;	/* final code heard (408: timed out) */
+	uint8_t		 br_heard;	/* a real final arrived (not a timeout) */
 	uint16_t	 br_sock;
 	uint16_t	 br_retr_ivl;	/* ms */
 	uint16_t	 br_cancel_ivl;	/* ms */
@@ -661,10 +662,13 @@ tm_all_settled(const struct tm_cell *c)
 {
 	unsigned	 i;
 
+	/*
+	 * A branch that timed out and was CANCELled still owes its final
+	 * (a 487), which needs our ACK, even once the CANCEL is answered.
+	 */
 	for (i = 0; i < c->tc_nbr; i++)
 		if (c->tc_br[i].br_state != TB_FINAL ||
-		    c->tc_br[i].br_cancel == TX_SENT ||
-		    c->tc_br[i].br_cancel == TX_PENDING)
+		    (!c->tc_br[i].br_heard && c->tc_br[i].br_cancel != TX_NONE))
 			return false;
 	return true;
 }
@@ -901,6 +905,7 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 		goto done;
 	}
 	if (br->br_state == TB_FINAL) {
+		br->br_heard = 1;
 		/* a retransmitted final: ACK it again, or pass a 2xx on */
 		if (c->tc_invite && code >= 300)
 			(void)tm_act(out, TMTAB_SEND_ACK, c, branch,
@@ -910,6 +915,7 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 		goto done;
 	}
 	br->br_state = TB_FINAL;
+	br->br_heard = 1;
 	br->br_code = (uint16_t)code;
 	br->br_retr_at = 0;
 	if (br->br_cancel == TX_PENDING)
