@@ -314,3 +314,20 @@ def test_mi_bad_json_gets_jsonrpc_error(sipd):
 def re_match(pattern, text):
     import re
     return re.match(pattern, text) is not None
+
+
+def test_two_listen_sockets_both_served(sipd_factory):
+    """With one socket the workers block in recvmmsg(); with more they
+    run a libevent loop over all of them: both are served, SIGTERM stops
+    them."""
+    s = sipd_factory()
+    p2 = free_udp_port()
+    # an -o listen replaces the file's; a second one adds
+    s.start(args=("-o", "listen=udp:127.0.0.1:%d" % s.port,
+                  "-o", "listen=udp:127.0.0.1:%d" % p2))
+    for port in (s.port, p2):
+        c = Client(port)
+        r = c.transact(c.request("OPTIONS", "sip:127.0.0.1:%d" % port))
+        assert r is not None and r.code == 200, port
+        c.close()
+    assert s.stop() == 0
