@@ -507,6 +507,18 @@ tm_ref_lock(struct tmtab_ref ref, struct tm_stripe **ret_s)
 	return c;
 }
 
+/* Cell idx (+ 1), linked nowhere, back to the free list. */
+static void
+tm_cell_give(uint32_t idx)
+{
+	if (tm_pool_lock() != 0)
+		return;
+	tm_links[idx - 1].tl_next = tm->th_cell_free;
+	tm->th_cell_free = idx;
+	tm->th_cells_used--;
+	tm_pool_unlock();
+}
+
 /* Unlinks and frees c: its stripe lock is held. */
 static void
 tm_free_locked(struct tm_cell *c)
@@ -535,12 +547,7 @@ tm_free_locked(struct tm_cell *c)
 	c->tc_gen = (c->tc_gen + 1) & TMTAB_GEN_MASK;
 	c->tc_state = TC_FREE;
 	stats_inc(STATS_TM_FREED);
-	if (tm_pool_lock() != 0)
-		return;
-	l->tl_next = tm->th_cell_free;
-	tm->th_cell_free = self;
-	tm->th_cells_used--;
-	tm_pool_unlock();
+	tm_cell_give(self);
 }
 
 /* The final reply is going upstream: stop the branches' timers. */
@@ -705,12 +712,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 		return TMTAB_E_FULL;
 	c = &tm_cells[idx - 1];
 	if (!tm_blob_put(&req, n->tn_req, n->tn_reqlen)) {
-		if (tm_pool_lock() == 0) {
-			tm_links[idx - 1].tl_next = tm->th_cell_free;
-			tm->th_cell_free = idx;
-			tm->th_cells_used--;
-			tm_pool_unlock();
-		}
+		tm_cell_give(idx);
 		return TMTAB_E_FULL;
 	}
 
@@ -757,12 +759,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	return 0;
 undo:
 	tm_blob_free(&req);
-	if (tm_pool_lock() == 0) {
-		tm_links[idx - 1].tl_next = tm->th_cell_free;
-		tm->th_cell_free = idx;
-		tm->th_cells_used--;
-		tm_pool_unlock();
-	}
+	tm_cell_give(idx);
 	return r;
 }
 
