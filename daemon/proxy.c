@@ -1,14 +1,16 @@
 /*
- * proxy: stateless forwarding of requests and responses (RFC 3261
- * §16.6, §16.11, §18.2.2; RFC 3581), run by every UDP worker.
+ * proxy: building forwarded requests and responses (RFC 3261 §16.6,
+ * §16.11, §18.2.2; RFC 3581), run by every UDP worker. tm.c stores and
+ * sends the copies of requests it forwards statefully; the ACK of a 2xx
+ * and responses without a transaction go from here statelessly.
  *
  * A forwarded request is the datagram as it came, copied once into the
  * worker's output buffer with these edits, everything else byte-exact:
  *  - the Request-URI replaced when route.c chose a new one;
  *  - sipd's Via on top, its branch a hash of what identifies the
- *    incoming transaction (proxy_branch()), so retransmissions, the
- *    CANCEL and the non-2xx ACK get the INVITE's branch (§16.11) and a
- *    response can be checked without state;
+ *    incoming transaction (proxy_branch()), so that a response can be
+ *    checked without state, followed by tm.c's suffix naming the cell
+ *    and branch when the copy belongs to a transaction;
  *  - Record-Route <sip:IP:PORT;lr> on dialog-forming requests, two of
  *    them when the request leaves by another socket than it came in by
  *    (IPv4 <-> IPv6), each naming the address the neighbour reaches;

@@ -1,9 +1,10 @@
 /*
- * proxy: stateless forwarding (RFC 3261 §16.6, §16.11, §18; RFC 3581).
- * Builds the copy of a request route.c decided to forward (own Via, Max-
- * Forwards, Record-Route, new Request-URI, values cut) and sends it;
- * forwards responses by their Via. Runs in the UDP workers; one output
- * buffer per worker, nothing allocated per message.
+ * proxy: the copies sipd forwards (RFC 3261 §16.6, §16.11, §18; RFC
+ * 3581). Builds the copy of a request route.c decided to forward (own
+ * Via, Max-Forwards, Record-Route, new Request-URI, values cut) for
+ * tm.c, or sends it statelessly (the ACK of a 2xx); strips sipd's Via
+ * off responses and forwards the ones no transaction holds by their
+ * Via. Runs in the UDP workers; nothing allocated per message.
  */
 #ifndef SIPD_PROXY_H
 #define SIPD_PROXY_H

@@ -3,12 +3,10 @@
  * For a request sipd does not answer as an endpoint it decides, and only
  * decides, what happens: forward it (where, with which Request-URI, which
  * header values left out, whether to Record-Route) or answer it (code,
- * reason, extra headers), or drop it. proxy.c builds and sends. Runs in
- * the UDP workers.
- *
- * The split is for the transaction layer to come: it will call
- * route_request() once per new server transaction and send the branch
- * (later: branches) itself.
+ * reason, extra headers), or drop it. tm.c calls it once per new server
+ * transaction and sends what it decided (a copy per target, built by
+ * proxy.c); the ACK of a 2xx goes through it statelessly. Runs in the
+ * UDP workers.
  */
 #ifndef SIPD_ROUTE_H
 #define SIPD_ROUTE_H
