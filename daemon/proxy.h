@@ -21,8 +21,8 @@
 /*
  * Branches sipd makes start with this (after the magic cookie), then
  * PROXY_BRANCH_HEX hex digits of a hash of the incoming request's top
- * Via branch and sent-by, Call-ID and CSeq number: a retransmission, the
- * CANCEL and the ACK of a non-2xx reply get the branch the INVITE got.
+ * Via branch and sent-by, Call-ID and CSeq number, which a response is
+ * checked against; a transaction's copies carry tm.c's suffix after it.
  */
 #define PROXY_BRANCH_MARK	"z9hG4bKsd"
 #define PROXY_BRANCH_HEX	16
@@ -35,7 +35,7 @@ void	proxy_init(const struct conf *c, const struct udp_sock *socks,
 
 /*
  * Sends the copy of request m (from src, on in) that t describes (a
- * ROUTE_FORWARD). 0 when sent (or the send failed: a UA retransmits);
+ * ROUTE_FORWARD) statelessly: the ACK of a 2xx. 0 when sent (or the send failed: a UA retransmits);
  * else the code of the reply the caller should send: 513 when the copy
  * does not fit in a datagram, 400 for a malformed Max-Forwards, 503
  * when sipd has no socket of the destination's family; -1 when the
