@@ -586,12 +586,16 @@ route_authorize(struct route_ctx *rx)
 		break;
 	case AUTH_REPLAY:
 		/*
-		 * Right response, nc already seen: with no transaction
-		 * state this is how a retransmitted INVITE (no 100 Trying
-		 * yet) looks, and a 407 to it would kill the call. It is
-		 * forwarded again, as any stateless retransmission.
+		 * Right response, nc already seen. A retransmission never
+		 * gets here (its transaction answers it), so this is a
+		 * replay: a fresh challenge, as for a wrong password.
 		 */
-		break;
+		stats_inc(STATS_AUTH_FAILURES);
+		route_warn(rx->rx_now, "%.*s from %s:%u: 407, replayed nonce "
+		    "count", (int)m->sm_method_str.len, m->sm_method_str.s,
+		    rx->rx_ip, rx->rx_port);
+		route_challenge(rx, realm, false);
+		return false;
 	case AUTH_NO_CREDENTIALS:
 		route_challenge(rx, realm, false);
 		return false;

@@ -317,6 +317,35 @@ def test_407_from_a_transaction(px):
     p.quiet(p.gw)
 
 
+def test_replayed_credentials_get_a_new_407(px):
+    """A retransmission is answered by its transaction, so credentials
+    whose (nonce, nc) were used already, in a new transaction, are a
+    replay: a fresh 407 (not stale), and nothing reaches the gateway."""
+    p = px()
+    alice = p.ua("alice")
+    gw = p.gw
+    call = Call(alice, "sip:%s@%s" % (GW_NUM, p.me), "alice")
+    cred = authed_invite(p, alice, call, "alice", "secret-a")
+    p.expect_100(alice, call)
+    inv = p.recv(gw)
+    reply_to(gw, inv, 486, "Busy Here", "g1")
+    r = p.recv(alice)
+    assert (r.code, r.get("CSeq")) == (486, "%d INVITE" % call.cseq)
+    alice.send(call.ack_non2xx(r))
+    assert p.recv(gw).method == "ACK"            # sipd's own, of the 486
+    st0 = stats(p.s)
+    call.cseq += 1
+    call.branch = "z9hG4bK" + rand_token()
+    alice.send(call.invite(extra=[cred]))        # same nonce, same nc
+    r = p.recv(alice)
+    assert (r.code, r.get("CSeq")) == (407, "%d INVITE" % call.cseq)
+    chal = r.get("Proxy-Authenticate")
+    assert "stale" not in chal
+    assert stats(p.s)["auth:failures"] - st0["auth:failures"] == 1
+    alice.send(call.ack_non2xx(r))
+    p.quiet(gw, 0.6)
+
+
 # --- no final reply in time: 408 -------------------------------------------------
 
 def test_no_answer_408(px):
