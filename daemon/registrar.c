@@ -37,7 +37,6 @@
 #include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,17 +130,6 @@ registrar_init(const struct conf *c)
 	reg_table = tables_loctab();
 }
 
-/* Warnings caused by remote input, rate-limited (log_vwarnx_limited). */
-static void __attribute__((format(printf, 2, 3)))
-reg_warn(time_t now, const char *fmt, ...)
-{
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	log_vwarnx_limited(&reg_warn_limit, now, fmt, ap);
-	va_end(ap);
-}
-
 static const char *
 reg_quote(char *out, size_t cap, const char *s, size_t len)
 {
@@ -212,7 +200,8 @@ reg_fail(const struct reg_ctx *rc, int code, const char *reason,
 static void
 reg_bad(const struct reg_ctx *rc, const char *text)
 {
-	reg_warn(rc->rc_now, "REGISTER from %s:%u for \"%s\": 400 %s",
+	log_warnx_limited(&reg_warn_limit, rc->rc_now,
+	    "REGISTER from %s:%u for \"%s\": 400 %s",
 	    rc->rc_ip, rc->rc_port, rc->rc_qaor, text);
 	reg_fail(rc, 400, NULL, text, NULL);
 }
@@ -459,7 +448,8 @@ reg_authorize(struct reg_ctx *rc)
 	    userdb_trusted_match(rc->rc_ip, STORE_PROTO_UDP, from.sa_uri)) {
 		if (userdb_subscriber_exists(rc->rc_user, rc->rc_user_len))
 			return true;
-		reg_warn(rc->rc_now, "REGISTER from trusted %s:%u: 403, "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "REGISTER from trusted %s:%u: 403, "
 		    "\"%s\" is not a subscriber", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), rc->rc_user, rc->rc_user_len));
 		reg_fail(rc, 403, "Forbidden", REG_E_NOT_SUBSCRIBER, NULL);
@@ -487,7 +477,8 @@ reg_authorize(struct reg_ctx *rc)
 		return false;
 	case AUTH_INVALID:
 		/* Same words for an unknown user: no user enumeration. */
-		reg_warn(rc->rc_now, "REGISTER from %s:%u: 401, wrong "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "REGISTER from %s:%u: 401, wrong "
 		    "password or unknown user \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_username.s,
 		    ar.ar_username.len));
@@ -498,7 +489,8 @@ reg_authorize(struct reg_ctx *rc)
 		/* The reply cache forgot it; the binding still remembers. */
 		if (reg_is_retransmission(rc))
 			break;
-		reg_warn(rc->rc_now, "REGISTER from %s:%u: 401, replayed "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "REGISTER from %s:%u: 401, replayed "
 		    "nonce count for \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_username.s,
 		    ar.ar_username.len));
@@ -519,7 +511,8 @@ reg_authorize(struct reg_ctx *rc)
 	/* Kamailio's stock "$au != $tU": byte for byte. */
 	if (ar.ar_user.len != rc->rc_user_len ||
 	    memcmp(ar.ar_user.s, rc->rc_user, rc->rc_user_len) != 0) {
-		reg_warn(rc->rc_now, "REGISTER from %s:%u: 403, \"%s\" may not "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "REGISTER from %s:%u: 403, \"%s\" may not "
 		    "register \"%s\"", rc->rc_ip, rc->rc_port,
 		    reg_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len),
 		    rc->rc_qaor);
@@ -822,14 +815,16 @@ reg_save(struct reg_ctx *rc)
 		/* The list tells the UA what it already has. */
 		reg_puts(&b, "P-Registrar-Error: " REG_E_TOO_MANY "\r\n");
 		reg_put_bindings(&b, reg_list, n, rc->rc_now);
-		reg_warn(rc->rc_now, "REGISTER from %s:%u for \"%s\": 503, "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "REGISTER from %s:%u for \"%s\": 503, "
 		    "more than %u bindings", rc->rc_ip, rc->rc_port,
 		    rc->rc_qaor, reg_conf->c_reg_max_contacts);
 		stats_inc(STATS_REJECTED_REGS);
 		reg_reply(rc, 503, "Service Unavailable", reg_hdrs);
 		return;
 	case LOCTAB_E_FULL:
-		reg_warn(rc->rc_now, "location table full (usrloc.max_contacts "
+		log_warnx_limited(&reg_warn_limit, rc->rc_now,
+		    "location table full (usrloc.max_contacts "
 		    "%u): REGISTER for \"%s\" refused", reg_conf->
 		    c_ul_max_contacts, rc->rc_qaor);
 		reg_fail(rc, 503, "Service Unavailable", REG_E_FULL, NULL);

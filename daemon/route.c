@@ -41,7 +41,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -241,17 +240,6 @@ route_dest_ok(const struct sockaddr *a)
 		    !IN6_IS_ADDR_MULTICAST(&s6->sin6_addr);
 	}
 	return false;
-}
-
-/* Warnings caused by remote input, rate-limited (log_vwarnx_limited). */
-static void __attribute__((format(printf, 2, 3)))
-route_warn(time_t now, const char *fmt, ...)
-{
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	log_vwarnx_limited(&route_warn_limit, now, fmt, ap);
-	va_end(ap);
 }
 
 static const char *
@@ -591,7 +579,8 @@ route_authorize(struct route_ctx *rx)
 		 * replay: a fresh challenge, as for a wrong password.
 		 */
 		stats_inc(STATS_AUTH_FAILURES);
-		route_warn(rx->rx_now, "%.*s from %s:%u: 407, replayed nonce "
+		log_warnx_limited(&route_warn_limit, rx->rx_now,
+		    "%.*s from %s:%u: 407, replayed nonce "
 		    "count", (int)m->sm_method_str.len, m->sm_method_str.s,
 		    rx->rx_ip, rx->rx_port);
 		route_challenge(rx, realm, false);
@@ -606,7 +595,8 @@ route_authorize(struct route_ctx *rx)
 	case AUTH_INVALID:
 		stats_inc(STATS_AUTH_FAILURES);
 		/* Same words for an unknown user: no user enumeration. */
-		route_warn(rx->rx_now, "%.*s from %s:%u: 407, wrong password "
+		log_warnx_limited(&route_warn_limit, rx->rx_now,
+		    "%.*s from %s:%u: 407, wrong password "
 		    "or unknown user \"%s\"", (int)m->sm_method_str.len,
 		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
 		    route_quote(q, sizeof(q), ar.ar_username.s,
@@ -630,7 +620,8 @@ route_authorize(struct route_ctx *rx)
 	    from.sa_puri.su_user.len, user, sizeof(user));
 	if (ulen <= 0 || (size_t)ulen != ar.ar_user.len ||
 	    memcmp(user, ar.ar_user.s, ar.ar_user.len) != 0) {
-		route_warn(rx->rx_now, "%.*s from %s:%u: 403, \"%s\" may not "
+		log_warnx_limited(&route_warn_limit, rx->rx_now,
+		    "%.*s from %s:%u: 403, \"%s\" may not "
 		    "use this From", (int)m->sm_method_str.len,
 		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
 		    route_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len));
