@@ -600,26 +600,12 @@ def main(argv=None):
                 s.stop()
 
     table = report(results, args, started)
-    print()
-    print(table)
-    print()
-    print("Commands run (first of each kind):")
-    seen = set()
-    for c in LOG:
+
+    def keys(c):
         w = c.split()
-        key = (os.path.basename(w[0]), c.split(" -sf ")[1].split()[0]
-               if " -sf " in c else " ".join(w[1:3]))
-        if key in seen:
-            continue
-        seen.add(key)
-        print("  " + c)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
-    if args.keep:
-        say("kept", work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+        return ((os.path.basename(w[0]), c.split(" -sf ")[1].split()[0]
+                 if " -sf " in c else " ".join(w[1:3])),)
+    run.finish(table, args, work, "Commands run (first of each kind):", keys)
 
 
 if __name__ == "__main__":

@@ -833,6 +833,30 @@ def report(results, args, started):
 
 # ---- main -----------------------------------------------------------------
 
+def finish(table, args, work, title, keys):
+    """The end of a run (here and in calls.py): the table, the commands
+    run (a command is left out when every key keys(command) gives was
+    seen already), --out, and the temp folder kept or removed."""
+    print()
+    print(table)
+    print()
+    print(title)
+    seen = set()
+    for c in LOG:
+        ks = keys(c)
+        if all(k in seen for k in ks):
+            continue
+        seen.update(ks)
+        print("  " + c)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table + "\n")
+    if args.keep:
+        say("kept", work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     if "--calls" in sys.argv[1:]:
         # the call load kit (calls.py) reuses this file's functions
@@ -969,28 +993,15 @@ def main():
                 s.stop()
 
     table = report(results, args, started)
-    print()
-    print(table)
-    print()
-    print("Commands run (in order, first of each kind):")
-    seen = set()
-    for c in LOG:
+
+    def keys(c):
         k = c.split()[0] + (c.split()[1] if len(c.split()) > 1 else "")
         key = os.path.basename(c.split()[0]) + " " + (
             c.split(" -sf ")[0].split()[-1] if " -sf " in c else
             " ".join(c.split()[1:4]))
-        if k in seen and key in seen:
-            continue
-        seen.add(k)
-        seen.add(key)
-        print("  " + c)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
-    if args.keep:
-        say("kept", work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+        return (k, key)
+    finish(table, args, work, "Commands run (in order, first of each kind):",
+           keys)
 
 
 if __name__ == "__main__":
