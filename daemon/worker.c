@@ -21,7 +21,6 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "stats.h"
 #include "tm.h"
+#include "tmtab.h"
 #include "worker.h"
 
 /* Datagrams read per readiness event before other sockets get a turn. */
@@ -178,15 +178,6 @@ worker_on_sigterm(int sig)
 	worker_stop = 1;
 }
 
-static uint64_t
-worker_now_ms(void)
-{
-	struct timespec	 ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* One listen socket: block in recvmmsg() on it (see the top). */
 static void
 worker_run_blocking(struct udp_sock *us, int index)
@@ -219,12 +210,12 @@ worker_run_blocking(struct udp_sock *us, int index)
 	if ((fl = fcntl(us->us_fd, F_GETFL)) == -1 ||
 	    fcntl(us->us_fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		fatal("blocking reads on %s", us->us_text);
-	worker_next_tick = worker_now_ms() + TM_TIMER_TICK_MS;
+	worker_next_tick = tmtab_now_ms() + TM_TIMER_TICK_MS;
 	while (!worker_stop) {
 		(void)worker_read(us, MSG_WAITFORONE);
 		if (index != 1)
 			continue;
-		if ((now = worker_now_ms()) >= worker_next_tick) {
+		if ((now = tmtab_now_ms()) >= worker_next_tick) {
 			tm_timer();
 			worker_next_tick = now + TM_TIMER_TICK_MS;
 		}

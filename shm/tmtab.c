@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "replycache.h"
 #include "shm.h"
 #include "shm_lock.h"
 #include "stats.h"
@@ -217,21 +218,11 @@ tmtab_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The reply cache's length-prefixed FNV-1a: one key hash in shm/. */
 uint64_t
 tmtab_hash(uint64_t h, const void *p, size_t n)
 {
-	const unsigned char	*s = p;
-	size_t			 i;
-
-	for (i = 0; i < sizeof(n); i++) {
-		h ^= (n >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ULL;
-	}
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return replycache_hash(h, p, n);
 }
 
 /* --- locks --------------------------------------------------------- */

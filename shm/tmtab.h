@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "replycache.h"
+
 #define TMTAB_BRANCHES		8	/* forks of one request */
 #define TMTAB_T1_MS		500	/* RFC 3261 T1 */
 #define TMTAB_T2_MS		4000	/* RFC 3261 T2 */
@@ -145,8 +147,8 @@ int	tmtab_create(unsigned cap);
 /* Monotonic milliseconds. */
 uint64_t tmtab_now_ms(void);
 
-/* Start of a key; then replycache_hash()-style fields via tmtab_hash(). */
-#define TMTAB_HASH_INIT		0xcbf29ce484222325ULL
+/* Start of a key; then one tmtab_hash() per field (replycache_hash()). */
+#define TMTAB_HASH_INIT		REPLYCACHE_HASH_INIT
 uint64_t tmtab_hash(uint64_t h, const void *p, size_t n);
 
 /*
