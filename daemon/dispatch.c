@@ -52,32 +52,54 @@ dispatch_count_dropped(void)
 }
 
 int
+dispatch_reply_build(const struct sip_msg *m, const struct sockaddr *src,
+    int code, const char *reason, const char *extra, const char **ret_buf,
+    size_t *ret_len, struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen)
+{
+	/* Static: a worker answers one datagram at a time. */
+	static char		 out[DISPATCH_REPLY_MAX];
+	size_t			 n;
+
+	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
+	if (n == 0 || sip_reply_dest(m, src, 0, ret_dst) != 0) {
+		stats_inc(STATS_DROP_REQUESTS);
+		return -1;
+	}
+	*ret_buf = out;
+	*ret_len = n;
+	*ret_dstlen = ret_dst->ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	return 0;
+}
+
+void
+dispatch_reply_send(const struct udp_sock *in, int code, const char *buf,
+    size_t len, const struct sockaddr *dst, socklen_t dstlen)
+{
+	if (udp_send(in, buf, len, dst, dstlen) == -1)
+		log_warn("send %d reply", code);
+	else
+		stats_sent_reply(code);
+}
+
+int
 dispatch_reply_sent(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, socklen_t srclen, int code,
     const char *reason, const char *extra, const char **ret_buf,
     size_t *ret_len, struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen)
 {
-	/* Static: a worker answers one datagram at a time. */
-	static char		 out[DISPATCH_REPLY_MAX];
 	struct sockaddr_storage	 dst;
 	socklen_t		 dstlen;
+	const char		*buf;
 	size_t			 n;
 
 	(void)srclen;
-
-	n = sip_reply_build(out, sizeof(out), m, code, reason, src, extra);
-	if (n == 0 || sip_reply_dest(m, src, 0, &dst) != 0) {
-		stats_inc(STATS_DROP_REQUESTS);
+	if (dispatch_reply_build(m, src, code, reason, extra, &buf, &n, &dst,
+	    &dstlen) != 0)
 		return -1;
-	}
-	dstlen = dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
-	if (udp_send(in, out, n, (struct sockaddr *)&dst, dstlen) == -1)
-		log_warn("send %d reply", code);
-	else
-		stats_sent_reply(code);
+	dispatch_reply_send(in, code, buf, n, (struct sockaddr *)&dst, dstlen);
 	if (ret_buf != NULL) {
-		*ret_buf = out;
+		*ret_buf = buf;
 		*ret_len = n;
 		*ret_dst = dst;
 		*ret_dstlen = dstlen;

@@ -34,6 +34,19 @@ int	dispatch_reply_sent(const struct udp_sock *in,
 	    socklen_t srclen, int code, const char *reason, const char *extra,
 	    const char **ret_buf, size_t *ret_len,
 	    struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen);
+/*
+ * The two halves of dispatch_reply_sent(), for a caller that must do
+ * something between them (tm.c remembers the reply before it goes):
+ * builds the reply into this worker's buffer and finds where it goes
+ * (-1, counted as dropped, when it cannot), then sends and counts it.
+ */
+int	dispatch_reply_build(const struct sip_msg *m,
+	    const struct sockaddr *src, int code, const char *reason,
+	    const char *extra, const char **ret_buf, size_t *ret_len,
+	    struct sockaddr_storage *ret_dst, socklen_t *ret_dstlen);
+void	dispatch_reply_send(const struct udp_sock *in, int code,
+	    const char *buf, size_t len, const struct sockaddr *dst,
+	    socklen_t dstlen);
 /* A datagram dropped before parsing (too large). */
 void	dispatch_count_dropped(void);
 

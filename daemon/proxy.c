@@ -537,14 +537,6 @@ proxy_response_dest(const struct sip_via *v, struct sockaddr_storage *ret,
 	return route_host_addr(host, (uint16_t)port, ret, ret_len);
 }
 
-const struct udp_sock *
-proxy_socket_for(const struct udp_sock *in, int family)
-{
-	const struct proxy_sock	*ps = proxy_sock_for(in, family);
-
-	return ps == NULL ? NULL : ps->ps_sock;
-}
-
 void
 proxy_forward_response(const struct udp_sock *in, const struct sip_msg *m)
 {

@@ -73,9 +73,6 @@ size_t	proxy_strip_response(const struct sip_msg *m,
 /* Where a response goes by Via v (§18.2.2, RFC 3581). */
 bool	proxy_response_dest(const struct sip_via *v,
 	    struct sockaddr_storage *ret, socklen_t *ret_len);
-/* The socket to send to family from: in when it fits; NULL: none. */
-const struct udp_sock *proxy_socket_for(const struct udp_sock *in,
-	    int family);
 
 /*
  * A response: when its top Via is a branch sipd made (sent-by one of

@@ -47,7 +47,7 @@
 #define TM_ACTS		64
 #define TM_SCRATCH	(256 * 1024)	/* copies out of tmtab */
 #define TM_FORWARD	(256 * 1024)	/* the copies of one request */
-#define TM_OWN_MAX	UDP_MAX_DATAGRAM	/* a reply, ACK, CANCEL sipd writes */
+#define TM_OWN_MAX	8192		/* an ACK or CANCEL sipd writes */
 #define TM_SUFFIX_LEN	14		/* ".", 6 + 6 + 1 hex digits */
 #define TM_TIMER_ROUNDS	8
 #define TM_WARN_PER_SEC	10
@@ -257,21 +257,15 @@ tm_reply_own(struct tmtab_ref ref, const struct udp_sock *in,
     const char *reason, const char *extra)
 {
 	struct sockaddr_storage	 dst;
+	socklen_t		 dstlen;
+	const char		*buf;
 	size_t			 n;
 
-	n = sip_reply_build(tm_own, sizeof(tm_own), m, code, reason, src,
-	    extra);
-	if (n == 0 || sip_reply_dest(m, src, 0, &dst) != 0) {
-		stats_inc(STATS_DROP_REQUESTS);
+	if (dispatch_reply_build(m, src, code, reason, extra, &buf, &n, &dst,
+	    &dstlen) != 0)
 		return false;
-	}
-	(void)tmtab_reply(ref, code, tm_own, n, tmtab_now_ms());
-	if (udp_send(in, tm_own, n, (struct sockaddr *)&dst,
-	    dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in)) == -1)
-		log_warn("send %d reply", code);
-	else
-		stats_sent_reply(code);
+	(void)tmtab_reply(ref, code, buf, n, tmtab_now_ms());
+	dispatch_reply_send(in, code, buf, n, (struct sockaddr *)&dst, dstlen);
 	return true;
 }
 
