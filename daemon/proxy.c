@@ -469,7 +469,6 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 	return 0;
 }
 
-/* The next hop of a response: §18.2.2 with RFC 3581. */
 int
 proxy_response_ours(const struct sip_msg *m, struct sip_via *ret_top,
     struct sip_via *ret_next)
@@ -515,7 +514,8 @@ proxy_strip_response(const struct sip_msg *m, const struct sip_via *top,
 	return b.pb_full ? 0 : b.pb_len;
 }
 
-bool
+/* The next hop of a response: §18.2.2 with RFC 3581. */
+static bool
 proxy_response_dest(const struct sip_via *v, struct sockaddr_storage *ret,
     socklen_t *ret_len)
 {

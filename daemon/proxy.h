@@ -70,10 +70,6 @@ int	proxy_response_ours(const struct sip_msg *m, struct sip_via *ret_top,
 size_t	proxy_strip_response(const struct sip_msg *m,
 	    const struct sip_via *top, const struct sip_via *next, char *buf,
 	    size_t cap);
-/* Where a response goes by Via v (§18.2.2, RFC 3581). */
-bool	proxy_response_dest(const struct sip_via *v,
-	    struct sockaddr_storage *ret, socklen_t *ret_len);
-
 /*
  * A response: when its top Via is a branch sipd made (sent-by one of
  * our addresses, our marker, and the hash of the next Via, Call-ID and
