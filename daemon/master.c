@@ -112,7 +112,8 @@ master_spawn(int index)
 		master_child_close_fds();
 		snprintf(name, sizeof(name), "worker[%d]", index);
 		log_procname(name);
-		worker_run(master_conf, master_socks, master_nsocks, index);
+		worker_run(master_conf, tables_loctab(), master_socks,
+		    master_nsocks, index);
 	}
 	pe->pe_pid = pid;
 	pe->pe_started = time(NULL);

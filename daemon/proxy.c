@@ -37,11 +37,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "fnv.h"
 #include "log.h"
 #include "proxy.h"
+#include "send.h"
 #include "sip_lex.h"
 #include "sip_reply.h"
 #include "stats.h"
+#include "strbuf.h"
 
 /* UDP payload limits of IPv4 and IPv6 (no jumbograms). */
 #define PROXY_MAX_V4		65507
@@ -49,12 +53,6 @@
 #define PROXY_ADDR_MAX		(INET6_ADDRSTRLEN + 8)	/* [IP]:PORT */
 #define PROXY_PROBE_CACHE	16
 
-struct proxy_buf {
-	char	*pb_p;
-	size_t	 pb_len;
-	size_t	 pb_cap;
-	bool	 pb_full;
-};
 
 /* A listen socket and, unless it is a wildcard, its "IP:PORT" text. */
 struct proxy_sock {
@@ -76,30 +74,6 @@ static int			 proxy_nsocks;
 static struct proxy_probe	 proxy_probes[PROXY_PROBE_CACHE];
 static unsigned			 proxy_probe_next;
 static char			 proxy_out[PROXY_MAX_V6];
-
-static void
-proxy_put(struct proxy_buf *b, const char *s, size_t len)
-{
-	if (b->pb_full || len > b->pb_cap - b->pb_len) {
-		b->pb_full = true;
-		return;
-	}
-	memcpy(b->pb_p + b->pb_len, s, len);
-	b->pb_len += len;
-}
-
-static void
-proxy_puts(struct proxy_buf *b, const char *s)
-{
-	proxy_put(b, s, strlen(s));
-}
-
-static void
-proxy_put_span(struct proxy_buf *b, const char *s, const char *e)
-{
-	if (e > s)
-		proxy_put(b, s, (size_t)(e - s));
-}
 
 /* "IP:PORT", IPv6 in brackets. */
 static void
@@ -244,29 +218,13 @@ proxy_local(const struct proxy_sock *ps, const struct sockaddr *peer,
 	return true;
 }
 
-static uint64_t
-proxy_fnv(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char	*s = p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* a separator, so ("ab","c") and ("a","bc") differ */
-	h ^= 0xff;
-	h *= 0x100000001b3ULL;
-	return h;
-}
-
 void
 proxy_branch(const struct sip_via *via, struct sip_str callid,
     uint32_t cseq, char *out)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const size_t		 mark = sizeof(PROXY_BRANCH_MARK) - 1;
-	uint64_t		 h = 0xcbf29ce484222325ULL;
+	uint64_t		 h = FNV_INIT;
 	unsigned char		 num[4], port[2];
 	int			 i;
 
@@ -276,11 +234,11 @@ proxy_branch(const struct sip_via *via, struct sip_str callid,
 	num[3] = (unsigned char)cseq;
 	port[0] = (unsigned char)(via->sv_port >> 8);
 	port[1] = (unsigned char)via->sv_port;
-	h = proxy_fnv(h, via->sv_branch.s, via->sv_branch.len);
-	h = proxy_fnv(h, via->sv_host.s, via->sv_host.len);
-	h = proxy_fnv(h, port, sizeof(port));
-	h = proxy_fnv(h, callid.s, callid.len);
-	h = proxy_fnv(h, num, sizeof(num));
+	h = fnv_field(h, via->sv_branch.s, via->sv_branch.len);
+	h = fnv_field(h, via->sv_host.s, via->sv_host.len);
+	h = fnv_field(h, port, sizeof(port));
+	h = fnv_field(h, callid.s, callid.len);
+	h = fnv_field(h, num, sizeof(num));
 	memcpy(out, PROXY_BRANCH_MARK, mark);
 	for (i = PROXY_BRANCH_HEX - 1; i >= 0; i--) {
 		out[mark + (size_t)i] = hex[h & 0xf];
@@ -308,7 +266,7 @@ proxy_after_start(const struct sip_msg *m)
  * goes whole.
  */
 static bool
-proxy_put_cut_line(struct proxy_buf *b, const struct sip_hdr *h,
+proxy_put_cut_line(struct strbuf *b, const struct sip_hdr *h,
     const struct route_cut **cuts, int n)
 {
 	const struct route_cut	*tmp;
@@ -327,10 +285,10 @@ proxy_put_cut_line(struct proxy_buf *b, const struct sip_hdr *h,
 			cuts[j - 1] = tmp;
 		}
 	for (i = 0; i < n; i++) {
-		proxy_put_span(b, p, cuts[i]->rc_span.s);
+		strbuf_put_span(b, p, cuts[i]->rc_span.s);
 		p = cuts[i]->rc_span.s + cuts[i]->rc_span.len;
 	}
-	proxy_put_span(b, p, h->sh_line.s + h->sh_line.len);
+	strbuf_put_span(b, p, h->sh_line.s + h->sh_line.len);
 	return true;
 }
 
@@ -345,7 +303,7 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 	const struct route_cut	*cuts[ROUTE_CUTS_MAX];
 	const struct sip_hdr	*h;
 	const char		*cursor, *start_end, *top_end;
-	struct proxy_buf	 b;
+	struct strbuf	 b;
 	struct sip_via		 via;
 	struct sip_str		 callid;
 	struct sip_cseq		 cseq;
@@ -356,7 +314,7 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 	size_t			 i, n;
 	int			 mfrc, k, ncut;
 
-	if (!route_dest_ok(dst)) {
+	if (!addr_dest_ok(dst)) {
 		stats_inc(STATS_DROP_REQUESTS);
 		return -1;
 	}
@@ -372,42 +330,40 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 	if (!proxy_local(out, dst, local, sizeof(local)))
 		return 503;
 
-	b.pb_p = buf;
-	b.pb_len = 0;
-	b.pb_cap = dst->sa_family == AF_INET6 ? PROXY_MAX_V6 : PROXY_MAX_V4;
-	if (b.pb_cap > cap)
-		b.pb_cap = cap;
-	b.pb_full = false;
+	strbuf_init(&b, buf, dst->sa_family == AF_INET6 ? PROXY_MAX_V6 :
+	    PROXY_MAX_V4);
+	if (b.sb_cap > cap)
+		b.sb_cap = cap;
 
 	/* Request-Line, with the new Request-URI */
 	start_end = m->sm_start.s + m->sm_start.len;
 	if (ruri.s != NULL) {
-		proxy_put_span(&b, m->sm_start.s, m->sm_ruri.s);
-		proxy_put(&b, ruri.s, ruri.len);
-		proxy_put_span(&b, m->sm_ruri.s + m->sm_ruri.len, start_end);
+		strbuf_put_span(&b, m->sm_start.s, m->sm_ruri.s);
+		strbuf_put(&b, ruri.s, ruri.len);
+		strbuf_put_span(&b, m->sm_ruri.s + m->sm_ruri.len, start_end);
 	} else
-		proxy_put_span(&b, m->sm_start.s, start_end);
-	proxy_puts(&b, "\r\nVia: SIP/2.0/UDP ");
-	proxy_puts(&b, local);
-	proxy_puts(&b, ";branch=");
-	proxy_puts(&b, branch);
+		strbuf_put_span(&b, m->sm_start.s, start_end);
+	strbuf_puts(&b, "\r\nVia: SIP/2.0/UDP ");
+	strbuf_puts(&b, local);
+	strbuf_puts(&b, ";branch=");
+	strbuf_puts(&b, branch);
 	if (suffix != NULL)
-		proxy_puts(&b, suffix);
-	proxy_puts(&b, "\r\n");
+		strbuf_puts(&b, suffix);
+	strbuf_puts(&b, "\r\n");
 	if (t->rt_record_route) {
-		proxy_puts(&b, "Record-Route: <sip:");
-		proxy_puts(&b, local);
-		proxy_puts(&b, ";lr>\r\n");
+		strbuf_puts(&b, "Record-Route: <sip:");
+		strbuf_puts(&b, local);
+		strbuf_puts(&b, ";lr>\r\n");
 		ins = proxy_sock_of(in);
 		if (ins != NULL && ins != out && proxy_local(ins, src, inlocal,
 		    sizeof(inlocal))) {
-			proxy_puts(&b, "Record-Route: <sip:");
-			proxy_puts(&b, inlocal);
-			proxy_puts(&b, ";lr>\r\n");
+			strbuf_puts(&b, "Record-Route: <sip:");
+			strbuf_puts(&b, inlocal);
+			strbuf_puts(&b, ";lr>\r\n");
 		}
 	}
 	if (mfrc == -ENOENT)
-		proxy_puts(&b, "Max-Forwards: 70\r\n");
+		strbuf_puts(&b, "Max-Forwards: 70\r\n");
 
 	/* header lines: untouched ones are copied in runs */
 	cursor = proxy_after_start(m);
@@ -420,30 +376,30 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 		if ((int)i != via.sv_hdr && ncut == 0 &&
 		    (mfrc != 0 || i != m->sm_first[SIP_HDR_MAX_FORWARDS]))
 			continue;
-		proxy_put_span(&b, cursor, h->sh_line.s);
+		strbuf_put_span(&b, cursor, h->sh_line.s);
 		cursor = h->sh_line.s + h->sh_line.len;
 		if ((int)i == via.sv_hdr) {
-			proxy_puts(&b, "Via: ");
-			n = b.pb_full ? 0 : sip_reply_top_via(b.pb_p +
-			    b.pb_len, b.pb_cap - b.pb_len, m, src);
+			strbuf_puts(&b, "Via: ");
+			n = strbuf_full(&b) ? 0 : sip_reply_top_via(b.sb_p +
+			    b.sb_len, b.sb_cap - b.sb_len, m, src);
 			if (n == 0)
-				b.pb_full = true;
-			b.pb_len += n;
+				b.sb_full = true;
+			b.sb_len += n;
 			top_end = via.sv_value.s + via.sv_value.len;
-			proxy_put_span(&b, top_end,
+			strbuf_put_span(&b, top_end,
 			    h->sh_value.s + h->sh_value.len);
-			proxy_puts(&b, "\r\n");
+			strbuf_puts(&b, "\r\n");
 		} else if (ncut == 0) {
-			proxy_puts(&b, "Max-Forwards: ");
-			proxy_put(&b, line, sip_lex_utoa(mf - 1, line));
-			proxy_puts(&b, "\r\n");
+			strbuf_puts(&b, "Max-Forwards: ");
+			strbuf_put(&b, line, sip_lex_utoa(mf - 1, line));
+			strbuf_puts(&b, "\r\n");
 		} else
 			(void)proxy_put_cut_line(&b, h, cuts, ncut);
 	}
-	proxy_put_span(&b, cursor, m->sm_buf + m->sm_len);
-	if (b.pb_full)
+	strbuf_put_span(&b, cursor, m->sm_buf + m->sm_len);
+	if (strbuf_full(&b))
 		return 513;
-	*ret_len = b.pb_len;
+	*ret_len = b.sb_len;
 	*ret_sock = out->ps_sock;
 	return 0;
 }
@@ -461,11 +417,8 @@ proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
 	    proxy_out, sizeof(proxy_out), &len, &out);
 	if (r != 0)
 		return r;
-	if (udp_send(out, proxy_out, len, dst, t->rt_dstlen) == -1)
-		log_warn("forward %.*s", (int)m->sm_method_str.len,
-		    m->sm_method_str.s);
-	else
-		stats_inc(STATS_FWD_REQUESTS);
+	send_datagram(out, proxy_out, len, dst, "forwarded request");
+	stats_inc(STATS_FWD_REQUESTS);
 	return 0;
 }
 
@@ -480,7 +433,7 @@ proxy_response_ours(const struct sip_msg *m, struct sip_via *ret_top,
 
 	sip_iter_init(&it, m, SIP_HDR_VIA);
 	if (sip_via_next(&it, ret_top) != 1 ||
-	    !route_is_myself(ret_top->sv_host, ret_top->sv_port) ||
+	    !addr_is_myself(ret_top->sv_host, ret_top->sv_port) ||
 	    ret_top->sv_branch.len < PROXY_BRANCH_LEN ||
 	    sip_via_next(&it, ret_next) != 1 ||
 	    sip_msg_callid(m, &callid) != 0 || sip_msg_cseq(m, &cseq) != 0)
@@ -496,22 +449,19 @@ proxy_strip_response(const struct sip_msg *m, const struct sip_via *top,
     const struct sip_via *next, char *buf, size_t cap)
 {
 	const struct sip_hdr	*h = &m->sm_hdrs[top->sv_hdr];
-	struct proxy_buf	 b;
+	struct strbuf	 b;
 
-	b.pb_p = buf;
-	b.pb_len = 0;
-	b.pb_cap = cap;
-	b.pb_full = false;
-	proxy_put_span(&b, m->sm_start.s, h->sh_line.s);
+	strbuf_init(&b, buf, cap);
+	strbuf_put_span(&b, m->sm_start.s, h->sh_line.s);
 	if (next->sv_hdr == top->sv_hdr) {
 		/* "Via: ours, next, ...": the line stays without ours */
-		proxy_puts(&b, "Via: ");
-		proxy_put_span(&b, next->sv_value.s,
+		strbuf_puts(&b, "Via: ");
+		strbuf_put_span(&b, next->sv_value.s,
 		    h->sh_line.s + h->sh_line.len);
 	}
-	proxy_put_span(&b, h->sh_line.s + h->sh_line.len,
+	strbuf_put_span(&b, h->sh_line.s + h->sh_line.len,
 	    m->sm_buf + m->sm_len);
-	return b.pb_full ? 0 : b.pb_len;
+	return strbuf_full(&b) ? 0 : b.sb_len;
 }
 
 /* The next hop of a response: §18.2.2 with RFC 3581. */
@@ -534,7 +484,7 @@ proxy_response_dest(const struct sip_via *v, struct sockaddr_storage *ret,
 				return false;
 		}
 	}
-	return route_host_addr(host, (uint16_t)port, ret, ret_len);
+	return addr_from_host(host, (uint16_t)port, ret, ret_len);
 }
 
 void
@@ -554,18 +504,16 @@ proxy_forward_response(const struct udp_sock *in, const struct sip_msg *m)
 	    (out = proxy_sock_for(in, dst.ss_family)) == NULL)
 		goto stray;
 	why = "next Via is a broadcast or multicast address";
-	if (!route_dest_ok((struct sockaddr *)&dst))
+	if (!addr_dest_ok((struct sockaddr *)&dst))
 		goto stray;
 	why = "too large";
 	len = proxy_strip_response(m, &top, &next, proxy_out,
 	    dst.ss_family == AF_INET6 ? PROXY_MAX_V6 : PROXY_MAX_V4);
 	if (len == 0)
 		goto stray;
-	if (udp_send(out->ps_sock, proxy_out, len, (struct sockaddr *)&dst,
-	    dstlen) == -1)
-		log_warn("forward %u reply", m->sm_status);
-	else
-		stats_inc(STATS_FWD_REPLIES);
+	send_datagram(out->ps_sock, proxy_out, len, (struct sockaddr *)&dst,
+	    "forwarded reply");
+	stats_inc(STATS_FWD_REPLIES);
 	return;
 stray:
 	log_debug("proxy: %u reply dropped: %s", m->sm_status, why);

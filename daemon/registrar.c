@@ -2,13 +2,15 @@
  * registrar: what a UDP worker does with a REGISTER (RFC 3261 §10.3,
  * SPEC §5).
  *
- * A retransmission gets the reply its first copy got (RFC 3261
- * §17.2.2), from the shared reply cache, whichever worker answered it:
- * handling it again would refuse its (nonce, nc) as replayed, or
- * challenge it with another nonce. Every final reply is stored, 401s
- * included, keyed by the transaction (see reg_key()); a miss, e.g. an
- * entry overwritten under heavy load, falls back to handling the
- * request afresh.
+ * A pure decider (SPEC §5): registrar_decide() turns the message, the
+ * tables and the time into a verdict — a reply, or a location change
+ * to apply — and registrar_apply() makes the one change (an atomic
+ * loctab_save()) and turns its outcome into the reply. Retransmissions
+ * never get here: the transaction layer (tm.c) answers them from its
+ * completed-transaction slots. Under heavy load a slot may be gone; a
+ * retransmitted authorized REGISTER is then recognised by its binding
+ * (same Call-ID and CSeq from the same source within
+ * LOCTAB_CSEQ_DELAY) instead of being refused as a replay.
  *
  * The steps, each ending the request with one reply when it fails:
  *  1. The To URI names the AoR: sip or sips with a user part (400
@@ -31,7 +33,7 @@
  * Errors other than the 401 carry P-Registrar-Error; a 400's reason
  * phrase is "Bad Request - " and the same text. Nothing is allocated per
  * request: the worker handles one datagram at a time, so the big
- * buffers are static.
+ * buffers and the request between decide and apply are static.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,14 +44,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "auth.h"
-#include "dispatch.h"
 #include "log.h"
 #include "loctab.h"
 #include "registrar.h"
-#include "replycache.h"
 #include "stats.h"
-#include "tables.h"
+#include "strbuf.h"
 #include "userdb.h"
 
 /* Headers of one reply: the Contact list of 64 long bindings fits. */
@@ -81,10 +82,10 @@
 
 /* One REGISTER on its way through the steps. */
 struct reg_ctx {
-	const struct udp_sock	*rc_in;
 	const struct sip_msg	*rc_m;
 	const struct sockaddr	*rc_src;
-	socklen_t		 rc_srclen;
+	const char		*rc_socket;
+	struct registrar_verdict *rc_v;
 	time_t			 rc_now;
 	char			 rc_ip[INET6_ADDRSTRLEN];	/* source */
 	uint16_t		 rc_port;
@@ -99,16 +100,6 @@ struct reg_ctx {
 	struct loctab_contact	 rc_contacts[LOCTAB_SAVE_MAX];
 	unsigned		 rc_n;
 	bool			 rc_star;
-	uint64_t		 rc_key;	/* reply cache key */
-	bool			 rc_cache;	/* rc_key is set */
-};
-
-/* A bounded string builder; once full it stays full. */
-struct reg_buf {
-	char	*rb_p;
-	size_t	 rb_len;
-	size_t	 rb_cap;
-	bool	 rb_full;
 };
 
 static bool	reg_differs(const struct reg_ctx *, const struct sip_uri *);
@@ -118,16 +109,17 @@ static const struct conf	*reg_conf;
 static struct loctab		*reg_table;
 static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
 static char			 reg_hdrs[REG_HDRS_MAX];
-static char			 reg_cached[REPLYCACHE_REPLY_MAX];
+/* The request between registrar_decide() and registrar_apply(). */
+static struct reg_ctx		 reg_pending;
 static struct log_ratelimit	 reg_warn_limit = {
 	"registrar", REG_WARN_PER_SEC, 0, 0
 };
 
 void
-registrar_init(const struct conf *c)
+registrar_init(const struct conf *c, struct loctab *location)
 {
 	reg_conf = c;
-	reg_table = tables_loctab();
+	reg_table = location;
 }
 
 static const char *
@@ -136,44 +128,15 @@ reg_quote(char *out, size_t cap, const char *s, size_t len)
 	return log_quote(out, cap, s, len, REG_QUOTE_MAX);
 }
 
-static void
-reg_put(struct reg_buf *b, const char *s, size_t n)
-{
-	if (b->rb_full || n >= b->rb_cap - b->rb_len) {
-		b->rb_full = true;
-		return;
-	}
-	memcpy(b->rb_p + b->rb_len, s, n);
-	b->rb_len += n;
-	b->rb_p[b->rb_len] = '\0';
-}
-
-static void
-reg_puts(struct reg_buf *b, const char *s)
-{
-	reg_put(b, s, strlen(s));
-}
-
-/* Sends a final reply and keeps it for retransmissions of the request. */
+/* The verdict: reply code, reason and header lines (or NULL). */
 static void
 reg_reply(const struct reg_ctx *rc, int code, const char *reason,
     const char *extra)
 {
-	struct sockaddr_storage	 dst;
-	socklen_t		 dstlen;
-	const char		*buf;
-	size_t			 len;
-	int			 r;
-
-	if (dispatch_reply_sent(rc->rc_in, rc->rc_m, rc->rc_src,
-	    rc->rc_srclen, code, reason, extra, &buf, &len, &dst,
-	    &dstlen) != 0 || !rc->rc_cache)
-		return;
-	r = replycache_store(rc->rc_key, rc->rc_now, buf, len,
-	    (struct sockaddr *)&dst, dstlen);
-	/* Too big: a retransmission is handled afresh, as before. */
-	if (r != 0 && r != -EMSGSIZE)
-		log_warnx("registrar: reply cache: %s", strerror(-r));
+	rc->rc_v->rv_code = code;
+	rc->rc_v->rv_reason = reason;
+	rc->rc_v->rv_extra = extra;
+	rc->rc_v->rv_save = false;
 }
 
 /*
@@ -184,7 +147,7 @@ static void
 reg_fail(const struct reg_ctx *rc, int code, const char *reason,
     const char *text, const char *more)
 {
-	char	 why[160];
+	static char	 why[160];
 
 	if (reason == NULL) {
 		snprintf(why, sizeof(why), "Bad Request - %s", text);
@@ -204,131 +167,6 @@ reg_bad(const struct reg_ctx *rc, const char *text)
 	    "REGISTER from %s:%u for \"%s\": 400 %s",
 	    rc->rc_ip, rc->rc_port, rc->rc_qaor, text);
 	reg_fail(rc, 400, NULL, text, NULL);
-}
-
-/* Source address as text and port; false for a family sipd cannot use. */
-static bool
-reg_source(struct reg_ctx *rc)
-{
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
-
-	switch (rc->rc_src->sa_family) {
-	case AF_INET:
-		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
-		rc->rc_port = ntohs(s4->sin_port);
-		return inet_ntop(AF_INET, &s4->sin_addr, rc->rc_ip,
-		    sizeof(rc->rc_ip)) != NULL;
-	case AF_INET6:
-		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
-		rc->rc_port = ntohs(s6->sin6_port);
-		return inet_ntop(AF_INET6, &s6->sin6_addr, rc->rc_ip,
-		    sizeof(rc->rc_ip)) != NULL;
-	default:
-		return false;
-	}
-}
-
-/* One key field: its bytes, length-prefixed by replycache_hash(). */
-static uint64_t
-reg_key_str(uint64_t h, struct sip_str s)
-{
-	return replycache_hash(h, s.s, s.len);
-}
-
-/*
- * The reply cache key of the request's server transaction: top Via
- * branch and sent-by, Call-ID, CSeq number and method (RFC 3261
- * §17.2.3), and the source address and port, so that nobody else's
- * datagram can fetch or trigger a reply. Two additions:
- *  - the Authorization values: a UA that wrongly reuses a branch and
- *    CSeq for its answer to a 401 gets its credentials checked rather
- *    than the cached challenge; a true retransmission has the same ones;
- *  - without an RFC 3261 branch (no z9hG4bK: RFC 2543 UAs, §17.2.3's
- *    fallback), the Request-URI and the From and To tags too.
- * false when there is no top Via to key on (no reply can be routed
- * then either): the request is not cached.
- */
-static bool
-reg_key(struct reg_ctx *rc)
-{
-	const struct sip_msg		*m = rc->rc_m;
-	const struct sip_hdr		*hdr;
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
-	struct sip_via			 v;
-	struct sip_str			 callid;
-	struct sip_cseq			 cseq;
-	struct sip_addr			 a;
-	uint64_t			 h = REPLYCACHE_HASH_INIT;
-	uint8_t				 num[4];
-	int				 idx = -1;
-
-	if (sip_msg_via_top(m, &v) != 0 || sip_msg_callid(m, &callid) != 0 ||
-	    sip_msg_cseq(m, &cseq) != 0)
-		return false;
-	h = reg_key_str(h, v.sv_branch);
-	h = reg_key_str(h, v.sv_host);
-	h = replycache_hash(h, &v.sv_port, sizeof(v.sv_port));
-	h = reg_key_str(h, callid);
-	num[0] = (uint8_t)(cseq.sc_num >> 24);
-	num[1] = (uint8_t)(cseq.sc_num >> 16);
-	num[2] = (uint8_t)(cseq.sc_num >> 8);
-	num[3] = (uint8_t)cseq.sc_num;
-	h = replycache_hash(h, num, sizeof(num));
-	h = reg_key_str(h, cseq.sc_method_str);
-	if (rc->rc_src->sa_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
-		h = replycache_hash(h, &s4->sin_addr, sizeof(s4->sin_addr));
-		h = replycache_hash(h, &s4->sin_port, sizeof(s4->sin_port));
-	} else {
-		s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
-		h = replycache_hash(h, &s6->sin6_addr, sizeof(s6->sin6_addr));
-		h = replycache_hash(h, &s6->sin6_port, sizeof(s6->sin6_port));
-	}
-	while ((hdr = sip_msg_hdr_next(m, SIP_HDR_AUTHORIZATION, &idx)) !=
-	    NULL)
-		h = reg_key_str(h, hdr->sh_value);
-	if (v.sv_branch.len < 7 || memcmp(v.sv_branch.s, "z9hG4bK", 7) != 0) {
-		h = reg_key_str(h, m->sm_ruri);
-		if (sip_msg_from(m, &a) == 0)
-			h = reg_key_str(h, a.sa_tag);
-		if (sip_msg_to(m, &a) == 0)
-			h = reg_key_str(h, a.sa_tag);
-	}
-	rc->rc_key = h;
-	rc->rc_cache = true;
-	return true;
-}
-
-/*
- * A retransmission: resends the reply its first copy got, to where that
- * went, and returns true. false when the cache has none.
- */
-static bool
-reg_resend(struct reg_ctx *rc)
-{
-	struct sockaddr_storage	 dst;
-	socklen_t		 dstlen;
-	size_t			 len;
-	int			 r;
-
-	if (!reg_key(rc))
-		return false;
-	r = replycache_lookup(rc->rc_key, rc->rc_now, reg_cached,
-	    sizeof(reg_cached), &len, &dst, &dstlen);
-	if (r == REPLYCACHE_E_MISS)
-		return false;
-	if (r != 0) {
-		log_warnx("registrar: reply cache: %s", strerror(-r));
-		return false;
-	}
-	log_debug("registrar: REGISTER from %s:%u: retransmission, reply "
-	    "sent again", rc->rc_ip, rc->rc_port);
-	if (udp_send(rc->rc_in, reg_cached, len, (struct sockaddr *)&dst,
-	    dstlen) == -1)
-		log_warn("send cached reply");
-	return true;
 }
 
 /*
@@ -365,25 +203,6 @@ reg_aor(struct reg_ctx *rc)
 	reg_quote(rc->rc_qaor, sizeof(rc->rc_qaor), rc->rc_aor,
 	    rc->rc_user_len);
 	return true;
-}
-
-/* A 401 with a fresh challenge. */
-static void
-reg_challenge(const struct reg_ctx *rc, struct sip_str realm, bool stale)
-{
-	int	 n;
-
-	n = auth_challenge(reg_hdrs, sizeof(reg_hdrs), 0, realm, stale,
-	    rc->rc_now, reg_conf);
-	if (n < 0) {
-		log_warnx("registrar: cannot make a challenge: %s",
-		    strerror(-n));
-		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
-		    NULL);
-		return;
-	}
-	stats_inc(STATS_AUTH_CHALLENGES);
-	reg_reply(rc, 401, "Unauthorized", reg_hdrs);
 }
 
 /*
@@ -436,13 +255,18 @@ reg_is_retransmission(struct reg_ctx *rc)
 }
 
 static bool
+reg_retransmission(void *arg)
+{
+	return reg_is_retransmission(arg);
+}
+
+static bool
 reg_authorize(struct reg_ctx *rc)
 {
 	struct sip_addr		 from;
-	struct auth_result	 ar;
-	struct sip_str		 realm;
+	struct auth_request	 req;
+	struct auth_decision	 d;
 	char			 q[REG_QUOTE_MAX * 4 + 8];
-	int			 rc_auth;
 
 	if (sip_msg_from(rc->rc_m, &from) == 0 &&
 	    userdb_trusted_match(rc->rc_ip, STORE_PROTO_UDP, from.sa_uri)) {
@@ -455,71 +279,47 @@ reg_authorize(struct reg_ctx *rc)
 		reg_fail(rc, 403, "Forbidden", REG_E_NOT_SUBSCRIBER, NULL);
 		return false;
 	}
-	if (auth_realm(rc->rc_m, reg_conf, &realm) != 0) {
+	memset(&req, 0, sizeof(req));
+	if (auth_realm(rc->rc_m, reg_conf, &req.ar_realm) != 0) {
 		/* A sip/sips To always has a host: this is defensive. */
 		reg_bad(rc, REG_E_AOR_SCHEME);
 		return false;
 	}
-	rc_auth = auth_verify(rc->rc_m, 0, realm, userdb_auth_lookup, NULL,
-	    rc->rc_now, reg_conf, &ar);
-	switch (rc_auth) {
-	case AUTH_OK:
-		stats_inc(STATS_AUTH_SUCCESSES);
-		break;
-	case AUTH_NO_CREDENTIALS:
-		reg_challenge(rc, realm, false);
-		return false;
-	case AUTH_STALE:
-		log_debug("registrar: REGISTER from %s:%u: stale nonce",
-		    rc->rc_ip, rc->rc_port);
-		stats_inc(STATS_AUTH_FAILURES);
-		reg_challenge(rc, realm, true);
-		return false;
-	case AUTH_INVALID:
-		/* Same words for an unknown user: no user enumeration. */
+	req.ar_m = rc->rc_m;
+	req.ar_kind = AUTH_WWW;
+	req.ar_identity = rc->rc_user;
+	req.ar_identity_len = rc->rc_user_len;
+	req.ar_lookup = userdb_auth_lookup;
+	req.ar_retransmission = reg_retransmission;
+	req.ar_retransmission_arg = rc;
+	req.ar_now = rc->rc_now;
+	req.ar_conf = reg_conf;
+	auth_authorize(&req, reg_hdrs, sizeof(reg_hdrs), &d);
+	if (d.ad_why != NULL && d.ad_warn)
 		log_warnx_limited(&reg_warn_limit, rc->rc_now,
-		    "REGISTER from %s:%u: 401, wrong "
-		    "password or unknown user \"%s\"", rc->rc_ip, rc->rc_port,
-		    reg_quote(q, sizeof(q), ar.ar_username.s,
-		    ar.ar_username.len));
-		stats_inc(STATS_AUTH_FAILURES);
-		reg_challenge(rc, realm, false);
+		    "REGISTER from %s:%u for \"%s\": %d, %s \"%s\"",
+		    rc->rc_ip, rc->rc_port, rc->rc_qaor, d.ad_code, d.ad_why,
+		    reg_quote(q, sizeof(q), d.ad_user.s, d.ad_user.len));
+	else if (d.ad_why != NULL)
+		log_debug("registrar: REGISTER from %s:%u: %d, %s", rc->rc_ip,
+		    rc->rc_port, d.ad_code, d.ad_why);
+	switch (d.ad_code) {
+	case 0:
+		return true;
+	case 401:
+		reg_reply(rc, 401, d.ad_reason, d.ad_extra);
 		return false;
-	case AUTH_REPLAY:
-		/* The reply cache forgot it; the binding still remembers. */
-		if (reg_is_retransmission(rc))
-			break;
-		log_warnx_limited(&reg_warn_limit, rc->rc_now,
-		    "REGISTER from %s:%u: 401, replayed "
-		    "nonce count for \"%s\"", rc->rc_ip, rc->rc_port,
-		    reg_quote(q, sizeof(q), ar.ar_username.s,
-		    ar.ar_username.len));
-		stats_inc(STATS_AUTH_FAILURES);
-		reg_challenge(rc, realm, false);
+	case 400:
+		reg_fail(rc, 400, NULL, REG_E_CREDENTIALS, NULL);
 		return false;
-	case AUTH_BAD:
-		stats_inc(STATS_AUTH_FAILURES);
-		reg_bad(rc, REG_E_CREDENTIALS);
+	case 403:
+		reg_fail(rc, 403, d.ad_reason, REG_E_AUTH_ID, NULL);
 		return false;
 	default:
-		log_warnx("registrar: digest check failed: %s",
-		    strerror(rc_auth < 0 ? -rc_auth : EINVAL));
 		reg_fail(rc, 500, "Server Internal Error", REG_E_INTERNAL,
 		    NULL);
 		return false;
 	}
-	/* Kamailio's stock "$au != $tU": byte for byte. */
-	if (ar.ar_user.len != rc->rc_user_len ||
-	    memcmp(ar.ar_user.s, rc->rc_user, rc->rc_user_len) != 0) {
-		log_warnx_limited(&reg_warn_limit, rc->rc_now,
-		    "REGISTER from %s:%u: 403, \"%s\" may not "
-		    "register \"%s\"", rc->rc_ip, rc->rc_port,
-		    reg_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len),
-		    rc->rc_qaor);
-		reg_fail(rc, 403, "Forbidden auth ID", REG_E_AUTH_ID, NULL);
-		return false;
-	}
-	return true;
 }
 
 /* A parameter value without its quotes, if it has them. */
@@ -688,7 +488,7 @@ reg_contacts(struct reg_ctx *rc)
 
 /* q as Kamailio prints it: 1, 0.5, 0.25, 0.125, 0. */
 static void
-reg_put_q(struct reg_buf *b, int q)
+reg_put_q(struct strbuf *b, int q)
 {
 	char	 s[16];
 	int	 n, frac = q % 1000;
@@ -699,7 +499,7 @@ reg_put_q(struct reg_buf *b, int q)
 		while (s[n - 1] == '0')
 			n--;
 	}
-	reg_put(b, s, (size_t)n);
+	strbuf_put(b, s, (size_t)n);
 }
 
 /*
@@ -707,7 +507,7 @@ reg_put_q(struct reg_buf *b, int q)
  * bindings still valid at now; nothing when there is none.
  */
 static void
-reg_put_bindings(struct reg_buf *b, const struct loctab_binding *list,
+reg_put_bindings(struct strbuf *b, const struct loctab_binding *list,
     unsigned n, time_t now)
 {
 	const struct loctab_binding	*lb;
@@ -719,38 +519,35 @@ reg_put_bindings(struct reg_buf *b, const struct loctab_binding *list,
 		lb = &list[i];
 		if (lb->lb_expires != 0 && lb->lb_expires <= now)
 			continue;
-		reg_puts(b, shown++ == 0 ? "Contact: <" : ", <");
-		reg_put(b, lb->lb_contact, lb->lb_contact_len);
-		reg_puts(b, ">");
+		strbuf_puts(b, shown++ == 0 ? "Contact: <" : ", <");
+		strbuf_put(b, lb->lb_contact, lb->lb_contact_len);
+		strbuf_puts(b, ">");
 		if (lb->lb_q != LOCTAB_Q_UNSET)
 			reg_put_q(b, lb->lb_q);
 		/* A permanent binding (MI ul.add) has no expiry to tell. */
 		if (lb->lb_expires != 0) {
 			k = snprintf(num, sizeof(num), ";expires=%lld",
 			    (long long)(lb->lb_expires - now));
-			reg_put(b, num, (size_t)k);
+			strbuf_put(b, num, (size_t)k);
 		}
 		if (lb->lb_received_len > 0) {
-			reg_puts(b, ";received=\"");
-			reg_put(b, lb->lb_received, lb->lb_received_len);
-			reg_puts(b, "\"");
+			strbuf_puts(b, ";received=\"");
+			strbuf_put(b, lb->lb_received, lb->lb_received_len);
+			strbuf_puts(b, "\"");
 		}
 	}
 	if (shown > 0)
-		reg_puts(b, "\r\n");
+		strbuf_puts(b, "\r\n");
 }
 
-/* Steps 4 and 5. */
+/* Step 4's input: the location change, for registrar_apply(). */
 static void
-reg_save(struct reg_ctx *rc)
+reg_prepare(struct reg_ctx *rc)
 {
 	const struct sip_msg	*m = rc->rc_m;
-	struct loctab_save	 sv;
+	struct loctab_save	*sv = &rc->rc_v->rv_change;
 	struct sip_str		 callid, ua;
 	struct sip_cseq		 cseq;
-	struct reg_buf		 b;
-	unsigned		 n = 0;
-	int			 r;
 
 	if (sip_msg_callid(m, &callid) != 0 || sip_msg_cseq(m, &cseq) != 0) {
 		/* sip_msg_check() made sure of both. */
@@ -768,37 +565,47 @@ reg_save(struct reg_ctx *rc)
 		ua.s = "n/a";
 		ua.len = 3;
 	}
-	memset(&sv, 0, sizeof(sv));
-	sv.sv_aor.ls_ptr = rc->rc_aor;
-	sv.sv_aor.ls_len = rc->rc_user_len;
-	sv.sv_callid.ls_ptr = callid.s;
-	sv.sv_callid.ls_len = callid.len;
-	sv.sv_user_agent.ls_ptr = ua.s;
-	sv.sv_user_agent.ls_len = ua.len;
-	sv.sv_socket.ls_ptr = rc->rc_in->us_text;
-	sv.sv_socket.ls_len = strnlen(rc->rc_in->us_text,
-	    sizeof(rc->rc_in->us_text));
-	sv.sv_now = rc->rc_now;
-	sv.sv_cseq = cseq.sc_num;
-	sv.sv_star = rc->rc_star;
-	sv.sv_max_per_aor = reg_conf->c_reg_max_contacts;
-	sv.sv_contacts = rc->rc_contacts;
-	sv.sv_ncontacts = rc->rc_n;
+	memset(sv, 0, sizeof(*sv));
+	sv->sv_aor.ls_ptr = rc->rc_aor;
+	sv->sv_aor.ls_len = rc->rc_user_len;
+	sv->sv_callid.ls_ptr = callid.s;
+	sv->sv_callid.ls_len = callid.len;
+	sv->sv_user_agent.ls_ptr = ua.s;
+	sv->sv_user_agent.ls_len = ua.len;
+	sv->sv_socket.ls_ptr = rc->rc_socket;
+	sv->sv_socket.ls_len = strlen(rc->rc_socket);
+	sv->sv_now = rc->rc_now;
+	sv->sv_cseq = cseq.sc_num;
+	sv->sv_star = rc->rc_star;
+	sv->sv_max_per_aor = reg_conf->c_reg_max_contacts;
+	sv->sv_contacts = rc->rc_contacts;
+	sv->sv_ncontacts = rc->rc_n;
+	rc->rc_v->rv_save = true;
+}
 
+/* Steps 4 and 5: the one change, then the reply. */
+void
+registrar_apply(struct registrar_verdict *v)
+{
+	struct reg_ctx		*rc = &reg_pending;
+	struct strbuf		 b;
+	unsigned		 n = 0;
+	int			 r;
+
+	if (!v->rv_save || rc->rc_v != v)
+		return;
+	v->rv_save = false;
 	if (reg_table == NULL)
 		r = -ENXIO;
 	else
-		r = loctab_save(reg_table, &sv, reg_list, REGISTRAR_LIST_MAX,
-		    &n);
+		r = loctab_save(reg_table, &v->rv_change, reg_list,
+		    REGISTRAR_LIST_MAX, &n);
 	if (n > REGISTRAR_LIST_MAX) {
 		log_debug("registrar: \"%s\" has %u bindings, %u listed",
 		    rc->rc_qaor, n, REGISTRAR_LIST_MAX);
 		n = REGISTRAR_LIST_MAX;
 	}
-	b.rb_p = reg_hdrs;
-	b.rb_cap = sizeof(reg_hdrs);
-	b.rb_len = 0;
-	b.rb_full = false;
+	strbuf_init(&b, reg_hdrs, sizeof(reg_hdrs));
 	reg_hdrs[0] = '\0';
 	switch (r) {
 	case 0:
@@ -806,6 +613,7 @@ reg_save(struct reg_ctx *rc)
 		log_debug("registrar: REGISTER from %s:%u for \"%s\": 200, "
 		    "%u bindings", rc->rc_ip, rc->rc_port, rc->rc_qaor, n);
 		stats_inc(STATS_ACCEPTED_REGS);
+		strbuf_terminate(&b);
 		reg_reply(rc, 200, "OK", reg_hdrs);
 		return;
 	case LOCTAB_E_CSEQ:
@@ -813,13 +621,14 @@ reg_save(struct reg_ctx *rc)
 		return;
 	case LOCTAB_E_TOO_MANY:
 		/* The list tells the UA what it already has. */
-		reg_puts(&b, "P-Registrar-Error: " REG_E_TOO_MANY "\r\n");
+		strbuf_puts(&b, "P-Registrar-Error: " REG_E_TOO_MANY "\r\n");
 		reg_put_bindings(&b, reg_list, n, rc->rc_now);
 		log_warnx_limited(&reg_warn_limit, rc->rc_now,
 		    "REGISTER from %s:%u for \"%s\": 503, "
 		    "more than %u bindings", rc->rc_ip, rc->rc_port,
 		    rc->rc_qaor, reg_conf->c_reg_max_contacts);
 		stats_inc(STATS_REJECTED_REGS);
+		strbuf_terminate(&b);
 		reg_reply(rc, 503, "Service Unavailable", reg_hdrs);
 		return;
 	case LOCTAB_E_FULL:
@@ -847,30 +656,27 @@ reg_save(struct reg_ctx *rc)
 }
 
 void
-registrar_register(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, socklen_t srclen)
+registrar_decide(const struct registrar_request *req,
+    struct registrar_verdict *ret)
 {
-	struct reg_ctx	 rc;
+	struct reg_ctx	*rc = &reg_pending;
 
-	rc.rc_in = in;
-	rc.rc_m = m;
-	rc.rc_src = src;
-	rc.rc_srclen = srclen;
-	rc.rc_now = time(NULL);
-	rc.rc_n = 0;
-	rc.rc_star = false;
-	rc.rc_received_len = 0;
-	rc.rc_user_len = 0;
-	rc.rc_qaor[0] = '\0';
-	rc.rc_key = 0;
-	rc.rc_cache = false;
-	if (!reg_source(&rc)) {
-		dispatch_count_dropped();
+	memset(ret, 0, sizeof(*ret));
+	rc->rc_m = req->rr_m;
+	rc->rc_src = req->rr_src;
+	rc->rc_socket = req->rr_socket;
+	rc->rc_v = ret;
+	rc->rc_now = req->rr_now;
+	rc->rc_n = 0;
+	rc->rc_star = false;
+	rc->rc_received_len = 0;
+	rc->rc_user_len = 0;
+	rc->rc_qaor[0] = '\0';
+	if (!addr_text(rc->rc_src, rc->rc_ip, &rc->rc_port)) {
+		ret->rv_code = 0;	/* no family to answer: dropped */
 		return;
 	}
-	if (reg_resend(&rc))
+	if (!reg_aor(rc) || !reg_authorize(rc) || !reg_contacts(rc))
 		return;
-	if (!reg_aor(&rc) || !reg_authorize(&rc) || !reg_contacts(&rc))
-		return;
-	reg_save(&rc);
+	reg_prepare(rc);
 }

@@ -1,31 +1,55 @@
 /*
- * registrar: REGISTER (RFC 3261 §10.3, SPEC §5) in the UDP workers:
+ * registrar: REGISTER (RFC 3261 §10.3, SPEC §5) as a pure decider:
  * trusted source or digest challenge, the AoR checks, the Contact
- * rules, one atomic loctab_save(), and the reply.
+ * rules; the one location change (an atomic loctab_save()) and the
+ * reply it earns. Runs in the UDP workers; sends nothing itself.
  */
 #ifndef SIPD_REGISTRAR_H
 #define SIPD_REGISTRAR_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "conf.h"
+#include "loctab.h"
 #include "sip_msg.h"
-#include "udp.h"
 
 /* Bindings listed in one 200 (or 503) Contact header, at most. */
 #define REGISTRAR_LIST_MAX	64
 
-/*
- * Worker start-up (dispatch_init()): remembers c and the location
- * table (tables_loctab()). Calling it again only refreshes them.
- */
-void	registrar_init(const struct conf *c);
+/* One REGISTER to decide on. */
+struct registrar_request {
+	const struct sip_msg	*rr_m;		/* sip_msg_check() said OK */
+	const struct sockaddr	*rr_src;
+	const char		*rr_socket;	/* "udp:IP:PORT" it came in on */
+	time_t			 rr_now;
+};
 
 /*
- * Answers one REGISTER m (sip_msg_check() said OK) that arrived on in
- * from src: exactly one reply, sent through dispatch_reply().
+ * The verdict. rv_save: a location change is pending (rv_change);
+ * registrar_apply() makes it and sets the reply. Else the reply is
+ * rv_code (0: drop, nothing to answer), rv_reason and rv_extra (header
+ * lines, or NULL; valid until the next request). Every final but the
+ * 401 may answer retransmissions; a challenge stays stateless.
  */
-void	registrar_register(const struct udp_sock *in, const struct sip_msg *m,
-	    const struct sockaddr *src, socklen_t srclen);
+struct registrar_verdict {
+	int			 rv_code;
+	const char		*rv_reason;
+	const char		*rv_extra;
+	bool			 rv_save;
+	struct loctab_save	 rv_change;
+};
+
+/* Worker start-up: the config and the location table (NULL: none). */
+void	registrar_init(const struct conf *c, struct loctab *location);
+/* Decides on one REGISTER: fills *ret. */
+void	registrar_decide(const struct registrar_request *req,
+	    struct registrar_verdict *ret);
+/*
+ * Applies the pending change of the verdict registrar_decide() just
+ * gave (one worker, one request at a time) and sets its reply.
+ */
+void	registrar_apply(struct registrar_verdict *ret);
 
 #endif

@@ -1,11 +1,13 @@
 /*
  * route: the proxy's routing policy, run by every UDP worker for each
  * request that is neither a REGISTER nor an OPTIONS to sipd itself
- * (SPEC §5; Kamailio 3.0's stock main route as the model). It only
- * decides; proxy.c builds the copy and sends it.
+ * (SPEC §5; Kamailio 3.0's stock main route as the model). A pure
+ * decider (message + tables + now -> verdict): tm.c and proxy.c carry
+ * the verdict out.
  *
  * In-dialog requests (To tag) follow the route set, no auth (RFC 3261
- * §16.4, §16.6 steps 6-7, loose routing):
+ * §16.4, §16.6 steps 6-7, loose routing); an ACK whose To tag is the
+ * one sipd gave its own stateless final (a 407) ends at once:
  *  - a Request-URI sipd placed in a Record-Route (a strict router sent
  *    it back to us) is replaced by the last Route value, which is cut;
  *  - the top Route values that are sipd (one, or two when sipd
@@ -40,10 +42,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "auth.h"
 #include "log.h"
 #include "loctab.h"
@@ -51,20 +53,11 @@
 #include "runcfg.h"
 #include "sip_reply.h"
 #include "stats.h"
-#include "tables.h"
 #include "userdb.h"
 
-#define ROUTE_MYSELF_MAX	64	/* addresses sipd answers for */
 #define ROUTE_VALUES_MAX	32	/* Route values looked at */
 #define ROUTE_WARN_PER_SEC	20
 #define ROUTE_QUOTE_MAX		64
-
-/* An address sipd listens on: the family, the address, the port. */
-struct route_self {
-	int		 rs_family;
-	unsigned char	 rs_addr[16];
-	uint16_t	 rs_port;
-};
 
 /* One Route value: where it sits, and whether the copy leaves it out. */
 struct route_val {
@@ -75,7 +68,6 @@ struct route_val {
 
 /* One request on its way through the policy. */
 struct route_ctx {
-	const struct udp_sock	*rx_in;
 	const struct sip_msg	*rx_m;
 	const struct sockaddr	*rx_src;
 	time_t			 rx_now;
@@ -86,160 +78,17 @@ struct route_ctx {
 
 static const struct conf	*route_conf;
 static struct loctab		*route_table;
-static struct route_self	 route_self[ROUTE_MYSELF_MAX];
-static int			 route_nself;
 static struct loctab_binding	 route_bindings[ROUTE_BRANCHES_MAX];
 static char			 route_extra[ROUTE_EXTRA_MAX];
 static struct log_ratelimit	 route_warn_limit = {
 	"route", ROUTE_WARN_PER_SEC, 0, 0
 };
 
-static void
-route_add_self(int family, const void *addr, uint16_t port)
-{
-	struct route_self	*rs;
-
-	if (route_nself == ROUTE_MYSELF_MAX)
-		return;
-	rs = &route_self[route_nself++];
-	memset(rs, 0, sizeof(*rs));
-	rs->rs_family = family;
-	memcpy(rs->rs_addr, addr, family == AF_INET6 ? 16 : 4);
-	rs->rs_port = port;
-}
-
-/*
- * A wildcard listen (0.0.0.0, ::) is every local address of its family:
- * they are listed once, at worker start, so that a Route or a Via that
- * names any of them is recognised as sipd. Addresses added later are not
- * seen until the worker restarts (SIGHUP).
- */
-static void
-route_add_wildcard(int family, uint16_t port)
-{
-	struct ifaddrs		*ifa, *i;
-	const void		*a;
-
-	if (getifaddrs(&ifa) == -1) {
-		log_warn("getifaddrs");
-		return;
-	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
-			continue;
-		if (family == AF_INET)
-			a = &((struct sockaddr_in *)(void *)i->ifa_addr)->
-			    sin_addr;
-		else
-			a = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->
-			    sin6_addr;
-		route_add_self(family, a, port);
-	}
-	freeifaddrs(ifa);
-}
-
 void
-route_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
+route_init(const struct conf *c, struct loctab *location)
 {
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
-	int				 i;
-
 	route_conf = c;
-	route_table = tables_loctab();
-	route_nself = 0;
-	for (i = 0; i < nsocks; i++) {
-		if (socks[i].us_addr.ss_family == AF_INET) {
-			s4 = (const struct sockaddr_in *)(const void *)
-			    &socks[i].us_addr;
-			if (s4->sin_addr.s_addr == htonl(INADDR_ANY))
-				route_add_wildcard(AF_INET,
-				    ntohs(s4->sin_port));
-			else
-				route_add_self(AF_INET, &s4->sin_addr,
-				    ntohs(s4->sin_port));
-		} else if (socks[i].us_addr.ss_family == AF_INET6) {
-			s6 = (const struct sockaddr_in6 *)(const void *)
-			    &socks[i].us_addr;
-			if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
-				route_add_wildcard(AF_INET6,
-				    ntohs(s6->sin6_port));
-			else
-				route_add_self(AF_INET6, &s6->sin6_addr,
-				    ntohs(s6->sin6_port));
-		}
-	}
-}
-
-bool
-route_is_myself(struct sip_str host, uint16_t port)
-{
-	unsigned char	 a[16];
-	int		 family, i;
-
-	if ((family = sip_host_addr(host, a)) == 0)
-		return false;
-	if (port == 0)
-		port = 5060;
-	for (i = 0; i < route_nself; i++)
-		if (route_self[i].rs_family == family &&
-		    route_self[i].rs_port == port &&
-		    memcmp(route_self[i].rs_addr, a,
-		    family == AF_INET6 ? 16 : 4) == 0)
-			return true;
-	return false;
-}
-
-bool
-route_host_addr(struct sip_str host, uint16_t port,
-    struct sockaddr_storage *ret, socklen_t *ret_len)
-{
-	struct sockaddr_in	*s4;
-	struct sockaddr_in6	*s6;
-	unsigned char		 a[16];
-	int			 family;
-
-	if ((family = sip_host_addr(host, a)) == 0)
-		return false;
-	if (port == 0)
-		port = 5060;
-	memset(ret, 0, sizeof(*ret));
-	if (family == AF_INET) {
-		s4 = (struct sockaddr_in *)(void *)ret;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a, 4);
-		*ret_len = sizeof(*s4);
-	} else {
-		s6 = (struct sockaddr_in6 *)(void *)ret;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a, 16);
-		*ret_len = sizeof(*s6);
-	}
-	return true;
-}
-
-bool
-route_dest_ok(const struct sockaddr *a)
-{
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
-	uint32_t			 ip;
-
-	switch (a->sa_family) {
-	case AF_INET:
-		s4 = (const struct sockaddr_in *)(const void *)a;
-		ip = ntohl(s4->sin_addr.s_addr);
-		return s4->sin_port != 0 && ip != INADDR_ANY &&
-		    ip != INADDR_BROADCAST && !IN_MULTICAST(ip);
-	case AF_INET6:
-		s6 = (const struct sockaddr_in6 *)(const void *)a;
-		return s6->sin6_port != 0 &&
-		    !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) &&
-		    !IN6_IS_ADDR_MULTICAST(&s6->sin6_addr);
-	}
-	return false;
+	route_table = location;
 }
 
 static const char *
@@ -355,7 +204,7 @@ route_uri_dest(struct route_ctx *rx, const struct sip_uri *u)
 {
 	if (u->su_scheme != SIP_URI_SIP && u->su_scheme != SIP_URI_SIPS)
 		return false;
-	return route_host_addr(u->su_host, u->su_port, &rx->rx_t->rt_dst,
+	return addr_from_host(u->su_host, u->su_port, &rx->rx_t->rt_dst,
 	    &rx->rx_t->rt_dstlen);
 }
 
@@ -399,6 +248,13 @@ route_in_dialog(struct route_ctx *rx, struct sip_str totag)
 	int			 n, top, i;
 	bool			 ruri_mine;
 
+	/*
+	 * The ACK of a final reply sipd made statelessly (a 407, 404, 480)
+	 * ends here, wherever its Request-URI points: Kamailio's
+	 * sl_filter_ACK, before any routing.
+	 */
+	if (m->sm_method == SIP_METHOD_ACK && route_ack_for_us(m, totag))
+		return;
 	if (sip_uri_parse(m->sm_ruri.s, m->sm_ruri.len, &ruri) != 0) {
 		route_reply(rx, 400, "Bad Request - Malformed Request-URI",
 		    NULL);
@@ -410,7 +266,7 @@ route_in_dialog(struct route_ctx *rx, struct sip_str totag)
 	}
 	ruri_mine = (ruri.su_scheme == SIP_URI_SIP ||
 	    ruri.su_scheme == SIP_URI_SIPS) &&
-	    route_is_myself(ruri.su_host, ruri.su_port);
+	    addr_is_myself(ruri.su_host, ruri.su_port);
 	/* A strict router put our Record-Route URI (no user) in the R-URI. */
 	if (ruri_mine && ruri.su_user.len == 0 && n > 0) {
 		if (sip_addr_parse(v[n - 1].rv_value.s, v[n - 1].rv_value.len,
@@ -424,14 +280,14 @@ route_in_dialog(struct route_ctx *rx, struct sip_str totag)
 		ruri = a.sa_puri;
 		ruri_mine = (ruri.su_scheme == SIP_URI_SIP ||
 		    ruri.su_scheme == SIP_URI_SIPS) &&
-		    route_is_myself(ruri.su_host, ruri.su_port);
+		    addr_is_myself(ruri.su_host, ruri.su_port);
 	}
 	/* Our own Route values on top: one, or two (double Record-Route). */
 	for (top = 0; top < n && top < 2 && !v[top].rv_cut; top++) {
 		if (sip_addr_parse(v[top].rv_value.s, v[top].rv_value.len, 0,
 		    &a) != 0 || (a.sa_puri.su_scheme != SIP_URI_SIP &&
 		    a.sa_puri.su_scheme != SIP_URI_SIPS) ||
-		    !route_is_myself(a.sa_puri.su_host, a.sa_puri.su_port))
+		    !addr_is_myself(a.sa_puri.su_host, a.sa_puri.su_port))
 			break;
 		v[top].rv_cut = true;
 	}
@@ -463,8 +319,6 @@ route_in_dialog(struct route_ctx *rx, struct sip_str totag)
 	}
 	if (ruri_mine) {
 		if (m->sm_method == SIP_METHOD_ACK) {
-			if (route_ack_for_us(m, totag))
-				return;
 			/* the ACK of a non-2xx reply: where its INVITE went */
 			t->rt_ncuts = 0;
 			t->rt_ruri.s = NULL;
@@ -522,39 +376,21 @@ route_from_gw(const struct route_ctx *rx, const struct runcfg_gw *g)
 	    (!g->rg_match_port || a6->sin6_port == g6->sin6_port);
 }
 
-/* A 407 with a fresh challenge. */
-static void
-route_challenge(struct route_ctx *rx, struct sip_str realm, bool stale)
-{
-	int	 n;
-
-	n = auth_challenge(route_extra, sizeof(route_extra), 1, realm, stale,
-	    rx->rx_now, route_conf);
-	if (n < 0) {
-		log_warnx("route: cannot make a challenge: %s", strerror(-n));
-		route_reply(rx, 500, "Server Internal Error", NULL);
-		return;
-	}
-	stats_inc(STATS_AUTH_CHALLENGES);
-	route_reply(rx, 407, "Proxy Authentication Required", route_extra);
-}
-
 /*
- * A UA's out-of-dialog request: trusted, or digest for the From user.
- * true when it may go on (the credentials used are cut), false when a
- * reply was decided.
+ * A UA's out-of-dialog request: trusted, or digest (auth_authorize(),
+ * 407) for the From user. true when it may go on (the credentials used
+ * are cut), false when a reply was decided.
  */
 static bool
 route_authorize(struct route_ctx *rx)
 {
 	const struct sip_msg	*m = rx->rx_m;
+	struct auth_request	 req;
+	struct auth_decision	 d;
 	struct sip_addr		 from;
-	struct auth_result	 ar;
-	struct sip_str		 realm;
 	char			 user[LOCTAB_AOR_MAX];
 	char			 q[ROUTE_QUOTE_MAX * 4 + 8];
 	long			 ulen;
-	int			 r;
 
 	if (sip_msg_from(m, &from) != 0) {
 		route_reply(rx, 400, "Bad Request - Malformed From", NULL);
@@ -562,74 +398,39 @@ route_authorize(struct route_ctx *rx)
 	}
 	if (userdb_trusted_match(rx->rx_ip, STORE_PROTO_UDP, from.sa_uri))
 		return true;
-	if (auth_realm(m, route_conf, &realm) != 0) {
+	memset(&req, 0, sizeof(req));
+	if (auth_realm(m, route_conf, &req.ar_realm) != 0) {
 		route_reply(rx, 400, "Bad Request - From URI has no host",
 		    NULL);
 		return false;
 	}
-	r = auth_verify(m, 1, realm, userdb_auth_lookup, NULL, rx->rx_now,
-	    route_conf, &ar);
-	switch (r) {
-	case AUTH_OK:
-		break;
-	case AUTH_REPLAY:
-		/*
-		 * Right response, nc already seen. A retransmission never
-		 * gets here (its transaction answers it), so this is a
-		 * replay: a fresh challenge, as for a wrong password.
-		 */
-		stats_inc(STATS_AUTH_FAILURES);
-		log_warnx_limited(&route_warn_limit, rx->rx_now,
-		    "%.*s from %s:%u: 407, replayed nonce "
-		    "count", (int)m->sm_method_str.len, m->sm_method_str.s,
-		    rx->rx_ip, rx->rx_port);
-		route_challenge(rx, realm, false);
-		return false;
-	case AUTH_NO_CREDENTIALS:
-		route_challenge(rx, realm, false);
-		return false;
-	case AUTH_STALE:
-		stats_inc(STATS_AUTH_FAILURES);
-		route_challenge(rx, realm, true);
-		return false;
-	case AUTH_INVALID:
-		stats_inc(STATS_AUTH_FAILURES);
-		/* Same words for an unknown user: no user enumeration. */
-		log_warnx_limited(&route_warn_limit, rx->rx_now,
-		    "%.*s from %s:%u: 407, wrong password "
-		    "or unknown user \"%s\"", (int)m->sm_method_str.len,
-		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
-		    route_quote(q, sizeof(q), ar.ar_username.s,
-		    ar.ar_username.len));
-		route_challenge(rx, realm, false);
-		return false;
-	case AUTH_BAD:
-		stats_inc(STATS_AUTH_FAILURES);
-		route_reply(rx, 400, "Bad Request - Malformed credentials",
-		    NULL);
-		return false;
-	default:
-		log_warnx("route: digest check failed: %s",
-		    strerror(r < 0 ? -r : EINVAL));
-		route_reply(rx, 500, "Server Internal Error", NULL);
-		return false;
-	}
-	stats_inc(STATS_AUTH_SUCCESSES);
-	/* Kamailio's stock "$au != $fU": byte for byte, From user unescaped */
+	/* Kamailio's stock "$au != $fU": the From user unescaped */
 	ulen = sip_uri_unescape(from.sa_puri.su_user.s,
 	    from.sa_puri.su_user.len, user, sizeof(user));
-	if (ulen <= 0 || (size_t)ulen != ar.ar_user.len ||
-	    memcmp(user, ar.ar_user.s, ar.ar_user.len) != 0) {
+	req.ar_m = m;
+	req.ar_kind = AUTH_PROXY;
+	req.ar_identity = user;
+	req.ar_identity_len = ulen > 0 ? (size_t)ulen : 0;
+	req.ar_lookup = userdb_auth_lookup;
+	req.ar_now = rx->rx_now;
+	req.ar_conf = route_conf;
+	auth_authorize(&req, route_extra, sizeof(route_extra), &d);
+	if (d.ad_why != NULL && d.ad_warn)
 		log_warnx_limited(&route_warn_limit, rx->rx_now,
-		    "%.*s from %s:%u: 403, \"%s\" may not "
-		    "use this From", (int)m->sm_method_str.len,
-		    m->sm_method_str.s, rx->rx_ip, rx->rx_port,
-		    route_quote(q, sizeof(q), ar.ar_user.s, ar.ar_user.len));
-		route_reply(rx, 403, "Forbidden auth ID", NULL);
+		    "%.*s from %s:%u: %d, %s \"%s\"",
+		    (int)m->sm_method_str.len, m->sm_method_str.s, rx->rx_ip,
+		    rx->rx_port, d.ad_code, d.ad_why, route_quote(q, sizeof(q),
+		    d.ad_user.s, d.ad_user.len));
+	else if (d.ad_why != NULL)
+		log_debug("%.*s from %s:%u: %d, %s",
+		    (int)m->sm_method_str.len, m->sm_method_str.s, rx->rx_ip,
+		    rx->rx_port, d.ad_code, d.ad_why);
+	if (d.ad_code != 0) {
+		route_reply(rx, d.ad_code, d.ad_reason, d.ad_extra);
 		return false;
 	}
 	/* consume_credentials(): the next hop has no use for them */
-	if (!route_add_cut(rx, ar.ar_hdr, true, NULL, NULL)) {
+	if (!route_add_cut(rx, d.ad_hdr, true, NULL, NULL)) {
 		route_reply(rx, 500, "Server Internal Error", NULL);
 		return false;
 	}
@@ -685,12 +486,12 @@ route_binding_target(struct route_ctx *rx, const struct loctab_binding *b,
 	ruri->s = buf;
 	ruri->len = b->lb_contact_len;
 	if (b->lb_received_len > 0 && sip_uri_parse(b->lb_received,
-	    b->lb_received_len, &u) == 0 && route_host_addr(u.su_host,
+	    b->lb_received_len, &u) == 0 && addr_from_host(u.su_host,
 	    u.su_port, dst, dstlen))
 		return true;
 	(void)rx;
 	return sip_uri_parse(ruri->s, ruri->len, &u) == 0 &&
-	    route_host_addr(u.su_host, u.su_port, dst, dstlen);
+	    addr_from_host(u.su_host, u.su_port, dst, dstlen);
 }
 
 /*
@@ -797,11 +598,9 @@ route_initial(struct route_ctx *rx, bool authenticate)
 }
 
 void
-route_request(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, time_t now, struct route_target *ret)
+route_request(const struct sip_msg *m, const struct sockaddr *src,
+    time_t now, struct route_target *ret)
 {
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
 	struct route_ctx		 rx;
 	struct sip_addr			 to;
 
@@ -817,24 +616,14 @@ route_request(const struct udp_sock *in, const struct sip_msg *m,
 	ret->rt_why = "dropped";
 	ret->rt_dstlen = 0;
 
-	rx.rx_in = in;
 	rx.rx_m = m;
 	rx.rx_src = src;
 	rx.rx_now = now;
 	rx.rx_t = ret;
 	rx.rx_ip[0] = '\0';
 	rx.rx_port = 0;
-	if (src->sa_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)(const void *)src;
-		rx.rx_port = ntohs(s4->sin_port);
-		(void)inet_ntop(AF_INET, &s4->sin_addr, rx.rx_ip,
-		    sizeof(rx.rx_ip));
-	} else if (src->sa_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)src;
-		rx.rx_port = ntohs(s6->sin6_port);
-		(void)inet_ntop(AF_INET6, &s6->sin6_addr, rx.rx_ip,
-		    sizeof(rx.rx_ip));
-	}
+	if (!addr_text(src, rx.rx_ip, &rx.rx_port))
+		rx.rx_ip[0] = '\0';
 
 	if (sip_msg_to(m, &to) != 0) {
 		route_reply(&rx, 400, "Bad Request - Malformed To", NULL);

@@ -3,10 +3,11 @@
  * For a request sipd does not answer as an endpoint it decides, and only
  * decides, what happens: forward it (where, with which Request-URI, which
  * header values left out, whether to Record-Route) or answer it (code,
- * reason, extra headers), or drop it. tm.c calls it once per new server
- * transaction and sends what it decided (a copy per target, built by
- * proxy.c); the ACK of a 2xx goes through it statelessly. Runs in the
- * UDP workers.
+ * reason, extra headers), or drop it. dispatch.c asks it for each
+ * request that is not a retransmission; tm.c opens a transaction for
+ * what is forwarded (a copy per target, built by proxy.c) and a reply
+ * goes statelessly, so a challenge costs no transaction. The ACK of a
+ * 2xx goes through it statelessly. Runs in the UDP workers.
  */
 #ifndef SIPD_ROUTE_H
 #define SIPD_ROUTE_H
@@ -17,8 +18,8 @@
 #include <time.h>
 
 #include "conf.h"
+#include "loctab.h"
 #include "sip_msg.h"
-#include "udp.h"
 
 #define ROUTE_URI_MAX		1024	/* a Request-URI sipd writes */
 #define ROUTE_EXTRA_MAX		1024	/* header lines of a reply */
@@ -70,37 +71,17 @@ struct route_target {
 	struct route_branch	 rt_more[ROUTE_BRANCHES_MAX - 1];
 };
 
-/* Worker start: the config and the sockets sipd listens on. */
-void	route_init(const struct conf *c, const struct udp_sock *socks,
-	    int nsocks);
+/* Worker start: the config and the location table (NULL: none). */
+void	route_init(const struct conf *c, struct loctab *location);
 
 /*
  * The policy for request m (not REGISTER, not OPTIONS to sipd, already
  * past sip_msg_check(), Max-Forwards and Proxy-Require), which came from
- * src on in. Fills *ret; rt_extra (a 407's Proxy-Authenticate) stays
- * valid until the next call. Digest nonces are checked against now.
+ * src. Fills *ret; rt_extra (a 407's Proxy-Authenticate) stays valid
+ * until the next call. Digest nonces are checked against now. A pure
+ * decider: no socket, no clock of its own, nothing sent.
  */
-void	route_request(const struct udp_sock *in, const struct sip_msg *m,
-	    const struct sockaddr *src, time_t now, struct route_target *ret);
-
-/*
- * Kamailio's "myself": host (as in a URI or Via; IPv6 in brackets) is
- * an address sipd listens on and port (0 = absent, meaning 5060) its
- * port. Host names never match: sipd has no aliases.
- */
-bool	route_is_myself(struct sip_str host, uint16_t port);
-
-/*
- * An IP literal host and port (0 = 5060) as a socket address; false
- * for a host name (sipd does no DNS) or a broken literal.
- */
-bool	route_host_addr(struct sip_str host, uint16_t port,
-	    struct sockaddr_storage *ret, socklen_t *ret_len);
-
-/*
- * Whether a datagram may be sent to a: false for the unspecified,
- * broadcast and multicast addresses and port 0 (RFC 4475 bcast.dat).
- */
-bool	route_dest_ok(const struct sockaddr *a);
+void	route_request(const struct sip_msg *m, const struct sockaddr *src,
+	    time_t now, struct route_target *ret);
 
 #endif

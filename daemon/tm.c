@@ -4,21 +4,27 @@
  * (shm/tmtab.c): this file turns messages into tmtab calls and tmtab's
  * answers into datagrams.
  *
- * A request other than ACK and REGISTER opens a server transaction
- * before anything else happens to it, so that its retransmissions are
- * answered from the table (the last reply again) whatever sipd decided:
- * a 407 is sent again with the same nonce, a forwarded INVITE is not
- * forwarded twice. Then route.c decides; sipd answers (the reply is
- * remembered) or forwards one copy per target, each with its own branch
+ * The transaction stage of the pipeline (dispatch -> decide -> tm ->
+ * send). Every request but ACK is first looked up (tm_retransmission()):
+ * a retransmission is answered from what its transaction sent last and
+ * goes no further (it never reaches a decider, so a used nonce count is
+ * never mistaken for a replay). What the deciders answer themselves goes
+ * statelessly (tm_reply()), so a challenge or a rejection costs no cell;
+ * a non-INVITE final that may be asked for again (a REGISTER's 200,
+ * 423, ...) is kept in a compact completed-transaction slot (shm
+ * replycache). What route.c forwards opens a cell (tm_forward()): one
+ * copy per target, each with its own branch
  *     z9hG4bKsd<16 hex: proxy_branch()>.<6 hex cell><6 hex gen><1 hex n>
  * The hash part lets proxy.c verify a reply without state; the rest
  * names the cell, so a reply finds its transaction without a lookup.
  * Copies are stored before they are sent: a reply handled at once by
  * another worker finds its branch.
  *
- * Keys (§17.2.3): with the magic cookie, the top Via branch and sent-by
- * and the method (ACK counts as INVITE); without it (RFC 2543), the
- * Request-URI, From tag, Call-ID, CSeq number, top Via and method.
+ * One key (§17.2.3) for cells and slots: with a branch that begins with
+ * the magic cookie "z9hG4bK", the branch, sent-by and method (ACK
+ * counts as INVITE); else (RFC 2543), the Request-URI, From tag,
+ * Call-ID, CSeq number, top Via and method. A slot answers only a copy
+ * whose reply would go where the first one's went.
  *
  * Replies to forwarded requests: 100 ends there; other provisionals go
  * up; finals follow §16.7 in tmtab_response(). sipd sends the ACK of a
@@ -34,13 +40,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "dispatch.h"
+#include "addr.h"
+#include "fnv.h"
 #include "log.h"
 #include "proxy.h"
+#include "replycache.h"
 #include "route.h"
+#include "send.h"
 #include "sip_msg.h"
 #include "sip_reply.h"
 #include "stats.h"
+#include "strbuf.h"
 #include "tm.h"
 #include "tmtab.h"
 
@@ -59,6 +69,7 @@ static struct tmtab_act		 tm_acts[TM_ACTS];
 static char			 tm_scratch[TM_SCRATCH];
 static char			 tm_fwd[TM_FORWARD];
 static char			 tm_own[TM_OWN_MAX];
+static char			 tm_slot[REPLYCACHE_REPLY_MAX];
 static struct log_ratelimit	 tm_warn_limit = {
 	"tm", TM_WARN_PER_SEC, 0, 0
 };
@@ -88,13 +99,6 @@ tm_sock_index(const struct udp_sock *s)
 	return (unsigned)(s - tm_socks);
 }
 
-static socklen_t
-tm_addr_len(const union tmtab_addr *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
-}
-
 static void
 tm_addr_set(union tmtab_addr *a, const struct sockaddr *sa)
 {
@@ -110,7 +114,7 @@ tm_addr_set(union tmtab_addr *a, const struct sockaddr *sa)
 static uint64_t
 tm_hash_str(uint64_t h, struct sip_str s)
 {
-	return tmtab_hash(h, s.s, s.len);
+	return fnv_field(h, s.s, s.len);
 }
 
 /*
@@ -125,17 +129,17 @@ tm_key(const struct sip_msg *m, const char *method)
 	struct sip_addr	 from;
 	struct sip_str	 callid;
 	struct sip_cseq	 cseq;
-	uint64_t	 h = TMTAB_HASH_INIT;
+	uint64_t	 h = FNV_INIT;
 	unsigned char	 port[2];
 
 	if (sip_msg_via_top(m, &v) != 0)
 		return 0;
-	if (v.sv_branch.len > 7 && memcmp(v.sv_branch.s, "z9hG4bK", 7) == 0) {
+	if (v.sv_branch.len >= 7 && memcmp(v.sv_branch.s, "z9hG4bK", 7) == 0) {
 		port[0] = (unsigned char)(v.sv_port >> 8);
 		port[1] = (unsigned char)v.sv_port;
 		h = tm_hash_str(h, v.sv_branch);
 		h = tm_hash_str(h, v.sv_host);
-		h = tmtab_hash(h, port, sizeof(port));
+		h = fnv_field(h, port, sizeof(port));
 	} else {
 		if (sip_msg_from(m, &from) != 0 ||
 		    sip_msg_callid(m, &callid) != 0 ||
@@ -144,10 +148,11 @@ tm_key(const struct sip_msg *m, const char *method)
 		h = tm_hash_str(h, m->sm_ruri);
 		h = tm_hash_str(h, from.sa_tag);
 		h = tm_hash_str(h, callid);
-		h = tmtab_hash(h, &cseq.sc_num, sizeof(cseq.sc_num));
+		h = fnv_field(h, &cseq.sc_num, sizeof(cseq.sc_num));
 		h = tm_hash_str(h, v.sv_value);
 	}
-	return tmtab_hash(h, method, strlen(method));
+	h = fnv_field(h, method, strlen(method));
+	return h != 0 ? h : 1;	/* 0 means "no key" */
 }
 
 /* The method part of the key: the method as written, ACK as INVITE. */
@@ -166,31 +171,14 @@ tm_method_key(const struct sip_msg *m, char *buf, size_t cap)
 
 /* --- what tmtab asks us to send ------------------------------------- */
 
+/* Header line id of m, as it is, if m has one. */
 static void
-tm_put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
-{
-	if (*len + n > cap) {
-		*len = cap + 1;	/* marks "too long" */
-		return;
-	}
-	memcpy(buf + *len, s, n);
-	*len += n;
-}
-
-static void
-tm_puts(char *buf, size_t cap, size_t *len, const char *s)
-{
-	tm_put(buf, cap, len, s, strlen(s));
-}
-
-static void
-tm_put_line(char *buf, size_t cap, size_t *len, const struct sip_msg *m,
-    int id)
+tm_put_line(struct strbuf *b, const struct sip_msg *m, int id)
 {
 	int	 i = m->sm_first[id];
 
 	if (i != SIP_MSG_NO_HDR)
-		tm_put(buf, cap, len, m->sm_hdrs[i].sh_line.s,
+		strbuf_put(b, m->sm_hdrs[i].sh_line.s,
 		    m->sm_hdrs[i].sh_line.len);
 }
 
@@ -207,32 +195,32 @@ tm_build_own(const char *copy, size_t copylen, const struct sip_msg *reply)
 	struct sip_via	 v;
 	struct sip_cseq	 cs;
 	const char	*method = reply != NULL ? "ACK" : "CANCEL";
+	struct strbuf	 b;
 	char		 line[64];
-	size_t		 len = 0, cap = sizeof(tm_own), i;
+	size_t		 i;
 
 	if (sip_msg_parse(&c, copy, copylen) != 0 ||
 	    sip_msg_via_top(&c, &v) != 0 || sip_msg_cseq(&c, &cs) != 0)
 		return 0;
-	tm_puts(tm_own, cap, &len, method);
-	tm_puts(tm_own, cap, &len, " ");
-	tm_put(tm_own, cap, &len, c.sm_ruri.s, c.sm_ruri.len);
-	tm_puts(tm_own, cap, &len, " SIP/2.0\r\nVia: ");
-	tm_put(tm_own, cap, &len, v.sv_value.s, v.sv_value.len);
-	tm_puts(tm_own, cap, &len, "\r\n");
+	strbuf_init(&b, tm_own, sizeof(tm_own));
+	strbuf_puts(&b, method);
+	strbuf_puts(&b, " ");
+	strbuf_put(&b, c.sm_ruri.s, c.sm_ruri.len);
+	strbuf_puts(&b, " SIP/2.0\r\nVia: ");
+	strbuf_put(&b, v.sv_value.s, v.sv_value.len);
+	strbuf_puts(&b, "\r\n");
 	for (i = 0; i < c.sm_nhdrs; i++)
 		if (c.sm_hdrs[i].sh_id == SIP_HDR_ROUTE)
-			tm_put(tm_own, cap, &len, c.sm_hdrs[i].sh_line.s,
+			strbuf_put(&b, c.sm_hdrs[i].sh_line.s,
 			    c.sm_hdrs[i].sh_line.len);
-	tm_put_line(tm_own, cap, &len, &c, SIP_HDR_FROM);
-	tm_put_line(tm_own, cap, &len, reply != NULL ? reply : &c,
-	    SIP_HDR_TO);
-	tm_put_line(tm_own, cap, &len, &c, SIP_HDR_CALL_ID);
+	tm_put_line(&b, &c, SIP_HDR_FROM);
+	tm_put_line(&b, reply != NULL ? reply : &c, SIP_HDR_TO);
+	tm_put_line(&b, &c, SIP_HDR_CALL_ID);
 	(void)snprintf(line, sizeof(line), "CSeq: %u %s\r\n",
 	    (unsigned)cs.sc_num, method);
-	tm_puts(tm_own, cap, &len, line);
-	tm_puts(tm_own, cap, &len,
-	    "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
-	return len > cap ? 0 : len;
+	strbuf_puts(&b, line);
+	strbuf_puts(&b, "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+	return strbuf_full(&b) ? 0 : b.sb_len;
 }
 
 static void
@@ -241,9 +229,7 @@ tm_send_to(unsigned sock, const union tmtab_addr *dst, const char *msg,
 {
 	if (sock >= (unsigned)tm_nsocks)
 		return;
-	if (udp_send(&tm_socks[sock], msg, len, &dst->sa,
-	    tm_addr_len(dst)) == -1)
-		log_warn("send %s", what);
+	send_datagram(&tm_socks[sock], msg, len, &dst->sa, what);
 }
 
 /*
@@ -256,16 +242,12 @@ tm_reply_own(struct tmtab_ref ref, const struct udp_sock *in,
     const struct sip_msg *m, const struct sockaddr *src, int code,
     const char *reason, const char *extra)
 {
-	struct sockaddr_storage	 dst;
-	socklen_t		 dstlen;
-	const char		*buf;
-	size_t			 n;
+	struct send_reply	 r;
 
-	if (dispatch_reply_build(m, src, code, reason, extra, &buf, &n, &dst,
-	    &dstlen) != 0)
+	if (send_reply_build(m, src, code, reason, extra, &r) != 0)
 		return false;
-	(void)tmtab_reply(ref, code, buf, n, tmtab_now_ms());
-	dispatch_reply_send(in, code, buf, n, (struct sockaddr *)&dst, dstlen);
+	(void)tmtab_reply(ref, code, r.sr_buf, r.sr_len, tmtab_now_ms());
+	send_reply_queue(in, &r);
 	return true;
 }
 
@@ -328,10 +310,9 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 /* A reply sipd makes itself; a final one that cannot go ends it all. */
 static void
 tm_reply_local(struct tmtab_ref ref, const struct udp_sock *in,
-    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen,
-    int code, const char *reason, const char *extra)
+    const struct sip_msg *m, const struct sockaddr *src, int code,
+    const char *reason, const char *extra)
 {
-	(void)srclen;
 	if (!tm_reply_own(ref, in, m, src, code, reason, extra) && code >= 200)
 		tmtab_abandon(ref);
 }
@@ -365,10 +346,10 @@ tm_suffix(struct tmtab_ref ref, unsigned branch, char *out)
 	out[14] = '\0';
 }
 
-/* route.c said FORWARD: one copy per target, stored, then sent. */
+/* The copies of a new transaction: one per target, stored, then sent. */
 static void
-tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
-    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen,
+tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
+    const struct sip_msg *m, const struct sockaddr *src,
     const struct route_target *t)
 {
 	struct tmtab_branch	 br[TMTAB_BRANCHES];
@@ -406,14 +387,14 @@ tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
 	}
 	if (nb == 0) {
 		if (code > 0)
-			tm_reply_local(ref, in, m, src, srclen, code,
+			tm_reply_local(ref, in, m, src, code,
 			    tm_reason(code), NULL);
 		else
 			tmtab_abandon(ref);
 		return;
 	}
 	if (m->sm_method == SIP_METHOD_INVITE)
-		tm_reply_local(ref, in, m, src, srclen, 100, "Trying", NULL);
+		tm_reply_local(ref, in, m, src, 100, "Trying", NULL);
 	/*
 	 * SPEC: a final within tm.fr_inv_timeout (INVITE) or tm.fr_timeout
 	 * of forwarding. An INVITE no branch answers at all is given up at
@@ -426,94 +407,155 @@ tm_forward(struct tmtab_ref ref, const struct udp_sock *in,
 		fr = 1000ULL * tm_conf->c_tm_fr_timeout;
 	(void)tmtab_branches(ref, br, nb, fr, quiet, tmtab_now_ms());
 	for (i = 0; i < nb; i++) {
-		if (udp_send(&tm_socks[br[i].tb_sock], br[i].tb_msg,
-		    br[i].tb_len, &br[i].tb_dst.sa,
-		    tm_addr_len(&br[i].tb_dst)) == -1)
-			log_warn("forward %.*s", (int)m->sm_method_str.len,
-			    m->sm_method_str.s);
-		else
-			stats_inc(STATS_FWD_REQUESTS);
+		send_datagram(&tm_socks[br[i].tb_sock], br[i].tb_msg,
+		    br[i].tb_len, &br[i].tb_dst.sa, "forwarded request");
+		stats_inc(STATS_FWD_REQUESTS);
 	}
 	log_debug("%.*s forwarded %s (%u branches)", (int)m->sm_method_str.len,
 	    m->sm_method_str.s, t->rt_why, nb);
 }
 
-/* A CANCEL, its own transaction open: 200 and CANCELs, or 481. */
-static void
-tm_cancel(struct tmtab_ref ref, const struct udp_sock *in,
-    const struct sip_msg *m, const struct sockaddr *src, socklen_t srclen)
+/* The facts of m's new transaction; false when it cannot be answered. */
+static bool
+tm_new(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, struct tmtab_new *n)
 {
+	struct sockaddr_storage	 up;
+	char			 mk[32];
+
+	n->tn_key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
+	if (n->tn_key == 0 || sip_reply_dest(m, src, 0, &up) != 0)
+		return false;
+	n->tn_invite = m->sm_method == SIP_METHOD_INVITE;
+	n->tn_sock = tm_sock_index(in);
+	tm_addr_set(&n->tn_up, (struct sockaddr *)&up);
+	tm_addr_set(&n->tn_src, src);
+	n->tn_req = m->sm_buf;
+	n->tn_reqlen = m->sm_len;
+	return true;
+}
+
+/*
+ * Opens m's transaction. false when the caller is done: a
+ * retransmission that raced us (answered from the cell), a full table
+ * (503), or a request that cannot be answered (dropped).
+ */
+static bool
+tm_open(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, struct tmtab_ref *ret)
+{
+	struct tmtab_new	 n;
 	struct tmtab_out	 out;
 	int			 r;
 
-	tm_out_init(&out);
-	r = tmtab_cancel(tm_key(m, "INVITE"), tmtab_now_ms(), &out);
-	if (r == TMTAB_E_NOTFOUND || r < 0)
-		tm_reply_local(ref, in, m, src, srclen, 481,
-		    "Call/Transaction Does Not Exist", NULL);
-	else
-		tm_reply_local(ref, in, m, src, srclen, 200, "canceling",
-		    NULL);
-	tm_send(&out, NULL);
-}
-
-void
-tm_request(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, socklen_t srclen)
-{
-	/* Static: a worker handles one datagram at a time. */
-	static struct route_target	 t;
-	struct sockaddr_storage		 up;
-	struct tmtab_new		 n;
-	struct tmtab_ref		 ref;
-	struct tmtab_out		 out;
-	char				 mk[32];
-	int				 r;
-
-	n.tn_key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
-	if (n.tn_key == 0 || sip_reply_dest(m, src, 0, &up) != 0) {
-		stats_inc(STATS_DROP_REQUESTS);	/* cannot be answered */
-		return;
+	if (!tm_new(in, m, src, &n)) {
+		stats_inc(STATS_DROP_REQUESTS);
+		return false;
 	}
-	n.tn_invite = m->sm_method == SIP_METHOD_INVITE;
-	n.tn_sock = tm_sock_index(in);
-	tm_addr_set(&n.tn_up, (struct sockaddr *)&up);
-	tm_addr_set(&n.tn_src, src);
-	n.tn_req = m->sm_buf;
-	n.tn_reqlen = m->sm_len;
 	tm_out_init(&out);
-	r = tmtab_begin(&n, tmtab_now_ms(), &ref, &out);
+	r = tmtab_begin(&n, tmtab_now_ms(), ret, &out);
 	if (r != 0) {
 		log_warnx_limited(&tm_warn_limit, time(NULL),
 		    "transaction table: %s; %.*s answered 503",
 		    r == TMTAB_E_FULL ? "full" : "error",
 		    (int)m->sm_method_str.len, m->sm_method_str.s);
-		dispatch_reply(in, m, src, srclen, 503, "Service Unavailable",
-		    NULL);
-		return;
+		(void)send_reply(in, m, src, 503, "Service Unavailable", NULL);
+		return false;
 	}
-	if (ref.tr_idx == UINT32_MAX) {
-		/* a retransmission: answered from the transaction */
+	if (ret->tr_idx == UINT32_MAX) {
 		tm_send(&out, NULL);
-		return;
+		return false;
 	}
 	stats_inc(STATS_TM_CREATED);
-	if (m->sm_method == SIP_METHOD_CANCEL) {
-		tm_cancel(ref, in, m, src, srclen);
+	return true;
+}
+
+bool
+tm_retransmission(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src)
+{
+	struct sockaddr_storage	 dst, up;
+	struct tmtab_out	 out;
+	socklen_t		 dstlen;
+	size_t			 len;
+	char			 mk[32];
+	uint64_t		 key;
+	int			 r;
+
+	key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
+	if (key == 0)
+		return false;
+	tm_out_init(&out);
+	if (tmtab_find(key, &out) == 0) {
+		tm_send(&out, NULL);
+		return true;
+	}
+	r = replycache_lookup(key, time(NULL), tm_slot, sizeof(tm_slot), &len,
+	    &dst, &dstlen);
+	if (r != 0)
+		return false;
+	/* a copy from elsewhere is not a retransmission: a new request */
+	if (sip_reply_dest(m, src, 0, &up) != 0 ||
+	    addr_len((struct sockaddr *)&up) != dstlen ||
+	    memcmp(&up, &dst, dstlen) != 0)
+		return false;
+	log_debug("tm: %.*s: retransmission, reply sent again",
+	    (int)m->sm_method_str.len, m->sm_method_str.s);
+	send_datagram(in, tm_slot, len, (struct sockaddr *)&dst, "reply");
+	return true;
+}
+
+void
+tm_reply(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, int code, const char *reason,
+    const char *extra, bool remember)
+{
+	struct send_reply	 r;
+	char			 mk[32];
+	uint64_t		 key;
+
+	if (send_reply_build(m, src, code, reason, extra, &r) != 0)
+		return;
+	if (remember && code >= 200 && m->sm_method != SIP_METHOD_INVITE &&
+	    (key = tm_key(m, tm_method_key(m, mk, sizeof(mk)))) != 0)
+		/* too big for a slot: a retransmission is decided afresh */
+		(void)replycache_store(key, time(NULL), r.sr_buf, r.sr_len,
+		    (struct sockaddr *)&r.sr_dst, r.sr_dstlen);
+	send_reply_queue(in, &r);
+}
+
+void
+tm_forward(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, const struct route_target *t)
+{
+	struct tmtab_ref	 ref;
+
+	if (tm_open(in, m, src, &ref))
+		tm_branches(ref, in, m, src, t);
+}
+
+void
+tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src)
+{
+	struct tmtab_ref	 ref;
+	struct tmtab_out	 out;
+	uint64_t		 invite = tm_key(m, "INVITE");
+	int			 r;
+
+	tm_out_init(&out);
+	r = invite == 0 ? TMTAB_E_NOTFOUND :
+	    tmtab_cancel(invite, tmtab_now_ms(), &out);
+	if (r == TMTAB_E_NOTFOUND || r < 0) {
+		/* nothing to cancel: answered without a cell */
+		(void)send_reply(in, m, src, 481,
+		    "Call/Transaction Does Not Exist", NULL);
 		return;
 	}
-	route_request(in, m, src, time(NULL), &t);
-	switch (t.rt_verdict) {
-	case ROUTE_REPLY:
-		tm_reply_local(ref, in, m, src, srclen, t.rt_code,
-		    t.rt_reason, t.rt_extra);
-		return;
-	case ROUTE_DROP:
-		tmtab_abandon(ref);
-		stats_inc(STATS_DROP_REQUESTS);
-		return;
-	}
-	tm_forward(ref, in, m, src, srclen, &t);
+	/* its own transaction, for the 200 to answer retransmissions */
+	if (tm_open(in, m, src, &ref))
+		tm_reply_local(ref, in, m, src, 200, "canceling", NULL);
+	tm_send(&out, NULL);
 }
 
 bool
@@ -558,7 +600,7 @@ tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
 
 	sip_iter_init(&it, m, SIP_HDR_VIA);
 	return sip_via_next(&it, ret_top) == 1 &&
-	    route_is_myself(ret_top->sv_host, ret_top->sv_port) &&
+	    addr_is_myself(ret_top->sv_host, ret_top->sv_port) &&
 	    ret_top->sv_branch.len == PROXY_BRANCH_LEN + TM_SUFFIX_LEN &&
 	    memcmp(ret_top->sv_branch.s, PROXY_BRANCH_MARK,
 	    sizeof(PROXY_BRANCH_MARK) - 1) == 0 &&

@@ -1,8 +1,10 @@
 /*
  * worker: a UDP worker process. Each reads the inherited listen sockets
- * and handles every datagram it reads from start to end (parse, decide,
- * answer or forward); any worker may get any message, so all shared
- * state lives in shm. Worker 1 also runs the transaction timers.
+ * and handles every datagram it reads from start to end (dispatch.c:
+ * parse, decide, transaction, send); what one recvmmsg() batch makes
+ * the worker send leaves in one sendmmsg() per socket (send.c). Any
+ * worker may get any message, so all shared state lives in shm. Worker
+ * 1 also runs the transaction timers.
  *
  * With one listen socket (the usual set-up) a worker blocks in
  * recvmmsg() on it, as Kamailio's UDP children block in recvfrom(): the
@@ -27,6 +29,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "send.h"
 #include "stats.h"
 #include "tm.h"
 #include "tmtab.h"
@@ -81,9 +84,10 @@ worker_read(struct udp_sock *us, int flags)
 			continue;
 		}
 		dispatch_datagram(us, worker_buf[i], worker_msg[i].msg_len,
-		    (struct sockaddr *)&worker_src[i],
-		    worker_msg[i].msg_hdr.msg_namelen);
+		    (struct sockaddr *)&worker_src[i]);
 	}
+	/* what the batch made leaves together (send.c) */
+	send_flush();
 	return n;
 }
 
@@ -157,6 +161,7 @@ worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	tm_timer();
+	send_flush();
 }
 
 static int
@@ -217,6 +222,7 @@ worker_run_blocking(struct udp_sock *us, int index)
 			continue;
 		if ((now = tmtab_now_ms()) >= worker_next_tick) {
 			tm_timer();
+			send_flush();
 			worker_next_tick = now + TM_TIMER_TICK_MS;
 		}
 	}
@@ -224,8 +230,8 @@ worker_run_blocking(struct udp_sock *us, int index)
 }
 
 void
-worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
-    int index)
+worker_run(const struct conf *c, struct loctab *location,
+    struct udp_sock *socks, int nsocks, int index)
 {
 	struct worker_sock	 ws[CONF_MAX_LISTEN];
 	struct event		*ev_term, *ev_tick = NULL;
@@ -233,7 +239,7 @@ worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
 	int			 i, term_fd;
 
 	stats_set_row((unsigned)index);
-	dispatch_init(c, socks, nsocks, index);
+	dispatch_init(c, location, socks, nsocks);
 	if (nsocks == 1)
 		worker_run_blocking(&socks[0], index);
 	if ((worker_base = event_base_new()) == NULL)

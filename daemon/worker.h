@@ -5,10 +5,15 @@
 #define SIPD_WORKER_H
 
 #include "conf.h"
+#include "loctab.h"
 #include "udp.h"
 
-/* Never returns: the worker exits 0 on SIGTERM. */
-void	worker_run(const struct conf *c, struct udp_sock *socks, int nsocks,
-	    int index) __attribute__((noreturn));
+/*
+ * Worker index (1..N) on the config, the location table in shm and the
+ * listen sockets. Never returns: the worker exits 0 on SIGTERM.
+ */
+void	worker_run(const struct conf *c, struct loctab *location,
+	    struct udp_sock *socks, int nsocks, int index)
+	    __attribute__((noreturn));
 
 #endif

@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "replycache.h"
 #include "shm.h"
 #include "shm_lock.h"
@@ -95,20 +96,7 @@ static struct replycache_slot	*replycache_slots;
 uint64_t
 replycache_hash(uint64_t h, const void *p, size_t n)
 {
-	const unsigned char	*b = p;
-	uint64_t		 len = n;
-	size_t			 i;
-
-	/* The length first, so that field boundaries count. */
-	for (i = 0; i < sizeof(len); i++) {
-		h ^= (len >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ULL;
-	}
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv_field(h, p, n);
 }
 
 /* 0 marks an empty slot: a key that hashed to it is moved aside. */

@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "fnv.h"
+
 /*
  * Slots, a power of two. Each costs REPLYCACHE_SLOT_SIZE of address
  * space, resident once used, and a 64-byte lock line resident from the
@@ -54,11 +56,11 @@
 #define REPLYCACHE_E_MISS	1
 
 /* Start value of a key; then one replycache_hash() per field. */
-#define REPLYCACHE_HASH_INIT	0xcbf29ce484222325ULL
+#define REPLYCACHE_HASH_INIT	FNV_INIT
 
 /*
- * Adds one field of n bytes to key h (FNV-1a over the length, then the
- * bytes: "ab","c" and "a","bc" differ). Any process.
+ * Adds one field of n bytes to key h: fnv_field(), sipd's one hash.
+ * Any process.
  */
 uint64_t replycache_hash(uint64_t h, const void *p, size_t n);
 

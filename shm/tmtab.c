@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "replycache.h"
 #include "shm.h"
 #include "shm_lock.h"
 #include "stats.h"
@@ -216,13 +215,6 @@ tmtab_now_ms(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The reply cache's length-prefixed FNV-1a: one key hash in shm/. */
-uint64_t
-tmtab_hash(uint64_t h, const void *p, size_t n)
-{
-	return replycache_hash(h, p, n);
 }
 
 /* --- locks --------------------------------------------------------- */
@@ -752,6 +744,34 @@ undo:
 	tm_blob_free(&req);
 	tm_cell_give(idx);
 	return r;
+}
+
+int
+tmtab_find(uint64_t key, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	uint32_t		 bucket;
+	int			 r;
+
+	if (tm == NULL)
+		return TMTAB_E_NOTFOUND;
+	bucket = tm_bucket_of(key);
+	/* an empty bucket needs no lock: most new requests stop here */
+	if (atomic_load_explicit(&tm_buckets[bucket], memory_order_relaxed) ==
+	    TM_NONE)
+		return TMTAB_E_NOTFOUND;
+	s = tm_stripe_of(bucket);
+	if ((r = tm_lock(s)) != 0)
+		return r;
+	if ((c = tm_find_locked(key, bucket)) == NULL) {
+		tm_unlock(s);
+		return TMTAB_E_NOTFOUND;
+	}
+	if (c->tc_resp.tb_head != TM_NONE)
+		(void)tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp);
+	tm_unlock(s);
+	return 0;
 }
 
 void

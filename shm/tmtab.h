@@ -43,8 +43,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "replycache.h"
-
 #define TMTAB_BRANCHES		8	/* forks of one request */
 #define TMTAB_T1_MS		500	/* RFC 3261 T1 */
 #define TMTAB_T2_MS		4000	/* RFC 3261 T2 */
@@ -147,9 +145,7 @@ int	tmtab_create(unsigned cap);
 /* Monotonic milliseconds. */
 uint64_t tmtab_now_ms(void);
 
-/* Start of a key; then one tmtab_hash() per field (replycache_hash()). */
-#define TMTAB_HASH_INIT		REPLYCACHE_HASH_INIT
-uint64_t tmtab_hash(uint64_t h, const void *p, size_t n);
+/* Keys are made by the caller with fnv_field() (fnv.h); 0 is not a key. */
 
 /*
  * A request that is not an ACK. 0 and *ret_ref for a new transaction;
@@ -160,6 +156,13 @@ uint64_t tmtab_hash(uint64_t h, const void *p, size_t n);
  */
 int	tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	    struct tmtab_ref *ret_ref, struct tmtab_out *out);
+/*
+ * The transaction with key, if there is one (a request that is not an
+ * ACK retransmitted): 0 and, in out, a TMTAB_SEND of the last reply
+ * sent upstream (nothing when none was sent yet); TMTAB_E_NOTFOUND;
+ * -errno from a lock. Nothing is created.
+ */
+int	tmtab_find(uint64_t key, struct tmtab_out *out);
 /*
  * Forgets a transaction that sent nothing (its request was dropped).
  */

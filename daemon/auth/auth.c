@@ -55,7 +55,8 @@ auth_realm_ok(struct sip_str realm)
 }
 
 int
-auth_challenge(char *out, size_t cap, int proxy, struct sip_str realm,
+auth_challenge(char *out, size_t cap, enum auth_kind kind,
+    struct sip_str realm,
     bool stale, time_t now, const struct conf *c)
 {
 	static const struct {
@@ -82,7 +83,7 @@ auth_challenge(char *out, size_t cap, int proxy, struct sip_str realm,
 		n = snprintf(out + len, cap - len,
 		    "%s: Digest realm=\"%.*s\", nonce=\"%s\"%s, "
 		    "algorithm=%s%s\r\n",
-		    proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+		    kind == AUTH_PROXY ? "Proxy-Authenticate" : "WWW-Authenticate",
 		    (int)realm.len, realm.s, nonce,
 		    c->c_auth_qop ? ", qop=\"auth\"" : "",
 		    algs[i].al_name, stale ? ", stale=true" : "");
@@ -136,7 +137,7 @@ auth_parse_nc(struct sip_str s, uint32_t *ret)
  * have been ours).
  */
 static int
-auth_find(const struct sip_msg *m, int proxy, struct sip_str realm,
+auth_find(const struct sip_msg *m, enum auth_kind kind, struct sip_str realm,
     struct sip_digest *ret_d, int *ret_hdr)
 {
 	const struct sip_hdr	*h;
@@ -144,7 +145,7 @@ auth_find(const struct sip_msg *m, int proxy, struct sip_str realm,
 	struct sip_digest	 d;
 	int			 idx = -1, broken = 0, rc;
 
-	while ((h = sip_msg_hdr_next(m, proxy ? SIP_HDR_PROXY_AUTHORIZATION :
+	while ((h = sip_msg_hdr_next(m, kind == AUTH_PROXY ? SIP_HDR_PROXY_AUTHORIZATION :
 	    SIP_HDR_AUTHORIZATION, &idx)) != NULL) {
 		if (sip_auth_parse(h->sh_value, &a) != 0) {
 			broken = 1;
@@ -265,7 +266,7 @@ auth_response_eq(struct sip_str response, const char *want, size_t wantlen)
 }
 
 int
-auth_verify(const struct sip_msg *m, int proxy, struct sip_str realm,
+auth_verify(const struct sip_msg *m, enum auth_kind kind, struct sip_str realm,
     auth_lookup_fn *lookup, void *arg, time_t now, const struct conf *c,
     struct auth_result *ret)
 {
@@ -283,7 +284,7 @@ auth_verify(const struct sip_msg *m, int proxy, struct sip_str realm,
 
 	if (!m->sm_request)
 		return -EINVAL;
-	if ((rc = auth_find(m, proxy, realm, &d, &hdr)) != 1)
+	if ((rc = auth_find(m, kind, realm, &d, &hdr)) != 1)
 		return rc == 0 ? AUTH_NO_CREDENTIALS : rc;
 	if ((rc = auth_check_fields(&d, &alg, &nc)) != 0)
 		return rc;

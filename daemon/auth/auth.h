@@ -54,6 +54,12 @@
 #define AUTH_REPLAY		4	/* fresh challenge, stale=false */
 #define AUTH_BAD		5	/* 400 Bad Request */
 
+/* Which challenge: a UAS's 401 (REGISTER) or a proxy's 407. */
+enum auth_kind {
+	AUTH_WWW = 0,	/* Authorization, WWW-Authenticate, 401 */
+	AUTH_PROXY = 1	/* Proxy-Authorization, Proxy-Authenticate, 407 */
+};
+
 /* Lookup outcome besides 0 (found) and -errno (storage failure). */
 #define AUTH_LOOKUP_NOTFOUND	1
 
@@ -109,7 +115,7 @@ int	auth_init(const struct conf *c);
 
 /*
  * Writes into out (cap bytes, NUL-terminated) one WWW-Authenticate
- * (proxy = 0, for a 401) or Proxy-Authenticate (proxy = 1, for a 407)
+ * (AUTH_WWW, for a 401) or Proxy-Authenticate (AUTH_PROXY, for a 407)
  * line per algorithm of auth.algorithms, MD5 first, all with the same
  * fresh nonce, each ending in CRLF:
  *   WWW-Authenticate: Digest realm="R", nonce="N", qop="auth",
@@ -119,12 +125,13 @@ int	auth_init(const struct conf *c);
  * realm with quotes, backslashes or control characters, or no
  * algorithm, -ENXIO before auth_init().
  */
-int	auth_challenge(char *out, size_t cap, int proxy, struct sip_str realm,
+int	auth_challenge(char *out, size_t cap, enum auth_kind kind,
+	    struct sip_str realm,
 	    bool stale, time_t now, const struct conf *c);
 
 /*
- * Checks the credentials of request m for realm: Authorization (proxy =
- * 0) or Proxy-Authorization (proxy = 1) headers; the first Digest one
+ * Checks the credentials of request m for realm: Authorization
+ * (AUTH_WWW) or Proxy-Authorization (AUTH_PROXY) headers; the first Digest one
  * whose realm equals realm (octet for octet) is used, others are left
  * alone (they may be for another proxy).
  *
@@ -155,7 +162,8 @@ int	auth_challenge(char *out, size_t cap, int proxy, struct sip_str realm,
  * digest uri is not compared with the Request-URI (as Kamailio). now is
  * the worker's clock, passed in so tests can move it.
  */
-int	auth_verify(const struct sip_msg *m, int proxy, struct sip_str realm,
+int	auth_verify(const struct sip_msg *m, enum auth_kind kind,
+	    struct sip_str realm,
 	    auth_lookup_fn *lookup, void *arg, time_t now,
 	    const struct conf *c, struct auth_result *ret);
 
@@ -185,5 +193,62 @@ int	auth_digest_ha1(int alg, struct sip_str username,
  */
 int	auth_digest_response(int alg, const char *ha1_hex,
 	    struct sip_str method, const struct sip_digest *d, char *ret_hex);
+
+
+/*
+ * What auth_authorize() decided. ad_code 0: authorized (ad_hdr is the
+ * credentials line used, for the caller to remove before forwarding).
+ * Else the reply: 401/407 with the challenge lines in ad_extra (the
+ * caller's buffer), 400 for unusable credentials, 403 when the
+ * authenticated user is not the identity, 500. ad_why (static text,
+ * NULL when there is nothing to report) and ad_user (the claimed or
+ * authenticated user, pointing into the message) are for the caller's
+ * log line, ad_warn whether that line is a warning.
+ */
+struct auth_decision {
+	int		 ad_code;
+	const char	*ad_reason;
+	const char	*ad_extra;
+	int		 ad_outcome;	/* auth_verify()'s, or -errno */
+	int		 ad_hdr;
+	const char	*ad_why;
+	struct sip_str	 ad_user;
+	bool		 ad_warn;
+};
+
+/* The request auth_authorize() decides on. */
+struct auth_request {
+	const struct sip_msg	*ar_m;
+	enum auth_kind		 ar_kind;
+	struct sip_str		 ar_realm;
+	/* who the request claims to be: To user (REGISTER), From user */
+	const char		*ar_identity;
+	size_t			 ar_identity_len;
+	auth_lookup_fn		*ar_lookup;
+	void			*ar_lookup_arg;
+	/*
+	 * Optional: asked when the credentials are right but their nc was
+	 * used: true when the request is a retransmission of the one that
+	 * used them (then it is authorized again), not a replay.
+	 */
+	bool			(*ar_retransmission)(void *arg);
+	void			*ar_retransmission_arg;
+	time_t			 ar_now;
+	const struct conf	*ar_conf;
+};
+
+/*
+ * The one digest policy for 401 and 407 (SPEC §5): no credentials for
+ * the realm -> challenge; wrong password and unknown user alike ->
+ * fresh challenge (nobody can tell users from passwords); expired nonce
+ * with a right response -> challenge with stale=true; a used nc ->
+ * fresh challenge (a replay); unusable credentials -> 400; right
+ * credentials of another user than the identity (Kamailio's "$au !=
+ * $tU" / "$au != $fU", byte for byte) -> 403 "Forbidden auth ID".
+ * Counts the auth statistics; logs nothing. chal (cap bytes) receives
+ * the challenge lines. Always fills *ret.
+ */
+void	auth_authorize(const struct auth_request *req, char *chal, size_t cap,
+	    struct auth_decision *ret);
 
 #endif

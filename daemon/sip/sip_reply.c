@@ -20,48 +20,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "sip_lex.h"
 #include "sip_msg.h"
 #include "sip_reply.h"
-
-struct sip_reply_buf {
-	char	*rb_out;
-	size_t	 rb_cap;
-	size_t	 rb_len;
-	int	 rb_full;	/* something did not fit */
-};
-
-static void
-sip_reply_put(struct sip_reply_buf *b, const char *s, size_t len)
-{
-	if (b->rb_full || len > b->rb_cap - b->rb_len) {
-		b->rb_full = 1;
-		return;
-	}
-	memcpy(b->rb_out + b->rb_len, s, len);
-	b->rb_len += len;
-}
-
-static void
-sip_reply_puts(struct sip_reply_buf *b, const char *s)
-{
-	sip_reply_put(b, s, strlen(s));
-}
+#include "strbuf.h"
 
 /* A header value, with folding flattened so it stays on one line. */
 static void
-sip_reply_put_flat(struct sip_reply_buf *b, const char *s, size_t len)
+sip_reply_put_flat(struct strbuf *b, const char *s, size_t len)
 {
+	char	*out = b->sb_p + b->sb_len;
 	size_t	 i;
 
-	if (b->rb_full || len > b->rb_cap - b->rb_len) {
-		b->rb_full = 1;
+	strbuf_put(b, s, len);
+	if (strbuf_full(b))
 		return;
-	}
 	for (i = 0; i < len; i++)
-		b->rb_out[b->rb_len + i] =
-		    (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
-	b->rb_len += len;
+		if (out[i] == '\r' || out[i] == '\n')
+			out[i] = ' ';
 }
 
 /* src address as text, no brackets; 0 or -1. */
@@ -88,7 +65,7 @@ sip_reply_src_ip(const struct sockaddr *src, char *out, size_t cap,
 }
 
 static void
-sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
+sip_reply_put_top_via(struct strbuf *b, const struct sip_via *via,
     const struct sockaddr *src)
 {
 	char		 ip[INET6_ADDRSTRLEN], port[12];
@@ -111,8 +88,8 @@ sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
 		if (sip_lex_caseeq(n.s, n.len, "received") && add_received)
 			continue;
 		if (sip_lex_caseeq(n.s, n.len, "rport")) {
-			sip_reply_puts(b, ";rport=");
-			sip_reply_puts(b, port);
+			strbuf_puts(b, ";rport=");
+			strbuf_puts(b, port);
 			continue;
 		}
 		sip_reply_put_flat(b, span.s, span.len);
@@ -121,8 +98,8 @@ sip_reply_put_top_via(struct sip_reply_buf *b, const struct sip_via *via,
 	if (rc != 0)
 		sip_reply_put_flat(b, params.s, (size_t)(end - params.s));
 	if (add_received) {
-		sip_reply_puts(b, ";received=");
-		sip_reply_puts(b, ip);
+		strbuf_puts(b, ";received=");
+		strbuf_puts(b, ip);
 	}
 }
 
@@ -130,31 +107,17 @@ size_t
 sip_reply_top_via(char *out, size_t cap, const struct sip_msg *m,
     const struct sockaddr *src)
 {
-	struct sip_reply_buf	 b = { out, cap, 0, 0 };
+	struct strbuf		 b;
 	struct sip_via		 via;
 
+	strbuf_init(&b, out, cap);
 	(void)sip_msg_via_top(m, &via);
 	if (via.sv_host.len == 0)
 		return 0;
 	if (via.sv_params.s == NULL)
 		via.sv_params.s = via.sv_value.s + via.sv_value.len;
 	sip_reply_put_top_via(&b, &via, src);
-	return b.rb_full ? 0 : b.rb_len;
-}
-
-static uint64_t
-sip_reply_fnv(uint64_t h, const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* a separator, so ("ab","c") and ("a","bc") differ */
-	h ^= 0xff;
-	h *= 0x100000001b3ULL;
-	return h;
+	return strbuf_full(&b) ? 0 : b.sb_len;
 }
 
 void
@@ -164,17 +127,17 @@ sip_reply_to_tag(const struct sip_msg *req, char *out)
 	const struct sip_hdr	*h;
 	struct sip_addr		 from;
 	struct sip_via		 via;
-	uint64_t		 x = 0xcbf29ce484222325ULL;
+	uint64_t		 x = FNV_INIT;
 	int			 i;
 
 	if ((h = sip_msg_hdr(req, SIP_HDR_CALL_ID)) != NULL)
-		x = sip_reply_fnv(x, h->sh_value.s, h->sh_value.len);
+		x = fnv_field(x, h->sh_value.s, h->sh_value.len);
 	if (sip_msg_from(req, &from) == 0)
-		x = sip_reply_fnv(x, from.sa_tag.s, from.sa_tag.len);
+		x = fnv_field(x, from.sa_tag.s, from.sa_tag.len);
 	if (sip_msg_via_top(req, &via) == 0)
-		x = sip_reply_fnv(x, via.sv_branch.s, via.sv_branch.len);
+		x = fnv_field(x, via.sv_branch.s, via.sv_branch.len);
 	if ((h = sip_msg_hdr(req, SIP_HDR_CSEQ)) != NULL)
-		x = sip_reply_fnv(x, h->sh_value.s, h->sh_value.len);
+		x = fnv_field(x, h->sh_value.s, h->sh_value.len);
 	for (i = SIP_REPLY_TAG_LEN - 1; i >= 0; i--) {
 		out[i] = hex[x & 0xf];
 		x >>= 4;
@@ -183,10 +146,10 @@ sip_reply_to_tag(const struct sip_msg *req, char *out)
 }
 
 static void
-sip_reply_put_hdr(struct sip_reply_buf *b, const char *name,
+sip_reply_put_hdr(struct strbuf *b, const char *name,
     const struct sip_hdr *h)
 {
-	sip_reply_puts(b, name);
+	strbuf_puts(b, name);
 	sip_reply_put_flat(b, h->sh_value.s, h->sh_value.len);
 }
 
@@ -195,7 +158,7 @@ sip_reply_build(char *out, size_t cap, const struct sip_msg *req, int code,
     const char *reason, const struct sockaddr *src,
     const char *extra_headers)
 {
-	struct sip_reply_buf	 b = { out, cap, 0, 0 };
+	struct strbuf		 b;
 	const struct sip_hdr	*h;
 	struct sip_via		 via;
 	struct sip_addr		 to;
@@ -205,14 +168,15 @@ sip_reply_build(char *out, size_t cap, const struct sip_msg *req, int code,
 
 	if (code < 100 || code > 699)
 		return 0;
+	strbuf_init(&b, out, cap);
 	(void)snprintf(line, sizeof(line), "SIP/2.0 %d ", code);
-	sip_reply_puts(&b, line);
-	sip_reply_puts(&b, reason != NULL ? reason : "");
-	sip_reply_puts(&b, "\r\n");
+	strbuf_puts(&b, line);
+	strbuf_puts(&b, reason != NULL ? reason : "");
+	strbuf_puts(&b, "\r\n");
 
 	(void)sip_msg_via_top(req, &via);
 	while ((h = sip_msg_hdr_next(req, SIP_HDR_VIA, &idx)) != NULL) {
-		sip_reply_puts(&b, "Via: ");
+		strbuf_puts(&b, "Via: ");
 		if (first && via.sv_host.len > 0 && src != NULL) {
 			/* the top value, rewritten; the rest of its line */
 			if (via.sv_params.s == NULL)
@@ -224,12 +188,12 @@ sip_reply_build(char *out, size_t cap, const struct sip_msg *req, int code,
 			    h->sh_value.len - top_end));
 		} else
 			sip_reply_put_flat(&b, h->sh_value.s, h->sh_value.len);
-		sip_reply_puts(&b, "\r\n");
+		strbuf_puts(&b, "\r\n");
 		first = 0;
 	}
 	if ((h = sip_msg_hdr(req, SIP_HDR_FROM)) != NULL) {
 		sip_reply_put_hdr(&b, "From: ", h);
-		sip_reply_puts(&b, "\r\n");
+		strbuf_puts(&b, "\r\n");
 	}
 	if ((h = sip_msg_hdr(req, SIP_HDR_TO)) != NULL) {
 		sip_reply_put_hdr(&b, "To: ", h);
@@ -237,23 +201,23 @@ sip_reply_build(char *out, size_t cap, const struct sip_msg *req, int code,
 		if (code > 100 && sip_msg_to(req, &to) == 0 &&
 		    to.sa_tag.s == NULL) {
 			sip_reply_to_tag(req, tag);
-			sip_reply_puts(&b, ";tag=");
-			sip_reply_puts(&b, tag);
+			strbuf_puts(&b, ";tag=");
+			strbuf_puts(&b, tag);
 		}
-		sip_reply_puts(&b, "\r\n");
+		strbuf_puts(&b, "\r\n");
 	}
 	if ((h = sip_msg_hdr(req, SIP_HDR_CALL_ID)) != NULL) {
 		sip_reply_put_hdr(&b, "Call-ID: ", h);
-		sip_reply_puts(&b, "\r\n");
+		strbuf_puts(&b, "\r\n");
 	}
 	if ((h = sip_msg_hdr(req, SIP_HDR_CSEQ)) != NULL) {
 		sip_reply_put_hdr(&b, "CSeq: ", h);
-		sip_reply_puts(&b, "\r\n");
+		strbuf_puts(&b, "\r\n");
 	}
 	if (extra_headers != NULL)
-		sip_reply_puts(&b, extra_headers);
-	sip_reply_puts(&b, "Server: sipd\r\nContent-Length: 0\r\n\r\n");
-	return b.rb_full ? 0 : b.rb_len;
+		strbuf_puts(&b, extra_headers);
+	strbuf_puts(&b, "Server: sipd\r\nContent-Length: 0\r\n\r\n");
+	return strbuf_full(&b) ? 0 : b.sb_len;
 }
 
 int
