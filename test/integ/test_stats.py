@@ -12,10 +12,9 @@ import re
 
 import pytest
 
-from conftest import SRCDIR
 from sipcli import (Client, authorization, parse_challenge, rand_token,
                     register, register_request)
-from test_register import contact_of, write_tables
+from sipd_helpers import SRCDIR, contact_of, stats, write_tables
 
 
 def _dispatch_counts():
@@ -53,12 +52,6 @@ def srv(sipd_factory):
     s = sipd_factory()
     write_tables(s)
     return s.start()
-
-
-def stats(s, *args):
-    r = s.mictl("stats.get_statistics", *args, json=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return json.loads(r.stdout)
 
 
 def options(c, s, n):
