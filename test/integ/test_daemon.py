@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import MICTL, SIPD, SRCDIR, Sipd, free_udp_port
 from sipcli import Client
+from sipd_helpers import MICTL, SIPD, SRCDIR, free_udp_port
 
 
 def run(*args, **kw):

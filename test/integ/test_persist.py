@@ -1,8 +1,6 @@
 """Persistence of the location table: loaded at start, written back
 periodically, on ul.flush and at SIGTERM; a failed write keeps the old
 file and every binding; a worker killed under SIPp load loses nothing."""
-import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -10,84 +8,11 @@ import time
 
 import pytest
 
-from conftest import free_udp_port
+from sipd_helpers import (LOC_HEADER, dump, free_udp_port, read_location,
+                          write_users)
 
 HERE = os.path.dirname(__file__)
 SCENARIO = os.path.join(HERE, "scenarios", "reg_auth.xml")
-LOC_HEADER = ("id(int,auto) username(string) domain(string,null) "
-              "contact(string) received(string,null) path(string,null) "
-              "expires(int) q(double) callid(string) cseq(int) "
-              "last_modified(int) flags(int) cflags(int) user_agent(string) "
-              "socket(string,null) methods(int,null)")
-SUB_HEADER = ("id(int,auto) username(string) domain(string) password(string) "
-              "email_address(string) ha1(string) ha1b(string) "
-              "rpid(string,null)")
-
-
-def md5(s):
-    return hashlib.md5(s.encode()).hexdigest()
-
-
-def write_users(db, n, domain="127.0.0.1"):
-    """n subscribers u0000.. with password pw-<user>; returns the CSV."""
-    rows = [SUB_HEADER]
-    csv = ["SEQUENTIAL"]
-    for i in range(n):
-        u = "u%04d" % i
-        pw = "pw-" + u
-        rows.append("%d:%s:%s:%s:%s@%s:%s:%s:" % (
-            i + 1, u, domain, pw, u, domain, md5("%s:%s:%s" % (u, domain, pw)),
-            md5("%s@%s:%s:%s" % (u, domain, domain, pw))))
-        # This SIPp does not expand fields inside [authentication ...]:
-        # the whole keyword comes from the injection file.
-        csv.append("%s;[authentication username=%s password=%s]" % (u, u, pw))
-    with open(os.path.join(db, "subscriber"), "w") as f:
-        f.write("\n".join(rows) + "\n")
-    path = os.path.join(os.path.dirname(db), "users.csv")
-    with open(path, "w") as f:
-        f.write("\n".join(csv) + "\n")
-    return path
-
-
-def unescape(field):
-    out, i = [], 0
-    while i < len(field):
-        c = field[i]
-        if c == "\\" and i + 1 < len(field):
-            out.append({"n": "\n", "r": "\r", "t": "\t", "0": "\0"}.get(
-                field[i + 1], field[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def split_row(line):
-    fields, cur, i = [], [], 0
-    while i < len(line):
-        if line[i] == "\\" and i + 1 < len(line):
-            cur.append(line[i:i + 2])
-            i += 2
-            continue
-        if line[i] == ":":
-            fields.append(unescape("".join(cur)))
-            cur = []
-        else:
-            cur.append(line[i])
-        i += 1
-    fields.append(unescape("".join(cur)))
-    return fields
-
-
-def read_location(db):
-    with open(os.path.join(db, "location"), encoding="latin-1") as f:
-        text = f.read()
-    lines = text.split("\n")
-    assert lines[0] == LOC_HEADER
-    assert text.endswith("\n")
-    cols = [c.split("(")[0] for c in LOC_HEADER.split()]
-    return [dict(zip(cols, split_row(l))) for l in lines[1:] if l]
 
 
 def write_location(db, rows):
@@ -95,16 +20,6 @@ def write_location(db, rows):
         f.write(LOC_HEADER + "\n")
         for r in rows:
             f.write(r + "\n")
-
-
-def dump(s):
-    r = s.mictl("ul.dump", json=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    d = json.loads(r.stdout)
-    out = {}
-    for aor in d.get("AoRs") or []:
-        out[aor["AoR"]] = [c["Contact"] for c in aor["Contacts"]]
-    return out
 
 
 def run_sipp(s, csv, calls, rate, timeout=60, background=False):

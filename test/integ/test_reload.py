@@ -6,7 +6,7 @@ import signal
 import time
 
 from sipcli import Client, register
-from test_persist import write_users, dump
+from sipd_helpers import dump, write_users
 
 
 def reg(c, user):

@@ -10,7 +10,7 @@ import time
 
 from sipcli import (Client, authorization, parse_challenge, rand_token,
                     register_request)
-from test_register import check_401, contact_of, reg  # noqa: F401
+from sipd_helpers import check_401, contact_of
 
 COPIES = 6      # enough for both workers to see some
 

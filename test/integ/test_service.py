@@ -3,12 +3,11 @@ daemon; the systemd unit and `meson install` put files in place."""
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from conftest import SIPD, SRCDIR
 from sipcli import Client
+from sipd_helpers import SIPD, SRCDIR
 
 BUILDDIR = os.environ.get("SIPD_BUILDDIR", os.path.join(SRCDIR, "build"))
 BUSYBOX = shutil.which("busybox")

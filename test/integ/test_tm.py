@@ -1,7 +1,7 @@
 """Transaction layer (SPEC §5, RFC 3261 §16/§17) against the real sipd.
 
-The same fake gateway and registered fake UAs as test_proxy.py (whose
-helpers this file reuses), here to check what the transaction table
+The same fake gateway and registered fake UAs as test_proxy.py (both
+use sipd_helpers.py), here to check what the transaction table
 does: 100 Trying, retransmissions absorbed and answered from the
 transaction, sipd's own retransmissions (T1 0.5 s doubling to T2 4 s),
 408 after tm.fr_inv_timeout / tm.fr_timeout, parallel forking with the
@@ -21,13 +21,11 @@ import time
 import pytest
 
 from sipcli import Client, Response, register, rand_token
-from test_proxy import (GW_NUM, SDP, BRANCH_RE, Call, answer, authed_invite,
-                        branch_of, build, check_forwarded_invite,
-                        check_sipd_ack, check_sipd_cancel, gw_invite, px,
-                        reply_to, seen_via, via_of, vias)
-from test_stats import stats
-
-assert px  # the fixture, imported for pytest
+from sipd_helpers import (GW_NUM, SDP, BRANCH_RE, Call, answer,
+                          authed_invite, branch_of, build,
+                          check_forwarded_invite, check_sipd_ack,
+                          check_sipd_cancel, gw_invite, reply_to, seen_via,
+                          stats, via_of, vias)
 
 
 def _resp(raw):

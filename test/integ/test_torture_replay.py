@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import SRCDIR
 from sipcli import Client, Response
+from sipd_helpers import SRCDIR, USERS, write_tables
 
 TORTURE = os.path.join(SRCDIR, "test", "data", "torture")
 
@@ -184,7 +184,6 @@ def gw_reply(req, code, reason):
 
 @pytest.mark.parametrize("sub,name", invite_files())
 def test_torture_invite_via_gateway(sipd_factory, sub, name):
-    from test_register import USERS, write_tables
     data = open(os.path.join(TORTURE, sub, name), "rb").read()
     gw = Client(0)
     s = sipd_factory(extra={"pstn.gw_ip": '"127.0.0.1"',

@@ -14,15 +14,12 @@ import time
 import pytest
 
 import sipcli
+from sipd_helpers import LOC_HEADER, dbtext_escape
 
 MI_CALLID = "dfjrewr12386fd6-343@sipd.mi"
 MI_UA = "SIP Router MI Server"
 
-LOCATION_HEADER = (
-    "id(int,auto) username(string) domain(string,null) contact(string) "
-    "received(string,null) path(string,null) expires(int) q(double) "
-    "callid(string) cseq(int) last_modified(int) flags(int) cflags(int) "
-    "user_agent(string) socket(string,null) methods(int,null)\n")
+LOCATION_HEADER = LOC_HEADER + "\n"
 
 EMPTY_DUMP = ("{\n"
               "\tDomain: location\n"
@@ -89,12 +86,6 @@ def loctab_bucket(aor, size):
     h = (h * 0xc2b2ae35) & 0xffffffff
     h ^= h >> 16
     return h & (size - 1)
-
-
-def dbtext_escape(s):
-    return (s.replace("\\", "\\\\").replace(":", "\\:")
-            .replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-            .replace("\0", "\\0"))
 
 
 def write_location(db, rows):
