@@ -307,9 +307,10 @@ MASK = (1 << 64) - 1
 
 
 def fnv(h, data):
-    for c in data:
+    """sipd's fnv_field(): FNV-1a over the 8-byte length, then the bytes."""
+    for c in len(data).to_bytes(8, "little") + bytes(data):
         h = ((h ^ c) * 0x100000001b3) & MASK
-    return ((h ^ 0xff) * 0x100000001b3) & MASK
+    return h
 
 
 def sipd_branch(branch, host, port, call_id, cseq):
