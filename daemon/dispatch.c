@@ -102,19 +102,6 @@ dispatch_for_sipd(const struct sip_msg *m)
 	return u.su_user.len == 0;
 }
 
-static const char *
-dispatch_forward_reason(int code)
-{
-	switch (code) {
-	case 400:
-		return "Bad Request - Malformed Max-Forwards";
-	case 513:
-		return "Message Too Large";
-	default:
-		return "Service Unavailable";
-	}
-}
-
 /*
  * An ACK for someone else that no transaction absorbed (the ACK of a
  * 2xx, end to end): the policy decides, it goes statelessly.
@@ -189,6 +176,7 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	char			 extra[600];
 	unsigned		 mf;
 	int			 rc;
+	bool			 uas;
 
 	if (sip_msg_parse(&m, buf, len) != 0) {
 		stats_inc(STATS_ERR_REQUESTS);
@@ -223,40 +211,42 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		    NULL);
 		return;
 	}
-	/* For sipd itself (OPTIONS ping, REGISTER): Require is ours. */
-	if (dispatch_for_sipd(&m) || m.sm_method == SIP_METHOD_REGISTER) {
-		if (dispatch_unsupported(&m, SIP_HDR_REQUIRE, extra,
-		    sizeof(extra)) > 0) {
-			if (m.sm_method == SIP_METHOD_REGISTER)
-				stats_inc(STATS_REJECTED_REGS);
-			(void)send_reply(in, &m, src, 420, "Bad Extension",
-			    extra);
-		} else if (m.sm_method == SIP_METHOD_OPTIONS)
-			(void)send_reply(in, &m, src, 200, "OK",
-			    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
-		else if (!tm_retransmission(in, &m, src))
-			dispatch_register(in, &m, src);
-		return;
+	/*
+	 * sipd is the UAS of an OPTIONS ping and of REGISTER: Require is
+	 * its to check. Anything else it proxies: the checks a proxy makes
+	 * (§16.3), Proxy-Require among them.
+	 */
+	uas = dispatch_for_sipd(&m) || m.sm_method == SIP_METHOD_REGISTER;
+	if (!uas) {
+		rc = sip_msg_max_forwards(&m, &mf);
+		if (rc == 0 && mf == 0) {
+			(void)send_reply(in, &m, src, 483, "Too Many Hops",
+			    NULL);
+			return;
+		}
+		if (rc == -EBADMSG) {
+			(void)send_reply(in, &m, src, 400,
+			    proxy_reason(400), NULL);
+			return;
+		}
 	}
-	/* Requests for someone else: the checks a proxy makes (§16.3). */
-	rc = sip_msg_max_forwards(&m, &mf);
-	if (rc == 0 && mf == 0) {
-		(void)send_reply(in, &m, src, 483, "Too Many Hops", NULL);
-		return;
-	}
-	if (rc == -EBADMSG) {
-		(void)send_reply(in, &m, src, 400,
-		    dispatch_forward_reason(400), NULL);
-		return;
-	}
-	if (dispatch_unsupported(&m, SIP_HDR_PROXY_REQUIRE, extra,
-	    sizeof(extra)) > 0) {
+	if (dispatch_unsupported(&m, uas ? SIP_HDR_REQUIRE :
+	    SIP_HDR_PROXY_REQUIRE, extra, sizeof(extra)) > 0) {
+		if (m.sm_method == SIP_METHOD_REGISTER)
+			stats_inc(STATS_REJECTED_REGS);
 		(void)send_reply(in, &m, src, 420, "Bad Extension", extra);
+		return;
+	}
+	if (uas && m.sm_method == SIP_METHOD_OPTIONS) {
+		(void)send_reply(in, &m, src, 200, "OK",
+		    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
 		return;
 	}
 	if (tm_retransmission(in, &m, src))
 		return;
-	if (m.sm_method == SIP_METHOD_CANCEL)
+	if (m.sm_method == SIP_METHOD_REGISTER)
+		dispatch_register(in, &m, src);
+	else if (m.sm_method == SIP_METHOD_CANCEL)
 		tm_cancel(in, &m, src);
 	else
 		dispatch_route(in, &m, src);

@@ -34,12 +34,6 @@ log_is_stderr(void)
 }
 
 void
-log_setlevel(int level)
-{
-	log_level = level;
-}
-
-void
 log_procname(const char *name)
 {
 	snprintf(log_name, sizeof(log_name), "%s", name);

@@ -15,7 +15,6 @@
 #include "errbuf.h"
 
 void	log_init(bool to_stderr, int level, int facility);
-void	log_setlevel(int level);
 bool	log_is_stderr(void);
 /* Process name used as prefix, e.g. "master" or "worker[3]". */
 void	log_procname(const char *name);

@@ -404,6 +404,19 @@ proxy_build_request(const struct udp_sock *in, const struct sip_msg *m,
 	return 0;
 }
 
+const char *
+proxy_reason(int code)
+{
+	switch (code) {
+	case 400:
+		return "Bad Request - Malformed Max-Forwards";
+	case 513:
+		return "Message Too Large";
+	default:
+		return "Service Unavailable";
+	}
+}
+
 int
 proxy_forward_request(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, const struct route_target *t)

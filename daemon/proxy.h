@@ -34,8 +34,8 @@ void	proxy_init(const struct conf *c, const struct udp_sock *socks,
 	    int nsocks);
 
 /*
- * Sends the copy of request m (from src, on in) that t describes (a
- * ROUTE_FORWARD) statelessly: the ACK of a 2xx. 0 when sent (or the send failed: a UA retransmits);
+ * Queues the copy of request m (from src, on in) that t describes (a
+ * ROUTE_FORWARD) statelessly: the ACK of a 2xx. 0 when queued;
  * else the code of the reply the caller should send: 513 when the copy
  * does not fit in a datagram, 400 for a malformed Max-Forwards, 503
  * when sipd has no socket of the destination's family; -1 when the
@@ -44,6 +44,9 @@ void	proxy_init(const struct conf *c, const struct udp_sock *socks,
 int	proxy_forward_request(const struct udp_sock *in,
 	    const struct sip_msg *m, const struct sockaddr *src,
 	    const struct route_target *t);
+
+/* The reason phrase of a code proxy_build_request() returned. */
+const char *proxy_reason(int code);
 
 /*
  * The copy of request m (from src, on in) for one target of t: dst and

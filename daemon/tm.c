@@ -317,19 +317,6 @@ tm_reply_local(struct tmtab_ref ref, const struct udp_sock *in,
 		tmtab_abandon(ref);
 }
 
-static const char *
-tm_reason(int code)
-{
-	switch (code) {
-	case 400:
-		return "Bad Request - Malformed Max-Forwards";
-	case 513:
-		return "Message Too Large";
-	default:
-		return "Service Unavailable";
-	}
-}
-
 /* ".<6 hex cell><6 hex generation><1 hex branch>" and a NUL. */
 static void
 tm_suffix(struct tmtab_ref ref, unsigned branch, char *out)
@@ -388,7 +375,7 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 	if (nb == 0) {
 		if (code > 0)
 			tm_reply_local(ref, in, m, src, code,
-			    tm_reason(code), NULL);
+			    proxy_reason(code), NULL);
 		else
 			tmtab_abandon(ref);
 		return;
