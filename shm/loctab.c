@@ -354,6 +354,7 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 	uint32_t		 i, next, prev = LT_NIL;
 	int			 n = 0, rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL; i = next) {
 		next = lt_rec(lt, i)->rc_link.lk_next;
 		if (!lt_rm_match(lt, lt_rec(lt, i), rm)) {
@@ -592,6 +593,7 @@ lt_replace_locked(struct loctab *lt, unsigned b, const struct loctab_group *g,
 	struct loctab_rec	*old = lt_rec(lt, pl->pl_old);
 	struct loctab_rec	*r = lt_rec(lt, pl->pl_new);
 
+	LT_ASSERT_BUCKET(lt, b);
 	bk->bk_jold = pl->pl_old;
 	bk->bk_jnew = pl->pl_new;
 	LT_STEP("replace-mark");
@@ -625,6 +627,7 @@ lt_journal_removals_locked(struct loctab *lt, unsigned b,
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	unsigned		 i;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = 0; i < n; i++) {
 		if (plan[i].pl_act != LT_ACT_REMOVE)
 			continue;
@@ -691,6 +694,7 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 	unsigned		 i, ins, nrm, n, had;
 	int			 rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
 	/* Expired bindings are gone for the registrar: the timer's job. */
 	if (req->sv_star || lt_group_expired(lt, &g, req->sv_now)) {
