@@ -91,7 +91,8 @@ static void
 mi_cfg_get(struct mi_reply *r, int argc, char *const *argv)
 {
 	const struct conf	*c = mi_daemon()->md_conf();
-	char			 key[MI_CFG_KEY_MAX], value[MI_CFG_VALUE_MAX];
+	char			 key[MI_CFG_KEY_MAX];
+	char			 value[MI_CFG_VALUE_MAX];
 	json_t			*v;
 
 	(void)argc;

@@ -48,8 +48,8 @@ struct mi_daemon {
 	/* core.uptime: when the serving process started. */
 	time_t		 (*md_start_time)(void);
 	/* One log line (no newline); MI_LOG_WARN lines may be errors. */
-	void		 (*md_vlog)(enum mi_log_level level, const char *fmt,
-			    va_list ap);
+	void		 (*md_vlog)(enum mi_log_level level,
+			    const char *fmt, va_list ap);
 };
 
 /* The interface in use (set by mi_server_start()), or NULL. */

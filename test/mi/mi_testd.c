@@ -48,9 +48,10 @@ static const char	*testd_descs[TESTD_NPROCS] = {
 	"udp receiver child=0 (respawning)",
 	"udp receiver child=1 sock=udp:127.0.0.1:5060",
 };
-static unsigned		 testd_flushes;		/* md_flush calls */
-static int		 testd_flush_fail;	/* next flushes fail */
-static unsigned		 testd_conf_changes;	/* md_conf_changed calls */
+/* What the handlers asked of the fake; test.fake reports it. */
+static unsigned		 testd_flushes;
+static int		 testd_flush_fail;	/* md_flush fails */
+static unsigned		 testd_conf_changes;
 
 static struct loctab *
 testd_loctab(void)
