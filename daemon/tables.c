@@ -18,8 +18,8 @@
 #include <time.h>
 
 #include "auth.h"
-#include "log.h"
 #include "locstore.h"
+#include "log.h"
 #include "loctab.h"
 #include "replycache.h"
 #include "tmtab.h"
