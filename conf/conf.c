@@ -2,9 +2,11 @@
  * conf: sipd's configuration (SPEC §3): the defaults, the directive table,
  * the "key = value" line parser, the -o overrides and the cross-checks.
  *
- * Run by the master at start and on reload (into a fresh struct that the
- * caller swaps in only when it loaded cleanly), by "sipd -c", and by the
- * MI cfg.get / cfg.set handlers in the master. It never logs: every
+ * Run once at start, before the master exists (main(): sipd and
+ * "sipd -c"), and by the MI cfg.get / cfg.set handlers in the master,
+ * which validate a change on a copy with conf_set(). The file is not
+ * read again while sipd runs (SIGHUP re-reads the tables, not the
+ * config). It never logs: every
  * problem is appended to an errbuf as "FILE:LINE: KEY: message", and the
  * parser goes on after an error so that "sipd -c" can print all of them.
  *

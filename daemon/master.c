@@ -28,9 +28,8 @@
 #include "log.h"
 #include "loctab.h"
 #include "master.h"
+#include "mi_glue.h"
 #include "mi_server.h"
-#include "mi_stats.h"
-#include "mi_ul.h"
 #include "notify.h"
 #include "proc.h"
 #include "shm.h"
@@ -379,16 +378,16 @@ master_run(struct conf *c, bool foreground)
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 err[512];
-	int		 status_fd = -1, i, rc, exit_code;
+	int		 status_fd = -1, i, exit_code;
 
 	master_conf = c;
 	if (!foreground)
 		status_fd = master_daemonize();
 	log_procname("master");
 
-	if ((rc = tables_load(c)) != 0) {
-		master_report_start(status_fd, rc);
-		return rc;
+	if (tables_load(c) != 0) {
+		master_report_start(status_fd, SIPD_EXIT_CONFIG);
+		return SIPD_EXIT_CONFIG;
 	}
 	stats_set_row(0);
 	if (udp_open_all(c, master_socks, &master_nsocks, err,
@@ -406,17 +405,13 @@ master_run(struct conf *c, bool foreground)
 	signal(SIGPIPE, SIG_IGN);
 	if ((master_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (mi_server_start(master_base, c, &errs) != 0) {
+	if (mi_server_start(master_base, c, mi_glue(c), &errs) != 0) {
 		fputs(errbuf_text(&errs), stderr);
 		log_errbuf(&errs, false);
 		errbuf_free(&errs);
 		master_report_start(status_fd, SIPD_EXIT_CONFIG);
 		return SIPD_EXIT_CONFIG;
 	}
-	if (mi_ul_register() != 0)
-		fatalx("cannot register the ul.* MI commands");
-	if (mi_stats_register(c) != 0)
-		fatalx("cannot register the stats.* and cfg.* MI commands");
 	if (paths_make_parent(c->c_pid_file) == -1 ||
 	    master_write_pidfile(c->c_pid_file) == -1) {
 		fprintf(stderr, "sipd: pid file %s: %s\n", c->c_pid_file,

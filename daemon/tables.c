@@ -18,9 +18,9 @@
 #include <time.h>
 
 #include "auth.h"
+#include "locstore.h"
 #include "log.h"
 #include "loctab.h"
-#include "master.h"
 #include "replycache.h"
 #include "tmtab.h"
 #include "runcfg.h"
@@ -93,9 +93,12 @@ static int
 tables_load_row(void *arg, const struct store_location *row)
 {
 	struct tables_load_ctx	*ctx = arg;
+	struct loctab_row	 lr;
+	char			 aor[LOCTAB_AOR_MAX + 1];
 	int			 rc;
 
-	rc = loctab_insert_loaded(tables_lt, row, ctx->tl_now);
+	if ((rc = locstore_row_from_store(row, aor, &lr)) == 0)
+		rc = loctab_insert_loaded(tables_lt, &lr, ctx->tl_now);
 	switch (rc) {
 	case 0:
 		ctx->tl_loaded++;
@@ -190,7 +193,7 @@ tables_load(const struct conf *c)
 	tables_conf = c;
 	/* Start-up errors go to the terminal too, not only to syslog. */
 	if (tables_verify(c, !log_is_stderr(), true) != 0)
-		return SIPD_EXIT_CONFIG;
+		return -1;
 
 	/* The carves below must follow this order exactly. */
 	size = shm_size_base();
@@ -206,7 +209,7 @@ tables_load(const struct conf *c)
 	if (size == SIZE_MAX) {
 		fprintf(stderr, "sipd: usrloc.max_contacts or "
 		    "tm.max_transactions too large\n");
-		return SIPD_EXIT_CONFIG;
+		return -1;
 	}
 	if ((rc = shm_create(size)) != 0 ||
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
@@ -220,14 +223,31 @@ tables_load(const struct conf *c)
 		    strerror(rc < 0 ? -rc : rc));
 		log_err("shared memory of %zu bytes: %s", size,
 		    strerror(rc < 0 ? -rc : rc));
-		return SIPD_EXIT_CONFIG;
+		return -1;
 	}
 	log_info("shared memory: %zu bytes mapped (pages are used only "
 	    "as the tables fill)", size);
 
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
-		return SIPD_EXIT_CONFIG;
+		return -1;
+	/* Before the workers are forked: they read the gateway there. */
+	tables_publish_runcfg(c);
 	return 0;
+}
+
+void
+tables_publish_runcfg(const struct conf *c)
+{
+	struct runcfg_gw	 gw;
+
+	memset(&gw, 0, sizeof(gw));
+	gw.rg_set = c->c_gw_set;
+	gw.rg_match_port = c->c_gw_match_port;
+	gw.rg_port = c->c_gw_port;
+	if (c->c_gw_set)
+		gw.rg_addr = c->c_gw_addr;
+	snprintf(gw.rg_ip, sizeof(gw.rg_ip), "%s", c->c_gw_ip);
+	runcfg_set_gw(&gw);
 }
 
 int
@@ -285,14 +305,6 @@ tables_flush_fill(struct tables_flush_ctx *tf)
 	return 0;
 }
 
-static struct store_str
-tables_str(const char *s, size_t len)
-{
-	struct store_str	 ss = { len ? s : NULL, len };
-
-	return ss;
-}
-
 static int
 tables_flush_next(void *arg, struct store_location *row)
 {
@@ -305,27 +317,7 @@ tables_flush_next(void *arg, struct store_location *row)
 			return rc;
 	}
 	b = &tf->tf_buf[tf->tf_next++];
-	memset(row, 0, sizeof(*row));
-	row->sl_username = tables_str(b->lb_aor, b->lb_aor_len);
-	row->sl_contact = tables_str(b->lb_contact, b->lb_contact_len);
-	row->sl_received = tables_str(b->lb_received, b->lb_received_len);
-	row->sl_path = tables_str(b->lb_path, b->lb_path_len);
-	row->sl_expires = b->lb_expires;
-	row->sl_q = b->lb_q == LOCTAB_Q_UNSET ? STORE_Q_UNSET :
-	    b->lb_q / 1000.0;
-	row->sl_callid = tables_str(b->lb_callid, b->lb_callid_len);
-	row->sl_cseq = b->lb_cseq;
-	row->sl_last_modified = b->lb_last_modified;
-	row->sl_flags = b->lb_flags;
-	row->sl_cflags = b->lb_cflags;
-	/* NOT NULL in the 3.0 layout; Kamailio writes "n/a" as well. */
-	row->sl_user_agent = b->lb_user_agent_len ?
-	    tables_str(b->lb_user_agent, b->lb_user_agent_len) :
-	    tables_str("n/a", 3);
-	if (row->sl_callid.ss_len == 0)
-		row->sl_callid = tables_str("n/a", 3);
-	row->sl_socket = tables_str(b->lb_socket, b->lb_socket_len);
-	row->sl_methods = b->lb_methods;
+	locstore_row_to_store(b, row);
 	tf->tf_rows++;
 	return 1;
 }

@@ -19,9 +19,16 @@ int	tables_check(const struct conf *c);
 /*
  * Master start-up: checks the tables, sizes and creates shm, creates the
  * location table and the auth state in it, loads `location` into it and
- * the subscriber/trusted tables into memory. 0 or an exit code.
+ * the subscriber/trusted tables into memory. 0, or -1 (the reasons are
+ * printed and logged).
  */
 int	tables_load(const struct conf *c);
+/*
+ * Master only: publishes c's run-time keys (the PSTN gateway, pstn.*)
+ * to every process through shm/runcfg. tables_load() does it once; MI
+ * cfg.set again after changing one.
+ */
+void	tables_publish_runcfg(const struct conf *c);
 /* Master: starts the expiry (1 s) and flush (usrloc.flush_interval) timers. */
 int	tables_start_timers(struct event_base *base);
 /*

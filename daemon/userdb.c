@@ -3,10 +3,10 @@
  *
  * The master loads both (userdb_load()) before it forks; the workers
  * inherit the result copy-on-write and only read it, so no lock is
- * needed. Reloading them at run time (SIGHUP, MI subscriber.reload,
- * permissions.trustedReload) needs the tables in shm and is left to
- * that change: today a restart picks up edits, as with Kamailio 3.0's
- * db_text.
+ * needed. On SIGHUP the master loads them again into new tables
+ * (tables_reload()); only when that worked are the old ones freed, and
+ * the master then restarts the workers so that they fork with the new
+ * ones. MI subscriber.reload / permissions.trustedReload do not exist.
  *
  * Subscribers are found by username through an open addressing table
  * of row indexes (linear probing, load factor at most 1/2), so a

@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "mi_cmd.h"
-#include "proc.h"
+#include "mi_daemon.h"
 #include "shm.h"
 
 /*
@@ -184,7 +184,7 @@ mi_cmd_core_uptime(struct mi_reply *r, int argc, char *const *argv)
 	json_t	*o;
 
 	time(&now);
-	since = proc_start_time();
+	since = mi_daemon()->md_start_time();
 	o = json_pack("{s:o, s:o, s:I}", "now", mi_cmd_ctime(now),
 	    "up_since", mi_cmd_ctime(since),
 	    "uptime", (json_int_t)(now - since));
@@ -194,20 +194,19 @@ mi_cmd_core_uptime(struct mi_reply *r, int argc, char *const *argv)
 static void
 mi_cmd_core_ps(struct mi_reply *r, int argc, char *const *argv)
 {
-	const struct proc_entry	*pe;
-	json_t			*a, *o;
-	int			 i, n;
+	const char	*desc;
+	json_t		*a, *o;
+	pid_t		 pid;
+	int		 i;
 
 	if ((a = json_array()) == NULL)
 		goto nomem;
-	n = proc_count();
-	for (i = 0; i < n; i++) {
+	for (i = 0; mi_daemon()->md_proc(i, &pid, &desc) == 0; i++) {
 		/* A worker being respawned has no pid yet: not a process. */
-		if ((pe = proc_get(i)) == NULL || pe->pe_pid == 0)
+		if (pid == 0)
 			continue;
-		o = json_pack("{s:I, s:o}", "pid", (json_int_t)pe->pe_pid,
-		    "desc", mi_json_string(pe->pe_desc,
-		    strnlen(pe->pe_desc, sizeof(pe->pe_desc))));
+		o = json_pack("{s:I, s:o}", "pid", (json_int_t)pid,
+		    "desc", mi_json_string(desc, strlen(desc)));
 		if (json_array_append_new(a, o) == -1)
 			goto nomem;
 	}

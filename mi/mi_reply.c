@@ -156,11 +156,10 @@ mi_json_string(const char *p, size_t n)
 }
 
 void
-mi_reply_init(struct mi_reply *r, long uid)
+mi_reply_init(struct mi_reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->rp_kind = MI_REPLY_VALUE;
-	r->rp_uid = uid;
 }
 
 void
@@ -206,12 +205,6 @@ mi_reply_stream(struct mi_reply *r, mi_stream_fn gen, void *state,
 	r->rp_gen = gen;
 	r->rp_state = state;
 	r->rp_free = free_state;
-}
-
-long
-mi_reply_peer_uid(const struct mi_reply *r)
-{
-	return r->rp_uid;
 }
 
 int
@@ -465,39 +458,3 @@ mi_stream_real(struct mi_stream *s, const char *key, double v)
 	return mi_stream_raw(s, key, buf);
 }
 
-int
-mi_stream_bool(struct mi_stream *s, const char *key, bool v)
-{
-	return mi_stream_raw(s, key, v ? "true" : "false");
-}
-
-int
-mi_stream_null(struct mi_stream *s, const char *key)
-{
-	return mi_stream_raw(s, key, "null");
-}
-
-static int
-mi_stream_dump_cb(const char *buf, size_t size, void *arg)
-{
-	return evbuffer_add(arg, buf, size) == -1 ? -1 : 0;
-}
-
-int
-mi_stream_json(struct mi_stream *s, const char *key, const json_t *v)
-{
-	if (mi_stream_item(s, key) == -1)
-		return -1;
-	if (v == NULL) {
-		if (evbuffer_add(s->ms_out, "null", 4) == -1)
-			goto fail;
-		return 0;
-	}
-	if (json_dump_callback(v, mi_stream_dump_cb, s->ms_out,
-	    JSON_COMPACT | JSON_ENCODE_ANY) == -1)
-		goto fail;
-	return 0;
-fail:
-	s->ms_broken = true;
-	return -1;
-}

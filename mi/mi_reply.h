@@ -74,8 +74,6 @@ void	mi_reply_error(struct mi_reply *r, int code, const char *fmt, ...)
  */
 void	mi_reply_stream(struct mi_reply *r, mi_stream_fn gen, void *state,
 	    mi_stream_free_fn free_state);
-/* Peer credentials of the requesting client (SO_PEERCRED), -1 unknown. */
-long	mi_reply_peer_uid(const struct mi_reply *r);
 
 /*
  * Argument helpers: parse argv text, or set a MI_E_PARAMS error naming
@@ -115,10 +113,6 @@ int	mi_stream_cstr(struct mi_stream *s, const char *key, const char *str);
 int	mi_stream_int(struct mi_stream *s, const char *key, int64_t v);
 /* Always written as a JSON real ("0.5", "-1.0"): mictl prints it %f. */
 int	mi_stream_real(struct mi_stream *s, const char *key, double v);
-int	mi_stream_bool(struct mi_stream *s, const char *key, bool v);
-int	mi_stream_null(struct mi_stream *s, const char *key);
-/* A jansson value, encoded compactly; the caller keeps its reference. */
-int	mi_stream_json(struct mi_stream *s, const char *key, const json_t *v);
 /* Fails the stream with a command error; only honoured before output. */
 void	mi_stream_error(struct mi_stream *s, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -153,7 +147,6 @@ struct mi_reply {
 	mi_stream_fn	 rp_gen;	/* MI_REPLY_STREAM */
 	void		*rp_state;
 	mi_stream_free_fn rp_free;
-	long		 rp_uid;	/* peer uid, -1 unknown */
 };
 
 struct mi_stream {
@@ -170,7 +163,7 @@ struct mi_stream {
 	char		 ms_text[MI_ERROR_TEXT_MAX];
 };
 
-void	mi_reply_init(struct mi_reply *r, long uid);
+void	mi_reply_init(struct mi_reply *r);
 /* Frees what the reply holds, including an unused stream state. */
 void	mi_reply_clear(struct mi_reply *r);
 /*

@@ -40,10 +40,13 @@
 
 #include "conf.h"
 #include "errbuf.h"
-#include "log.h"
+#include "mi_cfg.h"
 #include "mi_cmd.h"
+#include "mi_daemon.h"
 #include "mi_reply.h"
 #include "mi_server.h"
+#include "mi_stats.h"
+#include "mi_ul.h"
 
 /* Most params a request may carry; Kamailio's biggest (ul_add) has 9. */
 #define MI_MAX_PARAMS	32
@@ -85,7 +88,7 @@ mi_conn_free(struct mi_conn *cn)
 	mi_stream_free(cn->cn_stream);
 	json_decref(cn->cn_id);
 	bufferevent_free(cn->cn_bev);
-	log_debug("mi: client %u closed", cn->cn_serial);
+	mi_log_debug("mi: client %u closed", cn->cn_serial);
 	free(cn);
 }
 
@@ -108,7 +111,7 @@ mi_conn_send(struct mi_conn *cn, json_t *msg)
 	    json_dump_callback(msg, mi_dump_cb, out, JSON_COMPACT) == -1 ||
 	    evbuffer_add(out, "\n", 1) == -1) {
 		json_decref(msg);
-		log_warnx("mi: client %u: out of memory, dropped",
+		mi_log_warnx("mi: client %u: out of memory, dropped",
 		    cn->cn_serial);
 		mi_conn_free(cn);
 		return -1;
@@ -209,7 +212,7 @@ mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 		rc = mi_conn_error(cn, id, MI_E_INVALID, "Invalid Request");
 		goto done;
 	}
-	log_debug("mi: client %u: %s%s", cn->cn_serial,
+	mi_log_debug("mi: client %u: %s%s", cn->cn_serial,
 	    json_string_value(method), notify ? " (notification)" : "");
 	if ((c = mi_cmd_find(json_string_value(method))) == NULL) {
 		if (!notify)
@@ -252,7 +255,7 @@ mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 	}
 	argv[argc] = NULL;
 
-	mi_reply_init(&r, cn->cn_uid);
+	mi_reply_init(&r);
 	c->mc_handler(&r, argc, argv);
 	if (notify) {
 		/* JSON-RPC: a notification is never answered. */
@@ -330,14 +333,14 @@ mi_conn_pump(struct mi_conn *cn)
 			 * Half a result is on the wire: only a cut line can
 			 * tell the client that it is not whole.
 			 */
-			log_warnx("mi: client %u: streamed reply failed (%s), "
+			mi_log_warnx("mi: client %u: streamed reply failed (%s), "
 			    "dropped", cn->cn_serial,
 			    s->ms_failed ? s->ms_text : "internal error");
 			mi_conn_free(cn);
 			return -1;
 		}
 		if (!s->ms_failed)
-			log_warnx("mi: client %u: bad streamed reply",
+			mi_log_warnx("mi: client %u: bad streamed reply",
 			    cn->cn_serial);
 		if (mi_conn_error(cn, cn->cn_id,
 		    s->ms_failed ? s->ms_code : MI_E_INTERNAL,
@@ -352,7 +355,7 @@ mi_conn_pump(struct mi_conn *cn)
 		bufferevent_enable(cn->cn_bev, EV_READ);
 	return 1;
 nomem:
-	log_warnx("mi: client %u: out of memory while streaming, dropped",
+	mi_log_warnx("mi: client %u: out of memory while streaming, dropped",
 	    cn->cn_serial);
 	mi_conn_free(cn);
 	return -1;
@@ -386,7 +389,7 @@ mi_conn_next(struct mi_conn *cn)
 		len = (size_t)eol.pos;
 	}
 	if ((line = malloc(len + 1)) == NULL) {
-		log_warnx("mi: client %u: out of memory, dropped",
+		mi_log_warnx("mi: client %u: out of memory, dropped",
 		    cn->cn_serial);
 		mi_conn_free(cn);
 		return -1;
@@ -403,7 +406,7 @@ mi_conn_next(struct mi_conn *cn)
 	return rc == -1 ? -1 : 1;
 toolong:
 	/* The rest of the line cannot be framed: answer, then hang up. */
-	log_info("mi: client %u: request line over %d bytes, closing",
+	mi_log_info("mi: client %u: request line over %d bytes, closing",
 	    cn->cn_serial, MI_LINE_MAX);
 	if (mi_conn_error(cn, NULL, MI_E_INVALID,
 	    "Invalid Request: line too long") == -1)
@@ -459,14 +462,14 @@ mi_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct mi_conn	*cn = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_info("mi: client %u: %s, closing", cn->cn_serial,
+		mi_log_info("mi: client %u: %s, closing", cn->cn_serial,
 		    (what & BEV_EVENT_WRITING) ? "reply not read in time" :
 		    "idle");
 		mi_conn_free(cn);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		log_debug("mi: client %u: %s", cn->cn_serial,
+		mi_log_debug("mi: client %u: %s", cn->cn_serial,
 		    strerror(EVUTIL_SOCKET_ERROR()));
 		mi_conn_free(cn);
 		return;
@@ -519,7 +522,7 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct timeval	 stall = { MI_STALL_TIMEOUT, 0 };
 
 	if (mi_nconns >= MI_MAX_CONNS) {
-		log_warnx("mi: %d clients connected, refusing another",
+		mi_log_warnx("mi: %d clients connected, refusing another",
 		    mi_nconns);
 		mi_refuse(fd);
 		return;
@@ -527,7 +530,7 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
 	    (cn->cn_bev = bufferevent_socket_new(mi_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		log_warnx("mi: out of memory for a client");
+		mi_log_warnx("mi: out of memory for a client");
 		free(cn);
 		mi_refuse(fd);
 		return;
@@ -536,7 +539,7 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	mi_peer_creds(cn, fd);
 	TAILQ_INSERT_TAIL(&mi_conns, cn, cn_entry);
 	mi_nconns++;
-	log_debug("mi: client %u: pid %ld uid %ld gid %ld", cn->cn_serial,
+	mi_log_debug("mi: client %u: pid %ld uid %ld gid %ld", cn->cn_serial,
 	    cn->cn_pid, cn->cn_uid, cn->cn_gid);
 
 	bufferevent_setcb(cn->cn_bev, mi_conn_read_cb, mi_conn_write_cb,
@@ -565,7 +568,7 @@ mi_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct timeval	tv = { 1, 0 };
 
-	log_warn("mi: accept");
+	mi_log_warn("mi: accept");
 	evconnlistener_disable(l);
 	evtimer_add(mi_resume_ev, &tv);
 }
@@ -631,7 +634,7 @@ mi_clear_stale(const struct sockaddr_un *sun, struct errbuf *errs)
 	}
 	if (unlink(sun->sun_path) == -1 && errno != ENOENT)
 		return -errno;
-	log_info("mi: removed stale socket %s", sun->sun_path);
+	mi_log_info("mi: removed stale socket %s", sun->sun_path);
 	return 0;
 }
 
@@ -658,7 +661,7 @@ mi_group(const char *name, gid_t *ret)
 
 int
 mi_server_start(struct event_base *base, const struct conf *c,
-    struct errbuf *errs)
+    const struct mi_daemon *d, struct errbuf *errs)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
@@ -669,7 +672,9 @@ mi_server_start(struct event_base *base, const struct conf *c,
 
 	if (mi_listener != NULL)
 		return -EALREADY;
-	if ((rc = mi_cmd_init()) != 0) {
+	mi_daemon_set(d);
+	if ((rc = mi_cmd_init()) != 0 || (rc = mi_ul_register()) != 0 ||
+	    (rc = mi_stats_register()) != 0 || (rc = mi_cfg_register()) != 0) {
 		errbuf_add(errs, path, 0, "cannot register MI commands: %s",
 		    strerror(-rc));
 		return rc;
@@ -738,7 +743,7 @@ mi_server_start(struct event_base *base, const struct conf *c,
 	 * master: libevent writes with writev(), which raises SIGPIPE.
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	log_debug("mi: listening on %s", path);
+	mi_log_debug("mi: listening on %s", path);
 	return 0;
 fail:
 	if (mi_resume_ev != NULL)
@@ -768,24 +773,6 @@ mi_server_stop(void)
 	if (mi_path[0] != '\0' && lstat(mi_path, &st) == 0 &&
 	    st.st_dev == mi_dev && st.st_ino == mi_ino)
 		unlink(mi_path);
-	mi_path[0] = '\0';
-	mi_base = NULL;
-}
-
-void
-mi_server_child_close(void)
-{
-	struct mi_conn	*cn;
-
-	TAILQ_FOREACH(cn, &mi_conns, cn_entry)
-		close(bufferevent_getfd(cn->cn_bev));
-	if (mi_listener != NULL)
-		close(evconnlistener_get_fd(mi_listener));
-	/* The structures belong to the master's loop; leave them alone. */
-	TAILQ_INIT(&mi_conns);
-	mi_nconns = 0;
-	mi_listener = NULL;
-	mi_resume_ev = NULL;
 	mi_path[0] = '\0';
 	mi_base = NULL;
 }

@@ -8,6 +8,7 @@
 struct conf;
 struct errbuf;
 struct event_base;
+struct mi_daemon;
 
 /* Limits; PROTOCOL.md repeats them. */
 #define MI_LINE_MAX		(64 * 1024)	/* request line, with its LF */
@@ -24,19 +25,13 @@ struct event_base;
 /*
  * Creates the socket at c->c_mi_socket (parent folder made 0755 when
  * missing; a stale socket file is removed, a live one is an error),
- * sets c_mi_mode and c_mi_group, registers the core commands and
- * starts accepting on base. 0, or -errno with the reason in errs as
- * "PATH: message".
+ * sets c_mi_mode and c_mi_group, registers sipd's commands (core.*,
+ * ul.*, stats.*, cfg.*) and starts accepting on base. d is how the
+ * commands reach the daemon (mi_daemon.h); it must outlive the server.
+ * 0, or -errno with the reason in errs as "PATH: message".
  */
 int	mi_server_start(struct event_base *base, const struct conf *c,
-	    struct errbuf *errs);
+	    const struct mi_daemon *d, struct errbuf *errs);
 /* Drops every client, closes and unlinks the socket. Safe if not started. */
 void	mi_server_stop(void);
-/*
- * In a freshly forked child: closes the inherited listening and client
- * descriptors without touching the master's event base or the socket
- * file. The child must not call anything else of this module.
- */
-void	mi_server_child_close(void);
-
 #endif

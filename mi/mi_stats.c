@@ -1,6 +1,5 @@
 /*
- * mi_stats: statistics and run-time config over MI, run by the master
- * in its MI loop.
+ * mi_stats: statistics over MI, run by the master in its MI loop.
  *
  * stats.get_statistics [all|GROUP:|NAME|GROUP:NAME]... answers one JSON
  * object of "group:name": number members, in a fixed order (the
@@ -29,15 +28,6 @@
  * sl:Nxx_replies count by class: every reply sipd sent whose code is
  * in N00..N99 (Kamailio's sl keeps 200_replies and 202_replies apart
  * from 2xx_replies; sipd does not).
- *
- * cfg.get GROUP NAME reads the config key GROUP.NAME (group "core" for
- * the keys without a dot: cfg.get core children) as conf_get() prints
- * it; a plain decimal value is a JSON number. cfg.set GROUP NAME VALUE
- * (aliases cfg.set_now_string, cfg.set_now_int: Kamailio's names)
- * changes a key the workers can pick up without a restart -- the
- * pstn.* keys, which live in shm (shm/runcfg.h) -- after validating it
- * with conf_set() on a copy, so a bad value leaves everything as it
- * was and comes back as conf_set()'s message.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -49,21 +39,14 @@
 #include <jansson.h>
 
 #include "conf.h"
-#include "errbuf.h"
-#include "log.h"
 #include "loctab.h"
 #include "mi_cmd.h"
+#include "mi_daemon.h"
 #include "mi_reply.h"
 #include "mi_stats.h"
-#include "runcfg.h"
 #include "stats.h"
-#include "tables.h"
 #include "tmtab.h"
 
-/* Longest value cfg.get prints: the listen list (16 x 80) fits. */
-#define MI_STATS_VALUE_MAX	4096
-/* Longest GROUP.NAME cfg.get/set accept. */
-#define MI_STATS_KEY_MAX	64
 /* How much of a user-supplied argument an error message quotes. */
 #define MI_STATS_QUOTE		"%.64s"
 
@@ -103,15 +86,6 @@ struct mi_stats_item {
 	uint64_t	 si_value;
 };
 
-/* The keys cfg.set may change: the workers read them from runcfg. */
-static const char *const mi_stats_runtime_keys[] = {
-	"pstn.gw_ip", "pstn.gw_port", "pstn.match_port",
-};
-
-static struct conf	*mi_stats_conf;
-/* cfg.set validates into this copy (too big for the stack). */
-static struct conf	 mi_stats_tmp;
-
 /* --- statistics ---------------------------------------------------- */
 
 /* Whether a and b, both "group:name", are of one group. */
@@ -126,7 +100,7 @@ mi_stats_same_group(const char *a, const char *b)
 static void
 mi_stats_gauges(uint64_t *v)
 {
-	const struct conf	*c = mi_stats_conf;
+	const struct conf	*c = mi_daemon()->md_conf();
 	struct loctab_stats	 st;
 	struct loctab		*lt;
 	struct tmtab_usage	 tu;
@@ -139,7 +113,7 @@ mi_stats_gauges(uint64_t *v)
 	v[MI_G_REG_MAX_CONTACTS] = c->c_reg_max_contacts;
 	v[MI_G_REG_DEFAULT_EXPIRE] = c->c_reg_default_expires;
 	memset(&st, 0, sizeof(st));
-	if ((lt = tables_loctab()) != NULL)
+	if ((lt = mi_daemon()->md_loctab()) != NULL)
 		loctab_stats(lt, &st);
 	v[MI_G_UL_REGISTERED] = st.st_records;
 	v[MI_G_UL_USERS] = st.st_records;
@@ -264,142 +238,7 @@ mi_stats_reset(struct mi_reply *r, int argc, char *const *argv)
 		return;
 	}
 	stats_reset();
-	log_info("MI: statistics reset");
-}
-
-/* --- run-time config ----------------------------------------------- */
-
-/* The workers' copy of the gateway (shm/runcfg) from c. */
-static void
-mi_stats_publish_gw(const struct conf *c)
-{
-	struct runcfg_gw	 gw;
-
-	memset(&gw, 0, sizeof(gw));
-	gw.rg_set = c->c_gw_set;
-	gw.rg_match_port = c->c_gw_match_port;
-	gw.rg_port = c->c_gw_port;
-	if (c->c_gw_set)
-		gw.rg_addr = c->c_gw_addr;
-	snprintf(gw.rg_ip, sizeof(gw.rg_ip), "%s", c->c_gw_ip);
-	runcfg_set_gw(&gw);
-}
-
-/*
- * The config key of GROUP NAME into key (MI_STATS_KEY_MAX). -1 with
- * the reply set when it cannot be one.
- */
-static int
-mi_stats_key(struct mi_reply *r, const char *group, const char *name,
-    char *key)
-{
-	int	 n;
-
-	if (*group == '\0' || *name == '\0' || strchr(group, '.') != NULL ||
-	    strchr(name, '.') != NULL) {
-		mi_reply_error(r, MI_E_NOTFOUND, "Unknown variable "
-		    MI_STATS_QUOTE "." MI_STATS_QUOTE, group, name);
-		return -1;
-	}
-	if (strcmp(group, "core") == 0)
-		n = snprintf(key, MI_STATS_KEY_MAX, "%s", name);
-	else
-		n = snprintf(key, MI_STATS_KEY_MAX, "%s.%s", group, name);
-	if (n < 0 || n >= MI_STATS_KEY_MAX) {
-		mi_reply_error(r, MI_E_NOTFOUND, "Unknown variable "
-		    MI_STATS_QUOTE "." MI_STATS_QUOTE, group, name);
-		return -1;
-	}
-	return 0;
-}
-
-/* "0", "42": a JSON number; "0600", "", "10.0.0.1": a string. */
-static bool
-mi_stats_is_number(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > 18 || (n > 1 && s[0] == '0'))
-		return false;
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static void
-mi_stats_cfg_get(struct mi_reply *r, int argc, char *const *argv)
-{
-	char	 key[MI_STATS_KEY_MAX], value[MI_STATS_VALUE_MAX];
-	json_t	*v;
-
-	(void)argc;
-	if (mi_stats_key(r, argv[0], argv[1], key) != 0)
-		return;
-	if (conf_get(mi_stats_conf, key, value, sizeof(value)) != 0) {
-		if (errno == ENOENT)
-			mi_reply_error(r, MI_E_NOTFOUND, "Unknown variable "
-			    MI_STATS_QUOTE "." MI_STATS_QUOTE, argv[0],
-			    argv[1]);
-		else
-			mi_reply_error(r, MI_E_SERVER, "Value of %s too long",
-			    key);
-		return;
-	}
-	if (mi_stats_is_number(value))
-		v = json_integer((json_int_t)strtoll(value, NULL, 10));
-	else
-		v = json_string(value);
-	if (v == NULL) {
-		mi_reply_error(r, MI_E_INTERNAL,
-		    "Internal error: out of memory");
-		return;
-	}
-	mi_reply_set(r, v);
-}
-
-static void
-mi_stats_cfg_set(struct mi_reply *r, int argc, char *const *argv)
-{
-	struct errbuf	 errs = ERRBUF_INIT;
-	char		 key[MI_STATS_KEY_MAX], text[MI_ERROR_TEXT_MAX];
-	char		 value[MI_STATS_VALUE_MAX];
-	size_t		 i;
-	bool		 runtime = false;
-
-	(void)argc;
-	if (mi_stats_key(r, argv[0], argv[1], key) != 0)
-		return;
-	if (conf_get(mi_stats_conf, key, value, sizeof(value)) != 0 &&
-	    errno == ENOENT) {
-		mi_reply_error(r, MI_E_NOTFOUND, "Unknown variable "
-		    MI_STATS_QUOTE "." MI_STATS_QUOTE, argv[0], argv[1]);
-		return;
-	}
-	for (i = 0; i < sizeof(mi_stats_runtime_keys) /
-	    sizeof(mi_stats_runtime_keys[0]); i++)
-		if (strcmp(key, mi_stats_runtime_keys[i]) == 0)
-			runtime = true;
-	if (!runtime) {
-		mi_reply_error(r, MI_E_BADREQ, "%s cannot be changed at run "
-		    "time: edit the config file and restart sipd", key);
-		return;
-	}
-	memcpy(&mi_stats_tmp, mi_stats_conf, sizeof(mi_stats_tmp));
-	if (conf_set(&mi_stats_tmp, key, argv[2], "cfg.set", 0,
-	    &errs) != 0) {
-		/* One line: "cfg.set: pstn.gw_ip: bad value ...". */
-		errbuf_oneline(&errs, text, sizeof(text));
-		errbuf_free(&errs);
-		mi_reply_error(r, MI_E_BADREQ, "%s",
-		    text[0] != '\0' ? text : "bad value");
-		return;
-	}
-	errbuf_free(&errs);
-	memcpy(mi_stats_conf, &mi_stats_tmp, sizeof(mi_stats_tmp));
-	mi_stats_publish_gw(mi_stats_conf);
-	(void)conf_get(mi_stats_conf, key, value, sizeof(value));
-	log_info("MI: cfg.set %s = \"%s\"", key, value);
+	mi_log_info("MI: statistics reset");
 }
 
 static const struct mi_cmd mi_stats_cmds[] = {
@@ -410,27 +249,11 @@ static const struct mi_cmd mi_stats_cmds[] = {
 	{ "stats.reset_statistics",
 	    "stats.reset_statistics [all] - zero every counter",
 	    0, 1, mi_stats_reset },
-	{ "cfg.get",
-	    "cfg.get GROUP NAME - value of config key GROUP.NAME "
-	    "(GROUP core: keys without a dot)",
-	    2, 2, mi_stats_cfg_get },
-	{ "cfg.set",
-	    "cfg.set GROUP NAME VALUE - change a run-time key "
-	    "(pstn gw_ip, gw_port, match_port) now",
-	    3, 3, mi_stats_cfg_set },
-	{ "cfg.set_now_string",
-	    "cfg.set_now_string GROUP NAME VALUE - as cfg.set (Kamailio name)",
-	    3, 3, mi_stats_cfg_set },
-	{ "cfg.set_now_int",
-	    "cfg.set_now_int GROUP NAME VALUE - as cfg.set (Kamailio name)",
-	    3, 3, mi_stats_cfg_set },
 };
 
 int
-mi_stats_register(struct conf *c)
+mi_stats_register(void)
 {
-	mi_stats_conf = c;
-	mi_stats_publish_gw(c);
 	return mi_cmd_register(mi_stats_cmds,
 	    sizeof(mi_stats_cmds) / sizeof(mi_stats_cmds[0]));
 }

@@ -25,9 +25,9 @@
 #include "errbuf.h"
 #include "loctab.h"
 #include "mi_cmd.h"
+#include "mi_daemon.h"
 #include "mi_reply.h"
 #include "mi_ul.h"
-#include "tables.h"
 
 /* Kamailio's usrloc domain (table) name, printed as Domain. */
 #define MI_UL_DOMAIN		"location"
@@ -73,7 +73,7 @@ mi_ul_table(struct mi_reply *r)
 {
 	struct loctab	*lt;
 
-	if ((lt = tables_loctab()) == NULL)
+	if ((lt = mi_daemon()->md_loctab()) == NULL)
 		mi_reply_error(r, MI_E_SERVER,
 		    "Location table not available");
 	return lt;
@@ -548,7 +548,7 @@ mi_ul_flush(struct mi_reply *r, int argc, char *const *argv)
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 text[MI_ERROR_TEXT_MAX];
 
-	if (tables_flush(true, &errs) == 0) {
+	if (mi_daemon()->md_flush(&errs) == 0) {
 		errbuf_free(&errs);
 		mi_ul_ok(r);
 		return;

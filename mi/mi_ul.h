@@ -6,10 +6,10 @@
 #define SIPD_MI_UL_H
 
 /*
- * Adds the ul.* commands to the MI command table. Master only, once,
- * after the location table exists (tables_load()); the commands look
- * the table up through tables_loctab() at each request. 0 or -errno
- * of mi_cmd_register().
+ * Adds the ul.* commands to the MI command table (mi_server_start()
+ * does). The commands look the table up through mi_daemon()->md_loctab()
+ * at each request; ul.flush calls md_flush(). 0 or -errno of
+ * mi_cmd_register().
  */
 int	mi_ul_register(void);
 

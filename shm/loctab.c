@@ -77,7 +77,6 @@
 #include "loctab_int.h"
 #include "shm.h"
 #include "shm_lock.h"
-#include "store.h"
 
 static const size_t lt_out_str[LT_NSTR] = {
 	offsetof(struct loctab_binding, lb_aor),
@@ -355,6 +354,7 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 	uint32_t		 i, next, prev = LT_NIL;
 	int			 n = 0, rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL; i = next) {
 		next = lt_rec(lt, i)->rc_link.lk_next;
 		if (!lt_rm_match(lt, lt_rec(lt, i), rm)) {
@@ -593,6 +593,7 @@ lt_replace_locked(struct loctab *lt, unsigned b, const struct loctab_group *g,
 	struct loctab_rec	*old = lt_rec(lt, pl->pl_old);
 	struct loctab_rec	*r = lt_rec(lt, pl->pl_new);
 
+	LT_ASSERT_BUCKET(lt, b);
 	bk->bk_jold = pl->pl_old;
 	bk->bk_jnew = pl->pl_new;
 	LT_STEP("replace-mark");
@@ -626,6 +627,7 @@ lt_journal_removals_locked(struct loctab *lt, unsigned b,
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	unsigned		 i;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = 0; i < n; i++) {
 		if (plan[i].pl_act != LT_ACT_REMOVE)
 			continue;
@@ -692,6 +694,7 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 	unsigned		 i, ins, nrm, n, had;
 	int			 rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
 	/* Expired bindings are gone for the registrar: the timer's job. */
 	if (req->sv_star || lt_group_expired(lt, &g, req->sv_now)) {
@@ -832,64 +835,29 @@ loctab_add(struct loctab *lt, struct loctab_str aor,
 }
 
 int
-loctab_insert_loaded(struct loctab *lt, const struct store_location *row,
+loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
     time_t now)
 {
-	char			 aor[LOCTAB_AOR_MAX + 1];
 	struct loctab_contact	 c;
 	struct loctab_save	 req;
 	struct loctab_load	 ld;
-	size_t			 ulen, dlen;
 
-	if (row->sl_expires != 0 && row->sl_expires <= now)
+	if (row->lr_expires != 0 && row->lr_expires <= now)
 		return LOCTAB_E_EXPIRED;
-	ulen = row->sl_username.ss_len;
-	dlen = row->sl_domain.ss_ptr != NULL ? row->sl_domain.ss_len : 0;
-	if (ulen > LOCTAB_AOR_MAX ||
-	    (dlen > 0 && ulen + 1 + dlen > LOCTAB_AOR_MAX))
-		return LOCTAB_E_TOOLONG;
-	if (ulen > 0)
-		memcpy(aor, row->sl_username.ss_ptr, ulen);
-	if (dlen > 0) {
-		aor[ulen] = '@';
-		memcpy(aor + ulen + 1, row->sl_domain.ss_ptr, dlen);
-		ulen += 1 + dlen;
-	}
-
-	memset(&c, 0, sizeof(c));
-	c.lc_uri.ls_ptr = row->sl_contact.ss_ptr;
-	c.lc_uri.ls_len = row->sl_contact.ss_len;
-	c.lc_received.ls_ptr = row->sl_received.ss_ptr;
-	c.lc_received.ls_len = row->sl_received.ss_len;
-	c.lc_path.ls_ptr = row->sl_path.ss_ptr;
-	c.lc_path.ls_len = row->sl_path.ss_len;
+	c = row->lr_contact;
 	c.lc_expires = LOCTAB_PERMANENT;	/* ld overrides */
-	if (row->sl_q < 0)
-		c.lc_q = LOCTAB_Q_UNSET;
-	else if (row->sl_q >= 1)
-		c.lc_q = LOCTAB_Q_MAX;
-	else
-		c.lc_q = (int)(row->sl_q * 1000 + 0.5);
-	c.lc_methods = row->sl_methods;
-	c.lc_flags = row->sl_flags;
-	c.lc_cflags = row->sl_cflags;
-
 	memset(&req, 0, sizeof(req));
-	req.sv_aor.ls_ptr = aor;
-	req.sv_aor.ls_len = ulen;
-	req.sv_callid.ls_ptr = row->sl_callid.ss_ptr;
-	req.sv_callid.ls_len = row->sl_callid.ss_len;
-	req.sv_user_agent.ls_ptr = row->sl_user_agent.ss_ptr;
-	req.sv_user_agent.ls_len = row->sl_user_agent.ss_len;
-	req.sv_socket.ls_ptr = row->sl_socket.ss_ptr;
-	req.sv_socket.ls_len = row->sl_socket.ss_len;
+	req.sv_aor = row->lr_aor;
+	req.sv_callid = row->lr_callid;
+	req.sv_user_agent = row->lr_user_agent;
+	req.sv_socket = row->lr_socket;
 	req.sv_now = now;
-	req.sv_cseq = row->sl_cseq;
+	req.sv_cseq = row->lr_cseq;
 	req.sv_force = 1;
 	req.sv_contacts = &c;
 	req.sv_ncontacts = 1;
-	ld.ld_expires = row->sl_expires;
-	ld.ld_last_modified = row->sl_last_modified;
+	ld.ld_expires = row->lr_expires;
+	ld.ld_last_modified = row->lr_last_modified;
 	return lt_save(lt, &req, &ld, NULL, 0, NULL);
 }
 

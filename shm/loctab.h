@@ -27,7 +27,6 @@
 #include <time.h>
 
 struct loctab;
-struct store_location;
 
 /* Longest value of each column, in bytes; longer input is refused. */
 #define LOCTAB_AOR_MAX		128	/* user, or user@domain */
@@ -134,6 +133,23 @@ struct loctab_save {
 	unsigned	 sv_ncontacts;	/* 0: just list the bindings */
 };
 
+/*
+ * A binding read back from storage at start-up: one contact with the
+ * absolute times storage keeps. The caller turns its rows into these
+ * (the AoR already joined, q already 0..1000); lr_contact.lc_expires
+ * is not used.
+ */
+struct loctab_row {
+	struct loctab_str lr_aor;
+	struct loctab_str lr_callid;
+	struct loctab_str lr_user_agent;
+	struct loctab_str lr_socket;
+	struct loctab_contact lr_contact;
+	uint32_t	 lr_cseq;
+	time_t		 lr_expires;	/* absolute; 0 = permanent */
+	time_t		 lr_last_modified;
+};
+
 /* A string pool (size class) in loctab_stats. */
 struct loctab_pool_stats {
 	unsigned	 ps_block;	/* bytes per block, header included */
@@ -205,12 +221,11 @@ int	loctab_save(struct loctab *lt, const struct loctab_save *req,
 int	loctab_add(struct loctab *lt, struct loctab_str aor,
 	    struct loctab_str contact, long expires, int q, time_t now);
 /*
- * Start-up load of one `location` row (state CS_SYNC): AoR = username,
- * or username@domain when a domain is set; q from 0..1 to 0..1000.
- * LOCTAB_E_EXPIRED (row skipped) when 0 < expires <= now.
+ * Start-up load of one stored binding (state CS_SYNC, no CSeq rule).
+ * LOCTAB_E_EXPIRED (row skipped) when 0 < lr_expires <= now.
  */
-int	loctab_insert_loaded(struct loctab *lt,
-	    const struct store_location *row, time_t now);
+int	loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
+	    time_t now);
 
 /*
  * Valid bindings (not expired at now) of an AoR into out, as

@@ -24,6 +24,11 @@
 #include "loctab.h"
 #include "shm_lock.h"
 
+/* For the _locked functions (debug builds; compiled out with NDEBUG). */
+#define LT_ASSERT_BUCKET(lt, b)	\
+	shm_lock_assert_held(&(lt)->lt_buckets[(b)].bk_lock)
+#define LT_ASSERT_FREE(lt)	shm_lock_assert_held(&(lt)->lt_free_lock)
+
 #define LT_MAGIC	0x6c6f6374U	/* "loct" */
 #define LT_VERSION	1U
 #define LT_NIL		UINT32_MAX

@@ -22,6 +22,7 @@ lt_recount_locked(struct loctab *lt, unsigned b)
 	struct loctab_rec	*r, *last = NULL;
 	uint32_t		 i, naors = 0, n = 0;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL && n <= lt->lt_pools[0].pl_count;
 	    i = r->rc_link.lk_next) {
 		r = lt_rec(lt, i);
@@ -41,6 +42,7 @@ lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from, uint32_t idx)
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	uint32_t		 i, prev = from;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = lt_next_of(lt, bk, from); i != LT_NIL && i != idx;
 	    i = lt_rec(lt, i)->rc_link.lk_next)
 		prev = i;
@@ -58,6 +60,7 @@ lt_drop_locked(struct loctab *lt, unsigned b, uint32_t prev, uint32_t idx)
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	struct loctab_rec	*r = lt_rec(lt, idx);
 
+	LT_ASSERT_BUCKET(lt, b);
 	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(0, idx);
 	*lt_jent(lt, b, bk->bk_jn + 1) = r->rc_blob;
 	LT_STEP("drop-journal");
@@ -75,6 +78,7 @@ lt_find_locked(struct loctab *lt, unsigned b, uint32_t h, const char *aor,
 	uint32_t		 i, prev = LT_NIL;
 	int			 in = 0;
 
+	LT_ASSERT_BUCKET(lt, b);
 	g->g_prev = g->g_first = g->g_tail = LT_NIL;
 	g->g_n = 0;
 	for (i = bk->bk_first; i != LT_NIL;
@@ -132,6 +136,7 @@ lt_link_locked(struct loctab *lt, unsigned b, const struct loctab_group *g,
 	struct loctab_rec	*r = lt_rec(lt, idx);
 	uint32_t		 prev, cur, k;
 
+	LT_ASSERT_BUCKET(lt, b);
 	if (g->g_n == 0)
 		prev = g->g_tail;
 	else {

@@ -91,6 +91,7 @@ lt_pool_avail_locked(struct loctab *lt, unsigned p)
 {
 	struct loctab_pool *pl = &lt->lt_pools[p];
 
+	LT_ASSERT_FREE(lt);
 	return pl->pl_count - pl->pl_bump + pl->pl_nfree;
 }
 
@@ -106,6 +107,7 @@ lt_take_locked(struct loctab *lt, unsigned b, unsigned p)
 	struct loctab_link	*lk;
 	uint32_t		 idx;
 
+	LT_ASSERT_FREE(lt);
 	idx = pl->pl_free != LT_NIL ? pl->pl_free : pl->pl_bump;
 	lk = lt_link(lt, p, idx);
 	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(p, idx);
@@ -131,6 +133,7 @@ lt_put_locked(struct loctab *lt, unsigned p, uint32_t idx)
 	struct loctab_pool	*pl = &lt->lt_pools[p];
 	struct loctab_link	*lk = lt_link(lt, p, idx);
 
+	LT_ASSERT_FREE(lt);
 	lk->lk_next = pl->pl_free;
 	LT_STEP("put-next");
 	pl->pl_free = idx;
@@ -179,6 +182,7 @@ lt_reserve_locked(struct loctab *lt, unsigned b, struct loctab_plan *plan,
 	unsigned	 i, p, q;
 	int		 rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	if ((rc = lt_free_lock(lt)) < 0)
 		return rc;
 	for (p = 0; p < LT_NPOOLS; p++)
@@ -248,6 +252,7 @@ lt_charge_settled_locked(struct loctab *lt, unsigned b)
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	uint32_t		 n;
 
+	LT_ASSERT_BUCKET(lt, b);
 	n = atomic_load_explicit(&bk->bk_nbind, memory_order_relaxed);
 	if (bk->bk_charged == n)
 		return;

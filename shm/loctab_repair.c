@@ -89,6 +89,7 @@ lt_reachable_locked(struct loctab *lt, unsigned b, uint32_t e)
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	uint32_t		 i, steps = 0;
 
+	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL && steps <= lt->lt_pools[0].pl_count;
 	    i = lt_rec(lt, i)->rc_link.lk_next, steps++) {
 		if (LT_ENT_POOL(e) == 0 ? i == LT_ENT_IDX(e) :
@@ -141,6 +142,7 @@ lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known)
 	uint32_t		 i, e;
 	int			 rc;
 
+	LT_ASSERT_BUCKET(lt, b);
 	if (known == LT_UNKNOWN)
 		lt_recount_locked(lt, b);
 	if (bk->bk_jn == 0 && bk->bk_charged == atomic_load_explicit(

@@ -70,6 +70,7 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 	size_t			 total;
 	unsigned		 p, t;
 
+	LT_ASSERT_BUCKET(lt, b);
 	if (bk->bk_jn != 0 || bk->bk_jold != LT_NIL || bk->bk_jnew != LT_NIL)
 		return -1;
 	for (i = bk->bk_first; i != LT_NIL; i = r->rc_link.lk_next) {

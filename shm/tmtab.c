@@ -276,6 +276,7 @@ tm_chunk_take_locked(uint32_t n)
 {
 	uint32_t	 head = TM_NONE, tail = TM_NONE, c, i;
 
+	shm_lock_assert_held(&tm->th_pool_lock);
 	if (n > tm->th_nchunks - tm->th_chunks_used)
 		return TM_NONE;
 	for (i = 0; i < n; i++) {
@@ -305,6 +306,7 @@ tm_chunk_give_locked(uint32_t head)
 {
 	uint32_t	 c = head, next;
 
+	shm_lock_assert_held(&tm->th_pool_lock);
 	while (c != TM_NONE) {
 		next = tm_chunks[c - 1].ck_next;
 		tm_chunks[c - 1].ck_next = tm->th_chunk_free;

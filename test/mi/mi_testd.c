@@ -1,7 +1,10 @@
 /*
  * mi_testd: the MI server alone in a libevent loop, for test_mi.py.
- * It stands in for the sipd master: log/proc/shm are stubbed here, and
- * test.* commands exercise whole, failing and streamed replies.
+ * It stands in for the sipd master behind mi/mi_daemon.h: a fake
+ * process list, log, config and flush, with real shm tables (location
+ * table, counters, run-time config) so that the ul.*, stats.* and cfg.*
+ * handlers run as in sipd. test.* commands exercise whole, failing and
+ * streamed replies and let test_mi.py see and steer the fake.
  *
  * usage: mi_testd SOCKET [MODE [GROUP]]
  * Prints "ready" on stdout once listening; SIGTERM stops it cleanly.
@@ -20,75 +23,132 @@
 
 #include "conf.h"
 #include "errbuf.h"
-#include "log.h"
+#include "loctab.h"
 #include "mi_cmd.h"
+#include "mi_daemon.h"
 #include "mi_reply.h"
 #include "mi_server.h"
-#include "proc.h"
+#include "runcfg.h"
 #include "shm.h"
+#include "stats.h"
 
-/* --- stubs of the master's modules ------------------------------- */
+/* --- the fake daemon (mi_daemon.h) ------------------------------- */
 
-static int	testd_debug;
-static time_t	testd_start;
+#define TESTD_NPROCS	3
+#define TESTD_HASH	16
+#define TESTD_CONTACTS	100
 
+static int		 testd_debug;
+static time_t		 testd_start;
+static struct conf	 testd_conf;
+static struct loctab	*testd_lt;
+static pid_t		 testd_pids[TESTD_NPROCS];
+static const char	*testd_descs[TESTD_NPROCS] = {
+	"attendant",
+	"udp receiver child=0 (respawning)",
+	"udp receiver child=1 sock=udp:127.0.0.1:5060",
+};
+/* What the handlers asked of the fake; test.fake reports it. */
+static unsigned		 testd_flushes;
+static int		 testd_flush_fail;	/* md_flush fails */
+static unsigned		 testd_conf_changes;
+
+static struct loctab *
+testd_loctab(void)
+{
+	return testd_lt;
+}
+
+static int
+testd_flush(struct errbuf *errs)
+{
+	testd_flushes++;
+	if (!testd_flush_fail)
+		return 0;
+	errbuf_add(errs, "/fake/db/location", 0, "disk full");
+	errbuf_add(errs, "/fake/db/location", 0, "old file kept");
+	return -1;
+}
+
+static struct conf *
+testd_get_conf(void)
+{
+	return &testd_conf;
+}
+
+/* As the master does: the workers' copy of the gateway, in runcfg. */
 static void
-testd_vlog(const char *kind, int with_errno, const char *fmt, va_list ap)
+testd_conf_changed(const struct conf *c)
 {
-	int	saved = errno;
+	struct runcfg_gw	 gw;
 
-	fprintf(stderr, "mi_testd: %s: ", kind);
-	vfprintf(stderr, fmt, ap);
-	if (with_errno)
-		fprintf(stderr, ": %s", strerror(saved));
-	fputc('\n', stderr);
+	testd_conf_changes++;
+	memset(&gw, 0, sizeof(gw));
+	gw.rg_set = c->c_gw_set;
+	gw.rg_match_port = c->c_gw_match_port;
+	gw.rg_port = c->c_gw_port;
+	snprintf(gw.rg_ip, sizeof(gw.rg_ip), "%s", c->c_gw_ip);
+	runcfg_set_gw(&gw);
 }
 
-#define TESTD_LOG(name, kind, e, cond)					\
-void									\
-name(const char *fmt, ...)						\
-{									\
-	va_list	ap;							\
-									\
-	if (!(cond))							\
-		return;							\
-	va_start(ap, fmt);						\
-	testd_vlog(kind, e, fmt, ap);					\
-	va_end(ap);							\
-}
-TESTD_LOG(log_warn, "warning", 1, 1)
-TESTD_LOG(log_warnx, "warning", 0, 1)
-TESTD_LOG(log_info, "info", 0, 1)
-TESTD_LOG(log_debug, "debug", 0, testd_debug)
-
-static struct proc_entry testd_procs[3];
-
-int
-proc_count(void)
+static int
+testd_proc(int i, pid_t *ret_pid, const char **ret_desc)
 {
-	return 3;
+	if (i < 0 || i >= TESTD_NPROCS)
+		return -1;
+	*ret_pid = testd_pids[i];
+	*ret_desc = testd_descs[i];
+	return 0;
 }
 
-const struct proc_entry *
-proc_get(int i)
-{
-	return i >= 0 && i < 3 ? &testd_procs[i] : NULL;
-}
-
-time_t
-proc_start_time(void)
+static time_t
+testd_start_time(void)
 {
 	return testd_start;
 }
 
-void
-shm_usage(struct shm_usage *ret)
+static void
+testd_vlog(enum mi_log_level level, const char *fmt, va_list ap)
 {
-	ret->su_total = 33554432;
-	ret->su_used = 1048576;
-	ret->su_free = 33554432 - 1048576;
-	ret->su_max_used = 1048576;
-	ret->su_fragments = 7;
+	static const char *const kinds[] = {
+		[MI_LOG_DEBUG] = "debug",
+		[MI_LOG_INFO] = "info",
+		[MI_LOG_WARN] = "warning",
+	};
+
+	if (level == MI_LOG_DEBUG && !testd_debug)
+		return;
+	fprintf(stderr, "mi_testd: %s: ", kinds[level]);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static const struct mi_daemon testd_daemon = {
+	.md_loctab = testd_loctab,
+	.md_flush = testd_flush,
+	.md_conf = testd_get_conf,
+	.md_conf_changed = testd_conf_changed,
+	.md_proc = testd_proc,
+	.md_start_time = testd_start_time,
+	.md_vlog = testd_vlog,
+};
+
+/* The shm tables the handlers use: location table, counters, runcfg. */
+static int
+testd_shm(void)
+{
+	size_t	 size;
+
+	size = shm_size_base();
+	size = loctab_shm_size_add(size, TESTD_HASH, TESTD_CONTACTS);
+	size = shm_size_add(size, stats_shm_size(1), STATS_SHM_ALIGN);
+	size = shm_size_add(size, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
+	if (shm_create(size) != 0 ||
+	    loctab_create(TESTD_HASH, TESTD_CONTACTS, &testd_lt) != 0 ||
+	    stats_create(1) != 0 || runcfg_create() != 0)
+		return -1;
+	stats_set_row(0);
+	return 0;
 }
 
 /* --- test commands ------------------------------------------------ */
@@ -274,7 +334,57 @@ testd_cmd_nested(struct mi_reply *r, int argc, char *const *argv)
 	    0, NULL));
 }
 
+/* test.flush_fail 0|1: make the fake's md_flush succeed or fail. */
+static void
+testd_cmd_flush_fail(struct mi_reply *r, int argc, char *const *argv)
+{
+	long	v;
+
+	if (mi_arg_long(r, "fail", argv[0], 0, 1, &v) == -1)
+		return;
+	testd_flush_fail = (int)v;
+}
+
+/* test.fake: what the handlers asked of the fake daemon so far. */
+static void
+testd_cmd_fake(struct mi_reply *r, int argc, char *const *argv)
+{
+	struct runcfg_gw	 gw;
+
+	memset(&gw, 0, sizeof(gw));
+	(void)runcfg_gw(&gw);
+	mi_reply_set(r, json_pack("{s:I, s:I, s:s, s:i, s:b, s:b}",
+	    "flushes", (json_int_t)testd_flushes,
+	    "conf_changes", (json_int_t)testd_conf_changes,
+	    "runcfg_gw_ip", gw.rg_ip, "runcfg_gw_port", (int)gw.rg_port,
+	    "runcfg_gw_set", gw.rg_set, "runcfg_match_port",
+	    gw.rg_match_port));
+}
+
+/* test.count NAME N: adds N to the counter "group:name" (stats.h). */
+static void
+testd_cmd_count(struct mi_reply *r, int argc, char *const *argv)
+{
+	long	n;
+	int	i;
+
+	if (mi_arg_long(r, "n", argv[1], 0, 1000000, &n) == -1)
+		return;
+	for (i = 0; i < STATS__MAX; i++)
+		if (strcmp(stats_name((enum stats_id)i), argv[0]) == 0) {
+			stats_add((enum stats_id)i, (uint64_t)n);
+			return;
+		}
+	mi_reply_error(r, 404, "no counter %s", argv[0]);
+}
+
 static const struct mi_cmd testd_cmds[] = {
+	{ "test.flush_fail", "test.flush_fail 0|1 - fake flush fails", 1, 1,
+	    testd_cmd_flush_fail },
+	{ "test.fake", "test.fake - calls the fake daemon saw", 0, 0,
+	    testd_cmd_fake },
+	{ "test.count", "test.count NAME N - add N to a counter", 2, 2,
+	    testd_cmd_count },
 	{ "test.stream", "test.stream N - dump N fake AoRs", 1, 1,
 	    testd_cmd_stream },
 	{ "test.fail_early", "test.fail_early - stream failing at once",
@@ -310,7 +420,6 @@ main(int argc, char *argv[])
 {
 	struct event_base	*base;
 	struct event		*sigterm;
-	struct conf		 c;
 	struct errbuf		 errs = ERRBUF_INIT;
 	int			 rc;
 
@@ -320,18 +429,21 @@ main(int argc, char *argv[])
 	}
 	testd_debug = getenv("MI_TESTD_DEBUG") != NULL;
 	testd_start = time(NULL) - 42;
-	testd_procs[0] = (struct proc_entry){ PROC_MASTER, 0, getpid(),
-	    testd_start, "attendant" };
-	testd_procs[1] = (struct proc_entry){ PROC_WORKER, 1, 0, 0,
-	    "udp receiver child=0 (respawning)" };
-	testd_procs[2] = (struct proc_entry){ PROC_WORKER, 2, getpid() + 1,
-	    testd_start, "udp receiver child=1 sock=udp:127.0.0.1:5060" };
+	testd_pids[0] = getpid();
+	testd_pids[2] = getpid() + 1;
+	if (testd_shm() != 0) {
+		fprintf(stderr, "mi_testd: cannot set up shm\n");
+		return 1;
+	}
 
-	memset(&c, 0, sizeof(c));
-	snprintf(c.c_mi_socket, sizeof(c.c_mi_socket), "%s", argv[1]);
-	c.c_mi_mode = argc > 2 ? (mode_t)strtol(argv[2], NULL, 8) : 0600;
+	conf_defaults(&testd_conf);
+	snprintf(testd_conf.c_mi_socket, sizeof(testd_conf.c_mi_socket), "%s",
+	    argv[1]);
+	testd_conf.c_mi_mode = argc > 2 ? (mode_t)strtol(argv[2], NULL, 8) :
+	    0600;
 	if (argc > 3)
-		snprintf(c.c_mi_group, sizeof(c.c_mi_group), "%s", argv[3]);
+		snprintf(testd_conf.c_mi_group, sizeof(testd_conf.c_mi_group),
+		    "%s", argv[3]);
 
 	if ((base = event_base_new()) == NULL)
 		return 1;
@@ -339,7 +451,8 @@ main(int argc, char *argv[])
 	    sizeof(testd_cmds) / sizeof(testd_cmds[0])) != 0 ||
 	    mi_cmd_register(testd_cmds, 1) != -EEXIST)
 		return 1;
-	if ((rc = mi_server_start(base, &c, &errs)) != 0) {
+	if ((rc = mi_server_start(base, &testd_conf, &testd_daemon,
+	    &errs)) != 0) {
 		fprintf(stderr, "mi_testd: %s", errbuf_text(&errs));
 		errbuf_free(&errs);
 		event_base_free(base);
@@ -357,5 +470,6 @@ main(int argc, char *argv[])
 	event_base_free(base);
 	mi_cmd_reset();
 	errbuf_free(&errs);
+	shm_destroy();
 	return 0;
 }

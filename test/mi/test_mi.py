@@ -3,7 +3,9 @@
 
 usage: test_mi.py MI_TESTD MICTL
 Checks the wire protocol of mi/PROTOCOL.md, the sercmd-style rendering,
-the limits, streaming with a stalled client, and socket set-up errors.
+the limits, streaming with a stalled client, and socket set-up errors;
+and sipd's ul.*, stats.* and cfg.* handlers against mi_testd's fake
+daemon (mi/mi_daemon.h) over real shm tables, with exact replies.
 Fails if the server logs a sanitizer report.
 """
 import json
@@ -169,12 +171,20 @@ class MiTest(unittest.TestCase):
         self.assertEqual(v[0]["desc"], "attendant")
 
     def test_shmmem(self):
-        rc, out, _ = self.mictl("core.shmmem")
-        self.assertEqual(out, "{\n\ttotal: 33554432\n\tfree: 32505856\n"
-                         "\tused: 1048576\n\treal_used: 1048576\n"
-                         "\tmax_used: 1048576\n\tfragments: 7\n}\n")
+        # mi_testd's real mapping: location table, counters, runcfg
         rc, out, _ = self.mictl("-j", "core.shmmem")
-        self.assertEqual(json.loads(out)["total"], 33554432)
+        self.assertEqual(rc, 0)
+        v = json.loads(out)
+        self.assertEqual(sorted(v), ["fragments", "free", "max_used",
+                                     "real_used", "total", "used"])
+        self.assertGreater(v["total"], 0)
+        self.assertEqual(v["total"], v["used"] + v["free"])
+        self.assertEqual(v["real_used"], v["used"])
+        rc, out, _ = self.mictl("core.shmmem")
+        self.assertEqual(out, "{\n\ttotal: %(total)d\n\tfree: %(free)d\n"
+                         "\tused: %(used)d\n\treal_used: %(used)d\n"
+                         "\tmax_used: %(max_used)d\n"
+                         "\tfragments: %(fragments)d\n}\n" % v)
 
     def test_ls_and_help(self):
         rc, out, _ = self.mictl("ls")
@@ -406,6 +416,189 @@ class MiTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(call(self.sock, "test.gen_calls")["result"]["live"],
                          0)
+
+
+class HandlerCase(unittest.TestCase):
+    """One fresh mi_testd per test: its shm tables start empty."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mi-handlers-")
+        self.sock = os.path.join(self.dir, "mi.sock")
+        self.srv = Server(self.sock)
+        self.log = None
+
+    def tearDown(self):
+        self.log = self.srv.stop()
+
+    def ok(self, method, *params):
+        r = call(self.sock, method, list(params))
+        self.assertNotIn("error", r, (method, params))
+        return r["result"]
+
+    def err(self, method, *params):
+        r = call(self.sock, method, list(params))
+        self.assertNotIn("result", r, (method, params))
+        return r["error"]["code"], r["error"]["message"]
+
+    def fake(self):
+        return self.ok("test.fake")
+
+
+MI_CALLID = "dfjrewr12386fd6-343@sipd.mi"
+MI_UA = "SIP Router MI Server"
+
+
+class UlTest(HandlerCase):
+    def test_add_lookup_dump_rm(self):
+        self.assertEqual(self.ok("ul.dump"), {
+            "Domain": "location", "Size": 16, "AoRs": [],
+            "Stats": {"Records": 0, "Max-Slots": 0}})
+        # AoRs are lower-cased as the registrar stores them
+        self.assertEqual(self.ok("ul.add", "Alice", "sip:a@10.0.0.1", "0",
+                                 "0.5"), "OK")
+        self.assertEqual(self.ok("ul.add", "alice", "sip:a@10.0.0.2",
+                                 "3600"), "OK")
+        got = self.ok("ul.lookup", "ALICE")
+        self.assertEqual(got["AoR"], "alice")
+        cs = [c["Contact"] for c in got["Contacts"]]
+        self.assertEqual([c["Address"] for c in cs],
+                         ["sip:a@10.0.0.1", "sip:a@10.0.0.2"])
+        self.assertEqual(cs[0], {
+            "Address": "sip:a@10.0.0.1", "Expires": "permanent",
+            "Q": 0.5, "Call-ID": MI_CALLID, "CSeq": 1,
+            "User-Agent": MI_UA, "Received": "[not set]",
+            "Path": "[not set]", "State": "CS_NEW", "Flags": 0,
+            "CFlags": 0, "Socket": "[not set]", "Methods": -1})
+        self.assertIn(cs[1]["Expires"], (3599, 3600))
+        self.assertEqual(cs[1]["Q"], -1.0)
+        brief = self.ok("ul.dump", "brief")
+        self.assertEqual(brief, {
+            "Domain": "location", "Size": 16, "AoRs": [{"AoR": "alice"}],
+            "Stats": {"Records": 1, "Max-Slots": 1}})
+        full = self.ok("ul.dump")
+        self.assertEqual(full["AoRs"][0]["Contacts"], got["Contacts"])
+
+        self.assertEqual(self.err("ul.rm_contact", "alice", "sip:x"),
+                         (404, "Contact not found"))
+        self.assertEqual(self.err("ul.rm_contact", "bob", "sip:x"),
+                         (404, "AOR not found"))
+        self.assertEqual(self.ok("ul.rm_contact", "alice",
+                                 "sip:a@10.0.0.2"), "OK")
+        self.assertEqual(len(self.ok("ul.lookup", "alice")["Contacts"]), 1)
+        self.assertEqual(self.ok("ul.rm", "alice"), "OK")
+        self.assertEqual(self.err("ul.rm", "alice"), (404, "AOR not found"))
+        self.assertEqual(self.err("ul.lookup", "alice"),
+                         (404, "AOR not found"))
+
+    def test_bad_args(self):
+        self.assertEqual(self.err("ul.add", "a", "sip:a", "60", "2"),
+                         (-32602, "Invalid params: q must be a number in -1..1"))
+        self.assertEqual(self.err("ul.add", "a", "sip:a", "60", "0.-5")[0],
+                         -32602)
+        self.assertEqual(self.err("ul.add", "a", "", "60"),
+                         (-32602, "Invalid params: contact must not be "
+                          "empty"))
+        self.assertEqual(self.err("ul.dump", "full"),
+                         (-32602, 'Invalid params: the only argument is '
+                          '"brief"'))
+        self.assertEqual(self.err("ul.lookup", "u" * 129),
+                         (-32602, "Invalid params: aor is longer than 128 "
+                          "bytes"))
+
+    def test_flush(self):
+        self.assertEqual(self.fake()["flushes"], 0)
+        self.assertEqual(self.ok("ul.flush"), "OK")
+        self.assertEqual(self.fake()["flushes"], 1)
+        self.ok("test.flush_fail", "1")
+        self.assertEqual(self.err("ul.flush"), (
+            500, "Flush failed: /fake/db/location: disk full;"
+            "/fake/db/location: old file kept"))
+        self.assertEqual(self.fake()["flushes"], 2)
+
+
+class StatsTest(HandlerCase):
+    def test_groups_and_gauges(self):
+        self.assertEqual(self.ok("stats.get_statistics", "registrar:"), {
+            "registrar:accepted_regs": 0, "registrar:rejected_regs": 0,
+            "registrar:max_expires": 7200, "registrar:max_contacts": 0,
+            "registrar:default_expire": 3600})
+        self.ok("test.count", "registrar:accepted_regs", "3")
+        self.ok("test.count", "sl:2xx_replies", "2")
+        self.ok("test.count", "sl:4xx_replies", "1")
+        self.ok("ul.add", "bob", "sip:b@1", "60")
+        self.ok("ul.add", "bob", "sip:b@2", "60")
+        self.ok("ul.add", "carol", "sip:c@1", "60")
+        self.assertEqual(self.ok("stats.get_statistics", "accepted_regs",
+                                 "sent_replies", "usrloc:"), {
+            "registrar:accepted_regs": 3, "sl:sent_replies": 3,
+            "usrloc:registered_users": 2, "usrloc:location-users": 2,
+            "usrloc:location-contacts": 3, "usrloc:location-expires": 0})
+        every = self.ok("stats.get_statistics")
+        self.assertEqual(every, self.ok("stats.get_statistics", "all"))
+        self.assertEqual(list(every)[:2], ["core:rcv_requests",
+                                           "core:rcv_replies"])
+        self.assertEqual(every["tm:current"], 0)
+        self.assertEqual(self.err("stats.get_statistics", "nosuch"),
+                         (404, "Statistic not found: nosuch"))
+
+    def test_reset(self):
+        self.ok("test.count", "core:rcv_requests", "5")
+        self.assertEqual(self.ok("stats.get_statistics",
+                                 "core:rcv_requests"),
+                         {"core:rcv_requests": 5})
+        self.assertEqual(self.err("stats.reset_statistics", "core:")[0],
+                         -32602)
+        self.assertIsNone(self.ok("stats.reset_statistics"))
+        self.assertEqual(self.ok("stats.get_statistics",
+                                 "core:rcv_requests"),
+                         {"core:rcv_requests": 0})
+        # gauges are state, not counts: kept
+        self.assertEqual(self.ok("stats.get_statistics", "max_expires"),
+                         {"registrar:max_expires": 7200})
+
+    def tearDown(self):
+        super().tearDown()
+        if self._testMethodName == "test_reset":
+            self.assertIn("mi_testd: info: MI: statistics reset\n",
+                          self.log)
+
+
+class CfgTest(HandlerCase):
+    def test_get(self):
+        self.assertEqual(self.ok("cfg.get", "core", "children"), 4)
+        self.assertEqual(self.ok("cfg.get", "pstn", "gw_ip"), "")
+        self.assertEqual(self.ok("cfg.get", "pstn", "match_port"), "yes")
+        self.assertEqual(self.err("cfg.get", "nosuch", "x"),
+                         (404, "Unknown variable nosuch.x"))
+        self.assertEqual(self.err("cfg.get", "pstn.x", "gw_ip"),
+                         (404, "Unknown variable pstn.x.gw_ip"))
+
+    def test_set(self):
+        self.assertEqual(self.fake()["conf_changes"], 0)
+        self.assertEqual(self.err("cfg.set", "core", "children", "8"), (
+            400, "children cannot be changed at run time: edit the "
+            "config file and restart sipd"))
+        self.assertIsNone(self.ok("cfg.set", "pstn", "gw_ip", "10.1.2.3"))
+        f = self.fake()
+        self.assertEqual((f["conf_changes"], f["runcfg_gw_ip"],
+                          f["runcfg_gw_set"]), (1, "10.1.2.3", True))
+        self.assertEqual(self.ok("cfg.get", "pstn", "gw_ip"), "10.1.2.3")
+        code, msg = self.err("cfg.set", "pstn", "gw_port", "nope")
+        self.assertEqual(code, 400)
+        self.assertTrue(msg.startswith("cfg.set"), msg)
+        self.assertEqual(self.fake()["conf_changes"], 1)
+        self.assertIsNone(self.ok("cfg.set_now_int", "pstn", "gw_port",
+                                  "5080"))
+        f = self.fake()
+        self.assertEqual((f["conf_changes"], f["runcfg_gw_port"]),
+                         (2, 5080))
+        self.assertEqual(self.ok("cfg.get", "pstn", "gw_port"), 5080)
+
+    def tearDown(self):
+        super().tearDown()
+        if self._testMethodName == "test_set":
+            self.assertIn('mi_testd: info: MI: cfg.set pstn.gw_ip = '
+                          '"10.1.2.3"\n', self.log)
 
 
 def read_line_of(path, method):

@@ -26,7 +26,6 @@
 
 #include "loctab.h"
 #include "shm.h"
-#include "store.h"
 
 #include "testutil.h"
 
@@ -746,37 +745,32 @@ static void
 test_loaded_and_add(void **state)
 {
 	struct loctab		*lt = new_table(16, 100);
-	struct store_location	 row;
+	struct loctab_row	 row;
 	unsigned		 n;
 
 	(void)state;
 	memset(&row, 0, sizeof(row));
-	row.sl_username.ss_ptr = "bob";
-	row.sl_username.ss_len = 3;
-	row.sl_contact.ss_ptr = "sip:bob@1.2.3.4";
-	row.sl_contact.ss_len = 15;
-	row.sl_callid.ss_ptr = "cid";
-	row.sl_callid.ss_len = 3;
-	row.sl_user_agent.ss_ptr = "n/a";
-	row.sl_user_agent.ss_len = 3;
-	row.sl_expires = NOW + 50;
-	row.sl_last_modified = NOW - 10;
-	row.sl_q = 0.5;
-	row.sl_cseq = 42;
-	row.sl_methods = 527;
+	row.lr_aor = S("bob");
+	row.lr_contact.lc_uri = S("sip:bob@1.2.3.4");
+	row.lr_callid = S("cid");
+	row.lr_user_agent = S("n/a");
+	row.lr_expires = NOW + 50;
+	row.lr_last_modified = NOW - 10;
+	row.lr_contact.lc_q = 500;
+	row.lr_cseq = 42;
+	row.lr_contact.lc_methods = 527;
 	assert_int_equal(loctab_insert_loaded(lt, &row, NOW), 0);
-	row.sl_contact.ss_ptr = "sip:bob@5.6.7.8";
-	row.sl_q = STORE_Q_UNSET;
-	row.sl_expires = 0;
+	row.lr_contact.lc_uri = S("sip:bob@5.6.7.8");
+	row.lr_contact.lc_q = LOCTAB_Q_UNSET;
+	row.lr_expires = 0;
 	assert_int_equal(loctab_insert_loaded(lt, &row, NOW), 0);
-	row.sl_contact.ss_ptr = "sip:bob@9.9.9.9";
-	row.sl_expires = NOW;
+	row.lr_contact.lc_uri = S("sip:bob@9.9.9.9");
+	row.lr_expires = NOW;
 	assert_int_equal(loctab_insert_loaded(lt, &row, NOW),
 	    LOCTAB_E_EXPIRED);
-	row.sl_domain.ss_ptr = "example.com";
-	row.sl_domain.ss_len = 11;
-	row.sl_expires = NOW + 5;
-	row.sl_q = 1.0;
+	row.lr_aor = S("bob@example.com");
+	row.lr_expires = NOW + 5;
+	row.lr_contact.lc_q = LOCTAB_Q_MAX;
 	assert_int_equal(loctab_insert_loaded(lt, &row, NOW), 0);
 	assert_int_equal(loctab_changes(lt), 0);
 

@@ -1,0 +1,71 @@
+/*
+ * mi_daemon: the one way the MI server and its handlers reach the
+ * process that serves them (the sipd master, or a test's fake).
+ *
+ * mi/ sits beside daemon/, not above it: it includes conf/ and shm/
+ * (the shared tables it reports on) but nothing of daemon/. What only
+ * the daemon knows -- where the location table is, how to write it to
+ * storage, the live config, the process list, the log -- comes through
+ * this table of functions, which the daemon (daemon/mi_glue.c) hands to
+ * mi_server_start(). Every member must be set.
+ */
+#ifndef SIPD_MI_DAEMON_H
+#define SIPD_MI_DAEMON_H
+
+#include <stdarg.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct conf;
+struct errbuf;
+struct loctab;
+
+enum mi_log_level {
+	MI_LOG_DEBUG,
+	MI_LOG_INFO,
+	MI_LOG_WARN,
+};
+
+struct mi_daemon {
+	/* The location table (ul.*, usrloc gauges), or NULL: none. */
+	struct loctab	*(*md_loctab)(void);
+	/* ul.flush: writes the location table now. 0, or -1 + errs. */
+	int		 (*md_flush)(struct errbuf *errs);
+	/*
+	 * The live config: cfg.get reads it, cfg.set writes a validated
+	 * copy over it and then calls md_conf_changed() so the daemon
+	 * publishes the run-time keys (pstn.*) to its workers.
+	 */
+	struct conf	*(*md_conf)(void);
+	void		 (*md_conf_changed)(const struct conf *c);
+	/*
+	 * core.ps: process i of n (0 = the supervisor). 0 with pid and a
+	 * description valid until the next call, -1 past the end. A pid
+	 * of 0 is a slot with no process right now (not listed).
+	 */
+	int		 (*md_proc)(int i, pid_t *ret_pid,
+			    const char **ret_desc);
+	/* core.uptime: when the serving process started. */
+	time_t		 (*md_start_time)(void);
+	/* One log line (no newline); MI_LOG_WARN lines may be errors. */
+	void		 (*md_vlog)(enum mi_log_level level,
+			    const char *fmt, va_list ap);
+};
+
+/* The interface in use (set by mi_server_start()), or NULL. */
+const struct mi_daemon *mi_daemon(void);
+/* Sets it; mi_server_start() does this. Tests may call it alone. */
+void	mi_daemon_set(const struct mi_daemon *d);
+
+/* Logging of mi/ through md_vlog; nothing when no interface is set. */
+void	mi_log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	mi_log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	mi_log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* As mi_log_warnx(), with ": strerror(errno)" appended. */
+void	mi_log_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+#endif
