@@ -157,6 +157,13 @@ dispatch_route(const struct udp_sock *in, const struct sip_msg *m,
 	route_request(m, src, time(NULL), &t);
 	switch (t.rt_verdict) {
 	case ROUTE_REPLY:
+		/*
+		 * Two copies of one authorized request read at once by two
+		 * workers: the second finds its nc used. If the first has
+		 * opened the transaction by now, this is its retransmission.
+		 */
+		if (t.rt_code == 407 && tm_retransmission(in, m, src))
+			return;
 		tm_reply(in, m, src, t.rt_code, t.rt_reason, t.rt_extra,
 		    false);
 		return;
