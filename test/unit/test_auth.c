@@ -1291,6 +1291,125 @@ test_shm_size(void **state)
 	    AUTH_SHM_ALIGN) < TEST_MAP_SIZE);
 }
 
+/* ---- auth_authorize(): the one 401/407 policy --------------------- */
+
+static bool	authorize_retx_answer;
+
+static bool
+authorize_retx(void *arg)
+{
+	(void)arg;
+	return authorize_retx_answer;
+}
+
+/* c (NULL: no credentials) as kind, for identity, at now. */
+static void
+authorize(const struct cred *c, enum auth_kind kind, const char *identity,
+    bool (*retx)(void *), time_t now, struct auth_decision *d)
+{
+	static char		 chal[1024];
+	struct test_msg		 t;
+	struct test_db		 db = db_default();
+	struct auth_request	 req;
+	struct cred		 cc;
+	char			 line[1024] = "";
+
+	if (c != NULL) {
+		cc = *c;
+		cc.cr_hdr = kind == AUTH_PROXY ? "Proxy-Authorization" :
+		    "Authorization";
+		cred_line(line, sizeof(line), &cc);
+	}
+	msg_make(&t, c != NULL ? c->cr_method : "INVITE", line);
+	memset(&req, 0, sizeof(req));
+	req.ar_m = &t.tm_msg;
+	req.ar_kind = kind;
+	req.ar_realm = str(TEST_REALM);
+	req.ar_identity = identity;
+	req.ar_identity_len = strlen(identity);
+	req.ar_lookup = test_lookup;
+	req.ar_lookup_arg = &db;
+	req.ar_retransmission = retx;
+	req.ar_now = now;
+	req.ar_conf = &test_conf;
+	auth_authorize(&req, chal, sizeof(chal), d);
+}
+
+static void
+test_authorize_policy(void **state)
+{
+	char			 nonce[AUTH_NONCE_LEN + 1];
+	struct auth_decision	 d;
+	struct cred		 c;
+
+	(void)state;
+	/* no credentials: a challenge of the kind asked, nothing to log */
+	authorize(NULL, AUTH_PROXY, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 407);
+	assert_string_equal(d.ad_reason, "Proxy Authentication Required");
+	assert_non_null(strstr(d.ad_extra, "Proxy-Authenticate: Digest "));
+	assert_null(d.ad_why);
+	authorize(NULL, AUTH_WWW, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 401);
+	assert_string_equal(d.ad_reason, "Unauthorized");
+	assert_non_null(strstr(d.ad_extra, "WWW-Authenticate: Digest "));
+
+	/* right credentials for the identity: authorized, line named */
+	new_nonce(nonce, TEST_NOW);
+	c = cred_alice(nonce, "00000001");
+	authorize(&c, AUTH_WWW, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 0);
+	assert_true(d.ad_hdr >= 0);
+	/* the same nc again: a replay, a fresh challenge, a warning */
+	authorize(&c, AUTH_WWW, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 401);
+	assert_int_equal(d.ad_outcome, AUTH_REPLAY);
+	assert_string_equal(d.ad_why, "replayed nonce count");
+	assert_true(d.ad_warn);
+	assert_null(strstr(d.ad_extra, "stale"));
+	/* ...unless the caller knows it for a retransmission */
+	authorize_retx_answer = false;
+	authorize(&c, AUTH_WWW, "alice", authorize_retx, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 401);
+	authorize_retx_answer = true;
+	authorize(&c, AUTH_WWW, "alice", authorize_retx, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 0);
+
+	/* right credentials of another user than the identity: 403 */
+	c.cr_nc = "00000002";
+	authorize(&c, AUTH_PROXY, "bob", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 403);
+	assert_string_equal(d.ad_reason, "Forbidden auth ID");
+	assert_int_equal(d.ad_user.len, 5);
+	assert_memory_equal(d.ad_user.s, "alice", 5);
+
+	/* wrong password and unknown user: the same fresh challenge */
+	c.cr_nc = "00000003";
+	c.cr_password = "wrong";
+	authorize(&c, AUTH_PROXY, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 407);
+	assert_string_equal(d.ad_why, "wrong password or unknown user");
+	c.cr_user = "mallory";
+	authorize(&c, AUTH_PROXY, "mallory", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 407);
+	assert_string_equal(d.ad_why, "wrong password or unknown user");
+
+	/* an expired nonce with the right password: stale=true, no warning */
+	new_nonce(nonce, TEST_NOW);
+	c = cred_alice(nonce, "00000001");
+	authorize(&c, AUTH_WWW, "alice", NULL, TEST_NOW + 301, &d);
+	assert_int_equal(d.ad_code, 401);
+	assert_non_null(strstr(d.ad_extra, "stale=true"));
+	assert_string_equal(d.ad_why, "stale nonce");
+	assert_false(d.ad_warn);
+
+	/* unusable credentials: 400 */
+	c.cr_nc = "zz";
+	authorize(&c, AUTH_WWW, "alice", NULL, TEST_NOW, &d);
+	assert_int_equal(d.ad_code, 400);
+	assert_string_equal(d.ad_reason, "Bad Request - Malformed credentials");
+}
+
 int
 main(void)
 {
@@ -1326,6 +1445,7 @@ main(void)
 		cmocka_unit_test_setup(test_bad_credentials, test_setup),
 		cmocka_unit_test_setup(test_realm_default, test_setup),
 		cmocka_unit_test_setup(test_shm_size, test_setup),
+		cmocka_unit_test_setup(test_authorize_policy, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
