@@ -325,11 +325,14 @@ dt_addr_str(const struct sockaddr *a, char *out, size_t cap)
 void
 dt_take_nonce(const char *name, const char *extra, struct dt_vars *v)
 {
-	const char	*p, *q;
+	const char	*p = extra != NULL ? strstr(extra, "nonce=\"") : NULL;
+	const char	*q;
 
-	if (extra == NULL || (p = strstr(extra, "nonce=\"")) == NULL)
+	if (p == NULL) {
 		fail_msg("row \"%s\": no nonce in \"%s\"", name,
 		    extra != NULL ? extra : "(null)");
+		return;
+	}
 	p += 7;
 	q = strchr(p, '"');
 	assert_non_null(q);
