@@ -304,6 +304,13 @@ static const struct reg_row reg_main[] = {
 	{ "no credentials -> 401 with a challenge [R4]", NULL, 0, NULL,
 	  REG_A("a1@pc", "1", "Contact: <sip:alice@192.0.2.20:5060>\n"),
 	  401, "Unauthorized", CHALLENGE, false, NULL, NULL },
+	{ "the realm is the To host (here sipd.example.org) [R1]", NULL, 0,
+	  NULL,
+	  REG("sip:alice@sipd.example.org", ALICE, "a1@pc", "1",
+	    "Contact: <sip:alice@192.0.2.20:5060>\n"),
+	  401, "Unauthorized", "WWW-Authenticate: Digest "
+	  "realm=\"sipd.example.org\", nonce=\"${NONCE}\", qop=\"auth\", "
+	  "algorithm=MD5\r\n", false, NULL, NULL },
 	{ "Contacts come after auth: bad q, no credentials -> 401 [R1]",
 	  NULL, 0, NULL,
 	  REG_A("a1@pc", "1", "Contact: <sip:alice@192.0.2.20:5060>;q=7\n"),

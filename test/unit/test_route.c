@@ -425,6 +425,25 @@ static const struct route_row rt_anyport[] = {
 	  ROUTE_FORWARD, 0, NULL, NULL, BOB_TARGET, "", true, false },
 };
 
+/* auth.realm set: the 407's realm, whatever the From host. */
+static const struct route_row rt_realm[] = {
+	{ "auth.realm set: the 407 realm is it, not the From host [P2]",
+	  NULL, NULL,
+	  RQ("INVITE", PSTN, ALICE, "<" PSTN ">", "r1", "1", ""),
+	  ROUTE_REPLY, 407, PAUTH, CHALLENGE("sipd.test"), NULL, NULL,
+	  false, false },
+	{ "auth.realm set: credentials for it -> to the gateway [P2]", NULL,
+	  "alice:secret:-:sipd.test",
+	  RQ("INVITE", PSTN, ALICE, "<" PSTN ">", "r2", "1", ""),
+	  ROUTE_FORWARD, 0, NULL, NULL, GW_PSTN, "Proxy-Authorization(#6)",
+	  true, false },
+	{ "auth.realm set: credentials for the From host only -> 407 [P2]",
+	  NULL, "alice:secret",
+	  RQ("INVITE", PSTN, ALICE, "<" PSTN ">", "r3", "1", ""),
+	  ROUTE_REPLY, 407, PAUTH, CHALLENGE("sipd.test"), NULL, NULL,
+	  false, false },
+};
+
 /* listen udp:0.0.0.0:5060: every IPv4 interface address is sipd. */
 static const struct route_row rt_wildcard[] = {
 	{ "wildcard listen: 127.0.0.1 is sipd, R-URI with no Route -> 404 "
@@ -626,6 +645,16 @@ test_route_any_port(void **state)
 }
 
 static void
+test_route_realm(void **state)
+{
+	(void)state;
+	rt_table_setup("192.0.2.99", true);
+	(void)snprintf(rt_conf.c_auth_realm, sizeof(rt_conf.c_auth_realm),
+	    "%s", "sipd.test");
+	rt_run(rt_realm, sizeof(rt_realm) / sizeof(rt_realm[0]));
+}
+
+static void
 test_route_wildcard(void **state)
 {
 	static const char *const any[] = { "0.0.0.0:5060" };
@@ -673,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_route_main),
 		cmocka_unit_test(test_route_no_gateway),
 		cmocka_unit_test(test_route_any_port),
+		cmocka_unit_test(test_route_realm),
 		cmocka_unit_test(test_route_wildcard),
 	};
 
