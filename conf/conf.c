@@ -230,7 +230,7 @@ static int
 conf_parse_range(const struct conf_dir *d, const char *value,
     unsigned long *ret, char *why, size_t len)
 {
-	unsigned long	 v;
+	unsigned long	 v = 0;	/* set by conf_parse_range() on 0 */
 
 	if (conf_parse_ulong(value, &v) == -1 || v < d->cd_min ||
 	    v > d->cd_max)
@@ -244,7 +244,7 @@ static int
 conf_set_int(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
 {
-	unsigned long	 v;
+	unsigned long	 v = 0;	/* set by conf_parse_range() on 0 */
 
 	if (conf_parse_range(d, value, &v, why, len) == -1)
 		return -1;
@@ -264,7 +264,7 @@ static int
 conf_set_uint(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
 {
-	unsigned long	 v;
+	unsigned long	 v = 0;	/* set by conf_parse_range() on 0 */
 
 	if (conf_parse_range(d, value, &v, why, len) == -1)
 		return -1;
@@ -277,7 +277,7 @@ static int
 conf_set_pow2(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
 {
-	unsigned long	 v;
+	unsigned long	 v = 0;	/* set by conf_parse_range() on 0 */
 
 	if (conf_parse_ulong(value, &v) == -1 || v < d->cd_min ||
 	    v > d->cd_max || (v & (v - 1)) != 0)
@@ -739,7 +739,7 @@ static int
 conf_set_gw_port(struct conf *c, const struct conf_dir *d,
     const char *value, char *why, size_t len)
 {
-	unsigned long	 v;
+	unsigned long	 v = 0;	/* set by conf_parse_range() on 0 */
 
 	if (conf_parse_range(d, value, &v, why, len) == -1)
 		return -1;
