@@ -170,7 +170,7 @@ reg_bad(const struct reg_ctx *rc, const char *text)
 }
 
 /*
- * Step 1: the AoR from the To URI. false when a reply was sent. The
+ * Step 1: the AoR from the To URI. false when the verdict is a reply. The
  * unescaped user may hold NUL bytes (RFC 4475 escnull): lengths only.
  */
 static bool
@@ -206,16 +206,13 @@ reg_aor(struct reg_ctx *rc)
 }
 
 /*
- * Step 2: trusted source or digest. true when the request may go on;
- * false when a reply was sent.
- */
-/*
  * A request whose digest was already used (AUTH_REPLAY) is still a plain
  * retransmission, not a replay, when its first copy was stored: a binding
  * of this AoR carries the same Call-ID and CSeq, saved within the
- * retransmission window. It then gets the same answer as the first copy
- * (loctab_save() treats it as a retransmission and changes nothing).
- * This covers what the reply cache no longer holds under heavy load.
+ * retransmission window, from the same source. It then gets the same
+ * answer as the first copy (loctab_save() treats it as a retransmission
+ * and changes nothing). This covers what tm's completed slots no longer
+ * hold under heavy load.
  */
 static bool
 reg_is_retransmission(struct reg_ctx *rc)
@@ -260,6 +257,10 @@ reg_retransmission(void *arg)
 	return reg_is_retransmission(arg);
 }
 
+/*
+ * Step 2: trusted source or digest (auth_authorize(), 401). true when
+ * the request may go on; false when the verdict is a reply.
+ */
 static bool
 reg_authorize(struct reg_ctx *rc)
 {
@@ -396,7 +397,7 @@ reg_make_received(struct reg_ctx *rc)
 
 /*
  * Step 3: the Contact headers into rc_contacts / rc_star. false when a
- * reply was sent (nothing is stored then).
+ * reply was decided (nothing is stored then).
  */
 static bool
 reg_contacts(struct reg_ctx *rc)
