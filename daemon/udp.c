@@ -70,15 +70,3 @@ udp_close_all(struct udp_sock *socks, int n)
 		socks[i].us_fd = -1;
 	}
 }
-
-ssize_t
-udp_send(const struct udp_sock *us, const void *buf, size_t len,
-    const struct sockaddr *to, socklen_t tolen)
-{
-	ssize_t	 n;
-
-	do
-		n = sendto(us->us_fd, buf, len, MSG_DONTWAIT, to, tolen);
-	while (n == -1 && errno == EINTR);
-	return n;
-}

@@ -1,7 +1,7 @@
 /*
  * udp: the SIP sockets. The master binds them before forking; workers
- * inherit the descriptors and read/write datagrams. This is the one seam
- * through which SIP bytes enter and leave sipd.
+ * inherit the descriptors, read them (worker.c) and write them through
+ * the send stage (send.c), the only place datagrams leave sipd.
  */
 #ifndef SIPD_UDP_H
 #define SIPD_UDP_H
@@ -25,7 +25,5 @@ struct udp_sock {
 int	udp_open_all(const struct conf *c, struct udp_sock *socks, int *ret_n,
 	    char *err, size_t errlen);
 void	udp_close_all(struct udp_sock *socks, int n);
-ssize_t	udp_send(const struct udp_sock *us, const void *buf, size_t len,
-	    const struct sockaddr *to, socklen_t tolen);
 
 #endif

@@ -211,7 +211,7 @@ worker_run_blocking(struct udp_sock *us, int index)
 	if (setsockopt(us->us_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
 	    sizeof(tv)) == -1)
 		fatal("SO_RCVTIMEO on %s", us->us_text);
-	/* sends stay non-blocking: udp_send() passes MSG_DONTWAIT */
+	/* sends stay non-blocking: send.c passes MSG_DONTWAIT */
 	if ((fl = fcntl(us->us_fd, F_GETFL)) == -1 ||
 	    fcntl(us->us_fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		fatal("blocking reads on %s", us->us_text);

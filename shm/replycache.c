@@ -37,7 +37,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fnv.h"
 #include "replycache.h"
 #include "shm.h"
 #include "shm_lock.h"
@@ -92,12 +91,6 @@ _Static_assert(sizeof(struct replycache_slot) == REPLYCACHE_SLOT_SIZE,
 static struct replycache_hdr	*replycache_hdr;
 static struct replycache_line	*replycache_lines;
 static struct replycache_slot	*replycache_slots;
-
-uint64_t
-replycache_hash(uint64_t h, const void *p, size_t n)
-{
-	return fnv_field(h, p, n);
-}
 
 /* 0 marks an empty slot: a key that hashed to it is moved aside. */
 static uint64_t

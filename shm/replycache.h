@@ -1,10 +1,11 @@
 /*
- * replycache: the last final reply sipd sent for each recent non-INVITE
- * server transaction, in the shared mapping, so that a retransmitted
- * request gets the same answer again (RFC 3261 §17.2.2) whichever worker
- * receives it. Without it a retransmitted authorized REGISTER is checked
- * again and refused as a replayed nonce count, and a retransmitted first
- * REGISTER gets a challenge with a different nonce.
+ * replycache: tm's completed-transaction slots: the final reply sipd
+ * made itself for a recent non-INVITE server transaction (a REGISTER's
+ * 200, 423, ...), in the shared mapping, so that a retransmitted request
+ * gets the same answer again (RFC 3261 §17.2.2) whichever worker receives
+ * it, at a fraction of a transaction cell's cost. Without it a
+ * retransmitted authorized REGISTER would be checked again and refused as
+ * a replayed nonce count. Challenges are not kept (they are stateless).
  *
  * The master sizes it with replycache_shm_size() and carves it with
  * replycache_create() before it forks. It is a direct-mapped table of
@@ -14,7 +15,7 @@
  * it was before this cache existed.
  *
  * Callers name a transaction by a 64-bit key they build with
- * replycache_hash() over its identifying fields; the cache compares keys
+ * fnv_field() (fnv.h) over its identifying fields; the cache compares keys
  * only. A collision of two live transactions (about 2^-64 per pair)
  * costs the later one its answer until the entry expires; the stored
  * reply still goes to the stored destination, never to the new sender.
@@ -30,8 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-
-#include "fnv.h"
 
 /*
  * Slots, a power of two. Each costs REPLYCACHE_SLOT_SIZE of address
@@ -54,15 +53,6 @@
 
 /* replycache_lookup(): nothing stored for the key, or too old. */
 #define REPLYCACHE_E_MISS	1
-
-/* Start value of a key; then one replycache_hash() per field. */
-#define REPLYCACHE_HASH_INIT	FNV_INIT
-
-/*
- * Adds one field of n bytes to key h: fnv_field(), sipd's one hash.
- * Any process.
- */
-uint64_t replycache_hash(uint64_t h, const void *p, size_t n);
 
 /* Bytes of shm replycache_create() carves, aligned REPLYCACHE_SHM_ALIGN. */
 size_t	replycache_shm_size(void);
