@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "sip_reply.h"
 
 #define ADDR_MYSELF_MAX	64	/* addresses sipd answers for */
 
@@ -181,20 +182,10 @@ addr_len(const struct sockaddr *a)
 bool
 addr_text(const struct sockaddr *a, char *ip, uint16_t *ret_port)
 {
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
+	unsigned	 port;
 
-	switch (a->sa_family) {
-	case AF_INET:
-		s4 = (const struct sockaddr_in *)(const void *)a;
-		*ret_port = ntohs(s4->sin_port);
-		return inet_ntop(AF_INET, &s4->sin_addr, ip,
-		    INET6_ADDRSTRLEN) != NULL;
-	case AF_INET6:
-		s6 = (const struct sockaddr_in6 *)(const void *)a;
-		*ret_port = ntohs(s6->sin6_port);
-		return inet_ntop(AF_INET6, &s6->sin6_addr, ip,
-		    INET6_ADDRSTRLEN) != NULL;
-	}
-	return false;
+	if (sip_reply_src_ip(a, ip, INET6_ADDRSTRLEN, &port) != 0)
+		return false;
+	*ret_port = (uint16_t)port;
+	return true;
 }

@@ -41,8 +41,7 @@ sip_reply_put_flat(struct strbuf *b, const char *s, size_t len)
 			out[i] = ' ';
 }
 
-/* src address as text, no brackets; 0 or -1. */
-static int
+int
 sip_reply_src_ip(const struct sockaddr *src, char *out, size_t cap,
     unsigned *ret_port)
 {

@@ -47,6 +47,14 @@ size_t	sip_reply_top_via(char *out, size_t cap, const struct sip_msg *m,
 void	sip_reply_to_tag(const struct sip_msg *req, char *out);
 
 /* Reply destination flags. */
+/*
+ * The source address src as text (no brackets; cap bytes, at least
+ * INET6_ADDRSTRLEN) and its port, as a received= parameter names it:
+ * 0, or -1 for a family sipd does not use.
+ */
+int	sip_reply_src_ip(const struct sockaddr *src, char *out, size_t cap,
+	    unsigned *ret_port);
+
 #define SIP_REPLY_DEST_FORCE_RPORT	0x01	/* as if rport was asked for */
 
 /*
