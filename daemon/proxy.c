@@ -1,8 +1,9 @@
 /*
  * proxy: building forwarded requests and responses (RFC 3261 §16.6,
- * §16.11, §18.2.2; RFC 3581), run by every UDP worker. tm.c stores and
- * sends the copies of requests it forwards statefully; the ACK of a 2xx
- * and responses without a transaction go from here statelessly.
+ * §16.11, §18.2.2; RFC 3581), run by every UDP worker. tm.c stores the
+ * copies of requests it forwards statefully; the ACK of a 2xx and
+ * responses without a transaction go from here statelessly. Everything
+ * leaves through the send stage (send.c).
  *
  * A forwarded request is the datagram as it came, copied once into the
  * worker's output buffer with these edits, everything else byte-exact:

@@ -2,9 +2,9 @@
  * proxy: the copies sipd forwards (RFC 3261 §16.6, §16.11, §18; RFC
  * 3581). Builds the copy of a request route.c decided to forward (own
  * Via, Max-Forwards, Record-Route, new Request-URI, values cut) for
- * tm.c, or sends it statelessly (the ACK of a 2xx); strips sipd's Via
+ * tm.c, or queues it statelessly (the ACK of a 2xx); strips sipd's Via
  * off responses and forwards the ones no transaction holds by their
- * Via. Runs in the UDP workers; nothing allocated per message.
+ * Via. Below tm.c in the pipeline, above send.c. Runs in the UDP workers; nothing allocated per message.
  */
 #ifndef SIPD_PROXY_H
 #define SIPD_PROXY_H
