@@ -4,7 +4,8 @@
  * Via, Max-Forwards, Record-Route, new Request-URI, values cut) for
  * tm.c, or queues it statelessly (the ACK of a 2xx); strips sipd's Via
  * off responses and forwards the ones no transaction holds by their
- * Via. Below tm.c in the pipeline, above send.c. Runs in the UDP workers; nothing allocated per message.
+ * Via. Below tm.c in the pipeline, above send.c. Runs in the UDP
+ * workers; nothing allocated per message.
  */
 #ifndef SIPD_PROXY_H
 #define SIPD_PROXY_H
