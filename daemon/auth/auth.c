@@ -56,8 +56,7 @@ auth_realm_ok(struct sip_str realm)
 
 int
 auth_challenge(char *out, size_t cap, enum auth_kind kind,
-    struct sip_str realm,
-    bool stale, time_t now, const struct conf *c)
+    struct sip_str realm, bool stale, time_t now, const struct conf *c)
 {
 	static const struct {
 		int		 al_bit;
@@ -144,9 +143,11 @@ auth_find(const struct sip_msg *m, enum auth_kind kind, struct sip_str realm,
 	struct sip_auth		 a;
 	struct sip_digest	 d;
 	int			 idx = -1, broken = 0, rc;
+	int			 id = kind == AUTH_PROXY ?
+				    SIP_HDR_PROXY_AUTHORIZATION :
+				    SIP_HDR_AUTHORIZATION;
 
-	while ((h = sip_msg_hdr_next(m, kind == AUTH_PROXY ? SIP_HDR_PROXY_AUTHORIZATION :
-	    SIP_HDR_AUTHORIZATION, &idx)) != NULL) {
+	while ((h = sip_msg_hdr_next(m, id, &idx)) != NULL) {
 		if (sip_auth_parse(h->sh_value, &a) != 0) {
 			broken = 1;
 			continue;
