@@ -74,11 +74,11 @@ static conf_setter conf_set_int, conf_set_uint, conf_set_pow2, conf_set_bool,
     conf_set_mode, conf_set_name, conf_set_realm, conf_set_secret,
     conf_set_path, conf_set_listen, conf_set_db_url, conf_set_gw_ip,
     conf_set_gw_port, conf_set_level, conf_set_facility, conf_set_algs,
-    conf_set_qop;
+    conf_set_qop, conf_set_nat;
 static conf_getter conf_get_int, conf_get_uint, conf_get_bool,
     conf_get_mode, conf_get_str, conf_get_secret, conf_get_listen,
     conf_get_db_url, conf_get_gw_port, conf_get_level, conf_get_facility,
-    conf_get_algs, conf_get_qop;
+    conf_get_algs, conf_get_qop, conf_get_nat;
 
 #define OFF(f)		offsetof(struct conf, f)
 #define SZ(f)		sizeof(((struct conf *)0)->f)
@@ -125,6 +125,8 @@ static const struct conf_dir conf_dirs[] = {
 	    OFF(c_reg_max_expires), 0, 1, 31536000, "7200", 0 },
 	{ "registrar.max_contacts", conf_set_uint, conf_get_uint,
 	    OFF(c_reg_max_contacts), 0, 0, 10000, "0", 0 },
+	{ "registrar.nat_detect", conf_set_nat, conf_get_nat, 0, 0, 0, 0,
+	    "auto", 0 },
 	{ "auth.realm", conf_set_realm, conf_get_str,
 	    OFF(c_auth_realm), SZ(c_auth_realm), 0, 0, "", 0 },
 	{ "auth.algorithms", conf_set_algs, conf_get_algs, 0, 0, 0, 0,
@@ -923,6 +925,34 @@ conf_get_qop(const struct conf *c, const struct conf_dir *d, char *buf,
 	(void)d;
 	return (size_t)snprintf(buf, len, "%s",
 	    c->c_auth_qop ? "auth" : "none") < len ? 0 : -1;
+}
+
+static const char *const conf_nat_names[] = { "auto", "always", "never" };
+
+static int
+conf_set_nat(struct conf *c, const struct conf_dir *d, const char *value,
+    char *why, size_t len)
+{
+	int	 i;
+
+	(void)d;
+	for (i = 0; i < 3; i++)
+		if (strcasecmp(value, conf_nat_names[i]) == 0) {
+			c->c_reg_nat_detect = i;
+			return 0;
+		}
+	return conf_why(why, len, "must be auto, always or never");
+}
+
+static int
+conf_get_nat(const struct conf *c, const struct conf_dir *d, char *buf,
+    size_t len)
+{
+	(void)d;
+	if (c->c_reg_nat_detect < 0 || c->c_reg_nat_detect > 2)
+		return -1;
+	return (size_t)snprintf(buf, len, "%s",
+	    conf_nat_names[c->c_reg_nat_detect]) < len ? 0 : -1;
 }
 
 /*

@@ -35,6 +35,15 @@ struct conf_listen {
 	char			 cl_text[80];	/* "udp:IP:PORT", v6 in [] */
 };
 
+/*
+ * registrar.nat_detect: when a binding keeps `received` (SPEC §5).
+ * AUTO: the sender looks NATed as Kamailio's nat_uac_test("19") judges
+ * it; ALWAYS: whenever the source is not the Contact; NEVER: never.
+ */
+#define CONF_NAT_AUTO		0
+#define CONF_NAT_ALWAYS		1
+#define CONF_NAT_NEVER		2
+
 struct conf {
 	char		 c_file[PATH_MAX];	/* config file as given */
 	/* Its folder, absolute: the base of relative paths. */
@@ -71,6 +80,7 @@ struct conf {
 	unsigned	 c_reg_min_expires;	/* 60 */
 	unsigned	 c_reg_max_expires;	/* 7200 */
 	unsigned	 c_reg_max_contacts;	/* 0 = no limit */
+	int		 c_reg_nat_detect;	/* CONF_NAT_*, default auto */
 
 	char		 c_auth_realm[CONF_MAX_TEXT];	/* "" per request */
 	unsigned	 c_auth_algorithms;	/* CONF_ALG_* bits; MD5 */

@@ -100,6 +100,7 @@ struct reg_ctx {
 	struct loctab_contact	 rc_contacts[LOCTAB_SAVE_MAX];
 	unsigned		 rc_n;
 	bool			 rc_star;
+	bool			 rc_via_natted;	/* reg_via_natted() */
 };
 
 static bool	reg_differs(const struct reg_ctx *, const struct sip_uri *);
@@ -365,8 +366,8 @@ reg_parse_q(struct sip_str v, int *ret)
 
 /*
  * Whether the Contact URI names another address than the one the
- * request came from (NAT): then the binding keeps `received`. A host
- * name always differs; IP addresses are compared as addresses.
+ * request came from. A host name always differs; IP addresses are
+ * compared as addresses.
  */
 static bool
 reg_differs(const struct reg_ctx *rc, const struct sip_uri *u)
@@ -379,6 +380,76 @@ reg_differs(const struct reg_ctx *rc, const struct sip_uri *u)
 	    u->su_scheme == SIP_URI_SIPS ? 5061 : 5060;
 	return port != rc->rc_port || !sip_host_is_addr(u->su_host,
 	    rc->rc_src);
+}
+
+/* RFC 1918, RFC 6598 (100.64/10) and fc00::/7: addresses behind NAT. */
+static bool
+reg_private(int family, const unsigned char *a)
+{
+	if (family == AF_INET)
+		return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+		    (a[0] == 192 && a[1] == 168) ||
+		    (a[0] == 100 && (a[1] & 0xc0) == 64);
+	return family == AF_INET6 && (a[0] & 0xfe) == 0xfc;
+}
+
+static bool
+reg_src_private(const struct reg_ctx *rc)
+{
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+
+	if (rc->rc_src->sa_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)(const void *)rc->rc_src;
+		return reg_private(AF_INET,
+		    (const unsigned char *)&s4->sin_addr);
+	}
+	s6 = (const struct sockaddr_in6 *)(const void *)rc->rc_src;
+	return reg_private(AF_INET6, s6->sin6_addr.s6_addr);
+}
+
+/*
+ * Whether the top Via shows a NAT on the way (nat_uac_test 2 and 16):
+ * its sent-by host is not the source address, or its port (5060 when
+ * absent) is not the source port.
+ */
+static bool
+reg_via_natted(const struct reg_ctx *rc)
+{
+	struct sip_via	 v;
+
+	if (sip_msg_via_top(rc->rc_m, &v) != 0)
+		return false;
+	return (v.sv_port != 0 ? v.sv_port : 5060) != rc->rc_port ||
+	    !sip_host_is_addr(v.sv_host, rc->rc_src);
+}
+
+/*
+ * Whether the binding of Contact URI u keeps `received` (SPEC §5,
+ * registrar.nat_detect): never when the Contact is the source; with
+ * auto only when the sender looks NATed (the Via test above, or a
+ * private Contact address while the source is public: nat_uac_test 1),
+ * so that a third-party registration (RFC 3261 §10.2) keeps its
+ * Contact; with always whenever they differ.
+ */
+static bool
+reg_wants_received(const struct reg_ctx *rc, const struct sip_uri *u)
+{
+	unsigned char	 a[16];
+	int		 family;
+
+	if (!reg_differs(rc, u))
+		return false;
+	switch (reg_conf->c_reg_nat_detect) {
+	case CONF_NAT_ALWAYS:
+		return true;
+	case CONF_NAT_NEVER:
+		return false;
+	}
+	if (rc->rc_via_natted)
+		return true;
+	family = sip_host_addr(u->su_host, a);
+	return family != 0 && reg_private(family, a) && !reg_src_private(rc);
 }
 
 /* The source as a SIP URI, Kamailio's received form: sip:IP:PORT. */
@@ -462,7 +533,7 @@ reg_contacts(struct reg_ctx *rc)
 		lc->lc_expires = (long)e;
 		lc->lc_q = q;
 		lc->lc_methods = methods;
-		if (reg_differs(rc, &a.sa_puri)) {
+		if (reg_wants_received(rc, &a.sa_puri)) {
 			reg_make_received(rc);
 			lc->lc_received.ls_ptr = rc->rc_received;
 			lc->lc_received.ls_len = rc->rc_received_len;
@@ -677,6 +748,7 @@ registrar_decide(const struct registrar_request *req,
 		ret->rv_code = 0;	/* no family to answer: dropped */
 		return;
 	}
+	rc->rc_via_natted = reg_via_natted(rc);
 	if (!reg_aor(rc) || !reg_authorize(rc) || !reg_contacts(rc))
 		return;
 	reg_prepare(rc);

@@ -193,26 +193,36 @@ def proxy_authorization(chal, user, password, method, uri, **kw):
 
 def register_request(client, user="alice", domain="127.0.0.1", contacts=(),
                      expires=None, cseq=1, call_id=None, headers=(),
-                     auth_user=None, ruri=None):
+                     auth_user=None, ruri=None, via=None):
     """REGISTER bytes: To/From user@domain, one Contact line per entry of
-    contacts (written as given), Expires header when expires is set."""
+    contacts (written as given), Expires header when expires is set; via
+    replaces the top Via (default: the client's own address, rport)."""
     hdrs = ["Contact: " + c for c in contacts]
     if expires is not None:
         hdrs.append("Expires: %s" % expires)
     hdrs += list(headers)
     return client.request("REGISTER", ruri or "sip:" + domain,
                           headers=hdrs, cseq=cseq, call_id=call_id,
-                          user=user, domain=domain)
+                          user=user, domain=domain, via=via)
+
+
+def natted_via(client, port):
+    """A top Via as a UA behind NAT writes it: its private port, not the
+    one sipd sees (rport asks for the reply at the source)."""
+    return "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
+        port, rand_token())
 
 
 def register(client, user, password, domain="127.0.0.1", contacts=(),
-             expires=None, call_id=None, cseq=1, headers=(), alg="MD5"):
+             expires=None, call_id=None, cseq=1, headers=(), alg="MD5",
+             via=None):
     """The whole digest dance: REGISTER, answer the 401 once with the
     challenge of algorithm alg (CSeq + 1, same Call-ID). Returns
     (challenge response or None, final response)."""
     call_id = call_id or rand_token(16) + "@127.0.0.1"
     first = client.transact(register_request(
-        client, user, domain, contacts, expires, cseq, call_id, headers))
+        client, user, domain, contacts, expires, cseq, call_id, headers,
+        via=via))
     if first is None or first.code != 401:
         return None, first
     chal = [parse_challenge(v) for v in first.all("WWW-Authenticate")]
@@ -220,5 +230,5 @@ def register(client, user, password, domain="127.0.0.1", contacts=(),
     auth = authorization(chal, user, password)
     final = client.transact(register_request(
         client, user, domain, contacts, expires, cseq + 1, call_id,
-        list(headers) + [auth]))
+        list(headers) + [auth], via=via))
     return first, final

@@ -20,8 +20,8 @@ retransmissions, CANCEL cases); the helpers both use are in sipd_helpers.py.
 """
 import re
 
-from sipcli import (Client, parse_challenge, proxy_authorization,
-                    rand_token)
+from sipcli import (Client, natted_via, parse_challenge,
+                    proxy_authorization, rand_token, register)
 from sipd_helpers import (GW_NUM, SDP, TRUSTED, USERS, Call, Px, answer,
                           authed_invite, build, check_forwarded_invite,
                           check_sipd_ack, check_sipd_cancel, gw_invite,
@@ -337,16 +337,32 @@ def test_message_to_registered_user(px):
     assert r.code == 200 and vias(r) == [seen_via(trusty, "z9hG4bKmsg1")]
 
 
-def test_binding_with_received_reached_at_source(px):
-    """REGISTER from a port other than the Contact's: received is stored
-    and requests go to the source address (SPEC §5)."""
+def test_third_party_binding_reached_at_contact(px):
+    """REGISTER from another socket than the Contact, the Via being the
+    source (no NAT): the Contact is stored as given and calls go to it
+    (SPEC §5, nat_detect auto; RFC 3261 §10.2)."""
     p = px()
     elsewhere = Client(p.s.port)
     bob = p.ua("bob", contact_port=elsewhere.port)
     gw_invite(p, "bob")
-    inv = p.recv(bob)
+    inv = p.recv(elsewhere)
     assert inv.ruri == "sip:bob@127.0.0.1:%d" % elsewhere.port
-    p.quiet(elsewhere)
+    p.quiet(bob)
+
+
+def test_binding_with_received_reached_at_source(px):
+    """REGISTER through a NAT (the Via's port is not the source port):
+    received is stored and requests go to the source address, the
+    R-URI staying the Contact (SPEC §5)."""
+    p = px()
+    bob = Client(p.s.port)
+    contact = "<sip:bob@127.0.0.1:%d>" % (bob.port + 1)
+    _, r = register(bob, "bob", dict(USERS)["bob"], contacts=[contact],
+                    via=natted_via(bob, bob.port + 1))
+    assert r is not None and r.code == 200, r
+    gw_invite(p, "bob")
+    inv = p.recv(bob)
+    assert inv.ruri == "sip:bob@127.0.0.1:%d" % (bob.port + 1)
 
 
 def test_in_dialog_without_route_to_sipd_404(px):

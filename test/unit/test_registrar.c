@@ -278,12 +278,11 @@ check_carol_65(const char *name, const char *extra)
 
 #define BINDING_A20	"<sip:alice@192.0.2.20:5060>;expires=3600"
 #define BINDING_A21	"<sip:alice@192.0.2.21:5060>;expires=3600"
-#define RECV_A		";received=\"sip:192.0.2.20:5060\""
 #define LIST_Q								\
-	"Contact: <sip:alice@192.0.2.20:5070>;q=1;expires=3600" RECV_A	\
+	"Contact: <sip:alice@192.0.2.20:5070>;q=1;expires=3600"	\
 	", <sip:alice@192.0.2.20:5060>;q=0.5;expires=3600"		\
-	", <sip:alice@192.0.2.20:5080>;q=0.125;expires=3600" RECV_A	\
-	", <sip:alice@192.0.2.20:5090>;expires=3600" RECV_A "\r\n"
+	", <sip:alice@192.0.2.20:5080>;q=0.125;expires=3600"		\
+	", <sip:alice@192.0.2.20:5090>;expires=3600\r\n"
 #define CAROL		"sip:Carol@example.com"
 #define BOB		"sip:bob@example.com"
 #define ERIN		"sip:erin@example.com"
@@ -482,8 +481,9 @@ static const struct reg_row reg_main[] = {
 	    "Contact: <sip:alice@192.0.2.20:5060>;q=0.1234\n"),
 	  400, "Bad Request - Invalid q param in contact",
 	  PRE("Invalid q param in contact"), false, NULL, NULL },
-	{ "200 lists q order, q=1/0.5/0.125, received when the port "
-	  "differs [R6][R8]", NULL, 0, "alice:secret",
+	{ "200 lists q order, q=1/0.5/0.125; other ports of a source whose "
+	  "Via is the source: no received (nat_detect auto) [R6][R8]", NULL,
+	  0, "alice:secret",
 	  REG_A("a3@pc", "5",
 	    "Contact: <sip:alice@192.0.2.20:5060>;q=0.5, "
 	    "<sip:alice@192.0.2.20:5070>;q=1.000\n"
@@ -623,8 +623,9 @@ reg_run(const struct reg_row *rows, size_t n)
 		registrar_decide(&req, &v);
 		saved = v.rv_save;
 		if (saved != r->save)
-			fail_msg("row \"%s\": save %d, want %d (code %d)",
-			    r->name, saved, r->save, v.rv_code);
+			fail_msg("row \"%s\": save %d, want %d (code %d %s)",
+			    r->name, saved, r->save, v.rv_code,
+			    v.rv_reason != NULL ? v.rv_reason : "");
 		if (saved) {
 			assert_int_equal(v.rv_code, 0);
 			registrar_apply(&v);
@@ -687,6 +688,177 @@ test_registrar_limits(void **state)
 	(void)state;
 	reg_table_setup(0, 70);
 	reg_run(reg_limits, sizeof(reg_limits) / sizeof(reg_limits[0]));
+}
+
+/* ---- registrar.nat_detect (SPEC §5) ---------------------------------- */
+
+static void
+nat_auto(void)
+{
+	reg_conf.c_reg_nat_detect = CONF_NAT_AUTO;
+}
+
+static void
+nat_always(void)
+{
+	reg_conf.c_reg_nat_detect = CONF_NAT_ALWAYS;
+}
+
+static void
+nat_never(void)
+{
+	reg_conf.c_reg_nat_detect = CONF_NAT_NEVER;
+}
+
+static void
+check_received(const char *uri, const char *received)
+{
+	const struct loctab_binding	*b = reg_binding("alice", uri);
+
+	if (received == NULL) {
+		assert_int_equal(b->lb_received_len, 0);
+		return;
+	}
+	assert_int_equal(b->lb_received_len, strlen(received));
+	assert_memory_equal(b->lb_received, received, strlen(received));
+}
+
+static void
+check_third_party(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@198.51.100.7:5060", NULL);
+}
+
+static void
+check_via_port(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@192.0.2.20:5061", "sip:192.0.2.20:40000");
+}
+
+static void
+check_via_host(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@198.51.100.8:5060", "sip:203.0.113.9:5060");
+}
+
+static void
+check_private_contact(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@10.1.2.3:5060", "sip:192.0.2.20:5060");
+	check_received("sip:alice@100.64.0.9:5060", "sip:192.0.2.20:5060");
+	check_received("sip:alice@192.168.1.5:5060", "sip:192.0.2.20:5060");
+	check_received("sip:alice@172.20.0.1:5060", "sip:192.0.2.20:5060");
+	check_received("sip:alice@172.32.0.1:5060", NULL);
+}
+
+static void
+check_private_both(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@10.9.9.9:5060", NULL);
+}
+
+static void
+check_always(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@198.51.100.9:5060", "sip:192.0.2.20:5060");
+}
+
+static void
+check_never(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@192.0.2.20:5062", NULL);
+}
+
+static void
+check_same(const char *name, const char *extra)
+{
+	(void)name;
+	(void)extra;
+	check_received("sip:alice@192.0.2.20:5060", NULL);
+}
+
+/* The REGISTER of REG_A with the top Via sent-by replaced. */
+#define REG_VIA(via, id, hdrs)						\
+	"REGISTER sip:example.com SIP/2.0\n"				\
+	"Via: SIP/2.0/UDP " via ";branch=z9hG4bK-" id "\n"		\
+	"Max-Forwards: 70\n"						\
+	"To: <" ALICE ">\n"						\
+	"From: <" ALICE ">;tag=f" id "\n"				\
+	"Call-ID: " id "@pc\n"						\
+	"CSeq: 1 REGISTER\n"						\
+	hdrs								\
+	"${AUTH}"							\
+	"Content-Length: 0\n\n"
+
+static const struct reg_row reg_nat[] = {
+	{ "a challenge first (its nonce serves the rows below)", NULL, 0,
+	  NULL, REG_VIA("192.0.2.20:5060", "n0", ""), 401, "Unauthorized",
+	  CHALLENGE, false, nat_auto, NULL },
+	{ "auto: third-party Contact, Via = source: Contact kept [NAT]",
+	  NULL, 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5060", "n1",
+	    "Contact: <sip:alice@198.51.100.7:5060>\n"),
+	  200, "OK", NULL, true, nat_auto, check_third_party },
+	{ "auto: Via port is not the source port: received [NAT]",
+	  "192.0.2.20:40000", 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5061", "n2",
+	    "Contact: <sip:alice@192.0.2.20:5061>\n"),
+	  200, "OK", NULL, true, nat_auto, check_via_port },
+	{ "auto: Via host is not the source: received [NAT]",
+	  "203.0.113.9:5060", 0, "alice:secret",
+	  REG_VIA("198.51.100.8", "n3",
+	    "Contact: <sip:alice@198.51.100.8:5060>\n"),
+	  200, "OK", NULL, true, nat_auto, check_via_host },
+	{ "auto: private Contact (RFC 1918, RFC 6598), public source: "
+	  "received; 172.32/16 is public [NAT]", NULL, 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5060", "n4",
+	    "Contact: <sip:alice@10.1.2.3:5060>, "
+	    "<sip:alice@100.64.0.9:5060>, <sip:alice@192.168.1.5:5060>, "
+	    "<sip:alice@172.20.0.1:5060>, <sip:alice@172.32.0.1:5060>\n"),
+	  200, "OK", NULL, true, nat_auto, check_private_contact },
+	{ "auto: private Contact from a private source: kept [NAT]",
+	  "10.0.0.1:5060", 0, "alice:secret",
+	  REG_VIA("10.0.0.1:5060", "n5",
+	    "Contact: <sip:alice@10.9.9.9:5060>\n"),
+	  200, "OK", NULL, true, nat_auto, check_private_both },
+	{ "always: every Contact other than the source: received [NAT]",
+	  NULL, 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5060", "n6",
+	    "Contact: <sip:alice@198.51.100.9:5060>\n"),
+	  200, "OK", NULL, true, nat_always, check_always },
+	{ "never: even a NATed Via keeps the Contact [NAT]",
+	  "192.0.2.20:40002", 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5062", "n7",
+	    "Contact: <sip:alice@192.0.2.20:5062>\n"),
+	  200, "OK", NULL, true, nat_never, check_never },
+	{ "always: the Contact is the source: no received [NAT]",
+	  NULL, 0, "alice:secret",
+	  REG_VIA("192.0.2.20:5060", "n8",
+	    "Contact: <sip:alice@192.0.2.20:5060>\n"),
+	  200, "OK", NULL, true, nat_always, check_same },
+};
+
+static void
+test_registrar_nat(void **state)
+{
+	(void)state;
+	reg_table_setup(0, 256);
+	reg_run(reg_nat, sizeof(reg_nat) / sizeof(reg_nat[0]));
+	reg_conf.c_reg_nat_detect = CONF_NAT_AUTO;
 }
 
 /* No location table (registrar_init(c, NULL)): 500, nothing stored. */
@@ -755,6 +927,7 @@ main(void)
 		cmocka_unit_test(test_registrar_main),
 		cmocka_unit_test(test_registrar_limits),
 		cmocka_unit_test(test_registrar_no_table),
+		cmocka_unit_test(test_registrar_nat),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
