@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -289,25 +290,56 @@ master_on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Writes the pid file atomically (temp + rename): readers never see half. */
-static int
-master_write_pidfile(const char *path)
-{
-	char	 tmp[PATH_MAX + 8];
-	FILE	*f;
-	int	 n;
+/*
+ * The pid file, locked (flock) for the daemon's whole life: a second sipd
+ * with the same pid_file is refused instead of taking the file over (and
+ * deleting it on its way out, which lost the running instance for the init
+ * script). Written in place, since a rename would move the lock's inode.
+ * -1 with errno; EWOULDBLOCK with *ret_other the running instance's pid
+ * (0 when unreadable).
+ */
+static int	master_pid_fd = -1;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+static int
+master_lock_pidfile(const char *path, long *ret_other)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd, saved;
+
+	*ret_other = 0;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		return -1;
-	if ((f = fopen(tmp, "w")) == NULL)
-		return -1;
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f) != 0 || rename(tmp, path) == -1) {
-		unlink(tmp);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		saved = errno;
+		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = '\0';
+			*ret_other = strtol(buf, NULL, 10);
+		}
+		close(fd);
+		errno = saved;
 		return -1;
 	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	master_pid_fd = fd;
 	return 0;
+}
+
+/* Exit: the file goes while still locked, then the lock. */
+static void
+master_unlock_pidfile(const char *path)
+{
+	if (master_pid_fd == -1)
+		return;
+	unlink(path);
+	close(master_pid_fd);
+	master_pid_fd = -1;
 }
 
 /*
@@ -379,13 +411,31 @@ master_run(struct conf *c, bool foreground)
 	struct errbuf	 errs = ERRBUF_INIT;
 	char		 err[512];
 	int		 status_fd = -1, i, exit_code;
+	long		 other = 0;
 
 	master_conf = c;
 	if (!foreground)
 		status_fd = master_daemonize();
 	log_procname("master");
 
+	/* First: nothing of a running instance (MI socket, tables) is touched. */
+	if (paths_make_parent(c->c_pid_file) == -1 ||
+	    master_lock_pidfile(c->c_pid_file, &other) == -1) {
+		if (errno == EWOULDBLOCK) {
+			fprintf(stderr, "sipd: another sipd is running (pid %ld) "
+			    "with pid file %s\n", other, c->c_pid_file);
+			log_warnx("another sipd is running (pid %ld) with pid "
+			    "file %s", other, c->c_pid_file);
+		} else {
+			fprintf(stderr, "sipd: pid file %s: %s\n",
+			    c->c_pid_file, strerror(errno));
+			log_warn("pid file %s", c->c_pid_file);
+		}
+		master_report_start(status_fd, SIPD_EXIT_CONFIG);
+		return SIPD_EXIT_CONFIG;
+	}
 	if (tables_load(c) != 0) {
+		master_unlock_pidfile(c->c_pid_file);
 		master_report_start(status_fd, SIPD_EXIT_CONFIG);
 		return SIPD_EXIT_CONFIG;
 	}
@@ -394,6 +444,7 @@ master_run(struct conf *c, bool foreground)
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "sipd: %s\n", err);
 		log_warnx("%s", err);
+		master_unlock_pidfile(c->c_pid_file);
 		master_report_start(status_fd, SIPD_EXIT_BIND);
 		return SIPD_EXIT_BIND;
 	}
@@ -409,15 +460,7 @@ master_run(struct conf *c, bool foreground)
 		fputs(errbuf_text(&errs), stderr);
 		log_errbuf(&errs, false);
 		errbuf_free(&errs);
-		master_report_start(status_fd, SIPD_EXIT_CONFIG);
-		return SIPD_EXIT_CONFIG;
-	}
-	if (paths_make_parent(c->c_pid_file) == -1 ||
-	    master_write_pidfile(c->c_pid_file) == -1) {
-		fprintf(stderr, "sipd: pid file %s: %s\n", c->c_pid_file,
-		    strerror(errno));
-		log_warn("pid file %s", c->c_pid_file);
-		mi_server_stop();
+		master_unlock_pidfile(c->c_pid_file);
 		master_report_start(status_fd, SIPD_EXIT_CONFIG);
 		return SIPD_EXIT_CONFIG;
 	}
@@ -448,7 +491,7 @@ master_run(struct conf *c, bool foreground)
 	/* Workers are gone: nobody changes the tables during this flush. */
 	exit_code = tables_shutdown(c) == 0 ? SIPD_EXIT_OK : SIPD_EXIT_CONFIG;
 	mi_server_stop();
-	unlink(c->c_pid_file);
+	master_unlock_pidfile(c->c_pid_file);
 	udp_close_all(master_socks, master_nsocks);
 	for (i = 1; i <= c->c_children; i++)
 		if (master_workers[i].mw_delay)

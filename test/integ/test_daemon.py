@@ -212,6 +212,28 @@ def test_sigterm_exits_0_and_removes_pid_file(sipd):
             open("/proc/%d/stat" % pid).read().split()[2] == "Z"
 
 
+def test_second_instance_with_same_pid_file_refused(sipd):
+    """The pid file is locked for the daemon's life: a second sipd with
+    the same pid_file (another port, so the bind would work) exits 1 and
+    names the running one; the first keeps its pid file, MI socket and
+    SIP service."""
+    port = free_udp_port()
+    for args in (["-D", "-E"], []):            # foreground, daemonizing
+        r = subprocess.run([SIPD] + args + ["-f", sipd.cfg, "-o",
+                           "listen = udp:127.0.0.1:%d" % port],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert ("another sipd is running (pid %d) with pid file %s" %
+                (sipd.pid, sipd.pid_file)) in r.stderr, r.stderr
+    assert open(sipd.pid_file).read().strip() == str(sipd.pid)
+    assert os.path.exists(sipd.sock)
+    assert sipd.mictl("core.uptime").returncode == 0
+    c = Client(sipd.port)
+    assert c.transact(c.request("OPTIONS", "sip:127.0.0.1")).code == 200
+    assert sipd.stop() == 0
+    assert not os.path.exists(sipd.pid_file)
+
+
 def test_sigint_also_stops(sipd):
     assert sipd.stop(signal.SIGINT) == 0
 
