@@ -383,6 +383,30 @@ mi_ul_found_free(void *arg)
 }
 
 /*
+ * Kamailio's forms name the table first (`ul.lookup location 3000`,
+ * kamcmd scripts and habit): sipd has the one table, "location". With
+ * more arguments than sipd's own form takes at least, a first argument
+ * "location" is the table and is dropped; another name there, when the
+ * count only fits the table form, is refused as Kamailio refuses an
+ * unknown table. false when an error reply was set.
+ */
+static bool
+mi_ul_table_arg(struct mi_reply *r, int min, int max, int *argc,
+    char *const **argv)
+{
+	if (*argc > min && strcmp((*argv)[0], "location") == 0) {
+		(*argc)--;
+		(*argv)++;
+		return true;
+	}
+	if (*argc == max + 1) {
+		mi_reply_error(r, MI_E_NOTFOUND, "Table not found");
+		return false;
+	}
+	return true;
+}
+
+/*
  * The lookup is done here, not in the generator, so that "AOR not
  * found" is a plain error reply; the copy is handed to a one-piece
  * stream so that lookups and dumps print bindings with the same code.
@@ -398,7 +422,8 @@ mi_ul_lookup(struct mi_reply *r, int argc, char *const *argv)
 	unsigned		 max = MI_UL_BUF_START, n;
 	int			 rc;
 
-	if ((lt = mi_ul_table(r)) == NULL ||
+	if (!mi_ul_table_arg(r, 1, 1, &argc, &argv) ||
+	    (lt = mi_ul_table(r)) == NULL ||
 	    mi_ul_aor(r, argv[0], aorbuf, &aor) == -1)
 		return;
 	if ((uf = calloc(1, sizeof(*uf))) == NULL)
@@ -453,7 +478,8 @@ mi_ul_rm(struct mi_reply *r, int argc, char *const *argv)
 	char			 aorbuf[LOCTAB_AOR_MAX + 1];
 	int			 rc;
 
-	if ((lt = mi_ul_table(r)) == NULL ||
+	if (!mi_ul_table_arg(r, 1, 1, &argc, &argv) ||
+	    (lt = mi_ul_table(r)) == NULL ||
 	    mi_ul_aor(r, argv[0], aorbuf, &aor) == -1)
 		return;
 	rc = loctab_rm_aor(lt, aor);
@@ -475,7 +501,8 @@ mi_ul_rm_contact(struct mi_reply *r, int argc, char *const *argv)
 	unsigned		 n;
 	int			 rc;
 
-	if ((lt = mi_ul_table(r)) == NULL ||
+	if (!mi_ul_table_arg(r, 2, 2, &argc, &argv) ||
+	    (lt = mi_ul_table(r)) == NULL ||
 	    mi_ul_aor(r, argv[0], aorbuf, &aor) == -1)
 		return;
 	contact.ls_ptr = argv[1];
@@ -509,7 +536,8 @@ mi_ul_add(struct mi_reply *r, int argc, char *const *argv)
 	long			 expires;
 	int			 q = LOCTAB_Q_UNSET, rc;
 
-	if ((lt = mi_ul_table(r)) == NULL ||
+	if (!mi_ul_table_arg(r, 3, 4, &argc, &argv) ||
+	    (lt = mi_ul_table(r)) == NULL ||
 	    mi_ul_aor(r, argv[0], aorbuf, &aor) == -1)
 		return;
 	contact.ls_ptr = argv[1];
@@ -565,18 +593,19 @@ static const struct mi_cmd mi_ul_cmds[] = {
 	    "ul.dump [brief] - dump the location table (brief: AoRs only)",
 	    0, 1, mi_ul_dump },
 	{ "ul.lookup",
-	    "ul.lookup AOR - the valid contacts of an AoR",
-	    1, 1, mi_ul_lookup },
+	    "ul.lookup [location] AOR - the valid contacts of an AoR",
+	    1, 2, mi_ul_lookup },
 	{ "ul.rm",
-	    "ul.rm AOR - remove an AoR and all its contacts",
-	    1, 1, mi_ul_rm },
+	    "ul.rm [location] AOR - remove an AoR and all its contacts",
+	    1, 2, mi_ul_rm },
 	{ "ul.rm_contact",
-	    "ul.rm_contact AOR CONTACT - remove one contact of an AoR",
-	    2, 2, mi_ul_rm_contact },
+	    "ul.rm_contact [location] AOR CONTACT - remove one contact of an "
+	    "AoR",
+	    2, 3, mi_ul_rm_contact },
 	{ "ul.add",
-	    "ul.add AOR CONTACT EXPIRES [Q] - add or replace a contact "
-	    "(EXPIRES seconds, 0 = permanent; Q 0..1 or -1 = unset)",
-	    3, 4, mi_ul_add },
+	    "ul.add [location] AOR CONTACT EXPIRES [Q] - add or replace a "
+	    "contact (EXPIRES seconds, 0 = permanent; Q 0..1 or -1 = unset)",
+	    3, 5, mi_ul_add },
 	{ "ul.flush",
 	    "ul.flush - write the location table to storage now",
 	    0, 0, mi_ul_flush },

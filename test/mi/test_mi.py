@@ -490,6 +490,35 @@ class UlTest(HandlerCase):
         self.assertEqual(self.err("ul.lookup", "alice"),
                          (404, "AOR not found"))
 
+    def test_kamailio_table_form(self):
+        """`ul.* location ...` as kamcmd scripts write them: the table
+        name is accepted (sipd has the one table) and changes nothing."""
+        self.assertEqual(self.ok("ul.add", "location", "dora",
+                                 "sip:d@10.0.0.3", "600", "0.25"), "OK")
+        self.assertEqual(self.ok("ul.add", "location", "dora",
+                                 "sip:d@10.0.0.4", "0"), "OK")
+        got = self.ok("ul.lookup", "location", "dora")
+        self.assertEqual(got, self.ok("ul.lookup", "dora"))
+        cs = [c["Contact"] for c in got["Contacts"]]
+        self.assertEqual([(c["Address"], c["Q"]) for c in cs],
+                         [("sip:d@10.0.0.3", 0.25), ("sip:d@10.0.0.4", -1.0)])
+        self.assertEqual(self.ok("ul.rm_contact", "location", "dora",
+                                 "sip:d@10.0.0.3"), "OK")
+        self.assertEqual(len(self.ok("ul.lookup", "dora")["Contacts"]), 1)
+        self.assertEqual(self.ok("ul.rm", "location", "dora"), "OK")
+        self.assertEqual(self.err("ul.lookup", "location", "dora"),
+                         (404, "AOR not found"))
+        # another table where only the table form fits
+        self.assertEqual(self.err("ul.lookup", "aliases", "dora"),
+                         (404, "Table not found"))
+        self.assertEqual(self.err("ul.add", "aliases", "d", "sip:d", "60",
+                                  "1"), (404, "Table not found"))
+        # sipd's own 4-argument ul.add is still read as AOR ... Q
+        self.assertEqual(self.ok("ul.add", "eve", "sip:e@1", "60", "1"),
+                         "OK")
+        self.assertEqual(self.ok("ul.lookup", "eve")["Contacts"][0][
+            "Contact"]["Q"], 1.0)
+
     def test_bad_args(self):
         self.assertEqual(self.err("ul.add", "a", "sip:a", "60", "2"),
                          (-32602, "Invalid params: q must be a number in -1..1"))
