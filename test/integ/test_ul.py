@@ -341,7 +341,8 @@ def test_add_replaces_same_contact(sipd):
     ("mia", "", "60"),
     ("x" * 129, "sip:m@h", "60"),
     ("mia", "sip:m@h"),
-    ("mia", "sip:m@h", "60", "0.5", "extra"),
+    ("mia", "sip:m@h", "60", "0.5", "extra", "more"),
+    ("location", "mia", "sip:m@h", "60", "0.5", "extra"),
 ])
 def test_add_bad_params(sipd, args):
     r = sipd.mictl("ul.add", *args)
@@ -350,13 +351,20 @@ def test_add_bad_params(sipd, args):
     assert sipd.mictl("ul.dump").stdout == EMPTY_DUMP
 
 
+def test_add_five_args_names_a_table(sipd):
+    """Five arguments only fit Kamailio's table-first form: a first one
+    that is not "location" is an unknown table, as kamcmd says."""
+    r = sipd.mictl("ul.add", "mia", "sip:m@h", "60", "0.5", "extra")
+    assert (r.returncode, r.stdout) == (1, "error: 404 - Table not found\n")
+
+
 def test_help_lists_commands(sipd):
     r = sipd.mictl("ls")
     for name in ("ul.dump", "ul.lookup", "ul.rm", "ul.rm_contact", "ul.add",
                  "ul.flush"):
         assert name + "\n" in r.stdout
     r = sipd.mictl("system.methodHelp", "ul.add")
-    assert r.stdout.startswith("ul.add AOR CONTACT EXPIRES [Q] - ")
+    assert r.stdout.startswith("ul.add [location] AOR CONTACT EXPIRES [Q] - ")
 
 
 # --- big tables, streaming --------------------------------------------
