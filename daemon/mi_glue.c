@@ -68,6 +68,9 @@ mi_glue_vlog(enum mi_log_level level, const char *fmt, va_list ap)
 	case MI_LOG_INFO:
 		log_info("%s", buf);
 		break;
+	case MI_LOG_NOTICE:
+		log_notice("%s", buf);
+		break;
 	case MI_LOG_WARN:
 		log_warnx("%s", buf);
 		break;

@@ -161,8 +161,7 @@ mi_cfg_set(struct mi_reply *r, int argc, char *const *argv)
 	errbuf_free(&errs);
 	memcpy(c, &mi_cfg_tmp, sizeof(mi_cfg_tmp));
 	mi_daemon()->md_conf_changed(c);
-	(void)conf_get(c, key, value, sizeof(value));
-	mi_log_info("MI: cfg.set %s = \"%s\"", key, value);
+	/* mi_server.c logs the change and who made it */
 }
 
 static const struct mi_cmd mi_cfg_cmds[] = {

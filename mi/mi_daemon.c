@@ -51,6 +51,16 @@ mi_log_info(const char *fmt, ...)
 }
 
 void
+mi_log_notice(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	mi_log_v(MI_LOG_NOTICE, fmt, ap);
+	va_end(ap);
+}
+
+void
 mi_log_warnx(const char *fmt, ...)
 {
 	va_list	 ap;

@@ -23,6 +23,7 @@ struct loctab;
 enum mi_log_level {
 	MI_LOG_DEBUG,
 	MI_LOG_INFO,
+	MI_LOG_NOTICE,	/* changes made over MI, with who made them */
 	MI_LOG_WARN,
 };
 
@@ -61,6 +62,8 @@ void	mi_daemon_set(const struct mi_daemon *d);
 void	mi_log_debug(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	mi_log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	mi_log_notice(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	mi_log_warnx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

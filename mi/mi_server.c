@@ -177,6 +177,42 @@ mi_nparams_text(const struct mi_cmd *c, char *buf, size_t len)
  * Validates and runs one request line. Returns 0 when the connection
  * goes on, -1 when it was freed.
  */
+/*
+ * The commands that change what sipd does (bindings, the run-time
+ * config, a write of the table): each one that succeeds is logged at
+ * notice with the peer's uid and pid (SO_PEERCRED), so an operator can
+ * see who redirected calls or added a binding.
+ */
+static const char *const mi_changing[] = {
+	"ul.add", "ul.rm", "ul.rm_contact", "ul.flush",
+	"cfg.set", "cfg.set_now_string", "cfg.set_now_int",
+};
+
+static void
+mi_audit(const struct mi_conn *cn, const char *name, int argc,
+    char *const *argv)
+{
+	char	 args[512];
+	size_t	 used = 0, i;
+	int	 k, n;
+
+	for (i = 0; i < sizeof(mi_changing) / sizeof(mi_changing[0]); i++)
+		if (strcmp(name, mi_changing[i]) == 0)
+			break;
+	if (i == sizeof(mi_changing) / sizeof(mi_changing[0]))
+		return;
+	args[0] = '\0';
+	for (k = 0; k < argc && used < sizeof(args); k++) {
+		n = snprintf(args + used, sizeof(args) - used, " \"%.100s\"",
+		    argv[k]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	mi_log_notice("MI change by uid %ld pid %ld: %s%s", cn->cn_uid,
+	    cn->cn_pid, name, args);
+}
+
 static int
 mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 {
@@ -257,6 +293,8 @@ mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 
 	mi_reply_init(&r);
 	c->mc_handler(&r, argc, argv);
+	if (r.rp_kind != MI_REPLY_ERROR)
+		mi_audit(cn, c->mc_name, argc, argv);
 	if (notify) {
 		/* JSON-RPC: a notification is never answered. */
 		mi_reply_clear(&r);

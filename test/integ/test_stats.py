@@ -280,4 +280,4 @@ def test_cfg_set_gateway(sipd_factory):
     assert r.stdout.startswith("error: 400 - registrar.max_expires cannot "
                                "be changed at run time")
     assert cfg_get(s, "registrar", "max_expires") == 7200
-    assert "cfg.set pstn.gw_ip = \"192.0.2.7\"" in s.log_text()
+    assert ': cfg.set "pstn" "gw_ip" "192.0.2.7"' in s.log_text()

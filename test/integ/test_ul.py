@@ -351,6 +351,21 @@ def test_add_bad_params(sipd, args):
     assert sipd.mictl("ul.dump").stdout == EMPTY_DUMP
 
 
+def test_changes_logged_with_who(sipd):
+    """Every MI change is logged at notice with the peer's uid and pid;
+    reads and refused changes are not."""
+    assert sipd.mictl("ul.add", "zoe", "sip:z@h", "60").returncode == 0
+    assert sipd.mictl("ul.lookup", "zoe").returncode == 0
+    assert sipd.mictl("ul.rm", "nobody").returncode == 1
+    assert sipd.mictl("ul.rm", "zoe").returncode == 0
+    log = sipd.log_text()
+    lines = [ln for ln in log.splitlines() if "MI change by" in ln]
+    assert len(lines) == 2, lines
+    assert re.search(r'MI change by uid %d pid \d+: ul\.add "zoe" '
+                     r'"sip:z@h" "60"$' % os.getuid(), lines[0]), lines
+    assert lines[1].endswith(': ul.rm "zoe"'), lines
+
+
 def test_add_five_args_names_a_table(sipd):
     """Five arguments only fit Kamailio's table-first form: a first one
     that is not "location" is an unknown table, as kamcmd says."""

@@ -113,6 +113,7 @@ testd_vlog(enum mi_log_level level, const char *fmt, va_list ap)
 	static const char *const kinds[] = {
 		[MI_LOG_DEBUG] = "debug",
 		[MI_LOG_INFO] = "info",
+		[MI_LOG_NOTICE] = "notice",
 		[MI_LOG_WARN] = "warning",
 	};
 

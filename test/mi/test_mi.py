@@ -626,8 +626,12 @@ class CfgTest(HandlerCase):
     def tearDown(self):
         super().tearDown()
         if self._testMethodName == "test_set":
-            self.assertIn('mi_testd: info: MI: cfg.set pstn.gw_ip = '
-                          '"10.1.2.3"\n', self.log)
+            # every change, with who made it (SO_PEERCRED: this test)
+            self.assertIn('mi_testd: notice: MI change by uid %d pid %d: '
+                          'cfg.set "pstn" "gw_ip" "10.1.2.3"\n' %
+                          (os.getuid(), os.getpid()), self.log)
+            # a refused change is not one
+            self.assertNotIn('"gw_port" "nope"', self.log)
 
 
 def read_line_of(path, method):
