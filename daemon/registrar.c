@@ -49,6 +49,7 @@
 #include "log.h"
 #include "loctab.h"
 #include "registrar.h"
+#include "runcfg.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "userdb.h"
@@ -101,6 +102,8 @@ struct reg_ctx {
 	unsigned		 rc_n;
 	bool			 rc_star;
 	bool			 rc_via_natted;	/* reg_via_natted() */
+	/* registrar.* as they are now (cfg.set may change them) */
+	struct runcfg_reg	 rc_set;
 };
 
 static bool	reg_differs(const struct reg_ctx *, const struct sip_uri *);
@@ -440,7 +443,7 @@ reg_wants_received(const struct reg_ctx *rc, const struct sip_uri *u)
 
 	if (!reg_differs(rc, u))
 		return false;
-	switch (reg_conf->c_reg_nat_detect) {
+	switch (rc->rc_set.rr_nat_detect) {
 	case CONF_NAT_ALWAYS:
 		return true;
 	case CONF_NAT_NEVER:
@@ -473,7 +476,6 @@ reg_make_received(struct reg_ctx *rc)
 static bool
 reg_contacts(struct reg_ctx *rc)
 {
-	const struct conf	*c = reg_conf;
 	struct loctab_contact	*lc;
 	struct sip_iter		 it;
 	struct sip_addr		 a;
@@ -509,18 +511,19 @@ reg_contacts(struct reg_ctx *rc)
 		} else if (hrc == 0)
 			e = hexp;
 		else
-			e = c->c_reg_default_expires;
-		if (e > 0 && e < c->c_reg_min_expires) {
+			e = rc->rc_set.rr_default_expires;
+		if (e > 0 && e < rc->rc_set.rr_min_expires) {
 			snprintf(min, sizeof(min), "Min-Expires: %u\r\n",
-			    c->c_reg_min_expires);
+			    rc->rc_set.rr_min_expires);
 			log_debug("registrar: REGISTER for \"%s\": 423, "
 			    "expires %u", rc->rc_qaor, (unsigned)e);
 			reg_fail(rc, 423, "Interval Too Brief", REG_E_BRIEF,
 			    min);
 			return false;
 		}
-		if (c->c_reg_max_expires > 0 && e > c->c_reg_max_expires)
-			e = c->c_reg_max_expires;
+		if (rc->rc_set.rr_max_expires > 0 &&
+		    e > rc->rc_set.rr_max_expires)
+			e = rc->rc_set.rr_max_expires;
 		q = LOCTAB_Q_UNSET;
 		if (a.sa_q.len > 0 && reg_parse_q(a.sa_q, &q) != 0) {
 			reg_bad(rc, REG_E_INV_Q);
@@ -747,6 +750,14 @@ registrar_decide(const struct registrar_request *req,
 	if (!addr_text(rc->rc_src, rc->rc_ip, &rc->rc_port)) {
 		ret->rv_code = 0;	/* no family to answer: dropped */
 		return;
+	}
+	/* The start-up config when runcfg is not set up (unit tables). */
+	if (runcfg_reg(&rc->rc_set) != 0) {
+		rc->rc_set.rr_nat_detect = reg_conf->c_reg_nat_detect;
+		rc->rc_set.rr_min_expires = reg_conf->c_reg_min_expires;
+		rc->rc_set.rr_default_expires =
+		    reg_conf->c_reg_default_expires;
+		rc->rc_set.rr_max_expires = reg_conf->c_reg_max_expires;
 	}
 	rc->rc_via_natted = reg_via_natted(rc);
 	if (!reg_aor(rc) || !reg_authorize(rc) || !reg_contacts(rc))

@@ -239,6 +239,7 @@ void
 tables_publish_runcfg(const struct conf *c)
 {
 	struct runcfg_gw	 gw;
+	struct runcfg_reg	 reg;
 
 	memset(&gw, 0, sizeof(gw));
 	gw.rg_set = c->c_gw_set;
@@ -248,6 +249,13 @@ tables_publish_runcfg(const struct conf *c)
 		gw.rg_addr = c->c_gw_addr;
 	snprintf(gw.rg_ip, sizeof(gw.rg_ip), "%s", c->c_gw_ip);
 	runcfg_set_gw(&gw);
+	memset(&reg, 0, sizeof(reg));
+	reg.rr_set = true;
+	reg.rr_nat_detect = c->c_reg_nat_detect;
+	reg.rr_min_expires = c->c_reg_min_expires;
+	reg.rr_default_expires = c->c_reg_default_expires;
+	reg.rr_max_expires = c->c_reg_max_expires;
+	runcfg_set_reg(&reg);
 }
 
 int

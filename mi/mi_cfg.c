@@ -7,7 +7,8 @@
  * it; a plain decimal value is a JSON number. cfg.set GROUP NAME VALUE
  * (aliases cfg.set_now_string, cfg.set_now_int: Kamailio's names)
  * changes a key the workers can pick up without a restart -- the
- * pstn.* keys, which live in shm (shm/runcfg.h) -- after validating it
+ * pstn.* keys and registrar.{min,default,max}_expires and nat_detect,
+ * which live in shm (shm/runcfg.h) -- after validating it
  * with conf_set() on a copy, so a bad value leaves everything as it
  * was and comes back as conf_set()'s message.
  *
@@ -40,6 +41,8 @@
 /* The keys cfg.set may change: the workers read them from runcfg. */
 static const char *const mi_cfg_runtime_keys[] = {
 	"pstn.gw_ip", "pstn.gw_port", "pstn.match_port",
+	"registrar.min_expires", "registrar.default_expires",
+	"registrar.max_expires", "registrar.nat_detect",
 };
 
 /* cfg.set validates into this copy (too big for the stack). */
@@ -159,6 +162,19 @@ mi_cfg_set(struct mi_reply *r, int argc, char *const *argv)
 		return;
 	}
 	errbuf_free(&errs);
+	/* the rule the config file obeys at load */
+	if (!(mi_cfg_tmp.c_reg_min_expires <=
+	    mi_cfg_tmp.c_reg_default_expires &&
+	    mi_cfg_tmp.c_reg_default_expires <=
+	    mi_cfg_tmp.c_reg_max_expires)) {
+		mi_reply_error(r, MI_E_BADREQ, "cfg.set: %s: need "
+		    "registrar.min_expires (%u) <= registrar.default_expires "
+		    "(%u) <= registrar.max_expires (%u)", key,
+		    mi_cfg_tmp.c_reg_min_expires,
+		    mi_cfg_tmp.c_reg_default_expires,
+		    mi_cfg_tmp.c_reg_max_expires);
+		return;
+	}
 	memcpy(c, &mi_cfg_tmp, sizeof(mi_cfg_tmp));
 	mi_daemon()->md_conf_changed(c);
 	/* mi_server.c logs the change and who made it */
@@ -170,8 +186,9 @@ static const struct mi_cmd mi_cfg_cmds[] = {
 	    "(GROUP core: keys without a dot)",
 	    2, 2, mi_cfg_get },
 	{ "cfg.set",
-	    "cfg.set GROUP NAME VALUE - change a run-time key "
-	    "(pstn gw_ip, gw_port, match_port) now",
+	    "cfg.set GROUP NAME VALUE - change a run-time key now "
+	    "(pstn gw_ip, gw_port, match_port; registrar min_expires, "
+	    "default_expires, max_expires, nat_detect)",
 	    3, 3, mi_cfg_set },
 	{ "cfg.set_now_string",
 	    "cfg.set_now_string GROUP NAME VALUE - as cfg.set (Kamailio name)",

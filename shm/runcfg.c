@@ -4,7 +4,8 @@
  *
  * Single writer, many readers, no lock: a seqlock in its "latch" form.
  * The block holds two copies of the value and a sequence number; the
- * current copy is rg_copy[seq & 1]. The writer fills the other copy,
+ * current copy is rs_copy[seq & 1]. Each value (the gateway, the
+ * registrar's settings) has a slot of its own. The writer fills the other copy,
  * then bumps seq (release). A reader notes seq (acquire), copies the
  * current copy word by word, and tries again if seq moved meanwhile,
  * because the writer may then have started on the copy it was reading.
@@ -30,13 +31,23 @@
 #include "runcfg.h"
 #include "shm.h"
 
-#define RUNCFG_GW_WORDS	((sizeof(struct runcfg_gw) + 7) / 8)
+#define RUNCFG_WORDS(t)	((sizeof(t) + 7) / 8)
+/* Room for the largest value; each value is one slot. */
+#define RUNCFG_SLOT_WORDS						\
+	(RUNCFG_WORDS(struct runcfg_gw) > RUNCFG_WORDS(struct runcfg_reg) ? \
+	RUNCFG_WORDS(struct runcfg_gw) : RUNCFG_WORDS(struct runcfg_reg))
+
+enum { RUNCFG_SLOT_GW, RUNCFG_SLOT_REG, RUNCFG_SLOTS };
+
+struct runcfg_slot {
+	_Atomic uint64_t	rs_seq;		/* written by the master only */
+	/* rs_copy[rs_seq & 1] is current; the master writes the other. */
+	_Atomic uint64_t	rs_copy[2][RUNCFG_SLOT_WORDS];
+};
 
 struct runcfg_shm {
 	alignas(RUNCFG_SHM_ALIGN)
-	_Atomic uint64_t	rs_seq;		/* written by the master only */
-	/* rs_gw[rs_seq & 1] is current; the master writes the other one. */
-	_Atomic uint64_t	rs_gw[2][RUNCFG_GW_WORDS];
+	struct runcfg_slot	rs_slot[RUNCFG_SLOTS];
 };
 
 static struct runcfg_shm	*runcfg_shm;
@@ -51,63 +62,97 @@ int
 runcfg_create(void)
 {
 	struct runcfg_shm	*rs;
-	size_t			 i;
+	size_t			 i, k;
 
 	if ((rs = shm_carve(sizeof(*rs), RUNCFG_SHM_ALIGN)) == NULL)
 		return -errno;
-	atomic_init(&rs->rs_seq, 0);
-	/* All-zero words are a struct runcfg_gw with rg_set false. */
-	for (i = 0; i < RUNCFG_GW_WORDS; i++) {
-		atomic_init(&rs->rs_gw[0][i], 0);
-		atomic_init(&rs->rs_gw[1][i], 0);
+	/* All-zero words: a gateway with rg_set false, rr_set false. */
+	for (k = 0; k < RUNCFG_SLOTS; k++) {
+		atomic_init(&rs->rs_slot[k].rs_seq, 0);
+		for (i = 0; i < RUNCFG_SLOT_WORDS; i++) {
+			atomic_init(&rs->rs_slot[k].rs_copy[0][i], 0);
+			atomic_init(&rs->rs_slot[k].rs_copy[1][i], 0);
+		}
 	}
 	runcfg_shm = rs;
 	return 0;
 }
 
-void
-runcfg_set_gw(const struct runcfg_gw *gw)
+static void
+runcfg_publish(int slot, const void *v, size_t len)
 {
-	uint64_t	 w[RUNCFG_GW_WORDS], seq;
-	size_t		 i;
+	struct runcfg_slot	*rs;
+	uint64_t		 w[RUNCFG_SLOT_WORDS], seq;
+	size_t			 i;
 
 	if (runcfg_shm == NULL)
 		return;
+	rs = &runcfg_shm->rs_slot[slot];
 	memset(w, 0, sizeof(w));
-	memcpy(w, gw, sizeof(*gw));
-	seq = atomic_load_explicit(&runcfg_shm->rs_seq, memory_order_relaxed);
+	memcpy(w, v, len);
+	seq = atomic_load_explicit(&rs->rs_seq, memory_order_relaxed);
 	/*
 	 * A reader that sees any word stored below also sees the bump
 	 * that made the other copy current (this fence, its acquire
 	 * fence), so it notices that its copy is being rewritten.
 	 */
 	atomic_thread_fence(memory_order_release);
-	for (i = 0; i < RUNCFG_GW_WORDS; i++)
-		atomic_store_explicit(&runcfg_shm->rs_gw[(seq + 1) & 1][i],
-		    w[i], memory_order_relaxed);
-	atomic_store_explicit(&runcfg_shm->rs_seq, seq + 1,
-	    memory_order_release);
+	for (i = 0; i < RUNCFG_SLOT_WORDS; i++)
+		atomic_store_explicit(&rs->rs_copy[(seq + 1) & 1][i], w[i],
+		    memory_order_relaxed);
+	atomic_store_explicit(&rs->rs_seq, seq + 1, memory_order_release);
+}
+
+static int
+runcfg_read(int slot, void *ret, size_t len)
+{
+	struct runcfg_slot	*rs;
+	uint64_t		 w[RUNCFG_SLOT_WORDS], s1, s2;
+	size_t			 i;
+
+	if (runcfg_shm == NULL)
+		return -ENXIO;
+	rs = &runcfg_shm->rs_slot[slot];
+	do {
+		s1 = atomic_load_explicit(&rs->rs_seq, memory_order_acquire);
+		for (i = 0; i < RUNCFG_SLOT_WORDS; i++)
+			w[i] = atomic_load_explicit(&rs->rs_copy[s1 & 1][i],
+			    memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&rs->rs_seq, memory_order_relaxed);
+	} while (s1 != s2);
+	memcpy(ret, w, len);
+	return 0;
+}
+
+void
+runcfg_set_gw(const struct runcfg_gw *gw)
+{
+	runcfg_publish(RUNCFG_SLOT_GW, gw, sizeof(*gw));
 }
 
 int
 runcfg_gw(struct runcfg_gw *ret)
 {
-	uint64_t	 w[RUNCFG_GW_WORDS], s1, s2;
-	size_t		 i;
+	return runcfg_read(RUNCFG_SLOT_GW, ret, sizeof(*ret));
+}
 
-	if (runcfg_shm == NULL)
+void
+runcfg_set_reg(const struct runcfg_reg *reg)
+{
+	runcfg_publish(RUNCFG_SLOT_REG, reg, sizeof(*reg));
+}
+
+int
+runcfg_reg(struct runcfg_reg *ret)
+{
+	struct runcfg_reg	 r;
+	int			 rc;
+
+	if ((rc = runcfg_read(RUNCFG_SLOT_REG, &r, sizeof(r))) != 0)
+		return rc;
+	if (!r.rr_set)
 		return -ENXIO;
-	do {
-		s1 = atomic_load_explicit(&runcfg_shm->rs_seq,
-		    memory_order_acquire);
-		for (i = 0; i < RUNCFG_GW_WORDS; i++)
-			w[i] = atomic_load_explicit(
-			    &runcfg_shm->rs_gw[s1 & 1][i],
-			    memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		s2 = atomic_load_explicit(&runcfg_shm->rs_seq,
-		    memory_order_relaxed);
-	} while (s1 != s2);
-	memcpy(ret, w, sizeof(*ret));
+	*ret = r;
 	return 0;
 }

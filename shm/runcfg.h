@@ -1,8 +1,8 @@
 /*
  * runcfg: settings MI may change while sipd runs (cfg.set), in shm so
  * that the UDP workers, forked with the start-up struct conf, see the
- * new value at once. For now the PSTN gateway (pstn.gw_ip, gw_port,
- * match_port).
+ * new value at once: the PSTN gateway (pstn.gw_ip, gw_port, match_port)
+ * and the registrar's expires limits and NAT rule (registrar.*).
  *
  * The master is the only writer (at start-up, then on cfg.set); any
  * process reads. Reads never wait on the writer and never see a torn
@@ -27,6 +27,15 @@ struct runcfg_gw {
 	char			 rg_ip[64];	/* no [], "" = unset */
 };
 
+/* The registrar.* keys cfg.set may change (SPEC §3). */
+struct runcfg_reg {
+	bool		 rr_set;	/* published at least once */
+	int		 rr_nat_detect;	/* CONF_NAT_* */
+	unsigned	 rr_min_expires;
+	unsigned	 rr_default_expires;
+	unsigned	 rr_max_expires;
+};
+
 /* Alignment of the carve: shm_size_add(acc, runcfg_shm_size(), this). */
 #define RUNCFG_SHM_ALIGN	64
 
@@ -44,5 +53,8 @@ void	runcfg_set_gw(const struct runcfg_gw *gw);
  * when runcfg_create() was never called (*ret untouched).
  */
 int	runcfg_gw(struct runcfg_gw *ret);
+/* The same for the registrar's settings (-ENXIO: never published). */
+void	runcfg_set_reg(const struct runcfg_reg *reg);
+int	runcfg_reg(struct runcfg_reg *ret);
 
 #endif

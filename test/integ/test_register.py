@@ -475,6 +475,46 @@ def test_nat_detect_modes(open_reg, mode, natted, received):
     c.close()
 
 
+def test_cfg_set_registrar_keys_seen_at_once(open_reg):
+    """registrar.*_expires and nat_detect change at run time (cfg.set)
+    for every worker at its next REGISTER, no restart; an order that the
+    config file could not hold is refused and changes nothing."""
+    s = open_reg()
+    workers = s.worker_pids()
+    c = Client(s.port)
+    u = "<sip:alice@192.0.2.7:5060>"
+    assert s.mictl("cfg.set", "registrar", "min_expires", "120"
+                   ).returncode == 0
+    for _ in range(4):                  # each worker
+        r = c.transact(register_request(c, "alice", contacts=[u],
+                                        expires=100))
+        assert (r.code, r.get("Min-Expires")) == (423, "120"), r.raw
+    r = s.mictl("cfg.set", "registrar", "min_expires", "4000")
+    assert r.returncode == 1
+    assert r.stdout.startswith("error: 400 - cfg.set: registrar.min_expires"
+                               ": need registrar.min_expires (4000) <= "
+                               "registrar.default_expires (3600)"), r.stdout
+    assert s.mictl("cfg.get", "registrar", "min_expires").stdout.strip() \
+        == "120"
+    assert s.mictl("cfg.set", "registrar", "max_expires", "7000"
+                   ).returncode == 0
+    r = c.transact(register_request(c, "alice", contacts=[u], expires=9999))
+    assert r.get("Contact") == u + ";expires=7000"
+    assert s.mictl("cfg.set", "registrar", "nat_detect", "always"
+                   ).returncode == 0
+    for i in range(4):
+        v = "<sip:alice@192.0.2.%d:5060>" % (20 + i)
+        r = c.transact(register_request(c, "alice", contacts=[v],
+                                        call_id="nat%d" % i))
+        assert v + ';expires=3600;received="sip:127.0.0.1:%d"' % c.port \
+            in r.get("Contact"), r.get("Contact")
+    r = s.mictl("cfg.set", "registrar", "nat_detect", "sometimes")
+    assert r.stdout.startswith("error: 400 - cfg.set: registrar.nat_detect"
+                               ": bad value"), r.stdout
+    assert s.worker_pids() == workers       # nobody restarted
+    c.close()
+
+
 def test_fetch(open_reg):
     """No Contact: the current list."""
     s = open_reg()

@@ -275,9 +275,15 @@ def test_cfg_set_gateway(sipd_factory):
     # Unknown keys: 404; keys the workers cannot pick up: 400.
     r = s.mictl("cfg.set", "pstn", "nosuch", "1")
     assert r.returncode == 1 and r.stdout.startswith("error: 404 - ")
+    r = s.mictl("cfg.set", "tm", "fr_timeout", "10")
+    assert r.returncode == 1
+    assert r.stdout.startswith("error: 400 - tm.fr_timeout cannot "
+                               "be changed at run time")
+    assert cfg_get(s, "tm", "fr_timeout") == 30
+    # registrar.max_expires may change, but not below default_expires
     r = s.mictl("cfg.set", "registrar", "max_expires", "100")
     assert r.returncode == 1
-    assert r.stdout.startswith("error: 400 - registrar.max_expires cannot "
-                               "be changed at run time")
+    assert r.stdout.startswith("error: 400 - cfg.set: registrar.max_expires:"
+                               " need ")
     assert cfg_get(s, "registrar", "max_expires") == 7200
     assert ': cfg.set "pstn" "gw_ip" "192.0.2.7"' in s.log_text()
