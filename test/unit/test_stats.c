@@ -348,6 +348,36 @@ test_runcfg(void **state)
 	assert_false(got.rg_set);
 }
 
+/* The registrar's slot: unpublished is -ENXIO; slots do not mix. */
+static void
+test_runcfg_reg(void **state)
+{
+	struct runcfg_reg	 reg, got;
+	struct runcfg_gw	 gw, gwgot;
+
+	(void)state;
+	new_shm(1);
+	assert_int_equal(runcfg_reg(&got), -ENXIO);
+	gw_make(3, &gw);
+	runcfg_set_gw(&gw);
+	assert_int_equal(runcfg_reg(&got), -ENXIO);
+	memset(&reg, 0, sizeof(reg));
+	reg.rr_set = true;
+	reg.rr_nat_detect = 2;
+	reg.rr_min_expires = 60;
+	reg.rr_default_expires = 3600;
+	reg.rr_max_expires = 7200;
+	runcfg_set_reg(&reg);
+	assert_int_equal(runcfg_reg(&got), 0);
+	assert_memory_equal(&got, &reg, sizeof(reg));
+	reg.rr_min_expires = 120;
+	runcfg_set_reg(&reg);
+	assert_int_equal(runcfg_reg(&got), 0);
+	assert_int_equal(got.rr_min_expires, 120);
+	assert_int_equal(runcfg_gw(&gwgot), 0);
+	assert_string_equal(gwgot.rg_ip, "10.0.0.3");
+}
+
 /*
  * A forked reader loops while the parent publishes new gateways as
  * fast as it can: every value read is one whole gateway, and the
@@ -421,6 +451,7 @@ main(void)
 		cmocka_unit_test_teardown(test_reset, teardown),
 		cmocka_unit_test_teardown(test_across_fork, teardown),
 		cmocka_unit_test_teardown(test_runcfg, teardown),
+		cmocka_unit_test_teardown(test_runcfg_reg, teardown),
 		cmocka_unit_test_teardown(test_runcfg_across_fork, teardown),
 	};
 
