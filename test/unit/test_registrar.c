@@ -723,72 +723,44 @@ check_received(const char *uri, const char *received)
 	assert_memory_equal(b->lb_received, received, strlen(received));
 }
 
-static void
-check_third_party(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@198.51.100.7:5060", NULL);
-}
+/* What each NAT row must have stored: alice's binding uri, received. */
+static const struct {
+	const char	*ne_row;	/* row name */
+	const char	*ne_uri;
+	const char	*ne_received;	/* NULL: none */
+} nat_expect[] = {
+	{ "third-party", "sip:alice@198.51.100.7:5060", NULL },
+	{ "via port", "sip:alice@192.0.2.20:5061", "sip:192.0.2.20:40000" },
+	{ "via host", "sip:alice@198.51.100.8:5060", "sip:203.0.113.9:5060" },
+	{ "private", "sip:alice@10.1.2.3:5060", "sip:192.0.2.20:5060" },
+	{ "private", "sip:alice@100.64.0.9:5060", "sip:192.0.2.20:5060" },
+	{ "private", "sip:alice@192.168.1.5:5060", "sip:192.0.2.20:5060" },
+	{ "private", "sip:alice@172.20.0.1:5060", "sip:192.0.2.20:5060" },
+	{ "private", "sip:alice@172.32.0.1:5060", NULL },
+	{ "both private", "sip:alice@10.9.9.9:5060", NULL },
+	{ "always", "sip:alice@198.51.100.9:5060", "sip:192.0.2.20:5060" },
+	{ "never", "sip:alice@192.0.2.20:5062", NULL },
+	{ "same", "sip:alice@192.0.2.20:5060", NULL },
+};
 
+/* The row's expectations: its name starts with "[KEY] ". */
 static void
-check_via_port(const char *name, const char *extra)
+check_nat(const char *name, const char *extra)
 {
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@192.0.2.20:5061", "sip:192.0.2.20:40000");
-}
+	size_t	 i, n = 0, len;
 
-static void
-check_via_host(const char *name, const char *extra)
-{
-	(void)name;
 	(void)extra;
-	check_received("sip:alice@198.51.100.8:5060", "sip:203.0.113.9:5060");
-}
-
-static void
-check_private_contact(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@10.1.2.3:5060", "sip:192.0.2.20:5060");
-	check_received("sip:alice@100.64.0.9:5060", "sip:192.0.2.20:5060");
-	check_received("sip:alice@192.168.1.5:5060", "sip:192.0.2.20:5060");
-	check_received("sip:alice@172.20.0.1:5060", "sip:192.0.2.20:5060");
-	check_received("sip:alice@172.32.0.1:5060", NULL);
-}
-
-static void
-check_private_both(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@10.9.9.9:5060", NULL);
-}
-
-static void
-check_always(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@198.51.100.9:5060", "sip:192.0.2.20:5060");
-}
-
-static void
-check_never(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@192.0.2.20:5062", NULL);
-}
-
-static void
-check_same(const char *name, const char *extra)
-{
-	(void)name;
-	(void)extra;
-	check_received("sip:alice@192.0.2.20:5060", NULL);
+	for (i = 0; i < sizeof(nat_expect) / sizeof(nat_expect[0]); i++) {
+		len = strlen(nat_expect[i].ne_row);
+		if (name[0] != '[' || strncmp(name + 1, nat_expect[i].ne_row,
+		    len) != 0 || name[len + 1] != ']')
+			continue;
+		check_received(nat_expect[i].ne_uri,
+		    nat_expect[i].ne_received);
+		n++;
+	}
+	if (n == 0)
+		fail_msg("row \"%s\": no expectations", name);
 }
 
 /* The REGISTER of REG_A with the top Via sent-by replaced. */
@@ -808,48 +780,51 @@ static const struct reg_row reg_nat[] = {
 	{ "a challenge first (its nonce serves the rows below)", NULL, 0,
 	  NULL, REG_VIA("192.0.2.20:5060", "n0", ""), 401, "Unauthorized",
 	  CHALLENGE, false, nat_auto, NULL },
-	{ "auto: third-party Contact, Via = source: Contact kept [NAT]",
+	{ "[third-party] auto: Contact of another host, Via = source: "
+	  "Contact kept [NAT]",
 	  NULL, 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5060", "n1",
 	    "Contact: <sip:alice@198.51.100.7:5060>\n"),
-	  200, "OK", NULL, true, nat_auto, check_third_party },
-	{ "auto: Via port is not the source port: received [NAT]",
+	  200, "OK", NULL, true, nat_auto, check_nat },
+	{ "[via port] auto: Via port is not the source port: received [NAT]",
 	  "192.0.2.20:40000", 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5061", "n2",
 	    "Contact: <sip:alice@192.0.2.20:5061>\n"),
-	  200, "OK", NULL, true, nat_auto, check_via_port },
-	{ "auto: Via host is not the source: received [NAT]",
+	  200, "OK", NULL, true, nat_auto, check_nat },
+	{ "[via host] auto: Via host is not the source: received [NAT]",
 	  "203.0.113.9:5060", 0, "alice:secret",
 	  REG_VIA("198.51.100.8", "n3",
 	    "Contact: <sip:alice@198.51.100.8:5060>\n"),
-	  200, "OK", NULL, true, nat_auto, check_via_host },
-	{ "auto: private Contact (RFC 1918, RFC 6598), public source: "
+	  200, "OK", NULL, true, nat_auto, check_nat },
+	{ "[private] auto: private Contact (RFC 1918, RFC 6598), public "
+	  "source: "
 	  "received; 172.32/16 is public [NAT]", NULL, 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5060", "n4",
 	    "Contact: <sip:alice@10.1.2.3:5060>, "
 	    "<sip:alice@100.64.0.9:5060>, <sip:alice@192.168.1.5:5060>, "
 	    "<sip:alice@172.20.0.1:5060>, <sip:alice@172.32.0.1:5060>\n"),
-	  200, "OK", NULL, true, nat_auto, check_private_contact },
-	{ "auto: private Contact from a private source: kept [NAT]",
+	  200, "OK", NULL, true, nat_auto, check_nat },
+	{ "[both private] auto: private Contact from a private source: "
+	  "kept [NAT]",
 	  "10.0.0.1:5060", 0, "alice:secret",
 	  REG_VIA("10.0.0.1:5060", "n5",
 	    "Contact: <sip:alice@10.9.9.9:5060>\n"),
-	  200, "OK", NULL, true, nat_auto, check_private_both },
-	{ "always: every Contact other than the source: received [NAT]",
+	  200, "OK", NULL, true, nat_auto, check_nat },
+	{ "[always] every Contact other than the source: received [NAT]",
 	  NULL, 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5060", "n6",
 	    "Contact: <sip:alice@198.51.100.9:5060>\n"),
-	  200, "OK", NULL, true, nat_always, check_always },
-	{ "never: even a NATed Via keeps the Contact [NAT]",
+	  200, "OK", NULL, true, nat_always, check_nat },
+	{ "[never] even a NATed Via keeps the Contact [NAT]",
 	  "192.0.2.20:40002", 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5062", "n7",
 	    "Contact: <sip:alice@192.0.2.20:5062>\n"),
-	  200, "OK", NULL, true, nat_never, check_never },
-	{ "always: the Contact is the source: no received [NAT]",
+	  200, "OK", NULL, true, nat_never, check_nat },
+	{ "[same] always: the Contact is the source: no received [NAT]",
 	  NULL, 0, "alice:secret",
 	  REG_VIA("192.0.2.20:5060", "n8",
 	    "Contact: <sip:alice@192.0.2.20:5060>\n"),
-	  200, "OK", NULL, true, nat_always, check_same },
+	  200, "OK", NULL, true, nat_always, check_nat },
 };
 
 static void
