@@ -13,9 +13,23 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runcfg.h"
 
 static bool	 log_to_stderr = true;
 static int	 log_level = LOG_INFO;
+
+/*
+ * The level in force: cfg.set log level changes it for every process
+ * through runcfg; the start-up level until runcfg is set up (sipd -c,
+ * tests).
+ */
+static int
+log_threshold(void)
+{
+	struct runcfg_core	 rc;
+
+	return runcfg_core(&rc) == 0 ? rc.rc_log_level : log_level;
+}
 static char	 log_name[32] = "sipd";
 
 void
@@ -93,7 +107,7 @@ log_err(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_level < LOG_ERR)
+	if (log_threshold() < LOG_ERR)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_ERR, NULL, fmt, ap);
@@ -106,7 +120,7 @@ log_warn(const char *fmt, ...)
 	va_list	 ap;
 	int	 saved = errno;
 
-	if (log_level < LOG_WARNING)
+	if (log_threshold() < LOG_WARNING)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, strerror(saved), fmt, ap);
@@ -119,7 +133,7 @@ log_warnx(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_level < LOG_WARNING)
+	if (log_threshold() < LOG_WARNING)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, NULL, fmt, ap);
@@ -131,7 +145,7 @@ log_info(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_level < LOG_INFO)
+	if (log_threshold() < LOG_INFO)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_INFO, NULL, fmt, ap);
@@ -143,7 +157,7 @@ log_notice(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_level < LOG_NOTICE)
+	if (log_threshold() < LOG_NOTICE)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_NOTICE, NULL, fmt, ap);
@@ -155,7 +169,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (log_level < LOG_DEBUG)
+	if (log_threshold() < LOG_DEBUG)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_DEBUG, NULL, fmt, ap);

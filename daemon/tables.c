@@ -240,6 +240,7 @@ tables_publish_runcfg(const struct conf *c)
 {
 	struct runcfg_gw	 gw;
 	struct runcfg_reg	 reg;
+	struct runcfg_core	 core;
 
 	memset(&gw, 0, sizeof(gw));
 	gw.rg_set = c->c_gw_set;
@@ -256,6 +257,11 @@ tables_publish_runcfg(const struct conf *c)
 	reg.rr_default_expires = c->c_reg_default_expires;
 	reg.rr_max_expires = c->c_reg_max_expires;
 	runcfg_set_reg(&reg);
+	memset(&core, 0, sizeof(core));
+	core.rc_set = true;
+	core.rc_log_level = c->c_log_level;
+	core.rc_nonce_expire = c->c_auth_nonce_expire;
+	runcfg_set_core(&core);
 }
 
 int

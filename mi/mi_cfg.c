@@ -7,7 +7,8 @@
  * it; a plain decimal value is a JSON number. cfg.set GROUP NAME VALUE
  * (aliases cfg.set_now_string, cfg.set_now_int: Kamailio's names)
  * changes a key the workers can pick up without a restart -- the
- * pstn.* keys and registrar.{min,default,max}_expires and nat_detect,
+ * pstn.* keys, registrar.{min,default,max}_expires and nat_detect,
+ * log.level and auth.nonce_expire,
  * which live in shm (shm/runcfg.h) -- after validating it
  * with conf_set() on a copy, so a bad value leaves everything as it
  * was and comes back as conf_set()'s message.
@@ -43,6 +44,7 @@ static const char *const mi_cfg_runtime_keys[] = {
 	"pstn.gw_ip", "pstn.gw_port", "pstn.match_port",
 	"registrar.min_expires", "registrar.default_expires",
 	"registrar.max_expires", "registrar.nat_detect",
+	"log.level", "auth.nonce_expire",
 };
 
 /* cfg.set validates into this copy (too big for the stack). */
@@ -188,7 +190,8 @@ static const struct mi_cmd mi_cfg_cmds[] = {
 	{ "cfg.set",
 	    "cfg.set GROUP NAME VALUE - change a run-time key now "
 	    "(pstn gw_ip, gw_port, match_port; registrar min_expires, "
-	    "default_expires, max_expires, nat_detect)",
+	    "default_expires, max_expires, nat_detect; log level; auth "
+	    "nonce_expire)",
 	    3, 3, mi_cfg_set },
 	{ "cfg.set_now_string",
 	    "cfg.set_now_string GROUP NAME VALUE - as cfg.set (Kamailio name)",

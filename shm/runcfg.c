@@ -33,11 +33,13 @@
 
 #define RUNCFG_WORDS(t)	((sizeof(t) + 7) / 8)
 /* Room for the largest value; each value is one slot. */
+#define RUNCFG_MAX(a, b)	((a) > (b) ? (a) : (b))
 #define RUNCFG_SLOT_WORDS						\
-	(RUNCFG_WORDS(struct runcfg_gw) > RUNCFG_WORDS(struct runcfg_reg) ? \
-	RUNCFG_WORDS(struct runcfg_gw) : RUNCFG_WORDS(struct runcfg_reg))
+	RUNCFG_MAX(RUNCFG_WORDS(struct runcfg_gw),			\
+	RUNCFG_MAX(RUNCFG_WORDS(struct runcfg_reg),			\
+	RUNCFG_WORDS(struct runcfg_core)))
 
-enum { RUNCFG_SLOT_GW, RUNCFG_SLOT_REG, RUNCFG_SLOTS };
+enum { RUNCFG_SLOT_GW, RUNCFG_SLOT_REG, RUNCFG_SLOT_CORE, RUNCFG_SLOTS };
 
 struct runcfg_slot {
 	_Atomic uint64_t	rs_seq;		/* written by the master only */
@@ -51,6 +53,16 @@ struct runcfg_shm {
 };
 
 static struct runcfg_shm	*runcfg_shm;
+static unsigned			 runcfg_gen;	/* shm_generation() of it */
+
+/* The block, if it is in the current mapping; else NULL. */
+static struct runcfg_shm *
+runcfg_block(void)
+{
+	if (runcfg_shm == NULL || runcfg_gen != shm_generation())
+		return NULL;
+	return runcfg_shm;
+}
 
 size_t
 runcfg_shm_size(void)
@@ -75,6 +87,7 @@ runcfg_create(void)
 		}
 	}
 	runcfg_shm = rs;
+	runcfg_gen = shm_generation();
 	return 0;
 }
 
@@ -85,7 +98,7 @@ runcfg_publish(int slot, const void *v, size_t len)
 	uint64_t		 w[RUNCFG_SLOT_WORDS], seq;
 	size_t			 i;
 
-	if (runcfg_shm == NULL)
+	if (runcfg_block() == NULL)
 		return;
 	rs = &runcfg_shm->rs_slot[slot];
 	memset(w, 0, sizeof(w));
@@ -110,7 +123,7 @@ runcfg_read(int slot, void *ret, size_t len)
 	uint64_t		 w[RUNCFG_SLOT_WORDS], s1, s2;
 	size_t			 i;
 
-	if (runcfg_shm == NULL)
+	if (runcfg_block() == NULL)
 		return -ENXIO;
 	rs = &runcfg_shm->rs_slot[slot];
 	do {
@@ -154,5 +167,25 @@ runcfg_reg(struct runcfg_reg *ret)
 	if (!r.rr_set)
 		return -ENXIO;
 	*ret = r;
+	return 0;
+}
+
+void
+runcfg_set_core(const struct runcfg_core *core)
+{
+	runcfg_publish(RUNCFG_SLOT_CORE, core, sizeof(*core));
+}
+
+int
+runcfg_core(struct runcfg_core *ret)
+{
+	struct runcfg_core	 c;
+	int			 rc;
+
+	if ((rc = runcfg_read(RUNCFG_SLOT_CORE, &c, sizeof(c))) != 0)
+		return rc;
+	if (!c.rc_set)
+		return -ENXIO;
+	*ret = c;
 	return 0;
 }

@@ -2,7 +2,8 @@
  * runcfg: settings MI may change while sipd runs (cfg.set), in shm so
  * that the UDP workers, forked with the start-up struct conf, see the
  * new value at once: the PSTN gateway (pstn.gw_ip, gw_port, match_port)
- * and the registrar's expires limits and NAT rule (registrar.*).
+ * the registrar's expires limits and NAT rule (registrar.*), the log
+ * level and the nonce lifetime.
  *
  * The master is the only writer (at start-up, then on cfg.set); any
  * process reads. Reads never wait on the writer and never see a torn
@@ -36,6 +37,13 @@ struct runcfg_reg {
 	unsigned	 rr_max_expires;
 };
 
+/* log.level and auth.nonce_expire, as cfg.set may change them. */
+struct runcfg_core {
+	bool		 rc_set;	/* published at least once */
+	int		 rc_log_level;	/* LOG_ERR..LOG_DEBUG */
+	unsigned	 rc_nonce_expire;
+};
+
 /* Alignment of the carve: shm_size_add(acc, runcfg_shm_size(), this). */
 #define RUNCFG_SHM_ALIGN	64
 
@@ -56,5 +64,7 @@ int	runcfg_gw(struct runcfg_gw *ret);
 /* The same for the registrar's settings (-ENXIO: never published). */
 void	runcfg_set_reg(const struct runcfg_reg *reg);
 int	runcfg_reg(struct runcfg_reg *ret);
+void	runcfg_set_core(const struct runcfg_core *core);
+int	runcfg_core(struct runcfg_core *ret);
 
 #endif

@@ -41,6 +41,8 @@ struct shm_header {
  * that a damaged header can never make munmap take more than ours),
  * and who made it.
  */
+/* Bumped by every create and destroy: see shm_generation(). */
+static unsigned		 shm_gen;
 static struct shm_header	*shm_hdr;
 static size_t			 shm_len;
 static pid_t			 shm_creator;
@@ -120,6 +122,7 @@ shm_create(size_t size)
 	shm_hdr->sh_used = sizeof(struct shm_header);
 	shm_hdr->sh_blocks = 0;
 	shm_creator = getpid();
+	shm_gen++;
 	return 0;
 }
 
@@ -212,4 +215,11 @@ shm_destroy(void)
 	shm_hdr = NULL;
 	shm_len = 0;
 	shm_creator = 0;
+	shm_gen++;
+}
+
+unsigned
+shm_generation(void)
+{
+	return shm_hdr != NULL ? shm_gen : 0;
 }

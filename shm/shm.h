@@ -49,6 +49,13 @@ void	 shm_usage(struct shm_usage *ret);
 int	 shm_check(void);
 /* Unmaps; safe to call when nothing was mapped. */
 void	 shm_destroy(void);
+/*
+ * Which mapping is current: non-zero while one is mapped, different for
+ * each shm_create(). Lets a module that keeps a pointer into the
+ * mapping tell, without a fault, that it was unmapped (the master's
+ * last log lines come after shm_destroy()).
+ */
+unsigned shm_generation(void);
 
 /*
  * Sizing helpers for the master. Start from shm_size_base() (the

@@ -22,6 +22,7 @@
 
 #include "auth.h"
 #include "auth_int.h"
+#include "runcfg.h"
 #include "sip_lex.h"
 
 size_t
@@ -67,6 +68,7 @@ auth_challenge(char *out, size_t cap, enum auth_kind kind,
 	};
 	char		 nonce[AUTH_NONCE_LEN + 1];
 	size_t		 len = 0, i;
+	struct runcfg_core	 core;
 	int		 n, rc;
 
 	if (cap > 0)
@@ -74,7 +76,8 @@ auth_challenge(char *out, size_t cap, enum auth_kind kind,
 	if (!auth_realm_ok(realm) || realm.len > INT32_MAX ||
 	    (c->c_auth_algorithms & (AUTH_ALG_MD5 | AUTH_ALG_SHA256)) == 0)
 		return -EINVAL;
-	if ((rc = auth_nonce_make(now, c->c_auth_nonce_expire, nonce)) < 0)
+	if ((rc = auth_nonce_make(now, runcfg_core(&core) == 0 ?
+	    core.rc_nonce_expire : c->c_auth_nonce_expire, nonce)) < 0)
 		return rc;
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		if ((c->c_auth_algorithms & algs[i].al_bit) == 0)

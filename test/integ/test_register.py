@@ -515,6 +515,34 @@ def test_cfg_set_registrar_keys_seen_at_once(open_reg):
     c.close()
 
 
+def test_cfg_set_log_level_and_nonce_expire(reg):
+    """log.level and auth.nonce_expire change at run time in every
+    process: workers stop writing debug lines, and a nonce made after
+    the change lives auth.nonce_expire seconds."""
+    s = reg(extra={"log.level": "debug"})
+    c = Client(s.port)
+    first, ok = register(c, "alice", "secret-a",
+                         contacts=["<%s>" % contact_of(c)])
+    assert ok.code == 200
+    assert "registrar: REGISTER from" in s.log_text()
+    assert s.mictl("cfg.set", "log", "level", "warning").returncode == 0
+    mark = len(s.log_text())
+    assert s.mictl("cfg.set", "auth", "nonce_expire", "1").returncode == 0
+    cid = rand_token(16)
+    chal = check_401(c.transact(register_request(
+        c, "alice", call_id=cid, contacts=["<%s>" % contact_of(c)])))[0]
+    time.sleep(2.2)        # the nonce's lifetime is what is under test
+    r = c.transact(register_request(
+        c, "alice", call_id=cid, cseq=2, contacts=["<%s>" % contact_of(c)],
+        headers=[authorization(chal, "alice", "secret-a")]))
+    check_401(r, stale=True)
+    assert "debug:" not in s.log_text()[mark:], s.log_text()[mark:]
+    r = s.mictl("cfg.set", "log", "level", "loud")
+    assert r.returncode == 1 and r.stdout.startswith(
+        "error: 400 - cfg.set: log.level: bad value"), r.stdout
+    c.close()
+
+
 def test_fetch(open_reg):
     """No Contact: the current list."""
     s = open_reg()
