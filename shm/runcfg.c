@@ -121,14 +121,16 @@ runcfg_read(int slot, void *ret, size_t len)
 {
 	struct runcfg_slot	*rs;
 	uint64_t		 w[RUNCFG_SLOT_WORDS], s1, s2;
-	size_t			 i;
+	size_t			 i, n;
 
 	if (runcfg_block() == NULL)
 		return -ENXIO;
 	rs = &runcfg_shm->rs_slot[slot];
+	/* only the value's own words: the log level is read per log call */
+	n = (len + 7) / 8;
 	do {
 		s1 = atomic_load_explicit(&rs->rs_seq, memory_order_acquire);
-		for (i = 0; i < RUNCFG_SLOT_WORDS; i++)
+		for (i = 0; i < n; i++)
 			w[i] = atomic_load_explicit(&rs->rs_copy[s1 & 1][i],
 			    memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
