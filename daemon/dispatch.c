@@ -103,6 +103,12 @@ dispatch_for_sipd(const struct sip_msg *m)
 }
 
 /*
+ * route.c's verdict. Static: a worker routes one datagram at a time,
+ * and it holds a 1 KiB R-URI per branch.
+ */
+static struct route_target	 dispatch_target;
+
+/*
  * An ACK for someone else that no transaction absorbed (the ACK of a
  * 2xx, end to end): the policy decides, it goes statelessly.
  */
@@ -110,22 +116,19 @@ static void
 dispatch_route_ack(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src)
 {
-	/* Static: a worker routes one datagram at a time (1 KiB R-URI). */
-	static struct route_target	 t;
-	int				 code;
+	struct route_target	*t = &dispatch_target;
 
-	route_request(m, src, time(NULL), &t);
-	if (t.rt_verdict != ROUTE_FORWARD)
+	route_request(m, src, time(NULL), t);
+	if (t->rt_verdict != ROUTE_FORWARD)
 		return;		/* an ACK is never answered */
-	code = proxy_forward_request(in, m, src, &t);
-	if (code == 0)
-		log_debug("ACK forwarded %s", t.rt_why);
+	if (proxy_forward_request(in, m, src, t) == 0)
+		log_debug("ACK forwarded %s", t->rt_why);
 }
 
 /* A REGISTER: sipd is the registrar (UAS), so Require, not Proxy-Require. */
 static void
 dispatch_register(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src)
+    const struct sockaddr *src, uint64_t key)
 {
 	/* Static: its contacts are large; one datagram at a time. */
 	static struct registrar_verdict	 v;
@@ -142,36 +145,39 @@ dispatch_register(const struct udp_sock *in, const struct sip_msg *m,
 		stats_inc(STATS_DROP_REQUESTS);
 		return;
 	}
+	/* a challenge stays stateless; every other final is kept */
 	tm_reply(in, m, src, v.rv_code, v.rv_reason, v.rv_extra,
-	    v.rv_code != 401);
+	    v.rv_code != 401 ? key : 0);
 }
 
 /* A request for someone else: route.c decides, tm.c carries it out. */
 static void
 dispatch_route(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src)
+    const struct sockaddr *src, uint64_t key)
 {
-	/* Static: a worker routes one datagram at a time (1 KiB R-URI). */
-	static struct route_target	 t;
+	struct route_target	*t = &dispatch_target;
 
-	route_request(m, src, time(NULL), &t);
-	switch (t.rt_verdict) {
+	route_request(m, src, time(NULL), t);
+	switch (t->rt_verdict) {
 	case ROUTE_REPLY:
 		/*
 		 * Two copies of one authorized request read at once by two
 		 * workers: the second finds its nc used. If the first has
 		 * opened the transaction by now, this is its retransmission.
+		 * Only a request with credentials can be one.
 		 */
-		if (t.rt_code == 407 && tm_retransmission(in, m, src))
+		if (t->rt_code == 407 &&
+		    sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION) != NULL &&
+		    tm_retransmission(in, m, src, key))
 			return;
-		tm_reply(in, m, src, t.rt_code, t.rt_reason, t.rt_extra,
-		    false);
+		tm_reply(in, m, src, t->rt_code, t->rt_reason, t->rt_extra,
+		    0);
 		return;
 	case ROUTE_DROP:
 		stats_inc(STATS_DROP_REQUESTS);
 		return;
 	}
-	tm_forward(in, m, src, &t);
+	tm_forward(in, m, src, key, t);
 }
 
 void
@@ -184,6 +190,7 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	unsigned		 mf;
 	int			 rc;
 	bool			 uas;
+	uint64_t		 key;
 
 	if (sip_msg_parse(&m, buf, len) != 0) {
 		stats_inc(STATS_ERR_REQUESTS);
@@ -249,12 +256,13 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
 		return;
 	}
-	if (tm_retransmission(in, &m, src))
+	key = tm_request_key(&m);
+	if (tm_retransmission(in, &m, src, key))
 		return;
 	if (m.sm_method == SIP_METHOD_REGISTER)
-		dispatch_register(in, &m, src);
+		dispatch_register(in, &m, src, key);
 	else if (m.sm_method == SIP_METHOD_CANCEL)
-		tm_cancel(in, &m, src);
+		tm_cancel(in, &m, src, key);
 	else
-		dispatch_route(in, &m, src);
+		dispatch_route(in, &m, src, key);
 }

@@ -402,16 +402,23 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 	    m->sm_method_str.s, t->rt_why, nb);
 }
 
+uint64_t
+tm_request_key(const struct sip_msg *m)
+{
+	char	 mk[32];
+
+	return tm_key(m, tm_method_key(m, mk, sizeof(mk)));
+}
+
 /* The facts of m's new transaction; false when it cannot be answered. */
 static bool
 tm_new(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, struct tmtab_new *n)
+    const struct sockaddr *src, uint64_t key, struct tmtab_new *n)
 {
 	struct sockaddr_storage	 up;
-	char			 mk[32];
 
-	n->tn_key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
-	if (n->tn_key == 0 || sip_reply_dest(m, src, 0, &up) != 0)
+	n->tn_key = key;
+	if (key == 0 || sip_reply_dest(m, src, 0, &up) != 0)
 		return false;
 	n->tn_invite = m->sm_method == SIP_METHOD_INVITE;
 	n->tn_sock = tm_sock_index(in);
@@ -429,13 +436,13 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
  */
 static bool
 tm_open(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, struct tmtab_ref *ret)
+    const struct sockaddr *src, uint64_t key, struct tmtab_ref *ret)
 {
 	struct tmtab_new	 n;
 	struct tmtab_out	 out;
 	int			 r;
 
-	if (!tm_new(in, m, src, &n)) {
+	if (!tm_new(in, m, src, key, &n)) {
 		stats_inc(STATS_DROP_REQUESTS);
 		return false;
 	}
@@ -459,17 +466,14 @@ tm_open(const struct udp_sock *in, const struct sip_msg *m,
 
 bool
 tm_retransmission(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src)
+    const struct sockaddr *src, uint64_t key)
 {
 	struct sockaddr_storage	 dst, up;
 	struct tmtab_out	 out;
 	socklen_t		 dstlen;
 	size_t			 len;
-	char			 mk[32];
-	uint64_t		 key;
 	int			 r;
 
-	key = tm_key(m, tm_method_key(m, mk, sizeof(mk)));
 	if (key == 0)
 		return false;
 	tm_out_init(&out);
@@ -495,35 +499,33 @@ tm_retransmission(const struct udp_sock *in, const struct sip_msg *m,
 void
 tm_reply(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, int code, const char *reason,
-    const char *extra, bool remember)
+    const char *extra, uint64_t remember)
 {
 	struct send_reply	 r;
-	char			 mk[32];
-	uint64_t		 key;
 
 	if (send_reply_build(m, src, code, reason, extra, &r) != 0)
 		return;
-	if (remember && code >= 200 && m->sm_method != SIP_METHOD_INVITE &&
-	    (key = tm_key(m, tm_method_key(m, mk, sizeof(mk)))) != 0)
+	if (remember != 0 && code >= 200 &&
+	    m->sm_method != SIP_METHOD_INVITE)
 		/* too big for a slot: a retransmission is decided afresh */
-		(void)replycache_store(key, time(NULL), r.sr_buf, r.sr_len,
+		(void)replycache_store(remember, time(NULL), r.sr_buf, r.sr_len,
 		    (struct sockaddr *)&r.sr_dst, r.sr_dstlen);
 	send_reply_queue(in, &r);
 }
 
 void
 tm_forward(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, const struct route_target *t)
+    const struct sockaddr *src, uint64_t key, const struct route_target *t)
 {
 	struct tmtab_ref	 ref;
 
-	if (tm_open(in, m, src, &ref))
+	if (tm_open(in, m, src, key, &ref))
 		tm_branches(ref, in, m, src, t);
 }
 
 void
 tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src)
+    const struct sockaddr *src, uint64_t key)
 {
 	struct tmtab_ref	 ref;
 	struct tmtab_out	 out;
@@ -540,7 +542,7 @@ tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
 		return;
 	}
 	/* its own transaction, for the 200 to answer retransmissions */
-	if (tm_open(in, m, src, &ref))
+	if (tm_open(in, m, src, key, &ref))
 		tm_reply_local(ref, in, m, src, 200, "canceling", NULL);
 	tm_send(&out, NULL);
 }

@@ -9,6 +9,7 @@
 #define SIPD_TM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "conf.h"
@@ -23,26 +24,33 @@
 void	tm_init(const struct conf *c, const struct udp_sock *socks,
 	    int nsocks);
 /*
- * A request (not ACK) that retransmits one sipd knows: answered from
- * its transaction or completed slot (the last reply again), true. false
- * for a new request, which goes on to be decided.
+ * The key of request m's server transaction (RFC 3261 §17.2.3, the one
+ * key of cells and completed slots), made once per request and handed
+ * to the calls below; 0 when m has nothing to key on.
+ */
+uint64_t tm_request_key(const struct sip_msg *m);
+/*
+ * A request (not ACK) with key that retransmits one sipd knows:
+ * answered from its transaction or completed slot (the last reply
+ * again), true. false for a new request, which goes on to be decided.
  */
 bool	tm_retransmission(const struct udp_sock *in, const struct sip_msg *m,
-	    const struct sockaddr *src);
+	    const struct sockaddr *src, uint64_t key);
 /*
  * A reply a decider made for m, sent statelessly (no cell). remember:
- * a final to a non-INVITE that retransmissions should get again (the
- * REGISTER's 200); challenges and everything else are decided afresh.
+ * m's key when a final to a non-INVITE should answer retransmissions
+ * (the REGISTER's 200); 0 for challenges and everything decided afresh.
  */
 void	tm_reply(const struct udp_sock *in, const struct sip_msg *m,
 	    const struct sockaddr *src, int code, const char *reason,
-	    const char *extra, bool remember);
-/* route.c said FORWARD: opens the transaction, sends the copies. */
+	    const char *extra, uint64_t remember);
+/* route.c said FORWARD: opens the transaction (key), sends the copies. */
 void	tm_forward(const struct udp_sock *in, const struct sip_msg *m,
-	    const struct sockaddr *src, const struct route_target *t);
-/* A CANCEL: 200 and CANCELs to the branches that rang, or 481. */
+	    const struct sockaddr *src, uint64_t key,
+	    const struct route_target *t);
+/* A CANCEL (key: its own): 200 and CANCELs to the rung branches, or 481. */
 void	tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
-	    const struct sockaddr *src);
+	    const struct sockaddr *src, uint64_t key);
 /*
  * An ACK: true when it acknowledges a non-2xx final sipd sent (it ends
  * there); false for the caller to route it (the ACK of a 2xx).
