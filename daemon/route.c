@@ -220,19 +220,17 @@ static void	route_initial(struct route_ctx *, bool);
 static bool
 route_ack_for_us(const struct sip_msg *m, struct sip_str totag)
 {
-	static struct sip_msg	 inv;
 	struct sip_cseq		 cs;
+	struct sip_str		 inv;
 	char			 val[32], tag[SIP_REPLY_TAG_LEN + 1];
-	int			 n, i = m->sm_first[SIP_HDR_CSEQ];
+	int			 n;
 
-	if (totag.len != SIP_REPLY_TAG_LEN || i == SIP_MSG_NO_HDR ||
-	    sip_msg_cseq(m, &cs) != 0)
+	if (totag.len != SIP_REPLY_TAG_LEN || sip_msg_cseq(m, &cs) != 0)
 		return false;
 	n = snprintf(val, sizeof(val), "%u INVITE", (unsigned)cs.sc_num);
-	inv = *m;
-	inv.sm_hdrs[i].sh_value.s = val;
-	inv.sm_hdrs[i].sh_value.len = (size_t)n;
-	sip_reply_to_tag(&inv, tag);
+	inv.s = val;
+	inv.len = (size_t)n;
+	sip_reply_to_tag_cseq(m, &inv, tag);
 	return memcmp(tag, totag.s, SIP_REPLY_TAG_LEN) == 0;
 }
 

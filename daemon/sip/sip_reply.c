@@ -122,6 +122,18 @@ sip_reply_top_via(char *out, size_t cap, const struct sip_msg *m,
 void
 sip_reply_to_tag(const struct sip_msg *req, char *out)
 {
+	const struct sip_hdr	*h = sip_msg_hdr(req, SIP_HDR_CSEQ);
+	struct sip_str		 cseq = { NULL, 0 };
+
+	if (h != NULL)
+		cseq = h->sh_value;
+	sip_reply_to_tag_cseq(req, h != NULL ? &cseq : NULL, out);
+}
+
+void
+sip_reply_to_tag_cseq(const struct sip_msg *req, const struct sip_str *cseq,
+    char *out)
+{
 	static const char	 hex[] = "0123456789abcdef";
 	const struct sip_hdr	*h;
 	struct sip_addr		 from;
@@ -135,8 +147,8 @@ sip_reply_to_tag(const struct sip_msg *req, char *out)
 		x = fnv_field(x, from.sa_tag.s, from.sa_tag.len);
 	if (sip_msg_via_top(req, &via) == 0)
 		x = fnv_field(x, via.sv_branch.s, via.sv_branch.len);
-	if ((h = sip_msg_hdr(req, SIP_HDR_CSEQ)) != NULL)
-		x = fnv_field(x, h->sh_value.s, h->sh_value.len);
+	if (cseq != NULL)
+		x = fnv_field(x, cseq->s, cseq->len);
 	for (i = SIP_REPLY_TAG_LEN - 1; i >= 0; i--) {
 		out[i] = hex[x & 0xf];
 		x >>= 4;

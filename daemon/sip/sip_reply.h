@@ -45,6 +45,13 @@ size_t	sip_reply_top_via(char *out, size_t cap, const struct sip_msg *m,
  * gets the same tag. out must hold SIP_REPLY_TAG_LEN + 1 bytes.
  */
 void	sip_reply_to_tag(const struct sip_msg *req, char *out);
+/*
+ * The same with cseq (NULL: no CSeq) in place of req's CSeq value: the
+ * tag another request of the same transaction got (the INVITE an ACK
+ * answers), without copying req.
+ */
+void	sip_reply_to_tag_cseq(const struct sip_msg *req,
+	    const struct sip_str *cseq, char *out);
 
 /* Reply destination flags. */
 /*
