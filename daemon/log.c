@@ -17,6 +17,7 @@
 
 static bool	 log_to_stderr = true;
 static int	 log_level = LOG_INFO;
+static char	 log_name[32] = "sipd";
 
 /*
  * The level in force: cfg.set log level changes it for every process
@@ -30,7 +31,6 @@ log_threshold(void)
 
 	return runcfg_core(&rc) == 0 ? rc.rc_log_level : log_level;
 }
-static char	 log_name[32] = "sipd";
 
 void
 log_init(bool to_stderr, int level, int facility)
