@@ -48,15 +48,12 @@ static int
 tables_verify(const struct conf *c, bool print, bool logit)
 {
 	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct store_db	 sdb;
 	const char	*p, *nl;
 	int		 rc, n;
 
-	if (c->c_db_kind != CONF_DB_TEXT) {
-		errbuf_add(&errs, c->c_db_path, 0,
-		    "sqlite:// storage is not available in this build yet");
-		rc = -1;
-	} else
-		rc = store_text_check(c->c_db_path, &errs, &warns);
+	userdb_store_db(c, &sdb);
+	rc = store_check(&sdb, &errs, &warns);
 	if (print) {
 		fputs(errbuf_text(&errs), stderr);
 		for (p = errbuf_text(&warns); *p != '\0'; p += n + (nl != NULL)) {
@@ -132,11 +129,13 @@ tables_load_location(const struct conf *c)
 {
 	struct tables_load_ctx	 ctx = { time(NULL), 0, 0, 0 };
 	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct store_db		 sdb;
 	size_t			 count = 0;
 	int			 rc;
 
-	rc = store_text_load_location(c->c_db_path, tables_load_row, &ctx,
-	    &count, &errs, &warns);
+	userdb_store_db(c, &sdb);
+	rc = store_load_location(&sdb, tables_load_row, &ctx, &count, &errs,
+	    &warns);
 	log_errbuf(&warns, true);
 	if (ctx.tl_full)
 		errbuf_add(&errs, c->c_db_path, 0, "location: more bindings "
@@ -340,12 +339,13 @@ int
 tables_flush(bool force, struct errbuf *errs)
 {
 	struct tables_flush_ctx	 tf;
+	struct store_db		 sdb;
 	struct timespec		 t0, t1;
 	uint64_t		 snapshot;
 	unsigned		 synced;
 	int			 rc;
 
-	if (tables_lt == NULL || tables_conf->c_db_kind != CONF_DB_TEXT)
+	if (tables_lt == NULL)
 		return 0;
 	snapshot = loctab_changes(tables_lt);
 	if (!force && tables_ever_flushed && snapshot == tables_flushed_at)
@@ -359,8 +359,8 @@ tables_flush(bool force, struct errbuf *errs)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = store_text_write_location(tables_conf->c_db_path,
-	    tables_flush_next, &tf, errs);
+	userdb_store_db(tables_conf, &sdb);
+	rc = store_write_location(&sdb, tables_flush_next, &tf, errs);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	free(tf.tf_buf);
 	if (rc != 0) {

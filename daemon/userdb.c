@@ -207,25 +207,20 @@ int
 userdb_load(const struct conf *c, struct errbuf *errs, struct errbuf *warns)
 {
 	struct userdb	 db;
+	struct store_db	 sdb;
 	char		 sfile[PATH_MAX + 16], tfile[PATH_MAX + 16];
 	unsigned	 before = errs->eb_count;
 	int		 rc;
 
 	memset(&db, 0, sizeof(db));
 	db.ud_calculate_ha1 = c->c_auth_calculate_ha1;
-	if (c->c_db_kind != CONF_DB_TEXT) {
-		errbuf_add(errs, c->c_db_path, 0,
-		    "sqlite:// storage is not available in this build yet");
-		return -1;
-	}
+	userdb_store_db(c, &sdb);
 	snprintf(sfile, sizeof(sfile), "%s/subscriber", c->c_db_path);
 	snprintf(tfile, sizeof(tfile), "%s/trusted", c->c_db_path);
 
-	rc = store_text_load_subscribers(c->c_db_path, &db.ud_subs, errs,
-	    warns);
+	rc = store_load_subscribers(&sdb, &db.ud_subs, errs, warns);
 	if (rc == 0)
-		rc = store_text_load_trusted(c->c_db_path, &db.ud_trusted,
-		    errs, warns);
+		rc = store_load_trusted(&sdb, &db.ud_trusted, errs, warns);
 	if (rc == 0)
 		rc = userdb_index(&db, sfile, warns);
 	if (rc == 0)
@@ -240,6 +235,14 @@ userdb_load(const struct conf *c, struct errbuf *errs, struct errbuf *warns)
 	userdb_clear(&userdb_cur);
 	userdb_cur = db;
 	return 0;
+}
+
+void
+userdb_store_db(const struct conf *c, struct store_db *ret)
+{
+	ret->sd_kind = c->c_db_kind == CONF_DB_SQLITE ? STORE_KIND_SQLITE :
+	    STORE_KIND_TEXT;
+	ret->sd_path = c->c_db_path;
 }
 
 void

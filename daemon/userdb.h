@@ -33,6 +33,9 @@
  */
 int	userdb_load(const struct conf *c, struct errbuf *errs,
 	    struct errbuf *warns);
+/* The storage c's db_url names, for store.h's calls. */
+void	userdb_store_db(const struct conf *c, struct store_db *ret);
+
 /* Frees what userdb_load() made; safe to call when nothing is loaded. */
 void	userdb_free(void);
 

@@ -57,7 +57,8 @@ struct store_subscribers {
 	struct store_subscriber	*ssb_rows;
 	size_t			 ssb_count;
 	int			 ssb_version;	/* layout found: 6 or 7 */
-	struct dbtext_file	*ssb_file;	/* owns the strings */
+	struct dbtext_file	*ssb_file;	/* owns the strings (DB_TEXT) */
+	void			*ssb_arena;	/* or this (free()d; SQLite) */
 };
 
 enum store_proto {
@@ -76,6 +77,7 @@ struct store_trusted {
 	struct store_str	 tr_tag;
 	struct store_str	 tr_ruri_pattern; /* 5.6 only, else NULL */
 	int64_t			 tr_priority;	/* 5.6 only, else 0 */
+	int64_t			 tr_id;		/* the id column */
 	unsigned		 tr_line;
 };
 
@@ -83,7 +85,8 @@ struct store_trusted_table {
 	struct store_trusted	*stt_rows;
 	size_t			 stt_count;
 	int			 stt_version;	/* layout found: 5 or 6 */
-	struct dbtext_file	*stt_file;	/* owns the strings */
+	struct dbtext_file	*stt_file;	/* owns the strings (DB_TEXT) */
+	void			*stt_arena;	/* or this (free()d; SQLite) */
 };
 
 /* One binding: every 3.0 column, and the 5.6 ones worth keeping. */
@@ -171,5 +174,66 @@ int	store_text_write_subscribers(const char *dir,
 /* Lower-case hex MD5 of user:realm:password into out[33]. */
 void	store_ha1(char out[33], const struct store_str *user,
 	    const struct store_str *realm, const struct store_str *password);
+
+/*
+ * The backend-neutral face (store.c): the same operations on the
+ * storage db_url names, DB_TEXT (store_text*.c) or SQLite
+ * (store_sqlite.c).  Callers outside store/ use only these.
+ */
+enum store_kind {
+	STORE_KIND_TEXT,		/* text://DIR */
+	STORE_KIND_SQLITE		/* sqlite://FILE */
+};
+
+struct store_db {
+	enum store_kind	 sd_kind;
+	const char	*sd_path;	/* DIR or FILE, as messages name it */
+};
+
+/* Returned by the edits below when the row to change is not there. */
+#define STORE_E_NOTFOUND		2
+
+int	store_load_subscribers(const struct store_db *db,
+	    struct store_subscribers **ret_table, struct errbuf *errs,
+	    struct errbuf *warns);
+int	store_load_trusted(const struct store_db *db,
+	    struct store_trusted_table **ret_table, struct errbuf *errs,
+	    struct errbuf *warns);
+int	store_load_location(const struct store_db *db, store_location_fn *fn,
+	    void *arg, size_t *ret_count, struct errbuf *errs,
+	    struct errbuf *warns);
+int	store_check(const struct store_db *db, struct errbuf *errs,
+	    struct errbuf *warns);
+/* SQLite: one transaction replacing every row of `location`. */
+int	store_write_location(const struct store_db *db,
+	    store_location_next_fn *next, void *arg, struct errbuf *errs);
+
+/*
+ * Edits of one row, persisted before they return (DB_TEXT: a new row
+ * is appended and fsync()ed when the file has the layout sipd writes,
+ * any other edit rewrites the file atomically; SQLite: one
+ * transaction).  The caller has checked the edit against the loaded
+ * table; these do not look for duplicates.  0, STORE_E_NOTFOUND, or
+ * -errno / STORE_E_BAD with the reason in errs.
+ *
+ * subscriber_add: username, domain, password given; ha1/ha1b computed
+ * here when NULL.  subscriber_passwd: new password (and ha1/ha1b) for
+ * every row of that username.  subscriber_rm: every row of username
+ * (and of domain too, when domain is not NULL).
+ */
+int	store_subscriber_add(const struct store_db *db,
+	    const struct store_subscriber *row, struct errbuf *errs);
+int	store_subscriber_passwd(const struct store_db *db,
+	    const struct store_str *username, const struct store_str *password,
+	    struct errbuf *errs);
+int	store_subscriber_rm(const struct store_db *db,
+	    const struct store_str *username, const struct store_str *domain,
+	    struct errbuf *errs);
+/* trusted_add: tr_id is ignored; the new row's id goes to *ret_id. */
+int	store_trusted_add(const struct store_db *db,
+	    const struct store_trusted *row, int64_t *ret_id,
+	    struct errbuf *errs);
+int	store_trusted_rm(const struct store_db *db, int64_t id,
+	    struct errbuf *errs);
 
 #endif

@@ -222,6 +222,7 @@ store_subscribers_free(struct store_subscribers *table)
 		return;
 	free(table->ssb_rows);
 	dbtext_close(table->ssb_file);
+	free(table->ssb_arena);
 	free(table);
 }
 
@@ -332,6 +333,7 @@ store_trusted_free(struct store_trusted_table *table)
 		return;
 	free(table->stt_rows);
 	dbtext_close(table->stt_file);
+	free(table->stt_arena);
 	free(table);
 }
 
@@ -397,6 +399,7 @@ store_trusted_read(const char *dir, struct store_trusted_table **ret_table,
 		{ "tag", DBTEXT_STRING, 1, -1 },
 		{ "ruri_pattern", DBTEXT_STRING, 0, -1 },
 		{ "priority", DBTEXT_INT, 0, -1 },
+		{ "id", DBTEXT_INT, 0, -1 },
 	};
 	struct store_trusted_table *tb;
 	struct store_trusted	*tr, *nrows;
@@ -418,7 +421,7 @@ store_trusted_read(const char *dir, struct store_trusted_table **ret_table,
 		free(tb);
 		return r;
 	}
-	if (store_find_cols(tb->stt_file, cs, 6) == -1) {
+	if (store_find_cols(tb->stt_file, cs, 7) == -1) {
 		store_trusted_free(tb);
 		return STORE_E_BAD;
 	}
@@ -443,6 +446,7 @@ store_trusted_read(const char *dir, struct store_trusted_table **ret_table,
 		tr->tr_tag = store_field_str(v, cs[3].cs_index);
 		tr->tr_ruri_pattern = store_field_str(v, cs[4].cs_index);
 		tr->tr_priority = store_field_int(v, cs[5].cs_index, 0);
+		tr->tr_id = store_field_int(v, cs[6].cs_index, 0);
 		tr->tr_line = line;
 		bad = 0;
 		if (tr->tr_src_ip.ss_ptr == NULL) {
