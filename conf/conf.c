@@ -138,6 +138,8 @@ static const struct conf_dir conf_dirs[] = {
 	    OFF(c_auth_secret), SZ(c_auth_secret), 0, 0, "", CD_SECRET },
 	{ "auth.calculate_ha1", conf_set_bool, conf_get_bool,
 	    OFF(c_auth_calculate_ha1), 0, 0, 0, "yes", 0 },
+	{ "auth.max_subscribers", conf_set_uint, conf_get_uint,
+	    OFF(c_auth_max_subscribers), 0, 1, 10000000, "100000", 0 },
 	{ "tm.fr_timeout", conf_set_uint, conf_get_uint,
 	    OFF(c_tm_fr_timeout), 0, 1, 3600, "30", 0 },
 	{ "tm.fr_inv_timeout", conf_set_uint, conf_get_uint,

@@ -89,6 +89,8 @@ struct conf {
 	/* "" = random per start, else at least 16 characters. */
 	char		 c_auth_secret[CONF_MAX_TEXT];
 	bool		 c_auth_calculate_ha1;	/* yes */
+	/* subscriber rows the shm table holds (edits included); 100000 */
+	unsigned	 c_auth_max_subscribers;
 
 	unsigned	 c_tm_fr_timeout;	/* 30 */
 	unsigned	 c_tm_fr_inv_timeout;	/* 120 */

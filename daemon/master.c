@@ -49,7 +49,6 @@ struct master_worker {
 	time_t		 mw_window_start;
 	int		 mw_respawns;	/* in the current window */
 	struct event	*mw_delay;	/* pending delayed respawn */
-	bool		 mw_reloading;	/* stopped by us to pick up new tables */
 };
 
 static struct conf		*master_conf;
@@ -196,13 +195,6 @@ master_reap(void)
 		pe->pe_pid = 0;
 		if (master_stopping)
 			continue;
-		if (master_workers[pe->pe_index].mw_reloading) {
-			master_workers[pe->pe_index].mw_reloading = false;
-			log_debug("worker %d restarted for the new tables",
-			    pe->pe_index);
-			master_spawn(pe->pe_index);
-			continue;
-		}
 		if (WIFSIGNALED(status))
 			log_warnx("worker %d (pid %d) killed by signal %d",
 			    pe->pe_index, (int)pid, WTERMSIG(status));
@@ -224,20 +216,6 @@ master_signal_workers(int sig)
 	for (i = 1; i < proc_count(); i++)
 		if (proc_get(i)->pe_pid != 0)
 			kill(proc_get(i)->pe_pid, sig);
-}
-
-static void
-master_restart_workers(void)
-{
-	int	 i;
-
-	for (i = 1; i < proc_count(); i++) {
-		if (proc_get(i)->pe_pid == 0)
-			continue;
-		master_workers[i].mw_reloading = true;
-		kill(proc_get(i)->pe_pid, SIGTERM);
-	}
-	log_info("tables reloaded; workers restarting to use them");
 }
 
 static void
@@ -277,15 +255,9 @@ master_on_signal(evutil_socket_t sig, short what, void *arg)
 		master_reap();
 		break;
 	case SIGHUP:
-		if (master_stopping || tables_reload(master_conf) != 0)
-			break;
-		/*
-		 * Workers got the tables by fork: new ones need new workers.
-		 * Everything they share lives in shm and the sockets stay
-		 * open, so a restart loses nothing; datagrams wait in the
-		 * socket buffer meanwhile.
-		 */
-		master_restart_workers();
+		/* The tables are in shm: workers see them at once. */
+		if (!master_stopping)
+			(void)tables_reload(master_conf);
 		break;
 	}
 }

@@ -45,7 +45,7 @@ tables_loctab(void)
 
 /* Prints and/or logs the result of a table check. */
 static int
-tables_verify(const struct conf *c, bool print, bool logit)
+tables_verify(const struct conf *c, bool print, bool logit, bool check_users)
 {
 	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
 	struct store_db	 sdb;
@@ -54,6 +54,9 @@ tables_verify(const struct conf *c, bool print, bool logit)
 
 	userdb_store_db(c, &sdb);
 	rc = store_check(&sdb, &errs, &warns);
+	/* Limits of the shm tables; at start userdb_load() checks them. */
+	if (rc == 0 && errs.eb_count == 0 && check_users)
+		rc = userdb_check(c, &errs, &warns);
 	if (print) {
 		fputs(errbuf_text(&errs), stderr);
 		for (p = errbuf_text(&warns); *p != '\0'; p += n + (nl != NULL)) {
@@ -76,7 +79,7 @@ tables_verify(const struct conf *c, bool print, bool logit)
 int
 tables_check(const struct conf *c)
 {
-	return tables_verify(c, true, false);
+	return tables_verify(c, true, false, true);
 }
 
 struct tables_load_ctx {
@@ -161,10 +164,7 @@ tables_load_location(const struct conf *c)
 	return 0;
 }
 
-/*
- * subscriber and trusted into the master's own memory: the workers
- * inherit them when forked and only read them.
- */
+/* subscriber and trusted into their shm tables. */
 static int
 tables_load_users(const struct conf *c)
 {
@@ -191,7 +191,7 @@ tables_load(const struct conf *c)
 
 	tables_conf = c;
 	/* Start-up errors go to the terminal too, not only to syslog. */
-	if (tables_verify(c, !log_is_stderr(), true) != 0)
+	if (tables_verify(c, !log_is_stderr(), true, false) != 0)
 		return -1;
 
 	/* The carves below must follow this order exactly. */
@@ -205,6 +205,7 @@ tables_load(const struct conf *c)
 	size = shm_size_add(size, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
 	size = shm_size_add(size, tmtab_shm_size(c->c_tm_max_transactions),
 	    TMTAB_SHM_ALIGN);
+	size = userdb_shm_size(size, c);
 	if (size == SIZE_MAX) {
 		fprintf(stderr, "sipd: usrloc.max_contacts or "
 		    "tm.max_transactions too large\n");
@@ -217,7 +218,8 @@ tables_load(const struct conf *c)
 	    (rc = replycache_create()) != 0 ||
 	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
 	    (rc = runcfg_create()) != 0 ||
-	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0) {
+	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0 ||
+	    (rc = userdb_create(c)) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
 		    strerror(rc < 0 ? -rc : rc));
 		log_err("shared memory of %zu bytes: %s", size,
@@ -266,7 +268,7 @@ tables_publish_runcfg(const struct conf *c)
 int
 tables_reload(const struct conf *c)
 {
-	log_info("SIGHUP: re-reading subscriber and trusted");
+	log_notice("SIGHUP: re-reading subscriber and trusted");
 	if (tables_load_users(c) != 0) {
 		log_warnx("reload failed; the tables loaded before stay in use");
 		return -1;

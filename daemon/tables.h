@@ -32,10 +32,10 @@ void	tables_publish_runcfg(const struct conf *c);
 /* Master: starts the expiry (1 s) and flush (usrloc.flush_interval) timers. */
 int	tables_start_timers(struct event_base *base);
 /*
- * Master, SIGHUP: re-reads subscriber and trusted into a new table and
- * swaps it in; on any error the old table stays and -1 is returned (the
- * FILE:LINE errors are logged). Workers see the new table once the master
- * has restarted them (they are forked from it).
+ * Master, SIGHUP: re-reads subscriber and trusted and swaps both in
+ * (shm: every worker sees them at its next request, none restarts); on
+ * any error the old tables stay and -1 is returned (the FILE:LINE
+ * errors are logged).
  */
 int	tables_reload(const struct conf *c);
 /*

@@ -881,7 +881,7 @@ group_setup(void **state)
 	}
 	errbuf_free(&errs);
 	errbuf_free(&warns);
-	return rc == 0 && userdb_subscriber_count() == 7 &&
+	return rc == 0 && userdb_subscriber_count() == 6 &&
 	    userdb_trusted_count() == 4 ? 0 : -1;
 }
 
