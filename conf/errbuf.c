@@ -33,7 +33,9 @@ errbuf_addv(struct errbuf *eb, const char *file, unsigned line,
 	char	 prefix[512], msg[1024];
 	int	 n, m;
 
-	if (line > 0)
+	if (file == NULL)
+		n = snprintf(prefix, sizeof(prefix), "%s", "");
+	else if (line > 0)
 		n = snprintf(prefix, sizeof(prefix), "%s:%u: ", file, line);
 	else
 		n = snprintf(prefix, sizeof(prefix), "%s: ", file);

@@ -268,11 +268,40 @@ tables_publish_runcfg(const struct conf *c)
 int
 tables_reload(const struct conf *c)
 {
+	struct errbuf	 errs = ERRBUF_INIT;
+	int		 rc;
+
 	log_notice("SIGHUP: re-reading subscriber and trusted");
-	if (tables_load_users(c) != 0) {
+	rc = tables_reload_users(c, true, true, &errs);
+	errbuf_free(&errs);
+	return rc;
+}
+
+int
+tables_reload_users(const struct conf *c, bool subscribers, bool trusted,
+    struct errbuf *errs)
+{
+	struct errbuf	 warns = ERRBUF_INIT;
+	unsigned	 before = errs->eb_count;
+	int		 rc;
+
+	if (subscribers && trusted)
+		rc = userdb_load(c, errs, &warns);
+	else if (subscribers)
+		rc = userdb_load_subscribers(c, errs, &warns);
+	else
+		rc = userdb_load_trusted(c, errs, &warns);
+	log_errbuf(&warns, true);
+	errbuf_free(&warns);
+	if (rc != 0) {
+		if (errs->eb_count == before)
+			errbuf_add(errs, c->c_db_path, 0, "cannot load");
+		log_errbuf(errs, false);
 		log_warnx("reload failed; the tables loaded before stay in use");
 		return -1;
 	}
+	log_info("subscriber: %zu users, trusted: %zu rows",
+	    userdb_subscriber_count(), userdb_trusted_count());
 	return 0;
 }
 

@@ -39,6 +39,12 @@ int	tables_start_timers(struct event_base *base);
  */
 int	tables_reload(const struct conf *c);
 /*
+ * The same for MI (subscriber.reload, permissions.trustedReload): one
+ * table or both; the errors also come back in errs.
+ */
+int	tables_reload_users(const struct conf *c, bool subscribers,
+	    bool trusted, struct errbuf *errs);
+/*
  * Master only: writes the location table if it changed since the last
  * write (force: write anyway). 0 ok; -1 with the reason in errs (the old
  * file is intact and every binding stays in memory).

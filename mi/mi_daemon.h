@@ -7,14 +7,19 @@
  * the daemon knows -- where the location table is, how to write it to
  * storage, the live config, the process list, the log -- comes through
  * this table of functions, which the daemon (daemon/mi_glue.c) hands to
- * mi_server_start(). Every member must be set.
+ * mi_server_start(). Every member must be set (md_users may be NULL).
  */
 #ifndef SIPD_MI_DAEMON_H
 #define SIPD_MI_DAEMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include "trustab.h"
+#include "usertab.h"
 
 struct conf;
 struct errbuf;
@@ -25,6 +30,37 @@ enum mi_log_level {
 	MI_LOG_INFO,
 	MI_LOG_NOTICE,	/* changes made over MI, with who made them */
 	MI_LOG_WARN,
+};
+
+/*
+ * The subscriber and trusted tables (subscriber.*, trusted.*,
+ * permissions.*). Edits are checked, persisted, then published by the
+ * daemon; they return 0, or -1 with the reason in errs and *ret_code an
+ * HTTP-like code (400 bad argument, 404 not found, 409 exists, 500
+ * storage failed, 503 full).
+ */
+struct mi_users {
+	int	 (*mu_sub_add)(const char *user, const char *password,
+		    const char *domain, struct errbuf *errs, int *ret_code);
+	int	 (*mu_sub_passwd)(const char *user, const char *password,
+		    struct errbuf *errs, int *ret_code);
+	int	 (*mu_sub_rm)(const char *user, const char *domain,
+		    struct errbuf *errs, int *ret_code);
+	/* 0, -ENOENT, -EAGAIN (see usertab_get()). */
+	int	 (*mu_sub_get)(const char *user, struct usertab_user *ret);
+	int	 (*mu_sub_at)(unsigned i, struct usertab_user *ret);
+	/* The domain subscriber.add uses when none is given. */
+	const char *(*mu_default_domain)(void);
+	/* Reloads from storage; -1 with FILE:LINE errors, old tables kept. */
+	int	 (*mu_reload)(bool subscribers, bool trusted,
+		    struct errbuf *errs);
+	int	 (*mu_trusted_add)(const char *src_ip, const char *proto,
+		    const char *pattern, const char *tag, int64_t *ret_id,
+		    struct errbuf *errs, int *ret_code);
+	int	 (*mu_trusted_rm)(int64_t id, struct errbuf *errs,
+		    int *ret_code);
+	int	 (*mu_trusted_rows)(struct trustab_row *rows, size_t cap,
+		    size_t *ret_n);
 };
 
 struct mi_daemon {
@@ -48,6 +84,8 @@ struct mi_daemon {
 			    const char **ret_desc);
 	/* core.uptime: when the serving process started. */
 	time_t		 (*md_start_time)(void);
+	/* The user tables, or NULL when this process has none. */
+	const struct mi_users *md_users;
 	/* One log line (no newline); MI_LOG_WARN lines may be errors. */
 	void		 (*md_vlog)(enum mi_log_level level,
 			    const char *fmt, va_list ap);

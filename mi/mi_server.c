@@ -47,6 +47,7 @@
 #include "mi_server.h"
 #include "mi_stats.h"
 #include "mi_ul.h"
+#include "mi_users.h"
 
 /* Most params a request may carry; Kamailio's biggest (ul_add) has 9. */
 #define MI_MAX_PARAMS	32
@@ -186,7 +187,18 @@ mi_nparams_text(const struct mi_cmd *c, char *buf, size_t len)
 static const char *const mi_changing[] = {
 	"ul.add", "ul.rm", "ul.rm_contact", "ul.flush",
 	"cfg.set", "cfg.set_now_string", "cfg.set_now_int",
+	"subscriber.add", "subscriber.passwd", "subscriber.rm",
+	"subscriber.reload", "permissions.trustedReload",
+	"trusted.add", "trusted.rm",
 };
+
+/* The second argument of these is a password: never logged. */
+static bool
+mi_audit_masked(const char *name, int k)
+{
+	return k == 1 && (strcmp(name, "subscriber.add") == 0 ||
+	    strcmp(name, "subscriber.passwd") == 0);
+}
 
 static void
 mi_audit(const struct mi_conn *cn, const char *name, int argc,
@@ -204,7 +216,7 @@ mi_audit(const struct mi_conn *cn, const char *name, int argc,
 	args[0] = '\0';
 	for (k = 0; k < argc && used < sizeof(args); k++) {
 		n = snprintf(args + used, sizeof(args) - used, " \"%.100s\"",
-		    argv[k]);
+		    mi_audit_masked(name, k) ? "********" : argv[k]);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -712,7 +724,8 @@ mi_server_start(struct event_base *base, const struct conf *c,
 		return -EALREADY;
 	mi_daemon_set(d);
 	if ((rc = mi_cmd_init()) != 0 || (rc = mi_ul_register()) != 0 ||
-	    (rc = mi_stats_register()) != 0 || (rc = mi_cfg_register()) != 0) {
+	    (rc = mi_stats_register()) != 0 || (rc = mi_cfg_register()) != 0 ||
+	    (rc = mi_users_register()) != 0) {
 		errbuf_add(errs, path, 0, "cannot register MI commands: %s",
 		    strerror(-rc));
 		return rc;

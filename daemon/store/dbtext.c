@@ -717,6 +717,20 @@ dbtext_put_row(FILE *fp, const struct dbtext_col *cols, unsigned ncols,
 	return 0;
 }
 
+/* The header line dbtext_write() writes, its newline included. */
+static void
+dbtext_put_header(FILE *fp, const struct dbtext_col *cols, unsigned ncols)
+{
+	unsigned	 i;
+
+	for (i = 0; i < ncols; i++) {
+		fprintf(fp, "%s%s(%s%s)", i > 0 ? " " : "", cols[i].dc_name,
+		    dbtext_type_names[cols[i].dc_type], cols[i].dc_null ?
+		    ",null" : cols[i].dc_auto ? ",auto" : "");
+	}
+	putc('\n', fp);
+}
+
 /* fsync the folder holding path so that the rename itself is durable. */
 static int
 dbtext_sync_dir(const char *path)
@@ -754,7 +768,6 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 	FILE			*fp = NULL;
 	char			*tmp = NULL;
 	uint64_t		 rowno = 0;
-	unsigned		 i;
 	int			 fd = -1, r;
 
 	if (ncols == 0 || ncols > DBTEXT_MAX_COLS) {
@@ -792,12 +805,7 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 	fd = -1;
 	setvbuf(fp, NULL, _IOFBF, 65536);
 
-	for (i = 0; i < ncols; i++) {
-		fprintf(fp, "%s%s(%s%s)", i > 0 ? " " : "", cols[i].dc_name,
-		    dbtext_type_names[cols[i].dc_type], cols[i].dc_null ?
-		    ",null" : cols[i].dc_auto ? ",auto" : "");
-	}
-	putc('\n', fp);
+	dbtext_put_header(fp, cols, ncols);
 	for (;;) {
 		memset(v, 0, ncols * sizeof(*v));
 		if ((r = next(arg, v)) < 0) {
@@ -853,5 +861,79 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 	unlink(tmp);
 	free(tmp);
 	free(v);
+	return r;
+}
+
+/*
+ * Appending one row.  Only to a file whose header is exactly the one
+ * dbtext_write() would write for cols: any other layout must be
+ * rewritten whole.  A file whose last record lacks its newline gets one
+ * first, so the new row never joins it.
+ */
+int
+dbtext_append(const char *path, const struct dbtext_col *cols,
+    unsigned ncols, struct dbtext_field *v, uint64_t rowno,
+    struct errbuf *errs)
+{
+	char		*want = NULL, *row = NULL, *have = NULL, last;
+	size_t		 wantlen = 0, rowlen = 0;
+	ssize_t		 n;
+	struct stat	 st;
+	FILE		*fp;
+	unsigned	 before = errs->eb_count;
+	int		 fd, r;
+
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1) {
+		r = -errno;
+		errbuf_add(errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	if ((fp = open_memstream(&want, &wantlen)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dbtext_put_header(fp, cols, ncols);
+	if (fclose(fp) == EOF || (have = malloc(wantlen + 1)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		goto out;
+	}
+	n = pread(fd, have, wantlen, 0);
+	if (n != (ssize_t)wantlen || memcmp(have, want, wantlen) != 0) {
+		r = DBTEXT_E_LAYOUT;
+		goto out;
+	}
+	if ((fp = open_memstream(&row, &rowlen)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+		putc('\n', fp);
+	r = dbtext_put_row(fp, cols, ncols, v, rowno, path, errs);
+	if (fclose(fp) == EOF && r == 0)
+		r = -ENOMEM;
+	if (r != 0)
+		goto out;
+	/* One write: a reader (or a crash) sees the whole row or none. */
+	n = write(fd, row, rowlen);
+	if (n != (ssize_t)rowlen || fdatasync(fd) == -1) {
+		r = n == -1 || n == (ssize_t)rowlen ? -errno : -EIO;
+		/* Take a partial row back out: the file stays as it was. */
+		if (n > 0 && ftruncate(fd, st.st_size) == -1)
+			r = -errno;
+		errbuf_add(errs, path, 0, "cannot append: %s", strerror(-r));
+	}
+ out:
+	if (r == -ENOMEM)
+		errbuf_add(errs, path, 0, "cannot append: out of memory");
+	else if (r < 0 && errs->eb_count == before)
+		errbuf_add(errs, path, 0, "cannot append: %s", strerror(-r));
+	free(want);
+	free(have);
+	free(row);
+	close(fd);
 	return r;
 }

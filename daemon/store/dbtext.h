@@ -105,4 +105,17 @@ int	dbtext_write(const char *path, const struct dbtext_col *cols,
 	    unsigned ncols, dbtext_row_fn *next, void *arg,
 	    struct errbuf *errs);
 
+/* dbtext_append(): the file's header is not the one cols would write. */
+#define DBTEXT_E_LAYOUT		2
+
+/*
+ * Appends one row (written as dbtext_write() writes row rowno) to the
+ * file at path and fdatasync()s it.  0; DBTEXT_E_LAYOUT when the file's
+ * header differs from cols' (nothing written: rewrite the table whole);
+ * or -errno with an error in errs (nothing of the row is left behind).
+ */
+int	dbtext_append(const char *path, const struct dbtext_col *cols,
+	    unsigned ncols, struct dbtext_field *v, uint64_t rowno,
+	    struct errbuf *errs);
+
 #endif

@@ -25,13 +25,7 @@
 #include "errbuf.h"
 #include "dbtext.h"
 #include "store.h"
-
-enum store_table_id {
-	STORE_T_SUBSCRIBER,
-	STORE_T_TRUSTED,
-	STORE_T_LOCATION,
-	STORE_T_COUNT
-};
+#include "store_text_int.h"
 
 static const char *const store_table_names[STORE_T_COUNT] = {
 	[STORE_T_SUBSCRIBER] = "subscriber",
@@ -56,7 +50,7 @@ struct store_colspec {
 	int		 cs_index;	/* filled: -1 when absent */
 };
 
-static char *
+char *
 store_path(const char *dir, const char *table)
 {
 	size_t	 len = strlen(dir);
@@ -746,7 +740,7 @@ store_vrows_next(void *arg, struct dbtext_field *fields)
  * Makes the row of table t in DIR/version say value, rewriting the file
  * only if needed.  A missing version file is created in the 3.0 form.
  */
-static int
+int
 store_version_set(const char *dir, int t, int value, struct errbuf *errs)
 {
 	static const struct dbtext_col	 vcols30[] = {
@@ -941,7 +935,7 @@ store_ha1(char out[33], const struct store_str *user,
 	EVP_MD_CTX_free(ctx);
 }
 
-static const struct dbtext_col store_subscriber_cols30[] = {
+const struct dbtext_col store_subscriber_cols30[] = {
 	{ "id", DBTEXT_INT, 0, 1 },
 	{ "username", DBTEXT_STRING, 0, 0 },
 	{ "domain", DBTEXT_STRING, 0, 0 },
@@ -951,6 +945,8 @@ static const struct dbtext_col store_subscriber_cols30[] = {
 	{ "ha1b", DBTEXT_STRING, 0, 0 },
 	{ "rpid", DBTEXT_STRING, 1, 0 },
 };
+const unsigned store_subscriber_ncols30 =
+    sizeof(store_subscriber_cols30) / sizeof(store_subscriber_cols30[0]);
 
 struct store_wsub {
 	store_subscriber_next_fn *ws_next;

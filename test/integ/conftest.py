@@ -54,6 +54,16 @@ def reg(sipd_factory):
 
 
 @pytest.fixture
+def reg_users(sipd_factory):
+    """reg_users(extra=...) -> a started sipd with the USERS table."""
+    def make(extra=None):
+        s = sipd_factory(extra=extra)
+        write_tables(s, USERS, ())
+        return s.start()
+    return make
+
+
+@pytest.fixture
 def px(sipd_factory):
     gw = Client(0)
 
