@@ -1,0 +1,205 @@
+/*
+ * usertab: the subscriber table in shm. Adds, replaces and removals in
+ * any order leave every remaining user findable (backward-shift
+ * deletion, the last record moved into a hole), capacity is exact, and
+ * a reader in another process sees a change at once.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "shm.h"
+#include "trustab.h"
+#include "usertab.h"
+
+#define UT_CAP	64
+
+static struct usertab	*ut;
+
+/* A deliberately poor hash: many users share a home slot. */
+static uint32_t
+ut_hash(const char *user)
+{
+	return (uint32_t)(user[0] % 4);
+}
+
+static void
+ut_user(struct usertab_user *u, const char *name, const char *pw)
+{
+	memset(u, 0, sizeof(*u));
+	u->uu_hash = ut_hash(name);
+	u->uu_user_len = (uint16_t)strlen(name);
+	memcpy(u->uu_user, name, u->uu_user_len);
+	u->uu_password_len = (uint16_t)strlen(pw);
+	memcpy(u->uu_password, pw, u->uu_password_len);
+	u->uu_flags = USERTAB_HAS_PASSWORD;
+}
+
+static int
+ut_put(const char *name, const char *pw)
+{
+	struct usertab_user	 u;
+	int			 rc;
+
+	ut_user(&u, name, pw);
+	usertab_write_begin(ut);
+	rc = usertab_put(ut, &u);
+	usertab_write_end(ut);
+	return rc;
+}
+
+static int
+ut_del(const char *name)
+{
+	int	 rc;
+
+	usertab_write_begin(ut);
+	rc = usertab_del(ut, ut_hash(name), name, strlen(name));
+	usertab_write_end(ut);
+	return rc;
+}
+
+static const char *
+ut_pw(const char *name)
+{
+	static struct usertab_user	 u;
+
+	if (usertab_get(ut, ut_hash(name), name, strlen(name), &u) != 0)
+		return NULL;
+	return u.uu_password;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (shm_create(usertab_shm_size(UT_CAP) + trustab_shm_size() + 4096)
+	    != 0)
+		return -1;
+	return usertab_create(UT_CAP, &ut);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	shm_destroy();
+	return 0;
+}
+
+static void
+test_put_get_replace(void **state)
+{
+	(void)state;
+	assert_int_equal(ut_put("alice", "a1"), 0);
+	assert_int_equal(ut_put("bob", "b1"), 0);
+	assert_string_equal(ut_pw("alice"), "a1");
+	assert_int_equal(ut_put("alice", "a2"), 0);	/* replace */
+	assert_string_equal(ut_pw("alice"), "a2");
+	assert_int_equal(usertab_count(ut), 2);
+	assert_null(ut_pw("carol"));
+	assert_null(ut_pw("alic"));
+}
+
+static void
+test_delete_keeps_every_other_user(void **state)
+{
+	char	 name[16];
+	int	 i, j;
+
+	(void)state;
+	usertab_write_begin(ut);
+	usertab_clear(ut);
+	usertab_write_end(ut);
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "u%02d", i);
+		assert_int_equal(ut_put(name, name), 0);
+	}
+	/* Remove in an order that cuts probe runs in the middle. */
+	for (i = 0; i < 40; i += 3) {
+		snprintf(name, sizeof(name), "u%02d", (i * 7) % 40);
+		assert_int_equal(ut_del(name), 0);
+		assert_int_equal(ut_del(name), -ENOENT);
+		for (j = 0; j < 40; j++) {
+			snprintf(name, sizeof(name), "u%02d", j);
+			bool gone = false;
+			for (int k = 0; k <= i; k += 3)
+				gone |= (k * 7) % 40 == j;
+			if (gone)
+				assert_null(ut_pw(name));
+			else
+				assert_string_equal(ut_pw(name), name);
+		}
+	}
+	assert_int_equal(usertab_count(ut), 40 - 14);
+}
+
+static void
+test_capacity_is_exact(void **state)
+{
+	char	 name[16];
+	int	 i;
+
+	(void)state;
+	usertab_write_begin(ut);
+	usertab_clear(ut);
+	usertab_write_end(ut);
+	for (i = 0; i < UT_CAP; i++) {
+		snprintf(name, sizeof(name), "c%03d", i);
+		assert_int_equal(ut_put(name, "x"), 0);
+	}
+	assert_int_equal(ut_put("one-more", "x"), -ENOSPC);
+	assert_int_equal(ut_put("c000", "y"), 0);	/* replace still works */
+	assert_int_equal(ut_del("c010"), 0);
+	assert_int_equal(ut_put("one-more", "x"), 0);
+}
+
+static void
+test_other_process_sees_changes(void **state)
+{
+	pid_t	 pid;
+	int	 status, p[2];
+	char	 c;
+
+	(void)state;
+	usertab_write_begin(ut);
+	usertab_clear(ut);
+	usertab_write_end(ut);
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		/* Reader: waits for the writer's go, then looks. */
+		alarm(10);
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(2);
+		_exit(ut_pw("zed") != NULL &&
+		    strcmp(ut_pw("zed"), "z") == 0 ? 0 : 1);
+	}
+	assert_int_equal(ut_put("zed", "z"), 0);
+	assert_int_equal(write(p[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get_replace),
+		cmocka_unit_test(test_delete_keeps_every_other_user),
+		cmocka_unit_test(test_capacity_is_exact),
+		cmocka_unit_test(test_other_process_sees_changes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
