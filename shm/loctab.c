@@ -237,6 +237,7 @@ loctab_create(unsigned hash_size, unsigned max_contacts,
 		bk->bk_jnew = LT_NIL;
 		atomic_init(&bk->bk_naors, 0);
 		atomic_init(&bk->bk_nbind, 0);
+		atomic_init(&bk->bk_next_expiry, LT_NEVER);
 	}
 	*ret_table = lt;
 	return 0;
@@ -736,9 +737,13 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 			continue;
 		if (ld == NULL && stamp == 0)
 			stamp = atomic_fetch_add(&lt->lt_changes, 1) + 1;
-		if (plan[i].pl_act != LT_ACT_REMOVE)
-			lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h,
-			    stamp, ld);
+		if (plan[i].pl_act == LT_ACT_REMOVE)
+			continue;
+		lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h, stamp,
+		    ld);
+		/* Before the record is linked: the bound never runs late. */
+		lt_lower_next_expiry_locked(lt, b,
+		    lt_rec(lt, plan[i].pl_new)->rc_expires);
 	}
 	had = g.g_n;
 	for (i = 0; i < req->sv_ncontacts; i++) {
@@ -950,13 +955,21 @@ loctab_expire(struct loctab *lt, time_t now)
 	rm.rm_what = LT_RM_EXPIRED;
 	rm.rm_now = now;
 	for (b = 0; b < lt->lt_hash_size; b++) {
-		/* A binding missed here is caught on the next tick. */
-		if (atomic_load_explicit(&lt->lt_buckets[b].bk_nbind,
-		    memory_order_relaxed) == 0)
+		/*
+		 * Only buckets with something due are locked and walked, so
+		 * an idle pass costs one load per bucket, not one visit per
+		 * binding. A binding missed here (a racing save's store not
+		 * seen yet) is caught on the next tick.
+		 */
+		if (atomic_load_explicit(&lt->lt_buckets[b].bk_next_expiry,
+		    memory_order_relaxed) > (int64_t)now)
 			continue;
 		if (lt_lock(lt, b) < 0)
 			continue;
 		rc = lt_remove_locked(lt, b, &rm);
+		/* Nothing was due: the bound was stale, make it exact. */
+		if (rc == 0)
+			lt_recount_locked(lt, b);
 		lt_unlock(lt, b);
 		if (rc > 0)
 			total += (unsigned)rc;

@@ -14,13 +14,18 @@
 #include "loctab.h"
 #include "loctab_int.h"
 
-/* Recounts AoRs and records; the repair and every change end with it. */
+/*
+ * Recounts AoRs and records and makes the earliest expiry exact; the
+ * repair, every removal and an expiry pass that found a stale earliest
+ * expiry end with it.
+ */
 void
 lt_recount_locked(struct loctab *lt, unsigned b)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	struct loctab_rec	*r, *last = NULL;
 	uint32_t		 i, naors = 0, n = 0;
+	int64_t			 next = LT_NEVER;
 
 	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL && n <= lt->lt_pools[0].pl_count;
@@ -28,11 +33,14 @@ lt_recount_locked(struct loctab *lt, unsigned b)
 		r = lt_rec(lt, i);
 		if (last == NULL || !lt_same_aor(lt, last, r))
 			naors++;
+		if (r->rc_expires != 0 && r->rc_expires < next)
+			next = r->rc_expires;
 		last = r;
 		n++;
 	}
 	atomic_store_explicit(&bk->bk_naors, naors, memory_order_relaxed);
 	atomic_store_explicit(&bk->bk_nbind, n, memory_order_relaxed);
+	atomic_store_explicit(&bk->bk_next_expiry, next, memory_order_relaxed);
 }
 
 /* Unlinks idx, looking for it after record from (LT_NIL: the head). */
