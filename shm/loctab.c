@@ -383,10 +383,17 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 
 /* --- save ---------------------------------------------------------- */
 
-/* Absolute fields for rows loaded from storage. */
+/*
+ * Absolute fields for rows loaded from storage, and what a loader knows
+ * (see loctab_loader_insert()): ld_new says the AoR is in no bucket, so
+ * its group need not be looked for, and *ld_tail (when not NULL) is the
+ * loader's last known tail of the AoR's bucket.
+ */
 struct loctab_load {
 	time_t		 ld_expires;
 	time_t		 ld_last_modified;
+	int		 ld_new;
+	uint32_t	*ld_tail;
 };
 
 static int
@@ -696,7 +703,14 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 	int			 rc;
 
 	LT_ASSERT_BUCKET(lt, b);
-	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
+	if (ld != NULL && ld->ld_new) {
+		/* A new AoR goes after the tail: no walk to find either. */
+		g.g_prev = g.g_first = LT_NIL;
+		g.g_n = 0;
+		g.g_tail = lt_tail_locked(lt, b, *ld->ld_tail);
+	} else
+		lt_find_locked(lt, b, h, req->sv_aor.ls_ptr,
+		    req->sv_aor.ls_len, &g);
 	/* Expired bindings are gone for the registrar: the timer's job. */
 	if (req->sv_star || lt_group_expired(lt, &g, req->sv_now)) {
 		memset(&rm, 0, sizeof(rm));
@@ -778,22 +792,24 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 		    (g.g_n == 0 ? -1U : 1U), memory_order_relaxed);
 	if ((rc = lt_settle_locked(lt, b, known)) < 0)
 		return rc;
+	if (ld != NULL && ld->ld_tail != NULL && g.g_n > 0 &&
+	    g.g_tail != LT_NIL)
+		*ld->ld_tail = g.g_tail;
 	*ret_n = lt_copy_group(lt, b, &g, 0, 0, out, out_max);
 	return 0;
 }
 
+/* lt_save() for an AoR whose hash h is known. */
 static int
-lt_save(struct loctab *lt, const struct loctab_save *req,
+lt_save_hashed(struct loctab *lt, const struct loctab_save *req, uint32_t h,
     const struct loctab_load *ld, struct loctab_binding *out,
     unsigned out_max, unsigned *ret_n)
 {
 	unsigned	 b, n = 0;
-	uint32_t	 h;
 	int		 rc;
 
 	if ((rc = lt_check_req(req)) != 0)
 		return rc;
-	h = lt_hash(req->sv_aor.ls_ptr, req->sv_aor.ls_len);
 	b = lt_bucket_of_hash(lt, h);
 	if ((rc = lt_lock(lt, b)) < 0)
 		return rc;
@@ -802,6 +818,15 @@ lt_save(struct loctab *lt, const struct loctab_save *req,
 	if ((rc == 0 || rc == LOCTAB_E_TOO_MANY) && ret_n != NULL)
 		*ret_n = n;
 	return rc;
+}
+
+static int
+lt_save(struct loctab *lt, const struct loctab_save *req,
+    const struct loctab_load *ld, struct loctab_binding *out,
+    unsigned out_max, unsigned *ret_n)
+{
+	return lt_save_hashed(lt, req, lt_hash(req->sv_aor.ls_ptr,
+	    req->sv_aor.ls_len), ld, out, out_max, ret_n);
 }
 
 int
@@ -839,6 +864,28 @@ loctab_add(struct loctab *lt, struct loctab_str aor,
 	return lt_save(lt, &req, NULL, NULL, 0, NULL);
 }
 
+/* The save and load fields of a stored row; c is the request's contact. */
+static void
+lt_row_req(const struct loctab_row *row, time_t now, struct loctab_save *req,
+    struct loctab_contact *c, struct loctab_load *ld)
+{
+	*c = row->lr_contact;
+	c->lc_expires = LOCTAB_PERMANENT;	/* ld overrides */
+	memset(req, 0, sizeof(*req));
+	req->sv_aor = row->lr_aor;
+	req->sv_callid = row->lr_callid;
+	req->sv_user_agent = row->lr_user_agent;
+	req->sv_socket = row->lr_socket;
+	req->sv_now = now;
+	req->sv_cseq = row->lr_cseq;
+	req->sv_force = 1;
+	req->sv_contacts = c;
+	req->sv_ncontacts = 1;
+	memset(ld, 0, sizeof(*ld));
+	ld->ld_expires = row->lr_expires;
+	ld->ld_last_modified = row->lr_last_modified;
+}
+
 int
 loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
     time_t now)
@@ -849,21 +896,125 @@ loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
 
 	if (row->lr_expires != 0 && row->lr_expires <= now)
 		return LOCTAB_E_EXPIRED;
-	c = row->lr_contact;
-	c.lc_expires = LOCTAB_PERMANENT;	/* ld overrides */
-	memset(&req, 0, sizeof(req));
-	req.sv_aor = row->lr_aor;
-	req.sv_callid = row->lr_callid;
-	req.sv_user_agent = row->lr_user_agent;
-	req.sv_socket = row->lr_socket;
-	req.sv_now = now;
-	req.sv_cseq = row->lr_cseq;
-	req.sv_force = 1;
-	req.sv_contacts = &c;
-	req.sv_ncontacts = 1;
-	ld.ld_expires = row->lr_expires;
-	ld.ld_last_modified = row->lr_last_modified;
+	lt_row_req(row, now, &req, &c, &ld);
 	return lt_save(lt, &req, &ld, NULL, 0, NULL);
+}
+
+/* --- the start-up loader ------------------------------------------- */
+
+/*
+ * Loading a big table row by row through loctab_insert_loaded() costs a
+ * walk of the whole bucket per new AoR (to learn that it is new, and
+ * where the bucket ends): with scattered records, most of the load.
+ * The loader, in the master's own memory, knows instead which AoRs it
+ * may have seen (a bitmap of their hashes: a clear bit proves the AoR
+ * new, a set one only sends the row the usual way) and the tail of
+ * each bucket (a hint, checked before use). Rows end up exactly where
+ * loctab_insert_loaded() would put them.
+ */
+struct loctab_loader {
+	struct loctab	*ll_lt;
+	uint32_t	*ll_tail;	/* per bucket: last known tail */
+	uint64_t	*ll_seen;	/* bit per hash value class */
+	unsigned	 ll_shift;	/* 32 - log2(bits) */
+};
+
+static uint32_t
+lt_seen_bit(const struct loctab_loader *ll, uint32_t h)
+{
+	/* The high bits of a product: not the bucket's low bits. */
+	return (uint32_t)((h * 0x9e3779b1U) >> ll->ll_shift);
+}
+
+static void
+lt_seen_set(struct loctab_loader *ll, uint32_t h)
+{
+	uint32_t k = lt_seen_bit(ll, h);
+
+	ll->ll_seen[k / 64] |= (uint64_t)1 << (k % 64);
+}
+
+static int
+lt_seen(const struct loctab_loader *ll, uint32_t h)
+{
+	uint32_t k = lt_seen_bit(ll, h);
+
+	return (ll->ll_seen[k / 64] >> (k % 64)) & 1;
+}
+
+int
+loctab_loader_new(struct loctab *lt, struct loctab_loader **ret_loader)
+{
+	struct loctab_loader	*ll;
+	struct loctab_rec	*r;
+	unsigned		 b, bits = 16;
+	uint32_t		 i;
+
+	/* About 16 bits per binding: few rows take the slow way. */
+	while (bits < 31 && (1U << bits) / 16 < lt->lt_capacity)
+		bits++;
+	if ((ll = calloc(1, sizeof(*ll))) == NULL ||
+	    (ll->ll_tail = malloc((size_t)lt->lt_hash_size *
+	    sizeof(*ll->ll_tail))) == NULL ||
+	    (ll->ll_seen = calloc(((size_t)1 << bits) / 64,
+	    sizeof(*ll->ll_seen))) == NULL) {
+		loctab_loader_free(ll);
+		return -ENOMEM;
+	}
+	ll->ll_lt = lt;
+	ll->ll_shift = 32 - bits;
+	/* Whatever the table already holds (nothing, at start). */
+	for (b = 0; b < lt->lt_hash_size; b++) {
+		ll->ll_tail[b] = LT_NIL;
+		if (atomic_load_explicit(&lt->lt_buckets[b].bk_nbind,
+		    memory_order_relaxed) == 0)
+			continue;
+		if (lt_lock(lt, b) < 0) {
+			loctab_loader_free(ll);
+			return -EIO;
+		}
+		for (i = lt->lt_buckets[b].bk_first; i != LT_NIL;
+		    i = r->rc_link.lk_next) {
+			r = lt_rec(lt, i);
+			lt_seen_set(ll, r->rc_hash);
+			ll->ll_tail[b] = i;
+		}
+		lt_unlock(lt, b);
+	}
+	*ret_loader = ll;
+	return 0;
+}
+
+int
+loctab_loader_insert(struct loctab_loader *ll, const struct loctab_row *row,
+    time_t now)
+{
+	struct loctab		*lt = ll->ll_lt;
+	struct loctab_contact	 c;
+	struct loctab_save	 req;
+	struct loctab_load	 ld;
+	uint32_t		 h;
+	int			 rc;
+
+	if (row->lr_expires != 0 && row->lr_expires <= now)
+		return LOCTAB_E_EXPIRED;
+	lt_row_req(row, now, &req, &c, &ld);
+	h = lt_hash(req.sv_aor.ls_ptr, req.sv_aor.ls_len);
+	ld.ld_new = !lt_seen(ll, h);
+	ld.ld_tail = &ll->ll_tail[lt_bucket_of_hash(lt, h)];
+	if ((rc = lt_save_hashed(lt, &req, h, &ld, NULL, 0, NULL)) == 0)
+		lt_seen_set(ll, h);
+	return rc;
+}
+
+void
+loctab_loader_free(struct loctab_loader *ll)
+{
+	if (ll == NULL)
+		return;
+	free(ll->ll_tail);
+	free(ll->ll_seen);
+	free(ll);
 }
 
 /* --- lookups, removals, scans -------------------------------------- */

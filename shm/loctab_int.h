@@ -305,6 +305,7 @@ unsigned lt_bucket_of_hash(const struct loctab *lt, uint32_t h);
 /* --- loctab_list.c (bucket lock held) ------------------------------ */
 
 void	lt_recount_locked(struct loctab *lt, unsigned b);
+uint32_t lt_tail_locked(struct loctab *lt, unsigned b, uint32_t hint);
 void	lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from,
 	    uint32_t idx);
 void	lt_drop_locked(struct loctab *lt, unsigned b, uint32_t prev,

@@ -43,6 +43,28 @@ lt_recount_locked(struct loctab *lt, unsigned b)
 	atomic_store_explicit(&bk->bk_next_expiry, next, memory_order_relaxed);
 }
 
+/*
+ * The last record of bucket b, or LT_NIL. hint is a record believed to
+ * be on b's list (or LT_NIL): a record b owns is on its list whenever b
+ * is locked and settled, so the walk starts there, else at the head.
+ */
+uint32_t
+lt_tail_locked(struct loctab *lt, unsigned b, uint32_t hint)
+{
+	uint32_t i, next, n = 0;
+
+	LT_ASSERT_BUCKET(lt, b);
+	if (hint != LT_NIL && hint < lt->lt_pools[0].pl_count &&
+	    lt_rec(lt, hint)->rc_link.lk_owner == b + 1)
+		i = hint;
+	else if ((i = lt->lt_buckets[b].bk_first) == LT_NIL)
+		return LT_NIL;
+	while ((next = lt_rec(lt, i)->rc_link.lk_next) != LT_NIL &&
+	    n++ <= lt->lt_pools[0].pl_count)
+		i = next;
+	return i;
+}
+
 /* Unlinks idx, looking for it after record from (LT_NIL: the head). */
 void
 lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from, uint32_t idx)

@@ -596,6 +596,90 @@ test_expiry_all_due(void **state)
 	assert_int_equal(loctab_check(lt), 0);
 }
 
+/* --- the start-up loader ------------------------------------------- */
+
+/* Row k of a load: AoRs repeat out of order, some rows repeat. */
+static void
+load_row(unsigned k, struct loctab_row *row, char *aor, char *uri)
+{
+	unsigned a = (k * 7) % 23, c = k % 5;
+
+	if (k % 11 == 10)
+		c = 0;		/* an update of an earlier row */
+	sprintf(aor, "user%u", a);
+	sprintf(uri, "sip:user%u@10.0.0.%u", a, c);
+	memset(row, 0, sizeof(*row));
+	row->lr_aor = S(aor);
+	row->lr_contact.lc_uri = S(uri);
+	row->lr_contact.lc_q = (int)(k % 3) * 400 - (k % 3 == 0);
+	row->lr_callid = S("cid");
+	row->lr_cseq = k;
+	row->lr_expires = k % 4 == 0 ? 0 : NOW + 10 + (time_t)k;
+	row->lr_last_modified = NOW - 1;
+}
+
+static void
+test_loader_same_as_rows(void **state)
+{
+	static const unsigned	 sizes[] = { 1, 4, 64 };
+	static struct loctab_binding a[256], b[256];
+	struct loctab		*lt1, *lt2;
+	struct loctab_loader	*ll;
+	struct loctab_row	 row;
+	size_t			 need;
+	unsigned		 z, k, bk, n1, n2, i;
+	char			 aor[32], uri[64];
+
+	(void)state;
+	for (z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		shm_destroy();
+		need = loctab_shm_size_add(shm_size_base(), sizes[z], 300);
+		need = loctab_shm_size_add(need, sizes[z], 300);
+		assert_int_equal(shm_create(need), 0);
+		assert_int_equal(loctab_create(sizes[z], 300, &lt1), 0);
+		assert_int_equal(loctab_create(sizes[z], 300, &lt2), 0);
+		/* A table that is not empty when the loader starts. */
+		load_row(1000, &row, aor, uri);
+		assert_int_equal(loctab_insert_loaded(lt1, &row, NOW), 0);
+		assert_int_equal(loctab_insert_loaded(lt2, &row, NOW), 0);
+		assert_int_equal(loctab_loader_new(lt2, &ll), 0);
+		for (k = 0; k < 200; k++) {
+			load_row(k, &row, aor, uri);
+			assert_int_equal(loctab_insert_loaded(lt1, &row, NOW),
+			    0);
+			assert_int_equal(loctab_loader_insert(ll, &row, NOW),
+			    0);
+		}
+		row.lr_expires = NOW;
+		assert_int_equal(loctab_loader_insert(ll, &row, NOW),
+		    LOCTAB_E_EXPIRED);
+		loctab_loader_free(ll);
+		assert_int_equal(loctab_check(lt1), 0);
+		assert_int_equal(loctab_check(lt2), 0);
+		/* Same bindings, in the same order in every bucket. */
+		for (bk = 0; bk < sizes[z]; bk++) {
+			assert_int_equal(loctab_copy_bucket(lt1, bk, a, 256,
+			    &n1), 0);
+			assert_int_equal(loctab_copy_bucket(lt2, bk, b, 256,
+			    &n2), 0);
+			assert_int_equal(n1, n2);
+			for (i = 0; i < n1; i++) {
+				assert_string_equal(a[i].lb_aor, b[i].lb_aor);
+				assert_string_equal(a[i].lb_contact,
+				    b[i].lb_contact);
+				assert_int_equal(a[i].lb_cseq, b[i].lb_cseq);
+				assert_int_equal(a[i].lb_expires,
+				    b[i].lb_expires);
+				assert_int_equal(a[i].lb_q, b[i].lb_q);
+			}
+		}
+		/* And they expire alike. */
+		assert_int_equal(loctab_expire(lt1, NOW + 100),
+		    loctab_expire(lt2, NOW + 100));
+		assert_int_equal(loctab_check(lt2), 0);
+	}
+}
+
 static void
 test_max_per_aor(void **state)
 {
@@ -1601,6 +1685,7 @@ main(void)
 		cmocka_unit_test_teardown(test_expiry_orders, teardown),
 		cmocka_unit_test_teardown(test_expiry_refreshed, teardown),
 		cmocka_unit_test_teardown(test_expiry_all_due, teardown),
+		cmocka_unit_test_teardown(test_loader_same_as_rows, teardown),
 		cmocka_unit_test_teardown(test_max_per_aor, teardown),
 		cmocka_unit_test_teardown(test_full, teardown),
 		cmocka_unit_test_teardown(test_string_pool_full, teardown),
