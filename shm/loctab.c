@@ -753,6 +753,8 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 			stamp = atomic_fetch_add(&lt->lt_changes, 1) + 1;
 		if (plan[i].pl_act == LT_ACT_REMOVE)
 			continue;
+		if (ld == NULL)
+			bk->bk_unsynced = 1;
 		lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h, stamp,
 		    ld);
 		/* Before the record is linked: the bound never runs late. */
@@ -1189,22 +1191,29 @@ loctab_changes(const struct loctab *lt)
 unsigned
 loctab_mark_synced(struct loctab *lt, uint64_t snapshot)
 {
+	struct loctab_bucket	*bk;
 	struct loctab_rec	*r;
-	unsigned		 b, n = 0;
+	unsigned		 b, n = 0, left;
 	uint32_t		 i;
 
 	for (b = 0; b < lt->lt_hash_size; b++) {
+		bk = &lt->lt_buckets[b];
 		if (lt_lock(lt, b) < 0)
 			continue;
-		for (i = lt->lt_buckets[b].bk_first; i != LT_NIL;
+		left = 0;
+		for (i = bk->bk_unsynced ? bk->bk_first : LT_NIL; i != LT_NIL;
 		    i = r->rc_link.lk_next) {
 			r = lt_rec(lt, i);
-			if (r->rc_state != LOCTAB_CS_SYNC &&
-			    r->rc_stamp <= snapshot) {
+			if (r->rc_state == LOCTAB_CS_SYNC)
+				continue;
+			if (r->rc_stamp <= snapshot) {
 				r->rc_state = LOCTAB_CS_SYNC;
 				n++;
-			}
+			} else
+				left++;
 		}
+		if (left == 0)
+			bk->bk_unsynced = 0;
 		lt_unlock(lt, b);
 	}
 	return n;

@@ -128,6 +128,12 @@ struct loctab_bucket {
 	 * binding to the next pass.
 	 */
 	_Atomic int64_t	 bk_next_expiry;
+	/*
+	 * Set before a record of the list becomes CS_NEW or CS_DIRTY,
+	 * cleared by loctab_mark_synced() once none is: a flush of a big
+	 * table that barely changed then walks only the buckets that did.
+	 */
+	uint32_t	 bk_unsynced;
 };
 
 /*

@@ -97,6 +97,9 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 		    lt_bucket_of_hash(lt, r->rc_hash) != b ||
 		    r->rc_state > LOCTAB_CS_SYNC)
 			return -1;
+		/* A flush would leave it CS_NEW or CS_DIRTY. */
+		if (r->rc_state != LOCTAB_CS_SYNC && !bk->bk_unsynced)
+			return -1;
 		/* The expiry pass would skip it: expired too late. */
 		if (r->rc_expires != 0 && r->rc_expires <
 		    atomic_load(&bk->bk_next_expiry))
