@@ -533,6 +533,16 @@ dbtext_parse_record(struct dbtext_file *f, char *p, char *end, unsigned line)
 	for (i = 0; i < f->dt_ncols; i++) {
 		v = &f->dt_fields[i];
 		start = w;
+		/*
+		 * Plain bytes first, in one tight loop: until the first
+		 * escape of the record w == p and nothing moves.
+		 */
+		if (w == p) {
+			while (p < end && *p != ':' && *p != '\\' &&
+			    *p != '\r')
+				p++;
+			w = p;
+		}
 		while (p < end && *p != ':') {
 			if (*p == '\r') {
 				dbtext_error(f, line, "carriage return in a "
