@@ -35,6 +35,18 @@
  * AoR are adjacent (a "group"), highest q first, older first among
  * equal q. AoRs are compared byte-exact, contacts too.
  *
+ * Expiry. The master's pass runs every second over a table that may
+ * hold millions of bindings, nearly none of them due. Each bucket keeps
+ * a lower bound of its records' expiries (bk_next_expiry), lowered
+ * before a record with an earlier one is linked and made exact by
+ * every recount (removals, repairs). The pass reads it without the
+ * lock and skips the bucket while it lies ahead; when a bucket's
+ * earliest binding was refreshed or removed the bound is stale (too
+ * early), which costs one walk of that bucket, after which it is exact
+ * again. A bound is never too late, so a binding is removed by the
+ * first pass at or after its expiry (or the next one, when a save
+ * racing that pass had not yet published the bound).
+ *
  * Crash safety. A worker may be SIGKILLed at any instruction, holding a
  * bucket lock and maybe the free lock. Every change is made so that
  * the lists are well formed after each single store:
@@ -909,8 +921,10 @@ loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
  * walk of the whole bucket per new AoR (to learn that it is new, and
  * where the bucket ends): with scattered records, most of the load.
  * The loader, in the master's own memory, knows instead which AoRs it
- * may have seen (a bitmap of their hashes: a clear bit proves the AoR
- * new, a set one only sends the row the usual way) and the tail of
+ * may have seen (a Bloom filter of their hashes, two bits each: a clear
+ * bit proves the AoR new, set ones only send the row the usual way;
+ * with 32 bits per binding that is 1 row in 250 once the table is
+ * full, which matters when buckets are long) and the tail of
  * each bucket (a hint, checked before use). Rows end up exactly where
  * loctab_insert_loaded() would put them.
  */
@@ -921,27 +935,38 @@ struct loctab_loader {
 	unsigned	 ll_shift;	/* 32 - log2(bits) */
 };
 
+/* Bit i (0 or 1) of h: high bits of products, not the bucket's bits. */
 static uint32_t
-lt_seen_bit(const struct loctab_loader *ll, uint32_t h)
+lt_seen_bit(const struct loctab_loader *ll, uint32_t h, unsigned i)
 {
-	/* The high bits of a product: not the bucket's low bits. */
-	return (uint32_t)((h * 0x9e3779b1U) >> ll->ll_shift);
+	return (uint32_t)((h * (i == 0 ? 0x9e3779b1U : 0x85ebca77U)) >>
+	    ll->ll_shift);
 }
 
 static void
 lt_seen_set(struct loctab_loader *ll, uint32_t h)
 {
-	uint32_t k = lt_seen_bit(ll, h);
+	uint32_t k;
+	unsigned i;
 
-	ll->ll_seen[k / 64] |= (uint64_t)1 << (k % 64);
+	for (i = 0; i < 2; i++) {
+		k = lt_seen_bit(ll, h, i);
+		ll->ll_seen[k / 64] |= (uint64_t)1 << (k % 64);
+	}
 }
 
 static int
 lt_seen(const struct loctab_loader *ll, uint32_t h)
 {
-	uint32_t k = lt_seen_bit(ll, h);
+	uint32_t k;
+	unsigned i;
 
-	return (ll->ll_seen[k / 64] >> (k % 64)) & 1;
+	for (i = 0; i < 2; i++) {
+		k = lt_seen_bit(ll, h, i);
+		if (((ll->ll_seen[k / 64] >> (k % 64)) & 1) == 0)
+			return 0;
+	}
+	return 1;
 }
 
 int
@@ -952,8 +977,8 @@ loctab_loader_new(struct loctab *lt, struct loctab_loader **ret_loader)
 	unsigned		 b, bits = 16;
 	uint32_t		 i;
 
-	/* About 16 bits per binding: few rows take the slow way. */
-	while (bits < 31 && (1U << bits) / 16 < lt->lt_capacity)
+	/* At least 32 bits per binding (4 MiB for 1M): see above. */
+	while (bits < 31 && (1U << bits) / 32 < lt->lt_capacity)
 		bits++;
 	if ((ll = calloc(1, sizeof(*ll))) == NULL ||
 	    (ll->ll_tail = malloc((size_t)lt->lt_hash_size *

@@ -253,7 +253,9 @@ int	loctab_rm_contact(struct loctab *lt, struct loctab_str aor,
 
 /*
  * Removes every binding with 0 < expires <= now, one bucket lock at a
- * time; returns how many. The master's one-second timer only.
+ * time; returns how many. The master's one-second timer only. Buckets
+ * whose earliest expiry lies after now are skipped without their lock,
+ * so a pass over a big idle table costs one load per bucket.
  */
 unsigned loctab_expire(struct loctab *lt, time_t now);
 
