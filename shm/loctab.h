@@ -235,7 +235,8 @@ int	loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
  * changes the table: the master before it forks. 0 or -ENOMEM/-EIO.
  */
 struct loctab_loader;
-int	loctab_loader_new(struct loctab *lt, struct loctab_loader **ret_loader);
+int	loctab_loader_new(struct loctab *lt,
+	    struct loctab_loader **ret_loader);
 int	loctab_loader_insert(struct loctab_loader *ll,
 	    const struct loctab_row *row, time_t now);
 void	loctab_loader_free(struct loctab_loader *ll);

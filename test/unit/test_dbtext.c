@@ -848,7 +848,8 @@ test_write_numbers(void **state)
 	const struct dbtext_field *v;
 	struct dbtext_file *f;
 	struct num_arg	 na = { 0, NULL };
-	char		*dir = tmpdir_make(), path[4096], *text, *p, want[512];
+	char		*dir = tmpdir_make(), path[4096], *text, *p;
+	char		 want[512];
 	char		 num[512];
 	unsigned	 line;
 	size_t		 k, len;

@@ -415,7 +415,7 @@ test_expire(void **state)
 #define EX_N	64
 
 struct ex_model {
-	long	 em_exp[EX_N];	/* absolute expiry, 0: absent or permanent */
+	long	 em_exp[EX_N];	/* absolute expiry, 0: permanent */
 	int	 em_live[EX_N];
 };
 
