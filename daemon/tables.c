@@ -43,9 +43,12 @@ tables_loctab(void)
 	return tables_lt;
 }
 
-/* Prints and/or logs the result of a table check. */
+/*
+ * Prints and/or logs the result of a table check. At start (!all) the
+ * location rows are left to their load, which checks them alike.
+ */
 static int
-tables_verify(const struct conf *c, bool print, bool logit, bool check_users)
+tables_verify(const struct conf *c, bool print, bool logit, bool all)
 {
 	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
 	struct store_db	 sdb;
@@ -53,9 +56,10 @@ tables_verify(const struct conf *c, bool print, bool logit, bool check_users)
 	int		 rc, n;
 
 	userdb_store_db(c, &sdb);
-	rc = store_check(&sdb, &errs, &warns);
+	rc = all ? store_check(&sdb, &errs, &warns) :
+	    store_check_start(&sdb, &errs, &warns);
 	/* Limits of the shm tables; at start userdb_load() checks them. */
-	if (rc == 0 && errs.eb_count == 0 && check_users)
+	if (rc == 0 && errs.eb_count == 0 && all)
 		rc = userdb_check(c, &errs, &warns);
 	if (print) {
 		fputs(errbuf_text(&errs), stderr);
@@ -83,6 +87,7 @@ tables_check(const struct conf *c)
 }
 
 struct tables_load_ctx {
+	struct loctab_loader *tl_loader;	/* NULL: row by row */
 	time_t		 tl_now;
 	size_t		 tl_loaded;
 	size_t		 tl_expired;
@@ -98,7 +103,9 @@ tables_load_row(void *arg, const struct store_location *row)
 	int			 rc;
 
 	if ((rc = locstore_row_from_store(row, aor, &lr)) == 0)
-		rc = loctab_insert_loaded(tables_lt, &lr, ctx->tl_now);
+		rc = ctx->tl_loader != NULL ?
+		    loctab_loader_insert(ctx->tl_loader, &lr, ctx->tl_now) :
+		    loctab_insert_loaded(tables_lt, &lr, ctx->tl_now);
 	switch (rc) {
 	case 0:
 		ctx->tl_loaded++;
@@ -111,7 +118,10 @@ tables_load_row(void *arg, const struct store_location *row)
 		ctx->tl_full = 1;
 		return -ENOSPC;
 	default:
-		/* Checked by store_text_check(): cannot be too long etc. */
+		/*
+		 * store_location_read() checked types and NOT NULL; what
+		 * is left (a value over its loctab limit) is named here.
+		 */
 		log_warnx("location row %u not loaded (code %d)", row->sl_line,
 		    rc);
 		return 0;
@@ -130,15 +140,19 @@ tables_start_error(const struct errbuf *errs)
 static int
 tables_load_location(const struct conf *c)
 {
-	struct tables_load_ctx	 ctx = { time(NULL), 0, 0, 0 };
+	struct tables_load_ctx	 ctx = { NULL, time(NULL), 0, 0, 0 };
 	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
 	struct store_db		 sdb;
 	size_t			 count = 0;
 	int			 rc;
 
 	userdb_store_db(c, &sdb);
+	/* No worker runs yet: the loader may skip the per-row bucket walks. */
+	if (loctab_loader_new(tables_lt, &ctx.tl_loader) != 0)
+		ctx.tl_loader = NULL;
 	rc = store_load_location(&sdb, tables_load_row, &ctx, &count, &errs,
 	    &warns);
+	loctab_loader_free(ctx.tl_loader);
 	log_errbuf(&warns, true);
 	if (ctx.tl_full)
 		errbuf_add(&errs, c->c_db_path, 0, "location: more bindings "

@@ -35,6 +35,18 @@
  * AoR are adjacent (a "group"), highest q first, older first among
  * equal q. AoRs are compared byte-exact, contacts too.
  *
+ * Expiry. The master's pass runs every second over a table that may
+ * hold millions of bindings, nearly none of them due. Each bucket keeps
+ * a lower bound of its records' expiries (bk_next_expiry), lowered
+ * before a record with an earlier one is linked and made exact by
+ * every recount (removals, repairs). The pass reads it without the
+ * lock and skips the bucket while it lies ahead; when a bucket's
+ * earliest binding was refreshed or removed the bound is stale (too
+ * early), which costs one walk of that bucket, after which it is exact
+ * again. A bound is never too late, so a binding is removed by the
+ * first pass at or after its expiry (or the next one, when a save
+ * racing that pass had not yet published the bound).
+ *
  * Crash safety. A worker may be SIGKILLed at any instruction, holding a
  * bucket lock and maybe the free lock. Every change is made so that
  * the lists are well formed after each single store:
@@ -237,6 +249,7 @@ loctab_create(unsigned hash_size, unsigned max_contacts,
 		bk->bk_jnew = LT_NIL;
 		atomic_init(&bk->bk_naors, 0);
 		atomic_init(&bk->bk_nbind, 0);
+		atomic_init(&bk->bk_next_expiry, LT_NEVER);
 	}
 	*ret_table = lt;
 	return 0;
@@ -382,10 +395,17 @@ lt_remove_locked(struct loctab *lt, unsigned b, const struct loctab_rm *rm)
 
 /* --- save ---------------------------------------------------------- */
 
-/* Absolute fields for rows loaded from storage. */
+/*
+ * Absolute fields for rows loaded from storage, and what a loader knows
+ * (see loctab_loader_insert()): ld_new says the AoR is in no bucket, so
+ * its group need not be looked for, and *ld_tail (when not NULL) is the
+ * loader's last known tail of the AoR's bucket.
+ */
 struct loctab_load {
 	time_t		 ld_expires;
 	time_t		 ld_last_modified;
+	int		 ld_new;
+	uint32_t	*ld_tail;
 };
 
 static int
@@ -695,7 +715,14 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 	int			 rc;
 
 	LT_ASSERT_BUCKET(lt, b);
-	lt_find_locked(lt, b, h, req->sv_aor.ls_ptr, req->sv_aor.ls_len, &g);
+	if (ld != NULL && ld->ld_new) {
+		/* A new AoR goes after the tail: no walk to find either. */
+		g.g_prev = g.g_first = LT_NIL;
+		g.g_n = 0;
+		g.g_tail = lt_tail_locked(lt, b, *ld->ld_tail);
+	} else
+		lt_find_locked(lt, b, h, req->sv_aor.ls_ptr,
+		    req->sv_aor.ls_len, &g);
 	/* Expired bindings are gone for the registrar: the timer's job. */
 	if (req->sv_star || lt_group_expired(lt, &g, req->sv_now)) {
 		memset(&rm, 0, sizeof(rm));
@@ -736,9 +763,15 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 			continue;
 		if (ld == NULL && stamp == 0)
 			stamp = atomic_fetch_add(&lt->lt_changes, 1) + 1;
-		if (plan[i].pl_act != LT_ACT_REMOVE)
-			lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h,
-			    stamp, ld);
+		if (plan[i].pl_act == LT_ACT_REMOVE)
+			continue;
+		if (ld == NULL)
+			bk->bk_unsynced = 1;
+		lt_fill(lt, req, &req->sv_contacts[i], &plan[i], h, stamp,
+		    ld);
+		/* Before the record is linked: the bound never runs late. */
+		lt_lower_next_expiry_locked(lt, b,
+		    lt_rec(lt, plan[i].pl_new)->rc_expires);
 	}
 	had = g.g_n;
 	for (i = 0; i < req->sv_ncontacts; i++) {
@@ -773,22 +806,24 @@ lt_save_locked(struct loctab *lt, unsigned b, uint32_t h,
 		    (g.g_n == 0 ? -1U : 1U), memory_order_relaxed);
 	if ((rc = lt_settle_locked(lt, b, known)) < 0)
 		return rc;
+	if (ld != NULL && ld->ld_tail != NULL && g.g_n > 0 &&
+	    g.g_tail != LT_NIL)
+		*ld->ld_tail = g.g_tail;
 	*ret_n = lt_copy_group(lt, b, &g, 0, 0, out, out_max);
 	return 0;
 }
 
+/* lt_save() for an AoR whose hash h is known. */
 static int
-lt_save(struct loctab *lt, const struct loctab_save *req,
+lt_save_hashed(struct loctab *lt, const struct loctab_save *req, uint32_t h,
     const struct loctab_load *ld, struct loctab_binding *out,
     unsigned out_max, unsigned *ret_n)
 {
 	unsigned	 b, n = 0;
-	uint32_t	 h;
 	int		 rc;
 
 	if ((rc = lt_check_req(req)) != 0)
 		return rc;
-	h = lt_hash(req->sv_aor.ls_ptr, req->sv_aor.ls_len);
 	b = lt_bucket_of_hash(lt, h);
 	if ((rc = lt_lock(lt, b)) < 0)
 		return rc;
@@ -797,6 +832,15 @@ lt_save(struct loctab *lt, const struct loctab_save *req,
 	if ((rc == 0 || rc == LOCTAB_E_TOO_MANY) && ret_n != NULL)
 		*ret_n = n;
 	return rc;
+}
+
+static int
+lt_save(struct loctab *lt, const struct loctab_save *req,
+    const struct loctab_load *ld, struct loctab_binding *out,
+    unsigned out_max, unsigned *ret_n)
+{
+	return lt_save_hashed(lt, req, lt_hash(req->sv_aor.ls_ptr,
+	    req->sv_aor.ls_len), ld, out, out_max, ret_n);
 }
 
 int
@@ -834,6 +878,28 @@ loctab_add(struct loctab *lt, struct loctab_str aor,
 	return lt_save(lt, &req, NULL, NULL, 0, NULL);
 }
 
+/* The save and load fields of a stored row; c is the request's contact. */
+static void
+lt_row_req(const struct loctab_row *row, time_t now, struct loctab_save *req,
+    struct loctab_contact *c, struct loctab_load *ld)
+{
+	*c = row->lr_contact;
+	c->lc_expires = LOCTAB_PERMANENT;	/* ld overrides */
+	memset(req, 0, sizeof(*req));
+	req->sv_aor = row->lr_aor;
+	req->sv_callid = row->lr_callid;
+	req->sv_user_agent = row->lr_user_agent;
+	req->sv_socket = row->lr_socket;
+	req->sv_now = now;
+	req->sv_cseq = row->lr_cseq;
+	req->sv_force = 1;
+	req->sv_contacts = c;
+	req->sv_ncontacts = 1;
+	memset(ld, 0, sizeof(*ld));
+	ld->ld_expires = row->lr_expires;
+	ld->ld_last_modified = row->lr_last_modified;
+}
+
 int
 loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
     time_t now)
@@ -844,21 +910,138 @@ loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
 
 	if (row->lr_expires != 0 && row->lr_expires <= now)
 		return LOCTAB_E_EXPIRED;
-	c = row->lr_contact;
-	c.lc_expires = LOCTAB_PERMANENT;	/* ld overrides */
-	memset(&req, 0, sizeof(req));
-	req.sv_aor = row->lr_aor;
-	req.sv_callid = row->lr_callid;
-	req.sv_user_agent = row->lr_user_agent;
-	req.sv_socket = row->lr_socket;
-	req.sv_now = now;
-	req.sv_cseq = row->lr_cseq;
-	req.sv_force = 1;
-	req.sv_contacts = &c;
-	req.sv_ncontacts = 1;
-	ld.ld_expires = row->lr_expires;
-	ld.ld_last_modified = row->lr_last_modified;
+	lt_row_req(row, now, &req, &c, &ld);
 	return lt_save(lt, &req, &ld, NULL, 0, NULL);
+}
+
+/* --- the start-up loader ------------------------------------------- */
+
+/*
+ * Loading a big table row by row through loctab_insert_loaded() costs a
+ * walk of the whole bucket per new AoR (to learn that it is new, and
+ * where the bucket ends): with scattered records, most of the load.
+ * The loader, in the master's own memory, knows instead which AoRs it
+ * may have seen (a Bloom filter of their hashes, two bits each: a clear
+ * bit proves the AoR new, set ones only send the row the usual way;
+ * with 32 bits per binding that is 1 row in 250 once the table is
+ * full, which matters when buckets are long) and the tail of
+ * each bucket (a hint, checked before use). Rows end up exactly where
+ * loctab_insert_loaded() would put them.
+ */
+struct loctab_loader {
+	struct loctab	*ll_lt;
+	uint32_t	*ll_tail;	/* per bucket: last known tail */
+	uint64_t	*ll_seen;	/* bit per hash value class */
+	unsigned	 ll_shift;	/* 32 - log2(bits) */
+};
+
+/* Bit i (0 or 1) of h: high bits of products, not the bucket's bits. */
+static uint32_t
+lt_seen_bit(const struct loctab_loader *ll, uint32_t h, unsigned i)
+{
+	return (uint32_t)((h * (i == 0 ? 0x9e3779b1U : 0x85ebca77U)) >>
+	    ll->ll_shift);
+}
+
+static void
+lt_seen_set(struct loctab_loader *ll, uint32_t h)
+{
+	uint32_t k;
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		k = lt_seen_bit(ll, h, i);
+		ll->ll_seen[k / 64] |= (uint64_t)1 << (k % 64);
+	}
+}
+
+static int
+lt_seen(const struct loctab_loader *ll, uint32_t h)
+{
+	uint32_t k;
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		k = lt_seen_bit(ll, h, i);
+		if (((ll->ll_seen[k / 64] >> (k % 64)) & 1) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+loctab_loader_new(struct loctab *lt, struct loctab_loader **ret_loader)
+{
+	struct loctab_loader	*ll;
+	struct loctab_rec	*r;
+	unsigned		 b, bits = 16;
+	uint32_t		 i;
+
+	/* At least 32 bits per binding (4 MiB for 1M): see above. */
+	while (bits < 31 && (1U << bits) / 32 < lt->lt_capacity)
+		bits++;
+	if ((ll = calloc(1, sizeof(*ll))) == NULL ||
+	    (ll->ll_tail = malloc((size_t)lt->lt_hash_size *
+	    sizeof(*ll->ll_tail))) == NULL ||
+	    (ll->ll_seen = calloc(((size_t)1 << bits) / 64,
+	    sizeof(*ll->ll_seen))) == NULL) {
+		loctab_loader_free(ll);
+		return -ENOMEM;
+	}
+	ll->ll_lt = lt;
+	ll->ll_shift = 32 - bits;
+	/* Whatever the table already holds (nothing, at start). */
+	for (b = 0; b < lt->lt_hash_size; b++) {
+		ll->ll_tail[b] = LT_NIL;
+		if (atomic_load_explicit(&lt->lt_buckets[b].bk_nbind,
+		    memory_order_relaxed) == 0)
+			continue;
+		if (lt_lock(lt, b) < 0) {
+			loctab_loader_free(ll);
+			return -EIO;
+		}
+		for (i = lt->lt_buckets[b].bk_first; i != LT_NIL;
+		    i = r->rc_link.lk_next) {
+			r = lt_rec(lt, i);
+			lt_seen_set(ll, r->rc_hash);
+			ll->ll_tail[b] = i;
+		}
+		lt_unlock(lt, b);
+	}
+	*ret_loader = ll;
+	return 0;
+}
+
+int
+loctab_loader_insert(struct loctab_loader *ll, const struct loctab_row *row,
+    time_t now)
+{
+	struct loctab		*lt = ll->ll_lt;
+	struct loctab_contact	 c;
+	struct loctab_save	 req;
+	struct loctab_load	 ld;
+	uint32_t		 h;
+	int			 rc;
+
+	if (row->lr_expires != 0 && row->lr_expires <= now)
+		return LOCTAB_E_EXPIRED;
+	lt_row_req(row, now, &req, &c, &ld);
+	h = lt_hash(req.sv_aor.ls_ptr, req.sv_aor.ls_len);
+	ld.ld_new = !lt_seen(ll, h);
+	ld.ld_tail = &ll->ll_tail[lt_bucket_of_hash(lt, h)];
+	if ((rc = lt_save_hashed(lt, &req, h, &ld, NULL, 0, NULL)) == 0)
+		lt_seen_set(ll, h);
+	return rc;
+}
+
+void
+loctab_loader_free(struct loctab_loader *ll)
+{
+	if (ll == NULL)
+		return;
+	free(ll->ll_tail);
+	free(ll->ll_seen);
+	free(ll);
 }
 
 /* --- lookups, removals, scans -------------------------------------- */
@@ -950,13 +1133,21 @@ loctab_expire(struct loctab *lt, time_t now)
 	rm.rm_what = LT_RM_EXPIRED;
 	rm.rm_now = now;
 	for (b = 0; b < lt->lt_hash_size; b++) {
-		/* A binding missed here is caught on the next tick. */
-		if (atomic_load_explicit(&lt->lt_buckets[b].bk_nbind,
-		    memory_order_relaxed) == 0)
+		/*
+		 * Only buckets with something due are locked and walked, so
+		 * an idle pass costs one load per bucket, not one visit per
+		 * binding. A binding missed here (a racing save's store not
+		 * seen yet) is caught on the next tick.
+		 */
+		if (atomic_load_explicit(&lt->lt_buckets[b].bk_next_expiry,
+		    memory_order_relaxed) > (int64_t)now)
 			continue;
 		if (lt_lock(lt, b) < 0)
 			continue;
 		rc = lt_remove_locked(lt, b, &rm);
+		/* Nothing was due: the bound was stale, make it exact. */
+		if (rc == 0)
+			lt_recount_locked(lt, b);
 		lt_unlock(lt, b);
 		if (rc > 0)
 			total += (unsigned)rc;
@@ -1025,22 +1216,29 @@ loctab_changes(const struct loctab *lt)
 unsigned
 loctab_mark_synced(struct loctab *lt, uint64_t snapshot)
 {
+	struct loctab_bucket	*bk;
 	struct loctab_rec	*r;
-	unsigned		 b, n = 0;
+	unsigned		 b, n = 0, left;
 	uint32_t		 i;
 
 	for (b = 0; b < lt->lt_hash_size; b++) {
+		bk = &lt->lt_buckets[b];
 		if (lt_lock(lt, b) < 0)
 			continue;
-		for (i = lt->lt_buckets[b].bk_first; i != LT_NIL;
+		left = 0;
+		for (i = bk->bk_unsynced ? bk->bk_first : LT_NIL; i != LT_NIL;
 		    i = r->rc_link.lk_next) {
 			r = lt_rec(lt, i);
-			if (r->rc_state != LOCTAB_CS_SYNC &&
-			    r->rc_stamp <= snapshot) {
+			if (r->rc_state == LOCTAB_CS_SYNC)
+				continue;
+			if (r->rc_stamp <= snapshot) {
 				r->rc_state = LOCTAB_CS_SYNC;
 				n++;
-			}
+			} else
+				left++;
 		}
+		if (left == 0)
+			bk->bk_unsynced = 0;
 		lt_unlock(lt, b);
 	}
 	return n;

@@ -228,6 +228,20 @@ int	loctab_insert_loaded(struct loctab *lt, const struct loctab_row *row,
 	    time_t now);
 
 /*
+ * The start-up load of many rows: loctab_loader_insert() is
+ * loctab_insert_loaded() (same results, same places in the lists)
+ * without the walk of a bucket per new AoR. The loader lives in the
+ * caller's memory (malloc); it is valid only while nothing but it
+ * changes the table: the master before it forks. 0 or -ENOMEM/-EIO.
+ */
+struct loctab_loader;
+int	loctab_loader_new(struct loctab *lt,
+	    struct loctab_loader **ret_loader);
+int	loctab_loader_insert(struct loctab_loader *ll,
+	    const struct loctab_row *row, time_t now);
+void	loctab_loader_free(struct loctab_loader *ll);
+
+/*
  * Valid bindings (not expired at now) of an AoR into out, as
  * loctab_save(). LOCTAB_E_NOTFOUND when there are none.
  */
@@ -240,7 +254,9 @@ int	loctab_rm_contact(struct loctab *lt, struct loctab_str aor,
 
 /*
  * Removes every binding with 0 < expires <= now, one bucket lock at a
- * time; returns how many. The master's one-second timer only.
+ * time; returns how many. The master's one-second timer only. Buckets
+ * whose earliest expiry lies after now are skipped without their lock,
+ * so a pass over a big idle table costs one load per bucket.
  */
 unsigned loctab_expire(struct loctab *lt, time_t now);
 

@@ -42,6 +42,7 @@
 #define LT_WRITERS	257
 #define LT_CLASS_MIN	16	/* blocks per class, at least */
 #define LT_ALIGN	64
+#define LT_NEVER	INT64_MAX	/* bk_next_expiry: none expires */
 #define LT_NCARVES	(4 + LOCTAB_NCLASSES)
 
 /* A journal entry names a block: pool in the top 4 bits, then index. */
@@ -116,6 +117,23 @@ struct loctab_bucket {
 	 * bk_nbind whenever the journal is settled.
 	 */
 	uint32_t	 bk_charged;
+	/*
+	 * No record of the list expires before this (LT_NEVER: none
+	 * expires). A lower bound, lowered under bk_lock before a record
+	 * with an earlier expiry is linked, and made exact under bk_lock
+	 * by every walk that recounts the list; not raised when the
+	 * earliest record leaves or is refreshed, so the expiry pass may
+	 * visit a bucket once for nothing, never too late. Read without
+	 * the lock by loctab_expire(): a stale value only delays a
+	 * binding to the next pass.
+	 */
+	_Atomic int64_t	 bk_next_expiry;
+	/*
+	 * Set before a record of the list becomes CS_NEW or CS_DIRTY,
+	 * cleared by loctab_mark_synced() once none is: a flush of a big
+	 * table that barely changed then walks only the buckets that did.
+	 */
+	uint32_t	 bk_unsynced;
 };
 
 /*
@@ -273,6 +291,18 @@ lt_str_is(struct loctab *lt, const struct loctab_rec *r, unsigned s,
 	    memcmp(lt_blob(lt, r->rc_blob) + lt_str_off(r, s), p, len) == 0);
 }
 
+/* Lowers bucket b's earliest expiry to expires (0: never); bucket lock. */
+static inline void
+lt_lower_next_expiry_locked(struct loctab *lt, unsigned b, int64_t expires)
+{
+	struct loctab_bucket *bk = &lt->lt_buckets[b];
+
+	if (expires != 0 && expires < atomic_load_explicit(
+	    &bk->bk_next_expiry, memory_order_relaxed))
+		atomic_store_explicit(&bk->bk_next_expiry, expires,
+		    memory_order_relaxed);
+}
+
 /* --- loctab.c ------------------------------------------------------ */
 
 uint32_t lt_hash(const char *s, size_t n);
@@ -281,6 +311,7 @@ unsigned lt_bucket_of_hash(const struct loctab *lt, uint32_t h);
 /* --- loctab_list.c (bucket lock held) ------------------------------ */
 
 void	lt_recount_locked(struct loctab *lt, unsigned b);
+uint32_t lt_tail_locked(struct loctab *lt, unsigned b, uint32_t hint);
 void	lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from,
 	    uint32_t idx);
 void	lt_drop_locked(struct loctab *lt, unsigned b, uint32_t prev,

@@ -14,13 +14,18 @@
 #include "loctab.h"
 #include "loctab_int.h"
 
-/* Recounts AoRs and records; the repair and every change end with it. */
+/*
+ * Recounts AoRs and records and makes the earliest expiry exact; the
+ * repair, every removal and an expiry pass that found a stale earliest
+ * expiry end with it.
+ */
 void
 lt_recount_locked(struct loctab *lt, unsigned b)
 {
 	struct loctab_bucket	*bk = &lt->lt_buckets[b];
 	struct loctab_rec	*r, *last = NULL;
 	uint32_t		 i, naors = 0, n = 0;
+	int64_t			 next = LT_NEVER;
 
 	LT_ASSERT_BUCKET(lt, b);
 	for (i = bk->bk_first; i != LT_NIL && n <= lt->lt_pools[0].pl_count;
@@ -28,11 +33,36 @@ lt_recount_locked(struct loctab *lt, unsigned b)
 		r = lt_rec(lt, i);
 		if (last == NULL || !lt_same_aor(lt, last, r))
 			naors++;
+		if (r->rc_expires != 0 && r->rc_expires < next)
+			next = r->rc_expires;
 		last = r;
 		n++;
 	}
 	atomic_store_explicit(&bk->bk_naors, naors, memory_order_relaxed);
 	atomic_store_explicit(&bk->bk_nbind, n, memory_order_relaxed);
+	atomic_store_explicit(&bk->bk_next_expiry, next, memory_order_relaxed);
+}
+
+/*
+ * The last record of bucket b, or LT_NIL. hint is a record believed to
+ * be on b's list (or LT_NIL): a record b owns is on its list whenever b
+ * is locked and settled, so the walk starts there, else at the head.
+ */
+uint32_t
+lt_tail_locked(struct loctab *lt, unsigned b, uint32_t hint)
+{
+	uint32_t i, next, n = 0;
+
+	LT_ASSERT_BUCKET(lt, b);
+	if (hint != LT_NIL && hint < lt->lt_pools[0].pl_count &&
+	    lt_rec(lt, hint)->rc_link.lk_owner == b + 1)
+		i = hint;
+	else if ((i = lt->lt_buckets[b].bk_first) == LT_NIL)
+		return LT_NIL;
+	while ((next = lt_rec(lt, i)->rc_link.lk_next) != LT_NIL &&
+	    n++ <= lt->lt_pools[0].pl_count)
+		i = next;
+	return i;
 }
 
 /* Unlinks idx, looking for it after record from (LT_NIL: the head). */

@@ -2,7 +2,7 @@
  * loctab_stats.c: what the location table reports about itself:
  * loctab_stats() (counts read without locks, pool usage under the free
  * lock) and loctab_check(), which walks every bucket and free list
- * checking the invariants.
+ * checking the invariants (the earliest expiry of a bucket included).
  *
  * Runs in the master (MI ul.dump Stats, core.shmmem) and in the unit
  * tests; loctab_check() is exact only when nothing else changes the
@@ -96,6 +96,13 @@ lt_check_bucket_locked(struct loctab *lt, unsigned b, uint32_t *used)
 		    r->rc_len[LT_S_AOR]) ||
 		    lt_bucket_of_hash(lt, r->rc_hash) != b ||
 		    r->rc_state > LOCTAB_CS_SYNC)
+			return -1;
+		/* A flush would leave it CS_NEW or CS_DIRTY. */
+		if (r->rc_state != LOCTAB_CS_SYNC && !bk->bk_unsynced)
+			return -1;
+		/* The expiry pass would skip it: expired too late. */
+		if (r->rc_expires != 0 && r->rc_expires <
+		    atomic_load(&bk->bk_next_expiry))
 			return -1;
 		if (prev == NULL || !lt_same_aor(lt, prev, r)) {
 			/* A new group: its AoR was not seen before. */

@@ -390,6 +390,44 @@ dbtext_nerrors(const struct dbtext_file *f)
 	return f->dt_nerrors;
 }
 
+/*
+ * The value of a checked decimal ("-", digits, "." digits) of len bytes,
+ * NUL-terminated. With at most 15 digits the digits make an integer
+ * exact in a double and 10^(fraction digits) is exact too, so one
+ * IEEE division rounds correctly, as strtod() would: the same double
+ * for a fraction of the cost (a location table has one per row).
+ */
+static double
+dbtext_decimal(const char *s, size_t len)
+{
+	static const double	 p10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15
+	};
+	const char		*p = s, *e = s + len;
+	uint64_t		 u = 0;
+	unsigned		 ndig = 0, nfrac = 0, frac = 0;
+	int			 neg = 0;
+	double			 d;
+
+	if (p < e && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; p < e; p++) {
+		if (*p == '.') {
+			frac = 1;
+			continue;
+		}
+		if (++ndig > 15)
+			return strtod(s, NULL);
+		u = u * 10 + (uint64_t)(*p - '0');
+		nfrac += frac;
+	}
+	d = (double)u / p10[nfrac];
+	return neg ? -d : d;
+}
+
 /* Validates a field against its column type; 0 ok, -1 error reported. */
 static int
 dbtext_check_value(struct dbtext_file *f, unsigned line, unsigned i,
@@ -466,8 +504,7 @@ dbtext_check_value(struct dbtext_file *f, unsigned line, unsigned i,
 		}
 		if (k != v->df_len)
 			goto baddouble;
-		/* s is NUL-terminated right after the digits. */
-		v->df_double = strtod(s, NULL);
+		v->df_double = dbtext_decimal(s, v->df_len);
 		return 0;
 	baddouble:
 		dbtext_vis(vis, sizeof(vis), s, v->df_len);
@@ -496,6 +533,16 @@ dbtext_parse_record(struct dbtext_file *f, char *p, char *end, unsigned line)
 	for (i = 0; i < f->dt_ncols; i++) {
 		v = &f->dt_fields[i];
 		start = w;
+		/*
+		 * Plain bytes first, in one tight loop: until the first
+		 * escape of the record w == p and nothing moves.
+		 */
+		if (w == p) {
+			while (p < end && *p != ':' && *p != '\\' &&
+			    *p != '\r')
+				p++;
+			w = p;
+		}
 		while (p < end && *p != ':') {
 			if (*p == '\r') {
 				dbtext_error(f, line, "carriage return in a "
@@ -627,9 +674,130 @@ static const char *const dbtext_type_names[] = {
 	[DBTEXT_BLOB] = "blob",
 };
 
+/*
+ * The writer's output buffer. A location flush writes millions of short
+ * fields; stdio would take its lock and check its state for each, and
+ * printf would parse a format for each number, so rows are built here
+ * and handed to write(2) in big chunks. wb_err keeps the first error;
+ * once set, nothing more is written.
+ */
+#define DBTEXT_WBUF	(256 * 1024)
+
+struct dbtext_wbuf {
+	int	 wb_fd;
+	int	 wb_err;	/* first write error, as -errno */
+	size_t	 wb_len;
+	char	 wb_buf[DBTEXT_WBUF];
+};
+
+static void
+dbtext_wflush(struct dbtext_wbuf *wb)
+{
+	const char	*p = wb->wb_buf;
+	ssize_t		 n;
+
+	while (wb->wb_len > 0 && wb->wb_err == 0) {
+		if ((n = write(wb->wb_fd, p, wb->wb_len)) == -1) {
+			if (errno != EINTR)
+				wb->wb_err = -errno;
+			continue;
+		}
+		p += n;
+		wb->wb_len -= (size_t)n;
+	}
+	wb->wb_len = 0;
+}
+
+static void
+dbtext_wput(struct dbtext_wbuf *wb, const char *s, size_t len)
+{
+	size_t	 n;
+
+	while (len > 0) {
+		if (wb->wb_len == DBTEXT_WBUF)
+			dbtext_wflush(wb);
+		n = DBTEXT_WBUF - wb->wb_len;
+		if (n > len)
+			n = len;
+		memcpy(wb->wb_buf + wb->wb_len, s, n);
+		wb->wb_len += n;
+		s += n;
+		len -= n;
+	}
+}
+
+static void
+dbtext_wputc(struct dbtext_wbuf *wb, char c)
+{
+	if (wb->wb_len == DBTEXT_WBUF)
+		dbtext_wflush(wb);
+	wb->wb_buf[wb->wb_len++] = c;
+}
+
+/* Decimal digits of u, as "%" PRIu64 prints them, after a '-' if neg. */
+static void
+dbtext_wput_u64(struct dbtext_wbuf *wb, uint64_t u, int neg)
+{
+	char	 d[24], *p = d + sizeof(d);
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (neg)
+		*--p = '-';
+	dbtext_wput(wb, p, (size_t)(d + sizeof(d) - p));
+}
+
+static void
+dbtext_wput_i64(struct dbtext_wbuf *wb, int64_t x)
+{
+	/* -(x + 1) + 1: no overflow for INT64_MIN. */
+	if (x < 0)
+		dbtext_wput_u64(wb, (uint64_t)-(x + 1) + 1, 1);
+	else
+		dbtext_wput_u64(wb, (uint64_t)x, 0);
+}
+
+/*
+ * "%.2f" of a finite x. When x is the double nearest to k/100 for an
+ * integer k (q values are: -1, 0.5, 0.25...), printf prints exactly
+ * k/100, so the digits are made here; any other value goes to snprintf,
+ * which rounds as it always did.
+ */
+static void
+dbtext_wput_2f(struct dbtext_wbuf *wb, double x)
+{
+	char	 buf[400];
+	double	 r;
+	int64_t	 k;
+	uint64_t u;
+	int	 n;
+
+	if (x > -1e15 && x < 1e15) {
+		r = x * 100.0;
+		k = (int64_t)(r < 0 ? r - 0.5 : r + 0.5);
+		if ((double)k / 100.0 == x) {
+			u = k < 0 ? (uint64_t)-k : (uint64_t)k;
+			/* "-0.00" only for a negative x, as printf. */
+			dbtext_wput_u64(wb, u / 100, k < 0 || (k == 0 &&
+			    signbit(x)));
+			buf[0] = '.';
+			buf[1] = (char)('0' + u / 10 % 10);
+			buf[2] = (char)('0' + u % 10);
+			dbtext_wput(wb, buf, 3);
+			return;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), "%.2f", x);
+	if (n > 0)
+		dbtext_wput(wb, buf, (size_t)n < sizeof(buf) ? (size_t)n :
+		    sizeof(buf) - 1);
+}
+
 /* Escapes the six characters the reader unescapes. */
 static void
-dbtext_put_escaped(FILE *fp, const char *s, size_t len)
+dbtext_put_escaped(struct dbtext_wbuf *wb, const char *s, size_t len)
 {
 	const char	*run = s, *e = s + len;
 
@@ -659,26 +827,26 @@ dbtext_put_escaped(FILE *fp, const char *s, size_t len)
 			continue;
 		}
 		if (s > run)
-			fwrite(run, 1, (size_t)(s - run), fp);
-		fputs(esc, fp);
+			dbtext_wput(wb, run, (size_t)(s - run));
+		dbtext_wput(wb, esc, 2);
 		run = s + 1;
 	}
 	if (e > run)
-		fwrite(run, 1, (size_t)(e - run), fp);
+		dbtext_wput(wb, run, (size_t)(e - run));
 }
 
 static int
-dbtext_put_row(FILE *fp, const struct dbtext_col *cols, unsigned ncols,
-    struct dbtext_field *v, uint64_t rowno, const char *path,
+dbtext_put_row(struct dbtext_wbuf *wb, const struct dbtext_col *cols,
+    unsigned ncols, struct dbtext_field *v, uint64_t rowno, const char *path,
     struct errbuf *errs)
 {
 	unsigned	 i;
 
 	for (i = 0; i < ncols; i++) {
 		if (i > 0)
-			putc(':', fp);
+			dbtext_wputc(wb, ':');
 		if (v[i].df_null && cols[i].dc_auto && !cols[i].dc_null) {
-			fprintf(fp, "%" PRIu64, rowno);
+			dbtext_wput_u64(wb, rowno, 0);
 			continue;
 		}
 		if (!v[i].df_null && v[i].df_len == 0 &&
@@ -696,7 +864,7 @@ dbtext_put_row(FILE *fp, const struct dbtext_col *cols, unsigned ncols,
 		}
 		switch (cols[i].dc_type) {
 		case DBTEXT_INT:
-			fprintf(fp, "%" PRId64, v[i].df_int);
+			dbtext_wput_i64(wb, v[i].df_int);
 			break;
 		case DBTEXT_DOUBLE:
 			if (!isfinite(v[i].df_double)) {
@@ -705,30 +873,39 @@ dbtext_put_row(FILE *fp, const struct dbtext_col *cols, unsigned ncols,
 				    rowno, cols[i].dc_name);
 				return -EINVAL;
 			}
-			fprintf(fp, "%.2f", v[i].df_double);
+			dbtext_wput_2f(wb, v[i].df_double);
 			break;
 		case DBTEXT_STRING:
 		case DBTEXT_BLOB:
-			dbtext_put_escaped(fp, v[i].df_str, v[i].df_len);
+			dbtext_put_escaped(wb, v[i].df_str, v[i].df_len);
 			break;
 		}
 	}
-	putc('\n', fp);
+	dbtext_wputc(wb, '\n');
 	return 0;
 }
 
 /* The header line dbtext_write() writes, its newline included. */
 static void
-dbtext_put_header(FILE *fp, const struct dbtext_col *cols, unsigned ncols)
+dbtext_put_header(struct dbtext_wbuf *wb, const struct dbtext_col *cols,
+    unsigned ncols)
 {
 	unsigned	 i;
 
 	for (i = 0; i < ncols; i++) {
-		fprintf(fp, "%s%s(%s%s)", i > 0 ? " " : "", cols[i].dc_name,
-		    dbtext_type_names[cols[i].dc_type], cols[i].dc_null ?
-		    ",null" : cols[i].dc_auto ? ",auto" : "");
+		if (i > 0)
+			dbtext_wputc(wb, ' ');
+		dbtext_wput(wb, cols[i].dc_name, strlen(cols[i].dc_name));
+		dbtext_wputc(wb, '(');
+		dbtext_wput(wb, dbtext_type_names[cols[i].dc_type],
+		    strlen(dbtext_type_names[cols[i].dc_type]));
+		if (cols[i].dc_null)
+			dbtext_wput(wb, ",null", 5);
+		else if (cols[i].dc_auto)
+			dbtext_wput(wb, ",auto", 5);
+		dbtext_wputc(wb, ')');
 	}
-	putc('\n', fp);
+	dbtext_wputc(wb, '\n');
 }
 
 /* fsync the folder holding path so that the rename itself is durable. */
@@ -764,8 +941,8 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
     dbtext_row_fn *next, void *arg, struct errbuf *errs)
 {
 	struct dbtext_field	*v = NULL;
+	struct dbtext_wbuf	*wb = NULL;
 	struct stat		 st;
-	FILE			*fp = NULL;
 	char			*tmp = NULL;
 	uint64_t		 rowno = 0;
 	int			 fd = -1, r;
@@ -779,7 +956,8 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		r = -ENOMEM;
 		goto oom;
 	}
-	if ((v = calloc(ncols, sizeof(*v))) == NULL) {
+	if ((v = calloc(ncols, sizeof(*v))) == NULL ||
+	    (wb = malloc(sizeof(*wb))) == NULL) {
 		r = -ENOMEM;
 		goto oom;
 	}
@@ -789,6 +967,7 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		    strerror(-r));
 		free(tmp);
 		free(v);
+		free(wb);
 		return r;
 	}
 	/* Keep the mode of the file we replace; a new one stays 0600. */
@@ -797,15 +976,11 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		errbuf_add(errs, tmp, 0, "cannot chmod: %s", strerror(-r));
 		goto fail;
 	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		r = -errno;
-		errbuf_add(errs, tmp, 0, "cannot write: %s", strerror(-r));
-		goto fail;
-	}
-	fd = -1;
-	setvbuf(fp, NULL, _IOFBF, 65536);
+	wb->wb_fd = fd;
+	wb->wb_err = 0;
+	wb->wb_len = 0;
 
-	dbtext_put_header(fp, cols, ncols);
+	dbtext_put_header(wb, cols, ncols);
 	for (;;) {
 		memset(v, 0, ncols * sizeof(*v));
 		if ((r = next(arg, v)) < 0) {
@@ -816,19 +991,22 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		if (r == 0)
 			break;
 		rowno++;
-		if ((r = dbtext_put_row(fp, cols, ncols, v, rowno, path,
+		if ((r = dbtext_put_row(wb, cols, ncols, v, rowno, path,
 		    errs)) < 0)
 			goto fail;
+		if (wb->wb_err != 0)
+			break;	/* reported below */
 	}
-	errno = 0;
-	if (fflush(fp) == EOF || ferror(fp) || fsync(fileno(fp)) == -1) {
-		r = errno ? -errno : -EIO;
+	dbtext_wflush(wb);
+	if ((r = wb->wb_err) == 0 && fsync(fd) == -1)
+		r = -errno;
+	if (r < 0) {
 		errbuf_add(errs, tmp, 0, "cannot write: %s", strerror(-r));
 		goto fail;
 	}
-	r = fclose(fp);
-	fp = NULL;
-	if (r == EOF) {
+	r = close(fd);
+	fd = -1;
+	if (r == -1) {
 		r = -errno;
 		errbuf_add(errs, tmp, 0, "cannot write: %s", strerror(-r));
 		goto fail;
@@ -841,6 +1019,7 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 	}
 	free(tmp);
 	free(v);
+	free(wb);
 	if ((r = dbtext_sync_dir(path)) < 0) {
 		errbuf_add(errs, path, 0, "written, but cannot sync its "
 		    "folder: %s", strerror(-r));
@@ -852,15 +1031,15 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 	errbuf_add(errs, path, 0, "cannot write: out of memory");
 	free(tmp);
 	free(v);
+	free(wb);
 	return r;
  fail:
-	if (fp != NULL)
-		fclose(fp);
 	if (fd != -1)
 		close(fd);
 	unlink(tmp);
 	free(tmp);
 	free(v);
+	free(wb);
 	return r;
 }
 
@@ -875,25 +1054,30 @@ dbtext_append(const char *path, const struct dbtext_col *cols,
     unsigned ncols, struct dbtext_field *v, uint64_t rowno,
     struct errbuf *errs)
 {
-	char		*want = NULL, *row = NULL, *have = NULL, last;
-	size_t		 wantlen = 0, rowlen = 0;
-	ssize_t		 n;
-	struct stat	 st;
-	FILE		*fp;
-	unsigned	 before = errs->eb_count;
-	int		 fd, r;
+	struct dbtext_wbuf	*wb;
+	char			*have = NULL, last;
+	size_t			 hlen;
+	ssize_t			 n;
+	struct stat		 st;
+	unsigned		 before = errs->eb_count;
+	int			 fd, r;
 
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1) {
 		r = -errno;
 		errbuf_add(errs, path, 0, "cannot open: %s", strerror(-r));
 		return r;
 	}
-	if ((fp = open_memstream(&want, &wantlen)) == NULL) {
+	/* Built in memory only (wb_fd -1): a row is far below DBTEXT_WBUF. */
+	if ((wb = malloc(sizeof(*wb))) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	dbtext_put_header(fp, cols, ncols);
-	if (fclose(fp) == EOF || (have = malloc(wantlen + 1)) == NULL) {
+	wb->wb_fd = -1;
+	wb->wb_err = 0;
+	wb->wb_len = 0;
+	dbtext_put_header(wb, cols, ncols);
+	hlen = wb->wb_len;
+	if ((have = malloc(hlen)) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -901,26 +1085,25 @@ dbtext_append(const char *path, const struct dbtext_col *cols,
 		r = -errno;
 		goto out;
 	}
-	n = pread(fd, have, wantlen, 0);
-	if (n != (ssize_t)wantlen || memcmp(have, want, wantlen) != 0) {
+	n = pread(fd, have, hlen, 0);
+	if (n != (ssize_t)hlen || memcmp(have, wb->wb_buf, hlen) != 0) {
 		r = DBTEXT_E_LAYOUT;
 		goto out;
 	}
-	if ((fp = open_memstream(&row, &rowlen)) == NULL) {
-		r = -ENOMEM;
+	wb->wb_len = 0;
+	if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+		dbtext_wputc(wb, '\n');
+	if ((r = dbtext_put_row(wb, cols, ncols, v, rowno, path, errs)) != 0)
+		goto out;
+	if (wb->wb_err != 0) {
+		/* It overflowed the buffer into fd -1: too long a row. */
+		r = -E2BIG;
 		goto out;
 	}
-	if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
-		putc('\n', fp);
-	r = dbtext_put_row(fp, cols, ncols, v, rowno, path, errs);
-	if (fclose(fp) == EOF && r == 0)
-		r = -ENOMEM;
-	if (r != 0)
-		goto out;
 	/* One write: a reader (or a crash) sees the whole row or none. */
-	n = write(fd, row, rowlen);
-	if (n != (ssize_t)rowlen || fdatasync(fd) == -1) {
-		r = n == -1 || n == (ssize_t)rowlen ? -errno : -EIO;
+	n = write(fd, wb->wb_buf, wb->wb_len);
+	if (n != (ssize_t)wb->wb_len || fdatasync(fd) == -1) {
+		r = n == -1 || n == (ssize_t)wb->wb_len ? -errno : -EIO;
 		/* Take a partial row back out: the file stays as it was. */
 		if (n > 0 && ftruncate(fd, st.st_size) == -1)
 			r = -errno;
@@ -931,9 +1114,8 @@ dbtext_append(const char *path, const struct dbtext_col *cols,
 		errbuf_add(errs, path, 0, "cannot append: out of memory");
 	else if (r < 0 && errs->eb_count == before)
 		errbuf_add(errs, path, 0, "cannot append: %s", strerror(-r));
-	free(want);
 	free(have);
-	free(row);
+	free(wb);
 	close(fd);
 	return r;
 }

@@ -50,6 +50,15 @@ store_check(const struct store_db *db, struct errbuf *errs,
 }
 
 int
+store_check_start(const struct store_db *db, struct errbuf *errs,
+    struct errbuf *warns)
+{
+	return STORE_PICK(db,
+	    store_text_check_nolocation(db->sd_path, errs, warns),
+	    store_sqlite_check(db->sd_path, errs, warns));
+}
+
+int
 store_write_location(const struct store_db *db, store_location_next_fn *next,
     void *arg, struct errbuf *errs)
 {

@@ -143,6 +143,14 @@ int	store_text_load_location(const char *dir, store_location_fn *fn,
 /* version + subscriber + trusted + location, every error listed. */
 int	store_text_check(const char *dir, struct errbuf *errs,
 	    struct errbuf *warns);
+/*
+ * The same without the rows of `location`, for the start-up: its load
+ * makes every check of store_text_check() as it reads them (errors
+ * name FILE:LINE alike), and reading a big table twice doubles the
+ * start-up time.
+ */
+int	store_text_check_nolocation(const char *dir, struct errbuf *errs,
+	    struct errbuf *warns);
 
 /*
  * Writing (3.0 layout, atomically; see dbtext_write()).  next fills
@@ -203,6 +211,9 @@ int	store_load_location(const struct store_db *db, store_location_fn *fn,
 	    void *arg, size_t *ret_count, struct errbuf *errs,
 	    struct errbuf *warns);
 int	store_check(const struct store_db *db, struct errbuf *errs,
+	    struct errbuf *warns);
+/* store_check() before store_load_location(), which checks the rest. */
+int	store_check_start(const struct store_db *db, struct errbuf *errs,
 	    struct errbuf *warns);
 /* SQLite: one transaction replacing every row of `location`. */
 int	store_write_location(const struct store_db *db,

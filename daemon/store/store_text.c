@@ -659,8 +659,9 @@ store_text_load_location(const char *dir, store_location_fn *fn, void *arg,
 	return r;
 }
 
-int
-store_text_check(const char *dir, struct errbuf *errs, struct errbuf *warns)
+static int
+store_text_check_tables(const char *dir, int location, struct errbuf *errs,
+    struct errbuf *warns)
 {
 	struct store_subscribers *sub = NULL;
 	struct store_trusted_table *tr = NULL;
@@ -679,16 +680,32 @@ store_text_check(const char *dir, struct errbuf *errs, struct errbuf *warns)
 	else if (store_versions_check(&sv, STORE_T_TRUSTED,
 	    tr->stt_version, errs) != 0)
 		bad = 1;
-	r = store_location_read(dir, &version, NULL, NULL, NULL, errs, warns);
-	if (r != 0)
-		bad = 1;
-	else if (store_versions_check(&sv, STORE_T_LOCATION, version,
-	    errs) != 0)
-		bad = 1;
+	if (location) {
+		r = store_location_read(dir, &version, NULL, NULL, NULL, errs,
+		    warns);
+		if (r != 0)
+			bad = 1;
+		else if (store_versions_check(&sv, STORE_T_LOCATION, version,
+		    errs) != 0)
+			bad = 1;
+	}
 	store_subscribers_free(sub);
 	store_trusted_free(tr);
 	store_versions_free(&sv);
 	return bad ? STORE_E_BAD : 0;
+}
+
+int
+store_text_check(const char *dir, struct errbuf *errs, struct errbuf *warns)
+{
+	return store_text_check_tables(dir, 1, errs, warns);
+}
+
+int
+store_text_check_nolocation(const char *dir, struct errbuf *errs,
+    struct errbuf *warns)
+{
+	return store_text_check_tables(dir, 0, errs, warns);
 }
 
 /*

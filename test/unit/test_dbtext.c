@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -780,6 +782,118 @@ test_write_format(void **state)
 	tmpdir_remove(dir);
 }
 
+/*
+ * The writer formats numbers itself and the reader reads decimals
+ * itself: both must give what printf ("%" PRId64, "%.2f") and strtod()
+ * give, for every value, across the writer's buffer boundary too.
+ */
+#define NUM_ROWS	3000
+
+static const struct dbtext_col ncols[3] = {
+	{ "i", DBTEXT_INT, 0, 0 },
+	{ "d", DBTEXT_DOUBLE, 0, 0 },
+	{ "s", DBTEXT_STRING, 0, 0 },
+};
+
+static int64_t
+num_int(size_t k)
+{
+	static const int64_t special[] = { INT64_MIN, INT64_MAX, 0, -1, 1,
+	    -9, 10, INT64_MIN + 1, 4294967295LL, -2147483648LL };
+
+	if (k < sizeof(special) / sizeof(special[0]))
+		return special[k];
+	return (int64_t)(k * 2654435761U) * (k % 2 ? -1 : 1);
+}
+
+static double
+num_double(size_t k)
+{
+	static const double special[] = { 0.125, 0.375, 0.005, 0.015, -0.0,
+	    1e20, -1e300, 123.456, 0.1, 0.001, -0.001, 2.675, 1e15, 1e-7,
+	    -1, 1, 0.995, 999999999999.99 };
+
+	if (k < sizeof(special) / sizeof(special[0]))
+		return special[k];
+	if (k < 2000)
+		return (double)(k % 1001) / 1000.0;	/* every q */
+	return (double)(int64_t)(k * 7919) / 100.0 - 5000.0;
+}
+
+struct num_arg {
+	size_t	 i;
+	char	*big;
+};
+
+static int
+num_next(void *arg, struct dbtext_field *v)
+{
+	struct num_arg	*na = arg;
+
+	if (na->i == NUM_ROWS)
+		return 0;
+	v[0].df_int = num_int(na->i);
+	v[1].df_double = num_double(na->i);
+	/* One string bigger than the writer's buffer. */
+	v[2].df_str = na->i == 1500 ? na->big : "x:y";
+	v[2].df_len = na->i == 1500 ? 300000 : 3;
+	na->i++;
+	return 1;
+}
+
+static void
+test_write_numbers(void **state)
+{
+	struct errbuf	 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	const struct dbtext_field *v;
+	struct dbtext_file *f;
+	struct num_arg	 na = { 0, NULL };
+	char		*dir = tmpdir_make(), path[4096], *text, *p;
+	char		 want[512];
+	char		 num[512];
+	unsigned	 line;
+	size_t		 k, len;
+
+	(void)state;
+	na.big = malloc(300000);
+	assert_non_null(na.big);
+	memset(na.big, 'b', 300000);
+	snprintf(path, sizeof(path), "%s/n", dir);
+	assert_int_equal(dbtext_write(path, ncols, 3, num_next, &na, &errs),
+	    0);
+	text = read_file(path, NULL);
+	p = strchr(text, '\n') + 1;
+	for (k = 0; k < NUM_ROWS; k++) {
+		snprintf(want, sizeof(want), "%" PRId64 ":%.2f:", num_int(k),
+		    num_double(k));
+		len = strlen(want);
+		assert_memory_equal(p, want, len);
+		p += len;
+		p += k == 1500 ? 300000 : 4;	/* "x\:y" */
+		assert_int_equal(*p, '\n');
+		p++;
+	}
+	assert_int_equal(*p, '\0');
+	free(text);
+
+	/* Read back: each decimal as strtod() reads the written text. */
+	assert_int_equal(dbtext_open(path, &f, &errs, &warns), 0);
+	for (k = 0; dbtext_next(f, &v, &line) == 1; k++) {
+		assert_int_equal(v[0].df_int, num_int(k));
+		snprintf(num, sizeof(num), "%.2f", num_double(k));
+		assert_true(v[1].df_double == strtod(num, NULL));
+		assert_int_equal(signbit(v[1].df_double),
+		    signbit(strtod(num, NULL)));
+	}
+	assert_int_equal(k, NUM_ROWS);
+	dbtext_close(f);
+	expect_count(&errs, 0);
+	errbuf_free(&errs);
+	errbuf_free(&warns);
+	free(na.big);
+	tmpdir_remove(dir);
+}
+
 static void
 test_write_atomic(void **state)
 {
@@ -1288,6 +1402,7 @@ main(void)
 		cmocka_unit_test(test_column_errors),
 		cmocka_unit_test(test_trusted_proto),
 		cmocka_unit_test(test_write_format),
+cmocka_unit_test(test_write_numbers),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_write_location),
 		cmocka_unit_test(test_write_subscribers),

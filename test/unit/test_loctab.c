@@ -404,6 +404,282 @@ test_expire(void **state)
 	assert_int_equal(loctab_check(lt), 0);
 }
 
+/* --- per-bucket earliest expiry ------------------------------------ */
+
+/*
+ * The expiry pass skips a bucket while its earliest expiry lies ahead;
+ * these tests put many bindings in few buckets so that a wrong bound
+ * would show as a binding swept a second late, or early.
+ */
+
+#define EX_N	64
+
+struct ex_model {
+	long	 em_exp[EX_N];	/* absolute expiry, 0: permanent */
+	int	 em_live[EX_N];
+};
+
+static uint32_t
+ex_rand(uint32_t *seed)
+{
+	*seed = *seed * 1103515245U + 12345U;
+	return *seed >> 16;
+}
+
+/* Saves binding k (AoR a<k%8>, contact c<k>) to expire at NOW + rel. */
+static void
+ex_save(struct loctab *lt, struct ex_model *m, unsigned k, long rel,
+    uint32_t cseq)
+{
+	char	 aor[16], uri[32];
+
+	snprintf(aor, sizeof(aor), "a%u", k % 8);
+	snprintf(uri, sizeof(uri), "sip:c%u@h", k);
+	assert_int_equal(save1(lt, aor, uri, "ex-call", cseq, rel, -1), 0);
+	m->em_exp[k] = rel == LOCTAB_PERMANENT ? 0 : NOW + rel;
+	m->em_live[k] = 1;
+}
+
+static void
+ex_remove(struct loctab *lt, struct ex_model *m, unsigned k)
+{
+	char	 aor[16], uri[32];
+
+	snprintf(aor, sizeof(aor), "a%u", k % 8);
+	snprintf(uri, sizeof(uri), "sip:c%u@h", k);
+	assert_int_equal(loctab_rm_contact(lt, S(aor), S(uri)), 0);
+	m->em_live[k] = 0;
+}
+
+/*
+ * Sweeps every second from NOW + 1 to NOW + last: each pass must remove
+ * exactly the bindings due that second, and the table must stay valid.
+ */
+static void
+ex_sweep(struct loctab *lt, struct ex_model *m, long last)
+{
+	unsigned	 k, due, left;
+	long		 t;
+
+	for (t = NOW + 1; t <= NOW + last; t++) {
+		for (due = 0, k = 0; k < EX_N; k++)
+			if (m->em_live[k] && m->em_exp[k] != 0 &&
+			    m->em_exp[k] <= t) {
+				due++;
+				m->em_live[k] = 0;
+			}
+		assert_int_equal(loctab_expire(lt, (time_t)t), due);
+		assert_int_equal(loctab_check(lt), 0);
+	}
+	for (left = 0, k = 0; k < EX_N; k++)
+		left += m->em_live[k];
+	assert_int_equal(loctab_expire(lt, NOW + 1000000), 0);
+	{
+		struct loctab_stats st;
+
+		loctab_stats(lt, &st);
+		assert_int_equal(st.st_bindings, left);
+	}
+}
+
+static void
+test_expiry_orders(void **state)
+{
+	static const unsigned	 sizes[] = { 1, 2, 8 };
+	struct ex_model		 m;
+	struct loctab		*lt;
+	uint32_t		 seed = 7, cseq = 1;
+	unsigned		 o, z, k, j;
+
+	(void)state;
+	for (z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
+	for (o = 0; o < 4; o++) {
+		lt = new_table(sizes[z], 200);
+		memset(&m, 0, sizeof(m));
+		/* Inserted latest first, earliest first, or shuffled. */
+		for (j = 0; j < EX_N; j++) {
+			k = o == 0 ? j : o == 1 ? EX_N - 1 - j :
+			    (j * 37 + o) % EX_N;
+			ex_save(lt, &m, k, o == 2 ? (long)(EX_N - k) :
+			    1 + (long)(ex_rand(&seed) % 40), cseq++);
+		}
+		/* Every fourth made permanent, some removed, some moved. */
+		for (k = 0; k < EX_N; k += 4)
+			ex_save(lt, &m, k, LOCTAB_PERMANENT, cseq++);
+		for (k = 1; k < EX_N; k += 7)
+			ex_remove(lt, &m, k);
+		for (k = 2; k < EX_N; k += 5)
+			ex_save(lt, &m, k, 1 + (long)(ex_rand(&seed) % 60),
+			    cseq++);
+		assert_int_equal(loctab_check(lt), 0);
+		ex_sweep(lt, &m, 61);
+		shm_destroy();
+	}
+}
+
+static void
+test_expiry_refreshed(void **state)
+{
+	struct loctab		*lt = new_table(1, 100);
+	struct ex_model		 m;
+	struct loctab_row	 row;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	/* The bucket's earliest binding is refreshed to a later time. */
+	ex_save(lt, &m, 0, 10, 1);
+	ex_save(lt, &m, 1, 30, 2);
+	ex_save(lt, &m, 0, 50, 3);
+	assert_int_equal(loctab_expire(lt, NOW + 10), 0);
+	assert_int_equal(count_of(lt, "a0"), 1);
+	assert_int_equal(loctab_expire(lt, NOW + 29), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 30), 1);
+	assert_int_equal(loctab_expire(lt, NOW + 49), 0);
+	assert_int_equal(count_of(lt, "a0"), 1);
+	assert_int_equal(loctab_expire(lt, NOW + 50), 1);
+	assert_int_equal(count_of(lt, "a0"), 0);
+
+	/* The earliest removed; a later one made earliest by an update. */
+	ex_save(lt, &m, 2, 20, 4);
+	ex_save(lt, &m, 3, 40, 5);
+	ex_remove(lt, &m, 2);
+	assert_int_equal(loctab_expire(lt, NOW + 20), 0);
+	ex_save(lt, &m, 3, 25, 6);
+	assert_int_equal(loctab_expire(lt, NOW + 24), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 25), 1);
+
+	/* Loaded rows carry their own absolute expiry. */
+	memset(&row, 0, sizeof(row));
+	row.lr_aor = S("loaded");
+	row.lr_contact.lc_uri = S("sip:l@h");
+	row.lr_callid = S("cid");
+	row.lr_expires = NOW + 70;
+	assert_int_equal(loctab_insert_loaded(lt, &row, NOW), 0);
+	row.lr_contact.lc_uri = S("sip:m@h");
+	row.lr_expires = NOW + 60;
+	assert_int_equal(loctab_insert_loaded(lt, &row, NOW), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 59), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 60), 1);
+	assert_int_equal(loctab_expire(lt, NOW + 69), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 70), 1);
+	assert_int_equal(loctab_check(lt), 0);
+}
+
+static void
+test_expiry_all_due(void **state)
+{
+	struct loctab		*lt = new_table(16, 3000);
+	struct loctab_stats	 st;
+	uint32_t		 seed = 11;
+	unsigned		 i, due = 0, perm = 0;
+	long			 rel;
+	char			 aor[16], uri[32];
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		snprintf(aor, sizeof(aor), "u%u", i / 2);
+		snprintf(uri, sizeof(uri), "sip:%u@h", i);
+		rel = i % 10 == 0 ? LOCTAB_PERMANENT :
+		    1 + (long)(ex_rand(&seed) % 500);
+		assert_int_equal(save1(lt, aor, uri, "c", i, rel, -1), 0);
+		if (rel == LOCTAB_PERMANENT)
+			perm++;
+		else if (rel <= 250)
+			due++;
+	}
+	/* Passes were missed: one pass removes everything due since. */
+	assert_int_equal(loctab_expire(lt, NOW + 250), due);
+	assert_int_equal(loctab_expire(lt, NOW + 250), 0);
+	assert_int_equal(loctab_expire(lt, NOW + 500), 2000 - perm - due);
+	loctab_stats(lt, &st);
+	assert_int_equal(st.st_bindings, perm);
+	assert_int_equal(loctab_check(lt), 0);
+}
+
+/* --- the start-up loader ------------------------------------------- */
+
+/* Row k of a load: AoRs repeat out of order, some rows repeat. */
+static void
+load_row(unsigned k, struct loctab_row *row, char *aor, char *uri)
+{
+	unsigned a = (k * 7) % 23, c = k % 5;
+
+	if (k % 11 == 10)
+		c = 0;		/* an update of an earlier row */
+	sprintf(aor, "user%u", a);
+	sprintf(uri, "sip:user%u@10.0.0.%u", a, c);
+	memset(row, 0, sizeof(*row));
+	row->lr_aor = S(aor);
+	row->lr_contact.lc_uri = S(uri);
+	row->lr_contact.lc_q = (int)(k % 3) * 400 - (k % 3 == 0);
+	row->lr_callid = S("cid");
+	row->lr_cseq = k;
+	row->lr_expires = k % 4 == 0 ? 0 : NOW + 10 + (time_t)k;
+	row->lr_last_modified = NOW - 1;
+}
+
+static void
+test_loader_same_as_rows(void **state)
+{
+	static const unsigned	 sizes[] = { 1, 4, 64 };
+	static struct loctab_binding a[256], b[256];
+	struct loctab		*lt1, *lt2;
+	struct loctab_loader	*ll;
+	struct loctab_row	 row;
+	size_t			 need;
+	unsigned		 z, k, bk, n1, n2, i;
+	char			 aor[32], uri[64];
+
+	(void)state;
+	for (z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		shm_destroy();
+		need = loctab_shm_size_add(shm_size_base(), sizes[z], 300);
+		need = loctab_shm_size_add(need, sizes[z], 300);
+		assert_int_equal(shm_create(need), 0);
+		assert_int_equal(loctab_create(sizes[z], 300, &lt1), 0);
+		assert_int_equal(loctab_create(sizes[z], 300, &lt2), 0);
+		/* A table that is not empty when the loader starts. */
+		load_row(1000, &row, aor, uri);
+		assert_int_equal(loctab_insert_loaded(lt1, &row, NOW), 0);
+		assert_int_equal(loctab_insert_loaded(lt2, &row, NOW), 0);
+		assert_int_equal(loctab_loader_new(lt2, &ll), 0);
+		for (k = 0; k < 200; k++) {
+			load_row(k, &row, aor, uri);
+			assert_int_equal(loctab_insert_loaded(lt1, &row, NOW),
+			    0);
+			assert_int_equal(loctab_loader_insert(ll, &row, NOW),
+			    0);
+		}
+		row.lr_expires = NOW;
+		assert_int_equal(loctab_loader_insert(ll, &row, NOW),
+		    LOCTAB_E_EXPIRED);
+		loctab_loader_free(ll);
+		assert_int_equal(loctab_check(lt1), 0);
+		assert_int_equal(loctab_check(lt2), 0);
+		/* Same bindings, in the same order in every bucket. */
+		for (bk = 0; bk < sizes[z]; bk++) {
+			assert_int_equal(loctab_copy_bucket(lt1, bk, a, 256,
+			    &n1), 0);
+			assert_int_equal(loctab_copy_bucket(lt2, bk, b, 256,
+			    &n2), 0);
+			assert_int_equal(n1, n2);
+			for (i = 0; i < n1; i++) {
+				assert_string_equal(a[i].lb_aor, b[i].lb_aor);
+				assert_string_equal(a[i].lb_contact,
+				    b[i].lb_contact);
+				assert_int_equal(a[i].lb_cseq, b[i].lb_cseq);
+				assert_int_equal(a[i].lb_expires,
+				    b[i].lb_expires);
+				assert_int_equal(a[i].lb_q, b[i].lb_q);
+			}
+		}
+		/* And they expire alike. */
+		assert_int_equal(loctab_expire(lt1, NOW + 100),
+		    loctab_expire(lt2, NOW + 100));
+		assert_int_equal(loctab_check(lt2), 0);
+	}
+}
+
 static void
 test_max_per_aor(void **state)
 {
@@ -1406,6 +1682,10 @@ main(void)
 		cmocka_unit_test_teardown(test_cseq_rules, teardown),
 		cmocka_unit_test_teardown(test_remove, teardown),
 		cmocka_unit_test_teardown(test_expire, teardown),
+		cmocka_unit_test_teardown(test_expiry_orders, teardown),
+		cmocka_unit_test_teardown(test_expiry_refreshed, teardown),
+		cmocka_unit_test_teardown(test_expiry_all_due, teardown),
+		cmocka_unit_test_teardown(test_loader_same_as_rows, teardown),
 		cmocka_unit_test_teardown(test_max_per_aor, teardown),
 		cmocka_unit_test_teardown(test_full, teardown),
 		cmocka_unit_test_teardown(test_string_pool_full, teardown),
