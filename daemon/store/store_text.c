@@ -25,6 +25,7 @@
 #include "errbuf.h"
 #include "dbtext.h"
 #include "store.h"
+#include "store_backend.h"
 
 enum store_table_id {
 	STORE_T_SUBSCRIBER,
@@ -337,7 +338,7 @@ store_trusted_free(struct store_trusted_table *table)
 	free(table);
 }
 
-static int
+int
 store_proto_parse(const struct store_str *s, enum store_proto *ret)
 {
 	static const struct {
