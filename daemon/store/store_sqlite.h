@@ -65,6 +65,9 @@ void	ssq_rollback(struct ssq_db *d);
 int	ssq_has_table(struct ssq_db *d, enum ssq_table t);
 /* CREATE TABLE + indexes (+ its version row); in a transaction. */
 int	ssq_create_table(struct ssq_db *d, enum ssq_table t);
+/* location's secondary indexes (not the UNIQUE ruid one). */
+extern const char ssq_location_indexes[];
+extern const char ssq_location_drop_indexes[];
 /* Creates what is missing, in one transaction. */
 int	ssq_ensure_schema(struct ssq_db *d);
 /*

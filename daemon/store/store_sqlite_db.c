@@ -39,6 +39,14 @@ const int ssq_table_versions[SSQ_T_COUNT] = {
 	[SSQ_T_LOCATION] = STORE_VERSION_LOCATION_56,
 };
 
+#define SSQ_LOCATION_INDEXES \
+	"CREATE INDEX location_account_contact_idx ON location " \
+	"(username, domain, contact);\n" \
+	"CREATE INDEX location_expires_idx ON location (expires);\n" \
+	"CREATE INDEX location_tcpcon_idx ON location (connection_id);\n" \
+	"CREATE INDEX location_connection_idx ON location " \
+	"(server_id, connection_id);\n"
+
 /*
  * Kamailio 5.6's SQLite schema (the *-create.sql files of
  * utils/kamctl/db_sqlite/), column for column, with its defaults and indexes: a file sipd made
@@ -102,14 +110,15 @@ static const char *const ssq_schema[SSQ_T_COUNT] = {
 	    "    keepalive INTEGER DEFAULT 0 NOT NULL,\n"
 	    "    partition INTEGER DEFAULT 0 NOT NULL,\n"
 	    "    CONSTRAINT location_ruid_idx UNIQUE (ruid)\n"
-	    ");\n"
-	    "CREATE INDEX location_account_contact_idx ON location "
-	    "(username, domain, contact);\n"
-	    "CREATE INDEX location_expires_idx ON location (expires);\n"
-	    "CREATE INDEX location_tcpcon_idx ON location (connection_id);\n"
-	    "CREATE INDEX location_connection_idx ON location "
-	    "(server_id, connection_id);\n",
+	    ");\n" SSQ_LOCATION_INDEXES,
 };
+
+const char ssq_location_indexes[] = SSQ_LOCATION_INDEXES;
+const char ssq_location_drop_indexes[] =
+	"DROP INDEX IF EXISTS location_account_contact_idx;\n"
+	"DROP INDEX IF EXISTS location_expires_idx;\n"
+	"DROP INDEX IF EXISTS location_tcpcon_idx;\n"
+	"DROP INDEX IF EXISTS location_connection_idx;\n";
 
 int
 ssq_fail(struct ssq_db *d, const char *what)
