@@ -3,7 +3,8 @@
  * file (SPEC.md section 4: "sipd can create a SQLite database from a
  * DB_TEXT folder").
  *
- *	sipd-db convert [-f] SRC DST	SRC, DST: text://DIR or sqlite://FILE
+ *	sipd-db convert [-f] SRC DST
+ *	(SRC, DST: text://DIR or sqlite://FILE)
  *
  * Copies subscriber, trusted, location and version.  The rows of
  * `version` for those tables get the version of the layout written:

@@ -20,7 +20,8 @@ struct store_version_row {
 	int64_t		 vr_version;
 };
 
-void	store_version_rows_free(struct store_version_row *rows, size_t count);
+void	store_version_rows_free(struct store_version_row *rows,
+	    size_t count);
 
 /* DB_TEXT (store_text_write.c); writers use the 3.0 layout. */
 int	store_text_read_versions(const char *dir,

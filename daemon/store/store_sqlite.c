@@ -403,8 +403,8 @@ store_sqlite_check(const char *file, struct errbuf *errs,
 			goto out;
 		has[t] = r;
 		if (!has[t])
-			errbuf_add(warns, file, 0, "table '%s' is missing: sipd "
-			    "creates it at start", ssq_table_names[t]);
+			errbuf_add(warns, file, 0, "table '%s' is missing: "
+			    "sipd creates it at start", ssq_table_names[t]);
 	}
 	r = 0;
 	for (t = SSQ_T_SUBSCRIBER; t < SSQ_T_COUNT; t++) {

@@ -49,8 +49,9 @@ const int ssq_table_versions[SSQ_T_COUNT] = {
 
 /*
  * Kamailio 5.6's SQLite schema (the *-create.sql files of
- * utils/kamctl/db_sqlite/), column for column, with its defaults and indexes: a file sipd made
- * is one Kamailio 5.6 accepts, and the other way round.
+ * utils/kamctl/db_sqlite/), column for column, with its defaults and
+ * indexes: a file sipd made is one Kamailio 5.6 accepts, and the other
+ * way round.
  */
 static const char *const ssq_schema[SSQ_T_COUNT] = {
 	[SSQ_T_VERSION] =
@@ -199,9 +200,10 @@ int
 ssq_open(const char *file, int flags, struct ssq_db *ret, struct errbuf *errs)
 {
 	struct ssq_db	 d = { NULL, file, errs };
-	int		 oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int		 oflags;
 	int		 r;
 
+	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if (flags & SSQ_OPEN_CREATE) {
 		if ((r = ssq_precreate(file, errs)) != 0)
 			return r;
