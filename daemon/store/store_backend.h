@@ -8,6 +8,14 @@
 
 #include "store.h"
 
+/*
+ * The trusted `proto` column, case-insensitive (any udp tcp tls sctp
+ * none): 0, or -1 for anything else (store_text.c).  Its name, lower
+ * case, for writing (store_text_write.c).
+ */
+int	store_proto_parse(const struct store_str *s, enum store_proto *ret);
+const char *store_proto_name(enum store_proto proto);
+
 /* DB_TEXT edits (store_text_edit.c); loads etc. are in store.h. */
 int	store_text_subscriber_add(const char *dir,
 	    const struct store_subscriber *row, struct errbuf *errs);

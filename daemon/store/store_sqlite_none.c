@@ -6,6 +6,7 @@
 
 #include "errbuf.h"
 #include "store_backend.h"
+#include "store_convert.h"
 
 static int
 store_sqlite_absent(const char *file, struct errbuf *errs)
@@ -104,5 +105,28 @@ int
 store_sqlite_trusted_rm(const char *file, int64_t id, struct errbuf *errs)
 {
 	(void)id;
+	return store_sqlite_absent(file, errs);
+}
+
+int
+store_sqlite_export(const char *file, struct store_version_row **ret_rows,
+    size_t *ret_count, struct store_subscribers **ret_subs,
+    struct store_trusted_table **ret_trusted, store_location_fn *fn,
+    void *arg, struct errbuf *errs)
+{
+	(void)ret_rows;
+	(void)ret_count;
+	(void)ret_subs;
+	(void)ret_trusted;
+	(void)fn;
+	(void)arg;
+	return store_sqlite_absent(file, errs);
+}
+
+int
+store_sqlite_import(const char *file, const struct store_import *im,
+    struct errbuf *errs)
+{
+	(void)im;
 	return store_sqlite_absent(file, errs);
 }

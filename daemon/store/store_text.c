@@ -25,6 +25,7 @@
 #include "errbuf.h"
 #include "dbtext.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store_text_int.h"
 
 static const char *const store_table_names[STORE_T_COUNT] = {
@@ -331,7 +332,7 @@ store_trusted_free(struct store_trusted_table *table)
 	free(table);
 }
 
-static int
+int
 store_proto_parse(const struct store_str *s, enum store_proto *ret)
 {
 	static const struct {

@@ -17,16 +17,35 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from sipcli import Client  # noqa: E402
-from sipd_helpers import TRUSTED, USERS, Px, Sipd, write_tables  # noqa: E402
+from sipd_helpers import (TRUSTED, USERS, Px, Sipd,  # noqa: E402
+                          have_sqlite, write_tables)
+
+
+def pytest_generate_tests(metafunc):
+    """A module with BACKENDS = ("text", "sqlite") runs each of its sipd
+    tests once per storage backend (the `backend` fixture)."""
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends)
 
 
 @pytest.fixture
-def sipd_factory(tmp_path):
+def backend():
+    """The storage of the sipds a test makes: DB_TEXT unless its module
+    sets BACKENDS; "sqlite" converts the tables with sipd-db at start."""
+    return "text"
+
+
+@pytest.fixture
+def sipd_factory(tmp_path, backend):
+    if backend == "sqlite" and not have_sqlite():
+        pytest.skip("built without SQLite")
     made = []
 
     def make(**kw):
         d = tmp_path / ("sipd%d" % len(made))
         d.mkdir()
+        kw.setdefault("backend", backend)
         s = Sipd(d, **kw)
         made.append(s)
         return s

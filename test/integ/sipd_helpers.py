@@ -14,11 +14,13 @@ SIP messages themselves are built and parsed by sipcli.py.
 """
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -34,6 +36,9 @@ SIPD = os.environ.get("SIPD_BIN", os.path.join(SRCDIR, "build", "daemon",
                                                "sipd"))
 MICTL = os.environ.get("MICTL_BIN", os.path.join(SRCDIR, "build", "mi",
                                                  "mictl"))
+BUILDDIR = os.environ.get("SIPD_BUILDDIR", os.path.join(SRCDIR, "build"))
+SIPD_DB = os.environ.get("SIPD_DB_BIN", os.path.join(BUILDDIR, "daemon",
+                                                     "store", "sipd-db"))
 BAD_LOG = ("fatal", "AddressSanitizer", "runtime error:",
            "LeakSanitizer", "UndefinedBehaviorSanitizer")
 
@@ -49,8 +54,13 @@ def free_udp_port():
 
 
 class Sipd:
-    def __init__(self, tmpdir, children=2, extra=None, tables=None):
+    def __init__(self, tmpdir, children=2, extra=None, tables=None,
+                 backend="text"):
         self.dir = str(tmpdir)
+        # "sqlite": the DB_TEXT folder self.db (the tables tests write
+        # before start) becomes self.sqlite at the first start().
+        self.backend = backend
+        self.sqlite = os.path.join(self.dir, "sipd.sqlite")
         self.port = free_udp_port()
         self.db = os.path.join(self.dir, "db")
         shutil.copytree(tables or os.path.join(SRCDIR, "conf", "db"), self.db)
@@ -74,7 +84,22 @@ class Sipd:
         self.proc = None
         self.log = None
 
+    def use_sqlite(self):
+        """Converts self.db into self.sqlite (sipd-db) and points the
+        config at it; later starts keep that file."""
+        r = subprocess.run([SIPD_DB, "convert", "text://" + self.db,
+                            "sqlite://" + self.sqlite],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        with open(self.cfg) as f:
+            text = f.read()
+        with open(self.cfg, "w") as f:
+            f.write(text.replace("db_url = text://db\n",
+                                 "db_url = sqlite://sipd.sqlite\n"))
+
     def start(self, args=(), wait=True):
+        if self.backend == "sqlite" and not os.path.exists(self.sqlite):
+            self.use_sqlite()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([SIPD, "-D", "-E", "-f", self.cfg] +
                                      list(args), stdout=self.log,
@@ -249,6 +274,53 @@ def read_location(db):
     assert text.endswith("\n")
     cols = [c.split("(")[0] for c in LOC_HEADER.split()]
     return [dict(zip(cols, split_row(l))) for l in lines[1:] if l]
+
+
+def have_sqlite():
+    """Whether this build has the SQLite backend (config.h)."""
+    try:
+        with open(os.path.join(BUILDDIR, "config.h")) as f:
+            return "#define SIPD_HAVE_SQLITE 1" in f.read()
+    except OSError:
+        return os.path.exists(SIPD_DB)
+
+
+def sqlite_rows(path, table):
+    """Rows of a SQLite table (id order) as dicts of Python values."""
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in
+                con.execute("SELECT * FROM %s ORDER BY id" % table)]
+    finally:
+        con.close()
+
+
+def jd_to_time(jd):
+    """A time column as sipd and Kamailio's db_sqlite store it (a Julian
+    day number) -> seconds since the Epoch."""
+    return int(math.floor(86400 * (jd - 2440587.5) + 0.5))
+
+
+def read_table(s, table):
+    """The rows of a table of sipd s, whatever its backend, as DB_TEXT
+    text (read_location's form): NULL "", q "%.2f", times in seconds."""
+    if s.backend != "sqlite":
+        assert table == "location"
+        return read_location(s.db)
+    out = []
+    for r in sqlite_rows(s.sqlite, table):
+        row = {}
+        for k, v in r.items():
+            if v is None:
+                v = ""
+            elif k in ("expires", "last_modified"):
+                v = str(jd_to_time(v))
+            elif k == "q":
+                v = "%.2f" % v
+            row[k] = str(v)
+        out.append(row)
+    return out
 
 
 # --- MI reads ---------------------------------------------------------------

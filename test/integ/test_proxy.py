@@ -28,6 +28,8 @@ from sipd_helpers import (GW_NUM, SDP, TRUSTED, USERS, Call, Px, answer,
                           reply_to, seen_via, sipd_branch, via_of, vias,
                           write_tables)
 
+BACKENDS = ("text", "sqlite")   # conftest.py: every test on both
+
 
 # --- the three call paths --------------------------------------------------
 

@@ -19,7 +19,9 @@ import pytest
 from sipcli import (Client, authorization, natted_via, parse_challenge,
                     rand_token, register, register_request)
 from sipd_helpers import (NONCE_RE, SRCDIR, check_401, contact_of, dump,
-                          read_location)
+                          read_table)
+
+BACKENDS = ("text", "sqlite")   # conftest.py: every test on both
 
 TORTURE = os.path.join(SRCDIR, "test", "data", "torture", "rfc4475")
 CHALLENGE_MD5 = ('Digest realm="127.0.0.1", nonce="%s", qop="auth", '
@@ -645,7 +647,7 @@ def test_torture_register_ok(open_reg, name, contacts):
     c.close()
     # Byte-exact through a flush and a restart (DB_TEXT escaping).
     assert s.stop() == 0
-    rows = read_location(s.db)
+    rows = read_table(s, "location")
     assert sorted(r["contact"] for r in rows) == sorted(contacts)
     s.start()
     stored = dump(s)
