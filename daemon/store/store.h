@@ -184,7 +184,7 @@ void	store_ha1(char out[33], const struct store_str *user,
 	    const struct store_str *realm, const struct store_str *password);
 
 /*
- * The backend-neutral face (store.c): the same operations on the
+ * The backend-neutral face (store_dispatch.c): the same operations on the
  * storage db_url names, DB_TEXT (store_text*.c) or SQLite
  * (store_sqlite.c).  Callers outside store/ use only these.
  */

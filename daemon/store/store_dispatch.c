@@ -1,6 +1,6 @@
 /*
- * store.c: the backend-neutral face of store/ (see store.h).  Each call
- * goes to the DB_TEXT or the SQLite implementation of the same
+ * store_dispatch.c: the backend-neutral face of store/ (see store.h).
+ * Each call goes to the DB_TEXT or the SQLite implementation of the same
  * operation; nothing else happens here, so the two stay swappable.
  */
 #include "store.h"
