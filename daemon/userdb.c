@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ static struct usertab		*userdb_users;
 static struct trustab		*userdb_trust;
 static bool			 userdb_calculate_ha1;
 static struct userdb_trusted	 userdb_tl;
+/* Rows are named by line (DB_TEXT) or by id (SQLite) in messages. */
+static bool			 userdb_rows_by_id;
 
 uint32_t
 userdb_hash(const char *user, size_t len)
@@ -117,6 +120,23 @@ userdb_fit(char *out, size_t max, const struct store_str *s)
 	return true;
 }
 
+/* A message about one row: "FILE:LINE: ..." or "FILE: table id N: ...". */
+static void __attribute__((format(printf, 5, 6)))
+userdb_row_note(struct errbuf *eb, const char *file, const char *table,
+    unsigned line, const char *fmt, ...)
+{
+	char	 msg[768];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (userdb_rows_by_id)
+		errbuf_add(eb, file, 0, "%s id %u: %s", table, line, msg);
+	else
+		errbuf_add(eb, file, line, "%s", msg);
+}
+
 /* Whether the digest code can use this secret as a C string. */
 static bool
 userdb_usable(const struct store_str *s, size_t max)
@@ -169,8 +189,8 @@ userdb_note_secret(const struct usertab_user *u, const char *file,
 	    strlen(u->uu_ha1) != USERTAB_HA1_MAX)
 		why = "its ha1 is not 32 hex digits";
 	if (why != NULL)
-		errbuf_add(warns, file, line, "subscriber \"%.*s\" cannot log "
-		    "in: %s", (int)u->uu_user_len, u->uu_user, why);
+		userdb_row_note(warns, file, "subscriber", line, "subscriber "
+		    "\"%.*s\" cannot log in: %s", (int)u->uu_user_len, u->uu_user, why);
 }
 
 /*
@@ -206,8 +226,8 @@ userdb_users_from(const struct store_subscribers *tb, unsigned cap,
 			continue;
 		u = &users[n];
 		if ((r = userdb_user_from_row(row, u)) != 0) {
-			errbuf_add(errs, file, row->su_line, "%s longer than "
-			    "%d bytes", r == -1 ? "username" : "domain",
+			userdb_row_note(errs, file, "subscriber", row->su_line,
+			    "%s longer than %d bytes", r == -1 ? "username" : "domain",
 			    r == -1 ? USERTAB_USER_MAX : USERTAB_DOMAIN_MAX);
 			bad = 1;
 			continue;
@@ -219,10 +239,11 @@ userdb_users_from(const struct store_subscribers *tb, unsigned cap,
 			    u->uu_user_len) == 0)
 				break;
 		if (seen[i] != 0) {
-			errbuf_add(warns, file, row->su_line, "subscriber "
-			    "\"%.*s\" is also on line %u, which is the one "
-			    "used (domains are not compared)",
+			userdb_row_note(warns, file, "subscriber", row->su_line,
+			    "subscriber \"%.*s\" is also %s %u, which is the "
+			    "one used (domains are not compared)",
 			    (int)u->uu_user_len, u->uu_user,
+			    userdb_rows_by_id ? "id" : "on line",
 			    users[seen[i] - 1].uu_pad);
 			continue;
 		}
@@ -253,6 +274,7 @@ static void
 userdb_table_file(const struct conf *c, const char *table, char *out,
     size_t outsz)
 {
+	userdb_rows_by_id = c->c_db_kind == CONF_DB_SQLITE;
 	if (c->c_db_kind == CONF_DB_SQLITE)
 		snprintf(out, outsz, "%s", c->c_db_path);
 	else
@@ -338,8 +360,8 @@ userdb_read_trusted(const struct conf *c, struct trustab_row *rows,
 		    &t->tr_from_pattern, &r->tr_has_pattern) != 0 ||
 		    userdb_row_str(r->tr_tag, TRUSTAB_TAG_MAX, &t->tr_tag,
 		    &r->tr_has_tag) != 0) {
-			errbuf_add(errs, file, t->tr_line, "src_ip longer than "
-			    "%d, from_pattern longer than %d or tag longer "
+			userdb_row_note(errs, file, "trusted", t->tr_line,
+			    "src_ip longer than %d, from_pattern longer than %d or tag longer "
 			    "than %d bytes (or a NUL byte in one)",
 			    TRUSTAB_IP_MAX, TRUSTAB_PATTERN_MAX,
 			    TRUSTAB_TAG_MAX);
