@@ -275,17 +275,8 @@ static const struct dbtext_col store_trusted_cols56[] = {
 	{ "priority", DBTEXT_INT, 0, 0 },
 };
 
-static const char *const store_proto_names[] = {
-	[STORE_PROTO_ANY] = "any",
-	[STORE_PROTO_UDP] = "udp",
-	[STORE_PROTO_TCP] = "tcp",
-	[STORE_PROTO_TLS] = "tls",
-	[STORE_PROTO_SCTP] = "sctp",
-	[STORE_PROTO_NONE] = "none",
-};
-
 struct store_tr_edit {
-	const struct store_trusted_table *te_table;
+	const struct store_trusted_table *te_table;	/* as it is */
 	size_t				 te_next;
 	int64_t				 te_rm_id;	/* 0: none */
 	const struct store_trusted	*te_add;	/* appended last */
@@ -328,7 +319,7 @@ store_tr_edit_next(void *arg, struct dbtext_field *v)
 		t = te->te_add;
 		id = te->te_add_id;
 	}
-	proto = store_proto_names[t->tr_proto];
+	proto = store_proto_name(t->tr_proto);
 	v[0].df_int = id;
 	store_tr_put_str(&v[1], &t->tr_src_ip);
 	v[2].df_str = proto;
@@ -343,32 +334,26 @@ store_tr_edit_next(void *arg, struct dbtext_field *v)
 	return 1;
 }
 
+/* Writes table (with te's edit) in the 3.0 or the 5.6 layout. */
 static int
-store_tr_rewrite(const char *dir, struct store_tr_edit *te,
-    struct errbuf *errs)
+store_tr_write(const char *dir, const struct store_trusted_table *tb,
+    bool v56, struct store_tr_edit *te, struct errbuf *errs)
 {
-	struct store_trusted_table	*tb = NULL;
-	struct errbuf			 warns = ERRBUF_INIT;
-	char				*path;
-	size_t				 k;
-	int				 r;
+	char	*path;
+	size_t	 k;
+	int	 r;
 
-	r = store_text_load_trusted(dir, &tb, errs, &warns);
-	errbuf_free(&warns);
-	if (r != 0)
-		return r;
 	if ((path = store_path(dir, "trusted")) == NULL) {
-		store_trusted_free(tb);
 		errbuf_add(errs, dir, 0, "out of memory");
 		return -ENOMEM;
 	}
 	te->te_table = tb;
-	te->te_v56 = tb->stt_version == STORE_VERSION_TRUSTED_56;
+	te->te_v56 = v56;
 	te->te_add_id = 1;
 	for (k = 0; k < tb->stt_count; k++)
 		if (tb->stt_rows[k].tr_id >= te->te_add_id)
 			te->te_add_id = tb->stt_rows[k].tr_id + 1;
-	if (te->te_v56)
+	if (v56)
 		r = dbtext_write(path, store_trusted_cols56,
 		    sizeof(store_trusted_cols56) /
 		    sizeof(store_trusted_cols56[0]), store_tr_edit_next, te,
@@ -379,6 +364,34 @@ store_tr_rewrite(const char *dir, struct store_tr_edit *te,
 		    sizeof(store_trusted_cols30[0]), store_tr_edit_next, te,
 		    errs);
 	free(path);
+	return r;
+}
+
+int
+store_text_trusted_write(const char *dir,
+    const struct store_trusted_table *table, bool v56, struct errbuf *errs)
+{
+	struct store_tr_edit	 te;
+
+	memset(&te, 0, sizeof(te));
+	return store_tr_write(dir, table, v56, &te, errs);
+}
+
+/* Rewrites DIR/trusted from its own rows, in its layout, with te's edit. */
+static int
+store_tr_rewrite(const char *dir, struct store_tr_edit *te,
+    struct errbuf *errs)
+{
+	struct store_trusted_table	*tb = NULL;
+	struct errbuf			 warns = ERRBUF_INIT;
+	int				 r;
+
+	r = store_text_load_trusted(dir, &tb, errs, &warns);
+	errbuf_free(&warns);
+	if (r != 0)
+		return r;
+	r = store_tr_write(dir, tb, tb->stt_version ==
+	    STORE_VERSION_TRUSTED_56, te, errs);
 	store_trusted_free(tb);
 	if (r == 0 && te->te_rm_id != 0 && te->te_hits == 0)
 		return STORE_E_NOTFOUND;

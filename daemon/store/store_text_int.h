@@ -5,6 +5,8 @@
 #ifndef SIPD_STORE_TEXT_INT_H
 #define SIPD_STORE_TEXT_INT_H
 
+#include <stdbool.h>
+
 #include "dbtext.h"
 #include "store.h"
 
@@ -23,6 +25,11 @@ extern const unsigned		store_subscriber_ncols30;
 char	*store_path(const char *dir, const char *table);
 /* Makes table t's row in DIR/version say value (rewrites if needed). */
 int	 store_version_set(const char *dir, int t, int value,
+	    struct errbuf *errs);
+
+/* DIR/trusted := table (ids kept), in the 5.6 layout or the 3.0 one. */
+int	 store_text_trusted_write(const char *dir,
+	    const struct store_trusted_table *table, bool v56,
 	    struct errbuf *errs);
 
 #endif

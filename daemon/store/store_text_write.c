@@ -14,6 +14,7 @@
 #include "dbtext.h"
 #include "store_backend.h"
 #include "store_convert.h"
+#include "store_text_int.h"
 
 const char *
 store_proto_name(enum store_proto proto)
@@ -32,80 +33,12 @@ store_proto_name(enum store_proto proto)
 	return names[proto];
 }
 
-static char *
-store_tw_path(const char *dir, const char *table)
-{
-	size_t	 len = strlen(dir);
-	char	*p;
-
-	if (asprintf(&p, "%s%s%s", dir, len > 0 && dir[len - 1] == '/' ?
-	    "" : "/", table) == -1)
-		return NULL;
-	return p;
-}
-
-static void
-store_tw_str(struct dbtext_field *v, const struct store_str *s)
-{
-	v->df_null = s->ss_ptr == NULL;
-	v->df_str = s->ss_ptr;
-	v->df_len = s->ss_len;
-}
-
-/* The 3.0 trusted file (kamailio-facts.md 1.3). */
-static const struct dbtext_col store_trusted_cols30[] = {
-	{ "id", DBTEXT_INT, 0, 1 },
-	{ "src_ip", DBTEXT_STRING, 0, 0 },
-	{ "proto", DBTEXT_STRING, 0, 0 },
-	{ "from_pattern", DBTEXT_STRING, 1, 0 },
-	{ "tag", DBTEXT_STRING, 1, 0 },
-};
-
-struct store_wtr {
-	const struct store_trusted_table *wt_table;
-	size_t			 wt_next;
-};
-
-static int
-store_wtr_next(void *arg, struct dbtext_field *v)
-{
-	struct store_wtr	*wt = arg;
-	const struct store_trusted *tr;
-	const char		*proto;
-
-	if (wt->wt_next >= wt->wt_table->stt_count)
-		return 0;
-	tr = &wt->wt_table->stt_rows[wt->wt_next++];
-	/* The row keeps its id: MI commands and messages name it. */
-	v[0].df_null = 0;
-	v[0].df_int = tr->tr_id;
-	store_tw_str(&v[1], &tr->tr_src_ip);
-	proto = store_proto_name(tr->tr_proto);
-	v[2].df_null = 0;
-	v[2].df_str = proto;
-	v[2].df_len = strlen(proto);
-	store_tw_str(&v[3], &tr->tr_from_pattern);
-	store_tw_str(&v[4], &tr->tr_tag);
-	return 1;
-}
-
 int
 store_text_write_trusted(const char *dir,
     const struct store_trusted_table *table, struct errbuf *errs)
 {
-	struct store_wtr	 wt = { table, 0 };
-	char			*path;
-	int			 r;
-
-	if ((path = store_tw_path(dir, "trusted")) == NULL) {
-		errbuf_add(errs, dir, 0, "out of memory");
-		return -ENOMEM;
-	}
-	r = dbtext_write(path, store_trusted_cols30,
-	    sizeof(store_trusted_cols30) / sizeof(store_trusted_cols30[0]),
-	    store_wtr_next, &wt, errs);
-	free(path);
-	return r;
+	/* The rows keep their ids: MI commands and messages name them. */
+	return store_text_trusted_write(dir, table, false, errs);
 }
 
 static const struct dbtext_col store_version_cols30[] = {
@@ -144,7 +77,7 @@ store_text_write_versions(const char *dir,
 	char			*path;
 	int			 r;
 
-	if ((path = store_tw_path(dir, "version")) == NULL) {
+	if ((path = store_path(dir, "version")) == NULL) {
 		errbuf_add(errs, dir, 0, "out of memory");
 		return -ENOMEM;
 	}
@@ -166,7 +99,7 @@ store_text_read_versions(const char *dir, struct store_version_row **ret_rows,
 	char			*path;
 	int			 r, cn, cv;
 
-	if ((path = store_tw_path(dir, "version")) == NULL) {
+	if ((path = store_path(dir, "version")) == NULL) {
 		errbuf_add(errs, dir, 0, "out of memory");
 		return -ENOMEM;
 	}
