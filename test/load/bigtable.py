@@ -4,6 +4,7 @@ when nothing happens on SIP: start-up, idle CPU, flush, stop, memory.
 
   python3 test/load/bigtable.py [--build DIR] [--bindings N] [--runs R]
         [--idle-seconds S] [--hash-size H] [--label TEXT] [--keep]
+        [--backend text|sqlite]
 
 BUILD_DIR (default build-rel) is a meson build dir of sipd, release
 build with -Dtests=false. Per run (R runs, default 3; medians printed):
@@ -51,7 +52,7 @@ def say(*a):
 
 
 class Sipd:
-    def __init__(self, build, work, db, hash_size):
+    def __init__(self, build, work, db, hash_size, backend="text"):
         self.bin = os.path.join(build, "daemon", "sipd")
         self.mictl = os.path.join(build, "mi", "mictl")
         self.work = work
@@ -61,7 +62,8 @@ class Sipd:
         conf = [
             ("listen", "udp:127.0.0.1:%d" % free_udp_port()),
             ("children", "2"),
-            ("db_url", "text://" + db),
+            ("db_url", ("sqlite://" if backend == "sqlite" else "text://") +
+             db),
             ("mi.socket", self.sock),
             ("pid_file", os.path.join(work, "sipd.pid")),
             ("log.level", "info"),
@@ -125,8 +127,8 @@ class Sipd:
         return time.monotonic() - t0
 
 
-def one_run(build, work, db, idle_s, hash_size):
-    s = Sipd(build, work, db, hash_size)
+def one_run(build, work, db, idle_s, hash_size, backend):
+    s = Sipd(build, work, db, hash_size, backend)
     res = {}
     try:
         res["ready"] = s.start()
@@ -168,6 +170,8 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=20.0)
     ap.add_argument("--label", default="")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--backend", choices=("text", "sqlite"), default="text",
+                    help="sqlite: the tables converted with sipd-db")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     for p in ("daemon/sipd", "mi/mictl"):
@@ -182,6 +186,12 @@ def main():
                         "--sipd-only"], check=True, timeout=600)
         db = os.path.join(work, "sipd")
         loc = os.path.join(db, "location")
+        if args.backend == "sqlite":
+            sq = os.path.join(work, "sipd.sqlite")
+            subprocess.run([os.path.join(build, "daemon", "store", "sipd-db"),
+                            "convert", "text://" + db, "sqlite://" + sq],
+                           check=True, timeout=600)
+            db = loc = sq
         shutil.copyfile(loc, loc + ".gen")
         runs = []
         for i in range(args.runs):
@@ -191,13 +201,17 @@ def main():
             # every walk of the table much cheaper than after real
             # traffic (or after gen_tables.py's AoR order).
             shutil.copyfile(loc + ".gen", loc)
+            for wal in (loc + "-wal", loc + "-shm"):
+                if os.path.exists(wal):
+                    os.unlink(wal)
             r = one_run(build, work, db, args.idle_seconds,
-                        args.hash_size)
+                        args.hash_size, args.backend)
             say("run %d: %s" % (i + 1, " ".join(
                 "%s=%.3f" % (k, v) for k, v in r.items() if v is not None)))
             runs.append(r)
-        title = "%s, %d bindings, hash_size %d, %d runs" % (
-            args.label or build, args.bindings, args.hash_size, args.runs)
+        title = "%s, %s, %d bindings, hash_size %d, %d runs" % (
+            args.label or build, args.backend, args.bindings,
+            args.hash_size, args.runs)
         print("\n### bigtable: %s\n" % title)
         print("| Figure | median | min | max |")
         print("|---|---:|---:|---:|")
