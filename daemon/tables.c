@@ -197,6 +197,52 @@ tables_load_users(const struct conf *c)
 	return rc;
 }
 
+/*
+ * core.shmmem, location: the buckets are fixed; binding records and
+ * string blocks are in use when handed out, and were touched once
+ * handed out (the pools' bump index is their high-water mark).
+ */
+static void
+tables_loctab_fill(size_t reserved, struct shm_fill *ret)
+{
+	struct loctab_stats	 st;
+	struct loctab_pool_stats *ps;
+	size_t			 pools = 0, used = 0, max = 0;
+	unsigned		 p;
+
+	loctab_stats(tables_lt, &st);
+	for (p = 0; p <= LOCTAB_NCLASSES; p++) {
+		ps = p == 0 ? &st.st_rec_pool : &st.st_classes[p - 1];
+		pools += (size_t)ps->ps_block * ps->ps_count;
+		used += (size_t)ps->ps_block * ps->ps_used;
+		max += (size_t)ps->ps_block * ps->ps_touched;
+	}
+	pools = pools < reserved ? reserved - pools : 0;	/* fixed part */
+	ret->sf_used = pools + used;
+	ret->sf_max_used = pools + max;
+	ret->sf_entries = st.st_bindings;
+	ret->sf_capacity = st.st_capacity;
+}
+
+/* core.shmmem, transactions: cells and their chunks in use. */
+static void
+tables_tmtab_fill(size_t reserved, struct shm_fill *ret)
+{
+	struct tmtab_usage	 u;
+	size_t			 fixed;
+
+	tmtab_usage(&u);
+	fixed = (size_t)u.tu_cap * u.tu_cell_bytes +
+	    (size_t)u.tu_chunks_total * u.tu_chunk_bytes;
+	fixed = fixed < reserved ? reserved - fixed : 0;
+	ret->sf_used = fixed + (size_t)u.tu_cells * u.tu_cell_bytes +
+	    (size_t)u.tu_chunks * u.tu_chunk_bytes;
+	/* Cells come from a free list: their high water is not kept. */
+	ret->sf_max_used = 0;
+	ret->sf_entries = u.tu_cells;
+	ret->sf_capacity = u.tu_cap;
+}
+
 int
 tables_load(const struct conf *c)
 {
@@ -225,13 +271,20 @@ tables_load(const struct conf *c)
 		    "tm.max_transactions too large\n");
 		return -1;
 	}
+	/* shm_table_begin(): core.shmmem reports per table. */
 	if ((rc = shm_create(size)) != 0 ||
+	    (rc = shm_table_begin("location", tables_loctab_fill)) != 0 ||
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
 	    &tables_lt)) != 0 ||
+	    (rc = shm_table_begin("nonces", NULL)) != 0 ||
 	    (rc = auth_init(c)) != 0 ||
+	    (rc = shm_table_begin("reply_slots", NULL)) != 0 ||
 	    (rc = replycache_create()) != 0 ||
+	    (rc = shm_table_begin("stats", NULL)) != 0 ||
 	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
+	    (rc = shm_table_begin("runcfg", NULL)) != 0 ||
 	    (rc = runcfg_create()) != 0 ||
+	    (rc = shm_table_begin("transactions", tables_tmtab_fill)) != 0 ||
 	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0 ||
 	    (rc = userdb_create(c)) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
@@ -240,8 +293,8 @@ tables_load(const struct conf *c)
 		    strerror(rc < 0 ? -rc : rc));
 		return -1;
 	}
-	log_info("shared memory: %zu bytes mapped (pages are used only "
-	    "as the tables fill)", size);
+	log_info("shared memory: %zu bytes reserved (pages are used only "
+	    "as the tables fill: mictl core.shmmem)", size);
 
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return -1;
