@@ -36,6 +36,7 @@ static uint64_t			 tables_flushed_at;	/* loctab_changes() */
 static bool			 tables_ever_flushed;
 static struct event		*tables_expire_ev;
 static struct event		*tables_flush_ev;
+static struct tables_flush_stats tables_fs;
 
 struct loctab *
 tables_loctab(void)
@@ -461,7 +462,10 @@ tables_flush(bool force, struct errbuf *errs)
 	rc = store_write_location(&sdb, tables_flush_next, &tf, errs);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	free(tf.tf_buf);
+	tables_fs.fs_last_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (rc != 0) {
+		tables_fs.fs_failed++;
 		if (errs->eb_count == 0)
 			errbuf_add(errs, tables_conf->c_db_path, 0,
 			    "location flush failed: %s",
@@ -475,6 +479,8 @@ tables_flush(bool force, struct errbuf *errs)
 	synced = loctab_mark_synced(tables_lt, snapshot);
 	tables_flushed_at = snapshot;
 	tables_ever_flushed = true;
+	tables_fs.fs_ok++;
+	tables_fs.fs_last_ok = time(NULL);
 	log_info("location: %zu bindings written in %.3f s (%u now CS_SYNC)",
 	    tf.tf_rows, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, synced);
@@ -545,4 +551,10 @@ tables_shutdown(const struct conf *c)
 	errbuf_free(&errs);
 	userdb_free();
 	return rc;
+}
+
+void
+tables_flush_stats(struct tables_flush_stats *ret)
+{
+	*ret = tables_fs;
 }
