@@ -182,7 +182,7 @@ http_bindings(struct evhttp_request *req, const struct evhttp_uri *uri,
 	filter = evhttp_find_header(&q, "filter");
 	http_bindings_json(b, filter ? filter : "",
 	    http_uparam(&q, "offset", 0, 10000000),
-	    http_uparam(&q, "limit", 50, 500));
+	    http_uparam(&q, "limit", 50, 100));
 	evhttp_clear_headers(&q);
 	http_reply(req, 200, "OK", "application/json", b);
 }
