@@ -293,3 +293,15 @@ def test_page_in_headless_chromium(web, tmp_path):
     out = os.environ.get("SIPD_BUILDDIR")
     if out:
         shutil.copy(png, os.path.join(out, "status-page.png"))
+
+
+def test_every_config_key_in_the_man_page():
+    """sipd.cfg(5) documents every key of conf/conf.c's table."""
+    src = os.environ["SIPD_SRCDIR"]
+    with open(os.path.join(src, "conf", "conf.c")) as f:
+        keys = re.findall(r'^\t\{ "([a-z_.]+)", conf_set_', f.read(), re.M)
+    with open(os.path.join(src, "man", "sipd.cfg.5")) as f:
+        page = f.read()
+    assert len(keys) > 25
+    for k in keys:
+        assert ".It Cm %s " % k in page, k
