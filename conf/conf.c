@@ -74,7 +74,7 @@ static conf_setter conf_set_int, conf_set_uint, conf_set_pow2, conf_set_bool,
     conf_set_mode, conf_set_name, conf_set_realm, conf_set_secret,
     conf_set_path, conf_set_listen, conf_set_db_url, conf_set_gw_ip,
     conf_set_gw_port, conf_set_level, conf_set_facility, conf_set_algs,
-    conf_set_qop, conf_set_nat;
+    conf_set_qop, conf_set_nat, conf_set_http_listen, conf_set_http_allow;
 static conf_getter conf_get_int, conf_get_uint, conf_get_bool,
     conf_get_mode, conf_get_str, conf_get_secret, conf_get_listen,
     conf_get_db_url, conf_get_gw_port, conf_get_level, conf_get_facility,
@@ -146,6 +146,10 @@ static const struct conf_dir conf_dirs[] = {
 	    OFF(c_tm_fr_inv_timeout), 0, 1, 3600, "120", 0 },
 	{ "tm.max_transactions", conf_set_uint, conf_get_uint,
 	    OFF(c_tm_max_transactions), 0, 16, 1048576, "65536", 0 },
+	{ "http.listen", conf_set_http_listen, conf_get_str,
+	    OFF(c_http.ch_listen), 0, 0, 0, "", 0 },
+	{ "http.allow", conf_set_http_allow, conf_get_str,
+	    OFF(c_http.ch_allow_text), 0, 0, 0, "127.0.0.0/8 ::1", 0 },
 };
 
 #define CONF_NDIRS	(sizeof(conf_dirs) / sizeof(conf_dirs[0]))
@@ -209,6 +213,23 @@ conf_why(char *why, size_t len, const char *fmt, ...)
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* http.*: parsed in conf_http.c. */
+static int
+conf_set_http_listen(struct conf *c, const struct conf_dir *d,
+    const char *value, char *why, size_t len)
+{
+	(void)d;
+	return conf_http_set_listen(&c->c_http, value, why, len);
+}
+
+static int
+conf_set_http_allow(struct conf *c, const struct conf_dir *d,
+    const char *value, char *why, size_t len)
+{
+	(void)d;
+	return conf_http_set_allow(&c->c_http, value, why, len);
 }
 
 /* Decimal digits only: no sign, no spaces, no hex (a config is not C). */

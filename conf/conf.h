@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "conf_http.h"
 #include "errbuf.h"
 
 #define CONF_MAX_LISTEN		16
@@ -95,6 +96,8 @@ struct conf {
 	unsigned	 c_tm_fr_timeout;	/* 30 */
 	unsigned	 c_tm_fr_inv_timeout;	/* 120 */
 	unsigned	 c_tm_max_transactions;	/* 65536; shm sized from it */
+
+	struct conf_http c_http;	/* http.listen, http.allow */
 };
 
 /* Fills every key with its SPEC §3 default; c_file/c_dir left empty. */

@@ -197,6 +197,8 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		return;
 	}
 	stats_inc(m.sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);
+	if (m.sm_request && m.sm_method == SIP_METHOD_INVITE)
+		stats_inc(STATS_RCV_INVITES);
 	sip_msg_check(&m, &chk);
 	if (chk.sc_verdict == SIP_CHECK_DROP) {
 		stats_inc(m.sm_request ? STATS_DROP_REQUESTS :

@@ -26,6 +26,7 @@
 
 #include "config.h"
 
+#include "http.h"
 #include "log.h"
 #include "loctab.h"
 #include "master.h"
@@ -142,6 +143,7 @@ master_respawn(int index)
 		mw->mw_window_start = now;
 		mw->mw_respawns = 0;
 	}
+	proc_worker(index)->pe_respawns++;
 	if (++mw->mw_respawns <= RESPAWN_BURST) {
 		master_spawn(index);
 		return;
@@ -437,6 +439,15 @@ master_run(struct conf *c, bool foreground)
 		return SIPD_EXIT_CONFIG;
 	}
 
+	/* Off unless http.listen is set; never on the SIP path. */
+	if (http_start(master_base, c) != 0) {
+		fprintf(stderr, "sipd: http.listen %s: cannot listen\n",
+		    c->c_http.ch_listen);
+		mi_server_stop();
+		master_unlock_pidfile(c->c_pid_file);
+		master_report_start(status_fd, SIPD_EXIT_BIND);
+		return SIPD_EXIT_BIND;
+	}
 	if (tables_start_timers(master_base) != 0)
 		fatalx("cannot start the table timers");
 	ev_term = evsignal_new(master_base, SIGTERM, master_on_signal, NULL);
@@ -462,6 +473,7 @@ master_run(struct conf *c, bool foreground)
 
 	/* Workers are gone: nobody changes the tables during this flush. */
 	exit_code = tables_shutdown(c) == 0 ? SIPD_EXIT_OK : SIPD_EXIT_CONFIG;
+	http_stop();
 	mi_server_stop();
 	master_unlock_pidfile(c->c_pid_file);
 	udp_close_all(master_socks, master_nsocks);

@@ -20,6 +20,7 @@ struct proc_entry {
 	int		 pe_index;	/* worker number, 0 for master */
 	pid_t		 pe_pid;	/* 0 while not running */
 	time_t		 pe_started;
+	unsigned	 pe_respawns;	/* times the master restarted it */
 	char		 pe_desc[96];	/* "master", "udp worker 1 sock=udp:..." */
 };
 

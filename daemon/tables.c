@@ -36,6 +36,7 @@ static uint64_t			 tables_flushed_at;	/* loctab_changes() */
 static bool			 tables_ever_flushed;
 static struct event		*tables_expire_ev;
 static struct event		*tables_flush_ev;
+static struct tables_flush_stats tables_fs;
 
 struct loctab *
 tables_loctab(void)
@@ -197,6 +198,52 @@ tables_load_users(const struct conf *c)
 	return rc;
 }
 
+/*
+ * core.shmmem, location: the buckets are fixed; binding records and
+ * string blocks are in use when handed out, and were touched once
+ * handed out (the pools' bump index is their high-water mark).
+ */
+static void
+tables_loctab_fill(size_t reserved, struct shm_fill *ret)
+{
+	struct loctab_stats	 st;
+	struct loctab_pool_stats *ps;
+	size_t			 pools = 0, used = 0, max = 0;
+	unsigned		 p;
+
+	loctab_stats(tables_lt, &st);
+	for (p = 0; p <= LOCTAB_NCLASSES; p++) {
+		ps = p == 0 ? &st.st_rec_pool : &st.st_classes[p - 1];
+		pools += (size_t)ps->ps_block * ps->ps_count;
+		used += (size_t)ps->ps_block * ps->ps_used;
+		max += (size_t)ps->ps_block * ps->ps_touched;
+	}
+	pools = pools < reserved ? reserved - pools : 0;	/* fixed part */
+	ret->sf_used = pools + used;
+	ret->sf_max_used = pools + max;
+	ret->sf_entries = st.st_bindings;
+	ret->sf_capacity = st.st_capacity;
+}
+
+/* core.shmmem, transactions: cells and their chunks in use. */
+static void
+tables_tmtab_fill(size_t reserved, struct shm_fill *ret)
+{
+	struct tmtab_usage	 u;
+	size_t			 fixed;
+
+	tmtab_usage(&u);
+	fixed = (size_t)u.tu_cap * u.tu_cell_bytes +
+	    (size_t)u.tu_chunks_total * u.tu_chunk_bytes;
+	fixed = fixed < reserved ? reserved - fixed : 0;
+	ret->sf_used = fixed + (size_t)u.tu_cells * u.tu_cell_bytes +
+	    (size_t)u.tu_chunks * u.tu_chunk_bytes;
+	/* Cells come from a free list: their high water is not kept. */
+	ret->sf_max_used = 0;
+	ret->sf_entries = u.tu_cells;
+	ret->sf_capacity = u.tu_cap;
+}
+
 int
 tables_load(const struct conf *c)
 {
@@ -225,13 +272,20 @@ tables_load(const struct conf *c)
 		    "tm.max_transactions too large\n");
 		return -1;
 	}
+	/* shm_table_begin(): core.shmmem reports per table. */
 	if ((rc = shm_create(size)) != 0 ||
+	    (rc = shm_table_begin("location", tables_loctab_fill)) != 0 ||
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
 	    &tables_lt)) != 0 ||
+	    (rc = shm_table_begin("nonces", NULL)) != 0 ||
 	    (rc = auth_init(c)) != 0 ||
+	    (rc = shm_table_begin("reply_slots", NULL)) != 0 ||
 	    (rc = replycache_create()) != 0 ||
+	    (rc = shm_table_begin("stats", NULL)) != 0 ||
 	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
+	    (rc = shm_table_begin("runcfg", NULL)) != 0 ||
 	    (rc = runcfg_create()) != 0 ||
+	    (rc = shm_table_begin("transactions", tables_tmtab_fill)) != 0 ||
 	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0 ||
 	    (rc = userdb_create(c)) != 0) {
 		fprintf(stderr, "sipd: shared memory of %zu bytes: %s\n", size,
@@ -240,8 +294,8 @@ tables_load(const struct conf *c)
 		    strerror(rc < 0 ? -rc : rc));
 		return -1;
 	}
-	log_info("shared memory: %zu bytes mapped (pages are used only "
-	    "as the tables fill)", size);
+	log_info("shared memory: %zu bytes reserved (pages are used only "
+	    "as the tables fill: mictl core.shmmem)", size);
 
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return -1;
@@ -408,7 +462,10 @@ tables_flush(bool force, struct errbuf *errs)
 	rc = store_write_location(&sdb, tables_flush_next, &tf, errs);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	free(tf.tf_buf);
+	tables_fs.fs_last_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (rc != 0) {
+		tables_fs.fs_failed++;
 		if (errs->eb_count == 0)
 			errbuf_add(errs, tables_conf->c_db_path, 0,
 			    "location flush failed: %s",
@@ -422,6 +479,8 @@ tables_flush(bool force, struct errbuf *errs)
 	synced = loctab_mark_synced(tables_lt, snapshot);
 	tables_flushed_at = snapshot;
 	tables_ever_flushed = true;
+	tables_fs.fs_ok++;
+	tables_fs.fs_last_ok = time(NULL);
 	log_info("location: %zu bindings written in %.3f s (%u now CS_SYNC)",
 	    tf.tf_rows, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, synced);
@@ -492,4 +551,10 @@ tables_shutdown(const struct conf *c)
 	errbuf_free(&errs);
 	userdb_free();
 	return rc;
+}
+
+void
+tables_flush_stats(struct tables_flush_stats *ret)
+{
+	*ret = tables_fs;
 }

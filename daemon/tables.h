@@ -7,6 +7,8 @@
 #ifndef SIPD_TABLES_H
 #define SIPD_TABLES_H
 
+#include <time.h>
+
 #include <event2/event.h>
 
 #include "conf.h"
@@ -59,5 +61,14 @@ int	tables_shutdown(const struct conf *c);
 
 /* The location table in shm; valid in the master and every worker. */
 struct loctab *tables_loctab(void);
+
+/* Location write-backs since start, for /metrics. */
+struct tables_flush_stats {
+	unsigned long	 fs_ok;
+	unsigned long	 fs_failed;
+	double		 fs_last_seconds;	/* duration of the last one */
+	time_t		 fs_last_ok;		/* 0: none yet */
+};
+void	tables_flush_stats(struct tables_flush_stats *ret);
 
 #endif

@@ -72,15 +72,46 @@ userdb_shm_size(size_t acc, const struct conf *c)
 	return shm_size_add(acc, trustab_shm_size(), TRUSTAB_SHM_ALIGN);
 }
 
+/*
+ * core.shmmem: both tables are arrays of fixed records behind a small
+ * index, so the bytes in use are the reservation in proportion to the
+ * records held.
+ */
+static void
+userdb_fill(size_t reserved, unsigned long n, unsigned long cap,
+    struct shm_fill *ret)
+{
+	ret->sf_entries = n;
+	ret->sf_capacity = cap;
+	ret->sf_used = cap == 0 ? 0 :
+	    (size_t)((double)reserved * (double)n / (double)cap);
+}
+
+static void
+userdb_users_fill(size_t reserved, struct shm_fill *ret)
+{
+	userdb_fill(reserved, usertab_count(userdb_users),
+	    usertab_capacity(userdb_users), ret);
+}
+
+static void
+userdb_trust_fill(size_t reserved, struct shm_fill *ret)
+{
+	userdb_fill(reserved, trustab_count(userdb_trust), TRUSTAB_ROWS_MAX,
+	    ret);
+}
+
 int
 userdb_create(const struct conf *c)
 {
 	int	 rc;
 
 	userdb_calculate_ha1 = c->c_auth_calculate_ha1;
+	(void)shm_table_begin("subscriber", userdb_users_fill);
 	if ((rc = usertab_create(c->c_auth_max_subscribers,
 	    &userdb_users)) != 0)
 		return rc;
+	(void)shm_table_begin("trusted", userdb_trust_fill);
 	return trustab_create(&userdb_trust);
 }
 

@@ -217,23 +217,55 @@ nomem:
 	mi_cmd_set(r, NULL);
 }
 
+/*
+ * Kamailio's fields, with the meanings an operator expects of a mapping
+ * that is reserved whole at start and filled as tables grow (shm.h):
+ * total is reserved, used is live entries (plus fixed table parts),
+ * real_used is resident pages, free is total - used. Then the same per
+ * table.
+ */
 static void
 mi_cmd_core_shmmem(struct mi_reply *r, int argc, char *const *argv)
 {
-	struct shm_usage	u;
+	struct shm_usage	 u;
+	struct shm_table_usage	 t[SHM_TABLES_MAX];
+	size_t			 n, i, used, max_used;
+	json_t			*tabs, *o;
 
 	shm_usage(&u);
-	/*
-	 * Kamailio's fields. Our shm is carved once with no per-block
-	 * headers, so used and real_used are the same number.
-	 */
-	mi_cmd_set(r, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	n = shm_tables(t, SHM_TABLES_MAX);
+	/* Carved bytes outside any table (the header) count as used. */
+	used = max_used = u.su_used;
+	for (i = 0; i < n; i++) {
+		used -= t[i].tu_total - t[i].tu_used;
+		max_used -= t[i].tu_total - t[i].tu_max_used;
+	}
+	if ((tabs = json_object()) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "total", (json_int_t)t[i].tu_total,
+		    "free", (json_int_t)t[i].tu_free,
+		    "used", (json_int_t)t[i].tu_used,
+		    "real_used", (json_int_t)t[i].tu_real_used,
+		    "max_used", (json_int_t)t[i].tu_max_used,
+		    "entries", (json_int_t)t[i].tu_entries,
+		    "capacity", (json_int_t)t[i].tu_capacity);
+		if (o == NULL || json_object_set_new(tabs, t[i].tu_name, o))
+			goto nomem;
+	}
+	mi_cmd_set(r, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "total", (json_int_t)u.su_total,
-	    "free", (json_int_t)u.su_free,
-	    "used", (json_int_t)u.su_used,
-	    "real_used", (json_int_t)u.su_used,
-	    "max_used", (json_int_t)u.su_max_used,
-	    "fragments", (json_int_t)u.su_fragments));
+	    "free", (json_int_t)(u.su_total - used),
+	    "used", (json_int_t)used,
+	    "real_used", (json_int_t)shm_resident(),
+	    "max_used", (json_int_t)max_used,
+	    "fragments", (json_int_t)u.su_fragments,
+	    "tables", tabs));
+	return;
+nomem:
+	json_decref(tabs);
+	mi_cmd_set(r, NULL);
 }
 
 static const struct mi_cmd mi_core_cmds[] = {

@@ -827,3 +827,10 @@ mi_server_stop(void)
 	mi_path[0] = '\0';
 	mi_base = NULL;
 }
+
+void
+mi_server_counts(unsigned *ret_open, unsigned long *ret_accepted)
+{
+	*ret_open = (unsigned)mi_nconns;
+	*ret_accepted = (unsigned long)mi_serial;
+}

@@ -34,4 +34,6 @@ int	mi_server_start(struct event_base *base, const struct conf *c,
 	    const struct mi_daemon *d, struct errbuf *errs);
 /* Drops every client, closes and unlinks the socket. Safe if not started. */
 void	mi_server_stop(void);
+/* For /metrics: clients connected now, and accepted since start. */
+void	mi_server_counts(unsigned *ret_open, unsigned long *ret_accepted);
 #endif

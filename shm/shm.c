@@ -47,6 +47,15 @@ static struct shm_header	*shm_hdr;
 static size_t			 shm_len;
 static pid_t			 shm_creator;
 
+struct shm_table {
+	const char	*st_name;
+	shm_fill_fn	 st_fill;
+	size_t		 st_start;	/* offset of its first carve */
+	size_t		 st_max_used;	/* most used seen, when fill has none */
+};
+static struct shm_table	 shm_tabs[SHM_TABLES_MAX];
+static size_t		 shm_ntabs;
+
 static int
 shm_is_pow2(size_t n)
 {
@@ -122,6 +131,7 @@ shm_create(size_t size)
 	shm_hdr->sh_used = sizeof(struct shm_header);
 	shm_hdr->sh_blocks = 0;
 	shm_creator = getpid();
+	shm_ntabs = 0;
 	shm_gen++;
 	return 0;
 }
@@ -215,6 +225,7 @@ shm_destroy(void)
 	shm_hdr = NULL;
 	shm_len = 0;
 	shm_creator = 0;
+	shm_ntabs = 0;
 	shm_gen++;
 }
 
@@ -222,4 +233,105 @@ unsigned
 shm_generation(void)
 {
 	return shm_hdr != NULL ? shm_gen : 0;
+}
+
+int
+shm_table_begin(const char *name, shm_fill_fn fill)
+{
+	struct shm_table	*t;
+
+	if (shm_hdr == NULL)
+		return -ENXIO;
+	if (shm_ntabs == SHM_TABLES_MAX)
+		return -ENOSPC;
+	t = &shm_tabs[shm_ntabs++];
+	t->st_name = name;
+	t->st_fill = fill;
+	/* Alignment padding before the first carve goes to this table. */
+	t->st_start = shm_hdr->sh_used;
+	t->st_max_used = 0;
+	return 0;
+}
+
+/*
+ * Resident bytes in [off, off + len) of the mapping. mincore() on a
+ * shared anonymous mapping reports the shmem object's pages, so pages
+ * a worker touched count here in the master too. Asked in chunks to
+ * bound the vector on the stack.
+ */
+static size_t
+shm_resident_range(size_t off, size_t len)
+{
+	unsigned char	 vec[256];
+	size_t		 ps = shm_page_size(), first, last, p, n, i, res = 0;
+
+	if (shm_hdr == NULL || len == 0 || off >= shm_len)
+		return 0;
+	if (len > shm_len - off)
+		len = shm_len - off;
+	first = off / ps;
+	last = (off + len - 1) / ps;
+	for (p = first; p <= last; p += n) {
+		n = last - p + 1;
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (mincore((char *)shm_hdr + p * ps, n * ps, vec) == -1)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (vec[i] & 1)
+				res += ps;
+	}
+	return res;
+}
+
+size_t
+shm_resident(void)
+{
+	return shm_resident_range(0, shm_len);
+}
+
+size_t
+shm_tables(struct shm_table_usage *ret, size_t cap)
+{
+	struct shm_table	*t;
+	struct shm_fill		 f;
+	size_t			 i, end, res;
+
+	if (shm_hdr == NULL)
+		return 0;
+	for (i = 0; i < shm_ntabs && i < cap; i++) {
+		t = &shm_tabs[i];
+		end = i + 1 < shm_ntabs ? shm_tabs[i + 1].st_start :
+		    shm_hdr->sh_used;
+		memset(&ret[i], 0, sizeof(ret[i]));
+		ret[i].tu_name = t->st_name;
+		ret[i].tu_total = end - t->st_start;
+		memset(&f, 0, sizeof(f));
+		if (t->st_fill != NULL)
+			t->st_fill(ret[i].tu_total, &f);
+		else
+			f.sf_used = ret[i].tu_total;
+		/* A table's word against its reservation: never more. */
+		if (f.sf_used > ret[i].tu_total)
+			f.sf_used = ret[i].tu_total;
+		if (f.sf_max_used > ret[i].tu_total)
+			f.sf_max_used = ret[i].tu_total;
+		if (f.sf_used > t->st_max_used)
+			t->st_max_used = f.sf_used;
+		if (f.sf_max_used > t->st_max_used)
+			t->st_max_used = f.sf_max_used;
+		ret[i].tu_used = f.sf_used;
+		ret[i].tu_max_used = t->st_max_used;
+		ret[i].tu_free = ret[i].tu_total - f.sf_used;
+		ret[i].tu_entries = f.sf_entries;
+		ret[i].tu_capacity = f.sf_capacity;
+		/*
+		 * Page granular: a page shared with the next table counts
+		 * for both, so clamp to the reservation.
+		 */
+		res = shm_resident_range(t->st_start, ret[i].tu_total);
+		ret[i].tu_real_used = res < ret[i].tu_total ? res :
+		    ret[i].tu_total;
+	}
+	return i;
 }

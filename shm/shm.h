@@ -69,4 +69,49 @@ size_t	shm_size_add(size_t acc, size_t n, size_t align);
 /* n rounded up to a multiple of the page size; SIZE_MAX on overflow. */
 size_t	shm_page_round(size_t n);
 
+/*
+ * Per-table accounting for core.shmmem and /metrics. The mapping is
+ * reserved whole at start, but a table's pages cost memory only once
+ * touched, and a touched slot may be free again: so each table has
+ *   total      bytes reserved for it (its carves, alignment included)
+ *   used       bytes holding live entries now (the table says: fill fn)
+ *   real_used  bytes of its pages that are resident (mincore(2))
+ *   max_used   high-water mark of used (the table's, or the most seen)
+ *   free       total - used: room left for entries
+ * The master calls shm_table_begin() before a table's carves; every
+ * carve up to the next call counts toward it. Process-local
+ * bookkeeping (workers inherit a copy): not in the shared header.
+ */
+#define SHM_TABLES_MAX	16
+
+struct shm_fill {
+	size_t		sf_used;
+	size_t		sf_max_used;	/* 0: shm keeps the most seen */
+	unsigned long	sf_entries;	/* entries in use (0 if n/a) */
+	unsigned long	sf_capacity;	/* entries the table can hold */
+};
+/* Fills ret for a table of reserved bytes; NULL fn: fixed, all used. */
+typedef void (*shm_fill_fn)(size_t reserved, struct shm_fill *ret);
+
+struct shm_table_usage {
+	const char	*tu_name;
+	size_t		 tu_total;
+	size_t		 tu_used;
+	size_t		 tu_real_used;
+	size_t		 tu_max_used;
+	size_t		 tu_free;
+	unsigned long	 tu_entries;
+	unsigned long	 tu_capacity;
+};
+
+/* Master, before the table's first carve. name must be static. */
+int	shm_table_begin(const char *name, shm_fill_fn fill);
+/*
+ * Up to cap tables into ret, in carve order; returns how many. The
+ * bytes before the first table (the header) belong to none of them.
+ */
+size_t	shm_tables(struct shm_table_usage *ret, size_t cap);
+/* Resident bytes of the whole mapping (mincore); 0 without one. */
+size_t	shm_resident(void);
+
 #endif

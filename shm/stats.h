@@ -39,6 +39,8 @@ enum stats_id {
 	/* tm (transactions) */
 	STATS_TM_CREATED,		/* tm:created */
 	STATS_TM_FREED,			/* tm:freed; current = created - freed */
+	/* for /metrics and the status page's calls/s */
+	STATS_RCV_INVITES,		/* core:rcv_invites (retransmits too) */
 	STATS__MAX
 };
 

@@ -1206,4 +1206,6 @@ tmtab_usage(struct tmtab_usage *ret)
 	ret->tu_chunks = tm->th_chunks_used;
 	ret->tu_chunks_max = tm->th_chunk_bump;
 	tm_pool_unlock();
+	ret->tu_cell_bytes = sizeof(struct tm_cell) + sizeof(struct tm_link);
+	ret->tu_chunk_bytes = sizeof(struct tm_chunk);
 }

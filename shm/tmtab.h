@@ -228,6 +228,8 @@ struct tmtab_usage {
 	unsigned	tu_chunks_total;
 	unsigned	tu_chunks;	/* in use */
 	unsigned	tu_chunks_max;	/* high-water mark (bump index) */
+	unsigned	tu_cell_bytes;	/* shm per cell (cell + hash link) */
+	unsigned	tu_chunk_bytes;	/* shm per pool chunk */
 };
 void	tmtab_usage(struct tmtab_usage *ret);
 

@@ -61,6 +61,13 @@ trustab_replace(struct trustab *t, const struct trustab_row *rows, size_t n)
 	return 0;
 }
 
+size_t
+trustab_count(struct trustab *t)
+{
+	return (size_t)atomic_load_explicit(&t->tt_count,
+	    memory_order_relaxed);
+}
+
 uint64_t
 trustab_generation(struct trustab *t)
 {

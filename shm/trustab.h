@@ -43,6 +43,8 @@ int	trustab_init(void *mem, struct trustab **ret);
 /* Master only: the table becomes rows[0..n-1]. -E2BIG past ROWS_MAX. */
 int	trustab_replace(struct trustab *t, const struct trustab_row *rows,
 	    size_t n);
+/* Any process: rows in the table now (a racy read, for gauges). */
+size_t	trustab_count(struct trustab *t);
 /* Any process: moves with every replace. */
 uint64_t trustab_generation(struct trustab *t);
 /*

@@ -76,7 +76,7 @@ def test_all_names_and_numbers(srv):
         "registrar:max_expires", "registrar:max_contacts",
         "registrar:default_expire",
         "tm:created", "tm:freed", "tm:current", "tm:capacity",
-        "tm:shm_chunks_used", "tm:shm_chunks_total",
+        "tm:shm_chunks_used", "tm:shm_chunks_total", "core:rcv_invites",
         "usrloc:registered_users", "usrloc:location-users",
         "usrloc:location-contacts", "usrloc:location-expires"]
     for k, v in st.items():
