@@ -168,14 +168,28 @@ usertab_find(const struct usertab *t, uint32_t hash, const char *user,
 	return -1;
 }
 
+/*
+ * Empties the index slot by slot of the records present, not by a sweep
+ * of the whole index: a sweep would fault in every page of it (2 MB at
+ * the default size) on a board that has a dozen users.
+ */
 void
 usertab_clear(struct usertab *t)
 {
-	uint32_t	 i;
+	struct usertab_user	 u;
+	uint32_t		 r, i, n, count;
 
-	for (i = 0; i <= t->ut_mask; i++)
-		if (usertab_slot_load(t, i) != 0)
-			usertab_slot_store(t, i, 0);
+	count = atomic_load_explicit(&t->ut_count, memory_order_relaxed);
+	for (r = 0; r < count; r++) {
+		usertab_rec_load(t, r, &u);
+		/* Earlier records' slots are empty now: look past holes. */
+		for (i = u.uu_hash & t->ut_mask, n = 0; n <= t->ut_mask;
+		    i = (i + 1) & t->ut_mask, n++)
+			if ((uint32_t)usertab_slot_load(t, i) == r + 1) {
+				usertab_slot_store(t, i, 0);
+				break;
+			}
+	}
 	atomic_store_explicit(&t->ut_count, 0, memory_order_relaxed);
 }
 

@@ -43,6 +43,8 @@ int	store_sqlite_load_location(const char *file, store_location_fn *fn,
 	    struct errbuf *warns);
 int	store_sqlite_check(const char *file, struct errbuf *errs,
 	    struct errbuf *warns);
+int	store_sqlite_check_nolocation(const char *file, struct errbuf *errs,
+	    struct errbuf *warns);
 int	store_sqlite_write_location(const char *file,
 	    store_location_next_fn *next, void *arg, struct errbuf *errs);
 int	store_sqlite_subscriber_add(const char *file,

@@ -55,7 +55,7 @@ store_check_start(const struct store_db *db, struct errbuf *errs,
 {
 	return STORE_PICK(db,
 	    store_text_check_nolocation(db->sd_path, errs, warns),
-	    store_sqlite_check(db->sd_path, errs, warns));
+	    store_sqlite_check_nolocation(db->sd_path, errs, warns));
 }
 
 int

@@ -12,6 +12,7 @@
  * `sipd -c` writes nothing: it reports a missing table as a warning.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <regex.h>
 #include <stdio.h>
@@ -380,9 +381,9 @@ store_sqlite_load_location(const char *file, store_location_fn *fn,
  * `sipd -c`: every problem of every table, writing nothing.  A missing
  * file or table is what sipd creates at start: a warning.
  */
-int
-store_sqlite_check(const char *file, struct errbuf *errs,
-    struct errbuf *warns)
+static int
+store_sqlite_check_tables(const char *file, bool location,
+    struct errbuf *errs, struct errbuf *warns)
 {
 	struct store_subscribers *sub = NULL;
 	struct store_trusted_table *tr = NULL;
@@ -417,7 +418,8 @@ store_sqlite_check(const char *file, struct errbuf *errs,
 		bad = 1;
 	if (has[SSQ_T_TRUSTED] && ssq_trusted_read(&d, &tr) != 0)
 		bad = 1;
-	if (has[SSQ_T_LOCATION] && ssq_location_read(&d, NULL, NULL, NULL) != 0)
+	if (location && has[SSQ_T_LOCATION] &&
+	    ssq_location_read(&d, NULL, NULL, NULL) != 0)
 		bad = 1;
 	store_subscribers_free(sub);
 	store_trusted_free(tr);
@@ -426,6 +428,21 @@ store_sqlite_check(const char *file, struct errbuf *errs,
 	if (r < 0)
 		return r;
 	return bad ? STORE_E_BAD : 0;
+}
+
+int
+store_sqlite_check(const char *file, struct errbuf *errs,
+    struct errbuf *warns)
+{
+	return store_sqlite_check_tables(file, true, errs, warns);
+}
+
+/* At start: the location rows are checked by their load, once. */
+int
+store_sqlite_check_nolocation(const char *file, struct errbuf *errs,
+    struct errbuf *warns)
+{
+	return store_sqlite_check_tables(file, false, errs, warns);
 }
 
 /*

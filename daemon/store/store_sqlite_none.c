@@ -56,6 +56,14 @@ store_sqlite_check(const char *file, struct errbuf *errs,
 }
 
 int
+store_sqlite_check_nolocation(const char *file, struct errbuf *errs,
+    struct errbuf *warns)
+{
+	(void)warns;
+	return store_sqlite_absent(file, errs);
+}
+
+int
 store_sqlite_write_location(const char *file, store_location_next_fn *next,
     void *arg, struct errbuf *errs)
 {

@@ -37,9 +37,11 @@ def sipp_counts(s, name):
             int(last[head.index("FailedCall(C)")]))
 
 
-def shm_used(s):
-    out = json.loads(s.mictl("core.shmmem", json=True).stdout)
-    return out["used"]
+def shm_users(s):
+    """(entries, bytes used) of the subscriber and trusted shm tables."""
+    t = json.loads(s.mictl("core.shmmem", json=True).stdout)["tables"]
+    return [(t[k]["entries"], t[k]["used"]) for k in ("subscriber",
+                                                      "trusted")]
 
 
 def master_rss_kb(s):
@@ -70,7 +72,7 @@ def test_thousand_mi_operations_under_sipp_load(sipd_factory):
                 "2:127.0.0.1:udp:^sip\\:probe@:probe\n")
     s.start()
     workers = s.worker_pids()
-    shm_before = shm_used(s)
+    shm_before = shm_users(s)
 
     uas = sipp(s, ["-sf", GW_SCENARIO, "-m", "300"], "uas", 120,
                port=uas_port)
@@ -128,7 +130,7 @@ def test_thousand_mi_operations_under_sipp_load(sipd_factory):
     assert (reg_ok, reg_failed) == (3000, 0)
     assert (call_ok, call_failed) == (300, 0)
     assert s.worker_pids() == workers                # nothing restarted
-    assert shm_used(s) == shm_before
+    assert shm_users(s) == shm_before
     # The master's own memory does not grow with the edits either.
     assert master_rss_kb(s) - rss0 < 2048
     assert len(json.loads(s.mictl("subscriber.list", json=True).stdout)) \
