@@ -189,11 +189,16 @@ ssq_location_replace(struct ssq_db *d, store_location_next_fn *next,
 		if ((r = next(arg, &sl)) <= 0)
 			break;
 		n++;
-		/* ruid is NOT NULL UNIQUE: sipd keeps none, so makes one. */
+		/*
+		 * ruid is NOT NULL UNIQUE: sipd keeps none, so makes one,
+		 * fixed-width so that they sort in insert order and each
+		 * lands at the end of the unique index, not at a random
+		 * leaf of it.
+		 */
 		ruid = sl.sl_ruid;
 		if (ruid.ss_ptr == NULL || ruid.ss_len == 0) {
 			ruid.ss_len = (size_t)snprintf(rbuf, sizeof(rbuf),
-			    "sipd-%llu", (unsigned long long)n);
+			    "sipd-%010llu", (unsigned long long)n);
 			ruid.ss_ptr = rbuf;
 		}
 		sqlite3_reset(st);

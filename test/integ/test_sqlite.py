@@ -78,7 +78,7 @@ def test_convert_location_and_refusals(tmp_path):
     assert jd_to_time(loc[0]["last_modified"]) == 1800000000
     assert (loc[0]["contact"], loc[0]["q"], loc[0]["user_agent"],
             loc[0]["methods"], loc[0]["ruid"]) == \
-        ("sip:3000@192.168.16.195", 0.5, "UA:1", 8159, "sipd-1")
+        ("sip:3000@192.168.16.195", 0.5, "UA:1", 8159, "sipd-0000000001")
     # Existing tables are kept unless -f.
     r = sipd_db("convert", "text://" + src, "sqlite://" + db)
     assert r.returncode == 1
@@ -173,7 +173,7 @@ def test_register_lands_in_sqlite(sipd_factory):
     row = rows[0]
     assert (row["username"], row["contact"], row["domain"]) == \
         ("alice", contact_of(c), None)
-    assert row["ruid"] == "sipd-1" and row["cseq"] >= 1
+    assert row["ruid"] == "sipd-0000000001" and row["cseq"] >= 1
     assert jd_to_time(row["expires"]) > jd_to_time(row["last_modified"])
     assert "location: 1 bindings written" in s.log_text()
     # And back at the next start.
