@@ -542,6 +542,7 @@ tables_shutdown(const struct conf *c)
 	if (tables_flush_ev)
 		event_free(tables_flush_ev);
 	tables_expire_ev = tables_flush_ev = NULL;
+	store_release();
 	/* The workers are gone: this snapshot is final. */
 	if (tables_flush(false, &errs) != 0) {
 		log_err("final flush failed: bindings since the last good "

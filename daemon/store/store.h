@@ -246,5 +246,11 @@ int	store_trusted_add(const struct store_db *db,
 	    struct errbuf *errs);
 int	store_trusted_rm(const struct store_db *db, int64_t id,
 	    struct errbuf *errs);
+/*
+ * Closes what the edits keep open between calls (SQLite: one connection,
+ * so that an edit does not pay a WAL checkpoint). At exit, before the
+ * final flush: the last close folds the WAL into the database file.
+ */
+void	store_release(void);
 
 #endif

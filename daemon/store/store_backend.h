@@ -60,5 +60,6 @@ int	store_sqlite_trusted_add(const char *file,
 	    struct errbuf *errs);
 int	store_sqlite_trusted_rm(const char *file, int64_t id,
 	    struct errbuf *errs);
+void	store_sqlite_release(void);
 
 #endif

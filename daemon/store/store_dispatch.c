@@ -113,3 +113,9 @@ store_trusted_rm(const struct store_db *db, int64_t id, struct errbuf *errs)
 	    store_text_trusted_rm(db->sd_path, id, errs),
 	    store_sqlite_trusted_rm(db->sd_path, id, errs));
 }
+
+void
+store_release(void)
+{
+	store_sqlite_release();
+}

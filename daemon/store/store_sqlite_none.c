@@ -138,3 +138,8 @@ store_sqlite_import(const char *file, const struct store_import *im,
 	(void)im;
 	return store_sqlite_absent(file, errs);
 }
+
+void
+store_sqlite_release(void)
+{
+}
