@@ -170,6 +170,64 @@ conf_dir_find(const char *key)
 }
 
 /*
+ * Levenshtein distance of a and b, or 3 once it is sure to exceed 2:
+ * only near misses (a typo, a swapped or missing letter) get a hint.
+ */
+static size_t
+conf_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, prev, diag, best;
+	size_t	 row[64];
+
+	if (la >= sizeof(row) || lb >= sizeof(row) ||
+	    (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		best = row[0];
+		for (j = 1; j <= lb; j++) {
+			prev = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (prev + 1 < row[j])
+				row[j] = prev + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = prev;
+			if (row[j] < best)
+				best = row[j];
+		}
+		if (best > 2)
+			return 3;
+	}
+	return row[lb];
+}
+
+/* "unknown key K", with the nearest key when one is within 2 edits. */
+static void
+conf_unknown_key(struct errbuf *errs, const char *file, unsigned line,
+    const char *key, const char *quoted)
+{
+	const char	*near = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < CONF_NDIRS; i++) {
+		d = conf_distance(key, conf_dirs[i].cd_name);
+		if (d < bestd) {
+			bestd = d;
+			near = conf_dirs[i].cd_name;
+		}
+	}
+	if (near != NULL)
+		errbuf_add(errs, file, line, "unknown key %s (did you mean "
+		    "%s?)", quoted, near);
+	else
+		errbuf_add(errs, file, line, "unknown key %s", quoted);
+}
+
+/*
  * Writes s as a C-like quoted string for a message: user text may hold
  * anything, and a message must stay one readable line.
  */
@@ -1023,7 +1081,7 @@ conf_set(struct conf *c, const char *key, const char *value,
 	int			 nsaved;
 
 	if ((d = conf_dir_find(key)) == NULL) {
-		errbuf_add(errs, file, line, "unknown key %s",
+		conf_unknown_key(errs, file, line, key,
 		    conf_quote(q, sizeof(q), key));
 		return -1;
 	}
@@ -1254,7 +1312,7 @@ conf_load_line(struct conf_load_state *ls, const char *file, unsigned line,
 	}
 	p++;
 	if ((d = conf_dir_find(key)) == NULL) {
-		errbuf_add(ls->ls_errs, file, line, "unknown key %s",
+		conf_unknown_key(ls->ls_errs, file, line, key,
 		    conf_quote(q, sizeof(q), key));
 		return;
 	}
@@ -1356,7 +1414,7 @@ conf_load_override(struct conf_load_state *ls, const char *ov)
 	snprintf(key, sizeof(key), "%.*s", (int)kl, k);
 	if (kl >= sizeof(key) || conf_key_len(k) < kl ||
 	    (d = conf_dir_find(key)) == NULL) {
-		errbuf_add(ls->ls_errs, "-o", 0, "unknown key %s",
+		conf_unknown_key(ls->ls_errs, "-o", 0, key,
 		    conf_quote(q, sizeof(q), key));
 		return;
 	}

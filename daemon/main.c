@@ -4,6 +4,9 @@
  */
 #include <getopt.h>
 #include <stdbool.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "store.h"
 #include "tables.h"
 
 #define MAIN_MAX_OVERRIDES	64
@@ -26,8 +30,26 @@ usage(FILE *f)
 	    "  -D            stay in the foreground\n"
 	    "  -E            log to stderr instead of syslog\n"
 	    "  -c            check config and tables, then exit\n"
-	    "  -V            print the version\n"
-	    "  -h            this help\n", SIPD_SYSCONFDIR);
+	    "  -V, --version the version and how this sipd was built\n"
+	    "  -h, --help    this help\n"
+	    "See sipd(8), sipd.cfg(5), sipd-tables(5) and mictl(8).\n",
+	    SIPD_SYSCONFDIR);
+}
+
+/* What a bug report needs: version, build, the libraries it runs on. */
+static void
+version(void)
+{
+	const char	*sq = store_sqlite_lib();
+
+	printf("sipd %s\n", SIPD_VERSION);
+	printf("build: %s, sanitizers: %s\n", SIPD_BUILD_TYPE,
+	    SIPD_BUILD_SANITIZE[0] != '\0' && strcmp(SIPD_BUILD_SANITIZE,
+	    "none") != 0 ? SIPD_BUILD_SANITIZE : "none");
+	printf("storage: text (DB_TEXT)%s%s\n", sq ? ", sqlite " : "",
+	    sq ? sq : "");
+	printf("libevent %s, %s\n", event_get_version(),
+	    OpenSSL_version(OPENSSL_VERSION));
 }
 
 int
@@ -41,7 +63,14 @@ main(int argc, char *argv[])
 	bool			 check = false;
 	int			 noverrides = 0, ch, rc;
 
-	while ((ch = getopt(argc, argv, "f:o:DEcVh")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "f:o:DEcVh", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			file = optarg;
@@ -68,7 +97,7 @@ main(int argc, char *argv[])
 			check = true;
 			break;
 		case 'V':
-			printf("sipd %s\n", SIPD_VERSION);
+			version();
 			return SIPD_EXIT_OK;
 		case 'h':
 			usage(stdout);

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,12 @@
 static void	mictl_render_members(const json_t *, int);
 static void	mictl_render_elements(const json_t *, int);
 
+static const struct option mictl_longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static void __attribute__((noreturn))
 mictl_usage(int status)
 {
@@ -50,8 +57,10 @@ mictl_usage(int status)
 	    MICTL_SOCKET ")\n"
 	    "  -t SECONDS  give up when the server is silent that long "
 	    "(default %d, 0 = never)\n"
-	    "  mictl ls    lists the commands; mictl system.methodHelp CMD "
-	    "explains one\n", MICTL_TIMEOUT);
+	    "  -V, --version, -h, --help\n"
+	    "  mictl ls    lists the commands; mictl help CMD (= "
+	    "system.methodHelp CMD)\n"
+	    "              explains one. See mictl(8).\n", MICTL_TIMEOUT);
 	exit(status);
 }
 
@@ -340,7 +349,8 @@ main(int argc, char *argv[])
 	if ((path = getenv(MICTL_ENV_SOCKET)) == NULL || path[0] == '\0')
 		path = MICTL_SOCKET;
 	/* "+": stop at the command, its args may start with '-'. */
-	while ((ch = getopt(argc, argv, "+hjs:t:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hjs:t:V", mictl_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			mictl_usage(MICTL_EXIT_OK);
@@ -370,6 +380,9 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		mictl_usage(MICTL_EXIT_FAIL);
 
+	/* sercmd habit: "help CMD" is the server's system.methodHelp. */
+	if (strcmp(argv[0], "help") == 0 && argc == 2)
+		argv[0] = (char *)"system.methodHelp";
 	req = mictl_request(argv[0], argc - 1, argv + 1);
 	fd = mictl_connect(path, timeout);
 	mictl_send(fd, req);

@@ -252,5 +252,7 @@ int	store_trusted_rm(const struct store_db *db, int64_t id,
  * final flush: the last close folds the WAL into the database file.
  */
 void	store_release(void);
+/* The SQLite library's version, or NULL: built without it. */
+const char *store_sqlite_lib(void);
 
 #endif

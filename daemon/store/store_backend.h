@@ -61,5 +61,6 @@ int	store_sqlite_trusted_add(const char *file,
 int	store_sqlite_trusted_rm(const char *file, int64_t id,
 	    struct errbuf *errs);
 void	store_sqlite_release(void);
+const char *store_sqlite_version(void);
 
 #endif

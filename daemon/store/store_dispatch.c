@@ -119,3 +119,9 @@ store_release(void)
 {
 	store_sqlite_release();
 }
+
+const char *
+store_sqlite_lib(void)
+{
+	return store_sqlite_version();
+}

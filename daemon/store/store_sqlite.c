@@ -743,3 +743,9 @@ store_sqlite_trusted_rm(const char *file, int64_t id, struct errbuf *errs)
 	sqlite3_finalize(st);
 	return ssq_edit_end(&d, r);
 }
+
+const char *
+store_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}

@@ -143,3 +143,9 @@ void
 store_sqlite_release(void)
 {
 }
+
+const char *
+store_sqlite_version(void)
+{
+	return NULL;
+}

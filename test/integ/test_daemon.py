@@ -20,7 +20,36 @@ def run(*args, **kw):
 def test_version():
     r = run(SIPD, "-V")
     assert r.returncode == 0
-    assert r.stdout.startswith("sipd ")
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("sipd ")
+    assert lines[1].startswith("build: ") and ", sanitizers: " in lines[1]
+    assert lines[2].startswith("storage: text (DB_TEXT)")
+    assert lines[3].startswith("libevent ") and "OpenSSL" in lines[3]
+    assert run(SIPD, "--version").stdout == r.stdout
+    h = run(SIPD, "--help")
+    assert h.returncode == 0 and h.stdout.startswith("usage: sipd ")
+    assert h.stdout == run(SIPD, "-h").stdout
+
+
+def test_mictl_help_and_version(sipd):
+    r = run(MICTL, "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: mictl ")
+    assert run(MICTL, "--version").stdout.startswith("mictl (sipd ")
+    helped = sipd.mictl("help", "ul.dump")
+    assert helped.returncode == 0
+    assert helped.stdout == sipd.mictl("system.methodHelp", "ul.dump").stdout
+    assert helped.stdout.startswith("ul.dump")
+
+
+def test_unknown_key_hint(tmp_path):
+    cfg = tmp_path / "typo.cfg"
+    cfg.write_text("pstn.gw_ipp = 192.0.2.1\nfoo.bar = 1\n")
+    r = run(SIPD, "-c", "-f", str(cfg), "-o", "childrn=3")
+    assert r.returncode == 1
+    assert r.stderr == (
+        '%s:1: unknown key "pstn.gw_ipp" (did you mean pstn.gw_ip?)\n'
+        '%s:2: unknown key "foo.bar"\n'
+        '-o: unknown key "childrn" (did you mean children?)\n' % (cfg, cfg))
 
 
 def test_usage_errors_exit_2():

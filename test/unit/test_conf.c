@@ -645,7 +645,10 @@ test_syntax_errors(void **state)
 {
 	(void)state;
 	assert_line_error("foo.bar = 1\n", "%F:1: unknown key \"foo.bar\"\n");
-	assert_line_error("Children = 1\n", "%F:1: unknown key \"Children\"\n");
+	assert_line_error("Children = 1\n", "%F:1: unknown key \"Children\" "
+	    "(did you mean children?)\n");
+	assert_line_error("usrloc.max_contact = 1\n", "%F:1: unknown key "
+	    "\"usrloc.max_contact\" (did you mean usrloc.max_contacts?)\n");
 	assert_line_error("children 4\n",
 	    "%F:1: missing \"=\" after \"children\"\n");
 	assert_line_error("children\n",
