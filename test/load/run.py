@@ -328,6 +328,15 @@ class Kamailio(Server):
     def rpc_cmd(self):
         return ["kamcmd", "-s", self.ctl]
 
+    def db_url(self, db):
+        # 5.6 db_sqlite takes the path after "sqlite://" + a host part
+        # ("sqlite:///tmp/x.db" opens the relative "tmp/x.db"): an
+        # absolute path needs a fourth slash
+        if self.backend == "sqlite":
+            return "sqlite:///" + os.path.join(os.path.abspath(db),
+                                               SQLITE_FILE)
+        return super().db_url(db)
+
     def ready(self):
         # usrloc preloads in the SIP-init child, after ctl answers
         if not super().ready():
