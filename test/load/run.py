@@ -1030,6 +1030,10 @@ def main():
                     "else 300)")
     ap.add_argument("--sipd-opt", action="append", default=[],
                     metavar="KEY=VALUE", help="extra sipd config line")
+    ap.add_argument("--new-opt", action="append", default=[],
+                    metavar="KEY=VALUE", help="extra config line for the "
+                    "--build sipds only (not sipd-old: a key the old code "
+                    "does not know would stop it)")
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temp folder (logs, SIPp stats)")
@@ -1103,7 +1107,9 @@ def main():
         for b in backends:
             n = "sipd-" + b
             servers.append(Sipd(os.path.join(work, n), args.children,
-                                args.build, extra, n, b))
+                                args.build, extra + [
+                                    tuple(o.split("=", 1))
+                                    for o in args.new_opt], n, b))
     if args.baseline_build:
         servers.append(Sipd(os.path.join(work, "sipd-old"), args.children,
                             args.baseline_build, extra, "sipd-old", "text"))
