@@ -155,8 +155,13 @@ def udp_port_drops(port):
 
 class Server:
     name = "?"
+    kind = "?"          # which gen_tables.py folder (3.0 or 5.6 layout)
+    backend = "text"    # text (DB_TEXT folder) or sqlite (DIR/sipd.db)
 
-    def __init__(self, workdir, children):
+    def __init__(self, workdir, children, name=None, backend="text"):
+        if name:
+            self.name = name
+        self.backend = backend
         self.dir = workdir
         self.children = children
         self.port = free_udp_port()
@@ -245,12 +250,23 @@ class Server:
     def loaded(self):
         return None
 
+    def db_url(self, db):
+        db = os.path.abspath(db)
+        if self.backend == "sqlite":
+            return "sqlite://" + os.path.join(db, SQLITE_FILE)
+        return "text://" + db
+
+
+SQLITE_FILE = "sipd.db"
+
 
 class Sipd(Server):
     name = "sipd"
+    kind = "sipd"
 
-    def __init__(self, workdir, children, build, extra):
-        super().__init__(workdir, children)
+    def __init__(self, workdir, children, build, extra, name=None,
+                 backend="text"):
+        super().__init__(workdir, children, name, backend)
         build = os.path.abspath(build)
         self.bin = os.path.join(build, "daemon", "sipd")
         self.mictl = os.path.join(build, "mi", "mictl")
@@ -262,7 +278,7 @@ class Sipd(Server):
         conf = [
             ("listen", "udp:127.0.0.1:%d" % self.port),
             ("children", str(self.children)),
-            ("db_url", "text://" + os.path.abspath(db)),
+            ("db_url", self.db_url(db)),
             ("mi.socket", self.sock),
             ("pid_file", os.path.join(self.dir, "sipd.pid")),
             ("log.level", "warning"),
@@ -288,9 +304,11 @@ class Sipd(Server):
 
 class Kamailio(Server):
     name = "kamailio"
+    kind = "kamailio"
 
-    def __init__(self, workdir, children, shm_mb, pkg_mb):
-        super().__init__(workdir, children)
+    def __init__(self, workdir, children, shm_mb, pkg_mb, name=None,
+                 backend="text"):
+        super().__init__(workdir, children, name, backend)
         self.ctl = "unix:" + os.path.join(self.dir, "kamailio.ctl")
         self.fifo = os.path.join(self.dir, "kamailio_rpc.fifo")
         self.shm_mb, self.pkg_mb = shm_mb, pkg_mb
@@ -301,13 +319,23 @@ class Kamailio(Server):
                 "-Y", self.dir, "-w", self.dir,
                 "-A", "KAM_LISTEN=udp:127.0.0.1:%d" % self.port,
                 "-A", "KAM_CHILDREN=%d" % self.children,
-                "-A", 'KAM_DB="text://%s"' % os.path.abspath(db),
+                "-A", 'KAM_DB="%s"' % self.db_url(db),
                 "-A", 'KAM_CTL="%s"' % self.ctl,
                 "-A", 'KAM_FIFO="%s"' % self.fifo,
-                "-A", 'KAM_RUNDIR="%s/"' % self.dir]
+                "-A", 'KAM_RUNDIR="%s/"' % self.dir] + (
+                    ["-A", "KAM_SQLITE"] if self.backend == "sqlite" else [])
 
     def rpc_cmd(self):
         return ["kamcmd", "-s", self.ctl]
+
+    def db_url(self, db):
+        # 5.6 db_sqlite takes the path after "sqlite://" + a host part
+        # ("sqlite:///tmp/x.db" opens the relative "tmp/x.db"): an
+        # absolute path needs a fourth slash
+        if self.backend == "sqlite":
+            return "sqlite:///" + os.path.join(os.path.abspath(db),
+                                               SQLITE_FILE)
+        return super().db_url(db)
 
     def ready(self):
         # usrloc preloads in the SIP-init child, after ctl answers
@@ -687,7 +715,13 @@ def ratio(a, b, f="%.2f"):
 
 
 def report(results, args, started):
-    names = [n for n in ("sipd", "kamailio") if n in results]
+    names = list(results)           # in the order the servers were made
+    sipds = [n for n in names if n.startswith("sipd")]
+    kams = [n for n in names if n.startswith("kamailio")]
+    # ratio columns: every sipd against the better Kamailio of that row
+    # (the cheaper one; the faster one on the rate rows); new vs old sipd
+    rcols = [n for n in sipds if n != "sipd-old"] if kams else []
+    old = "sipd-old" in names and "sipd-text" in names
     rows = []
 
     def per_k(r):
@@ -703,13 +737,17 @@ def report(results, args, started):
             v = v[k] if isinstance(v, (list, tuple)) else v.get(k)
         return v
 
-    def row(label, vals, f="%.1f", rat=True, target=""):
+    def row(label, vals, f="%.1f", rat=True, target="", higher=False):
         cells = [fmt(v, f) if not isinstance(v, str) else v for v in vals]
-        if len(names) == 2 and rat and not any(isinstance(v, str)
-                                               for v in vals):
-            cells.append(ratio(vals[0], vals[1]))
-        elif len(names) == 2:
-            cells.append("")
+        num = rat and not any(isinstance(v, str) for v in vals)
+        by = dict(zip(names, vals))
+        kv = [by[k] for k in kams if by.get(k) is not None]
+        ref = (max(kv) if higher else min(kv)) if kv else None
+        for n in rcols:
+            cells.append(ratio(by.get(n), ref) if num else "")
+        if old:
+            cells.append(ratio(by.get("sipd-text"), by.get("sipd-old"))
+                         if num else "")
         cells.append(target)
         rows.append("| %s | %s |" % (label, " | ".join(cells)))
 
@@ -740,13 +778,13 @@ def report(results, args, started):
                 default=None)
         best.append(b)
     row("Highest offered rate with zero failures (ladder, %g s per rung)"
-        % args.step_seconds, best, "%.0f", target="≥ 15000")
+        % args.step_seconds, best, "%.0f", target="≥ 15000", higher=True)
     ach = []
     for n, b in zip(names, best):
         a = [r.get("achieved") for r in results[n]["ladder"]
              if r["rate"] == b]
         ach.append(a[0] if a else None)
-    row("  achieved by SIPp at that rung /s", ach, "%.0f")
+    row("  achieved by SIPp at that rung /s", ach, "%.0f", higher=True)
     for label, key in (("idle", "mem_idle"),
                        ("%d bindings" % args.users, "mem_10k"),
                        ("%d bindings" % args.bindings, "mem_big")):
@@ -788,10 +826,10 @@ def report(results, args, started):
         "write-back) (s)" %
         args.bindings, [g(n, "stop_big") for n in names], "%.3f")
 
-    hdr = "| Figure | " + " | ".join(names) + \
-        (" | sipd / Kamailio |" if len(names) == 2 else " |") + \
-        " sipd target |"
-    sep = "|---|" + "---|" * (len(names) + (2 if len(names) == 2 else 1))
+    hdr = "| Figure | " + " | ".join(names) + " | " + "".join(
+        "%s / best Kamailio | " % n for n in rcols) + (
+        "sipd-text / sipd-old | " if old else "") + "sipd target |"
+    sep = "|---|" + "---|" * (len(names) + len(rcols) + int(old) + 1)
     out = ["## Registration load, %s" % time.strftime(
         "%Y-%m-%d %H:%M", time.localtime(started)), "",
         "Command: `%s`" % " ".join([os.path.relpath(sys.argv[0], SRCDIR)
@@ -828,6 +866,100 @@ def report(results, args, started):
                 notes.append("- %s %s: %s" % (n, k, g(n, k)))
     if notes:
         out += ["", "Notes:"] + notes
+    return "\n".join(out)
+
+
+# ---- regression check: new vs old sipd ------------------------------------
+
+def regress(servers, args, db_copy, small, csv, sipp_port, work, started):
+    """N rounds of sipd-text (args.build) vs sipd-old (--baseline-build),
+    both on DB_TEXT, order alternating per round: fresh start on the same
+    users, warm-up, every user registers once (PSS of the tree after),
+    fixed run (CPU per registration). Returns the markdown table."""
+    import statistics
+    new = [s for s in servers if s.name == "sipd-text"][0]
+    old = [s for s in servers if s.name == "sipd-old"][0]
+    per = {new.name: [], old.name: []}
+    for rnd in range(args.regress):
+        order = [new, old] if rnd % 2 == 0 else [old, new]
+        got = {}
+        for s in order:
+            s.start(db_copy(s, small))
+        for s in order:
+            run_sipp(s, csv, 100, 100, sipp_port, work, "warmup")
+        for s in order:
+            r = run_sipp(s, csv, args.users, 2000, sipp_port, work, "fill")
+            got[s.name] = {"pss": mem_sample(s, 1.0)[1],
+                           "fill_failed": r.get("failed")}
+        for s in order:
+            r = run_sipp(s, csv, args.fixed_count, args.fixed_rate,
+                         sipp_port, work, "fixed")
+            got[s.name]["us"] = (r["cpu"] / r["ok"] * 1e6 if r.get("ok")
+                                 else None)
+            got[s.name]["failed"] = r.get("failed")
+            got[s.name]["retrans"] = r.get("retrans")
+        for s in order:
+            s.stop()
+        for n in per:
+            per[n].append(got[n])
+        say("round %d (%s first): %s" % (
+            rnd + 1, order[0].name, "; ".join(
+                "%s %.1f µs/reg, PSS %d kB, failed %s" % (
+                    n, got[n]["us"] or 0, got[n]["pss"], got[n]["failed"])
+                for n in per)))
+
+    def rat(a, b):
+        return None if a is None or not b else a / b
+    rows = []
+    for i in range(args.regress):
+        a, b = per[new.name][i], per[old.name][i]
+        rows.append("| %d (%s first) | %s | %s | %s | %.2f | %.2f | %s | "
+                    "%s / %s |" % (
+                        i + 1, "new" if i % 2 == 0 else "old",
+                        fmt(a["us"], "%.1f"), fmt(b["us"], "%.1f"),
+                        fmt(rat(a["us"], b["us"]), "%.3f"),
+                        a["pss"] / 1024, b["pss"] / 1024,
+                        fmt(rat(a["pss"], b["pss"]), "%.3f"),
+                        a["failed"], b["failed"]))
+    us_r = [rat(a["us"], b["us"]) for a, b in zip(per[new.name],
+                                                    per[old.name])]
+    us_r = [x for x in us_r if x is not None]
+    pss_r = [a["pss"] / b["pss"] for a, b in zip(per[new.name],
+                                                   per[old.name])]
+    med = statistics.median
+
+    def mv(n, k):
+        v = [x[k] for x in per[n] if x[k] is not None]
+        return med(v) if v else None
+    rows.append("| **median** | **%s** | **%s** | **%s** | **%.2f** | "
+                "**%.2f** | **%s** | |" % (
+                    fmt(mv(new.name, "us"), "%.1f"),
+                    fmt(mv(old.name, "us"), "%.1f"),
+                    fmt(med(us_r) if us_r else None, "%.3f"),
+                    mv(new.name, "pss") / 1024, mv(old.name, "pss") / 1024,
+                    fmt(med(pss_r), "%.3f")))
+    rows.append("| min–max of the per-round ratios | | | %s | | | %s | |" % (
+        "%.3f–%.3f" % (min(us_r), max(us_r)) if us_r else "–",
+        "%.3f–%.3f" % (min(pss_r), max(pss_r))))
+    verdict = []
+    for what, v in (("CPU per registration", med(us_r) if us_r else None),
+                    ("PSS with %d bindings" % args.users, med(pss_r))):
+        verdict.append("%s new/old median %s: %s" % (
+            what, fmt(v, "%.3f"), "–" if v is None else
+            ("PASS (≤ 1.05)" if v <= 1.05 else "FAIL (> 1.05)")))
+    out = ["## Regression check, %s" % time.strftime(
+        "%Y-%m-%d %H:%M", time.localtime(started)), "",
+        "Command: `%s`" % " ".join(["test/load/run.py"] + sys.argv[1:]),
+        "Machine: %d CPUs, load average before start %s; SIPp %s; "
+        "%d workers each; new = %s, old = %s (both DB_TEXT)" % (
+            os.cpu_count(), args.loadavg, args.sipp_version, args.children,
+            os.path.relpath(os.path.abspath(args.build)),
+            os.path.abspath(args.baseline_build)), "",
+        "| round | new µs/reg | old µs/reg | new/old | new PSS %dk (MB) | "
+        "old PSS %dk (MB) | new/old | fixed-run failed new / old |" % (
+            args.users // 1000, args.users // 1000),
+        "|---|---:|---:|---:|---:|---:|---:|---|"] + rows + [""] + [
+        "- " + v for v in verdict]
     return "\n".join(out)
 
 
@@ -871,6 +1003,20 @@ def main():
                     help="sipd build dir (default: build)")
     ap.add_argument("--servers", default="sipd,kamailio",
                     help="comma list (kamailio is skipped if not installed)")
+    ap.add_argument("--backends", default="text,sqlite",
+                    help="comma list of storage backends each server runs "
+                    "on: text (DB_TEXT), sqlite (one SQLite file in "
+                    "Kamailio 5.6's schema, made by sipd-db convert); "
+                    "servers are named sipd-text, kamailio-sqlite, ...")
+    ap.add_argument("--baseline-build",
+                    help="a second sipd build dir (older code), run as "
+                    "sipd-old on DB_TEXT beside the others; the table gets "
+                    "a sipd-text / sipd-old column")
+    ap.add_argument("--regress", type=int, metavar="N",
+                    help="with --baseline-build: only the regression check, "
+                    "N rounds of sipd-text vs sipd-old (fresh start, 10k "
+                    "registrations, PSS, fixed run), order alternating; "
+                    "medians and spread of new/old")
     ap.add_argument("--children", type=int, default=2,
                     help="UDP workers of each server (default 2)")
     ap.add_argument("--users", type=int, default=10000)
@@ -884,6 +1030,10 @@ def main():
                     "else 300)")
     ap.add_argument("--sipd-opt", action="append", default=[],
                     metavar="KEY=VALUE", help="extra sipd config line")
+    ap.add_argument("--new-opt", action="append", default=[],
+                    metavar="KEY=VALUE", help="extra config line for the "
+                    "--build sipds only (not sipd-old: a key the old code "
+                    "does not know would stop it)")
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temp folder (logs, SIPp stats)")
@@ -901,6 +1051,21 @@ def main():
             setattr(args, k, v)
     args.ladder = [int(x) for x in str(args.ladder).split(",") if x]
     want = args.servers.split(",")
+    backends = [b for b in args.backends.split(",") if b]
+    for b in backends:
+        if b not in ("text", "sqlite"):
+            sys.exit("--backends: text or sqlite, not %r" % b)
+    if args.regress:
+        if not args.baseline_build:
+            sys.exit("--regress needs --baseline-build")
+        want, backends = ["sipd"], ["text"]
+    if "sqlite" in backends and "kamailio" in want and not os.path.exists(
+            "/usr/lib/x86_64-linux-gnu/kamailio/modules/db_sqlite.so"):
+        say("db_sqlite not installed: no kamailio-sqlite "
+            "(apt-get install -y kamailio-sqlite-modules)")
+        kam_backends = [b for b in backends if b != "sqlite"]
+    else:
+        kam_backends = backends
     if "kamailio" in want and not shutil.which("kamailio"):
         say("kamailio not installed: sipd only "
             "(apt-get install -y kamailio)")
@@ -924,24 +1089,59 @@ def main():
              str(args.bindings), "--out", big, "--contact-port",
              str(sipp_port)], check=True)
     csv = os.path.join(small, "users.csv")
+    if "sqlite" in backends:
+        # one SQLite file per table set, Kamailio 5.6's schema and version
+        # rows, converted from sipd's DB_TEXT tables; both servers get
+        # copies of it
+        sipd_db = os.path.join(os.path.abspath(args.build), "daemon",
+                               "store", "sipd-db")
+        for d in (small, big):
+            os.makedirs(os.path.join(d, "sqlite"))
+            run_cmd([sipd_db, "convert", "text://" + os.path.join(d, "sipd"),
+                     "sqlite://" + os.path.join(d, "sqlite", SQLITE_FILE)],
+                    check=True, stdout=subprocess.DEVNULL)
 
     extra = [tuple(o.split("=", 1)) for o in args.sipd_opt]
     servers = []
     if "sipd" in want:
-        servers.append(Sipd(os.path.join(work, "sipd"), args.children,
-                            args.build, extra))
+        for b in backends:
+            n = "sipd-" + b
+            servers.append(Sipd(os.path.join(work, n), args.children,
+                                args.build, extra + [
+                                    tuple(o.split("=", 1))
+                                    for o in args.new_opt], n, b))
+    if args.baseline_build:
+        servers.append(Sipd(os.path.join(work, "sipd-old"), args.children,
+                            args.baseline_build, extra, "sipd-old", "text"))
     if "kamailio" in want:
-        servers.append(Kamailio(os.path.join(work, "kamailio"),
-                                args.children, 1024, 512))
+        for b in kam_backends:
+            n = "kamailio-" + b
+            servers.append(Kamailio(os.path.join(work, n), args.children,
+                                    1024, 512, n, b))
     results = {s.name: {"ladder": []} for s in servers}
 
     def db_copy(srv, which):
-        src = os.path.join(which, srv.name)
+        src = os.path.join(which, srv.kind if srv.backend == "text"
+                           else "sqlite")
         dst = os.path.join(srv.dir, "db-" + os.path.basename(which))
         if os.path.exists(dst):
             shutil.rmtree(dst)
         shutil.copytree(src, dst)
         return dst
+
+    if args.regress:
+        try:
+            table = regress(servers, args, db_copy, small, csv, sipp_port,
+                            work, started)
+        finally:
+            for s in servers:
+                if s.proc is not None:
+                    s.stop()
+        finish(table, args, work, "Commands run (first of each kind):",
+               lambda c: (c.split()[0] + " " + (c.split(" -sf ")[0]
+                          .split()[-1] if " -sf " in c else
+                          " ".join(c.split()[1:3])),))
+        return
 
     try:
         # idle, 10k, fixed, ladder: both servers up, measured one at a time
