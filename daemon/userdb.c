@@ -90,8 +90,10 @@ userdb_fill(size_t reserved, unsigned long n, unsigned long cap,
 static void
 userdb_users_fill(size_t reserved, struct shm_fill *ret)
 {
-	userdb_fill(reserved, usertab_count(userdb_users),
-	    usertab_capacity(userdb_users), ret);
+	(void)reserved;
+	ret->sf_entries = usertab_count(userdb_users);
+	ret->sf_capacity = usertab_capacity(userdb_users);
+	ret->sf_used = usertab_bytes_used(userdb_users);
 }
 
 static void

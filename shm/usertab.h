@@ -2,8 +2,8 @@
  * usertab: the subscriber table in shm, so that an edit or a reload by
  * the master is seen by every worker at its next lookup, with no
  * worker restarted. Fixed capacity (auth.max_subscribers), sized at
- * start; records are dense (a removal moves the last one into the
- * hole), so only the pages of the users present are ever touched.
+ * start; records are variable-length (~100 bytes for a typical user)
+ * and packed, so only the pages of the users present are ever touched.
  *
  * One writer, the master, between usertab_write_begin() and _end();
  * any process reads, without locking (seqlock.h). Keys are usernames
@@ -22,6 +22,8 @@
 #define USERTAB_HA1_MAX		32	/* MD5 in hex */
 
 #define USERTAB_SHM_ALIGN	64
+/* Record numbers and heap words are 32-bit; far above any real table. */
+#define USERTAB_MAX_USERS	(1U << 24)
 
 /* Which secrets a user has (the others are empty). */
 #define USERTAB_HAS_PASSWORD	0x1
@@ -80,6 +82,8 @@ int	usertab_get(struct usertab *t, uint32_t hash, const char *user,
 int	usertab_at(struct usertab *t, unsigned i, struct usertab_user *ret);
 unsigned usertab_count(struct usertab *t);
 unsigned usertab_capacity(const struct usertab *t);
+/* Bytes the present users take (records and their index entries). */
+size_t	usertab_bytes_used(struct usertab *t);
 /* Bumped by every change: lets a reader tell the table moved. */
 uint64_t usertab_changes(struct usertab *t);
 

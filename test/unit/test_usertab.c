@@ -161,6 +161,70 @@ test_capacity_is_exact(void **state)
 	assert_int_equal(ut_put("one-more", "x"), 0);
 }
 
+/*
+ * Replacing users over and over fills the heap with garbage: it is
+ * compacted in place, and every user keeps its latest record. Users
+ * with every field at its limit fit max_users times.
+ */
+static void
+test_compaction_and_full_records(void **state)
+{
+	struct usertab		*small;
+	struct usertab_user	 u, got;
+	static char		 mem[1 << 16] __attribute__((aligned(64)));
+	char			 name[8], pw[USERTAB_PASSWORD_MAX + 1];
+	int			 i, k;
+
+	(void)state;
+	assert_true(usertab_shm_size(4) <= sizeof(mem));
+	memset(mem, 0, sizeof(mem));
+	assert_int_equal(usertab_init(mem, 4, &small), 0);
+	for (k = 0; k < 50; k++) {
+		for (i = 0; i < 4; i++) {
+			snprintf(name, sizeof(name), "c%d", i);
+			snprintf(pw, sizeof(pw), "pw-%d-%d", i, k);
+			ut_user(&u, name, pw);
+			usertab_write_begin(small);
+			assert_int_equal(usertab_put(small, &u), 0);
+			usertab_write_end(small);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		snprintf(pw, sizeof(pw), "pw-%d-49", i);
+		assert_int_equal(usertab_get(small, ut_hash(name), name,
+		    strlen(name), &got), 0);
+		assert_string_equal(got.uu_password, pw);
+	}
+	/* Now four users at every limit, replacing the small ones. */
+	usertab_write_begin(small);
+	usertab_clear(small);
+	usertab_write_end(small);
+	memset(pw, 'p', USERTAB_PASSWORD_MAX);
+	pw[USERTAB_PASSWORD_MAX] = '\0';
+	for (i = 0; i < 4; i++) {
+		ut_user(&u, "x", pw);
+		memset(u.uu_user, 'a' + i, USERTAB_USER_MAX);
+		u.uu_user_len = USERTAB_USER_MAX;
+		u.uu_hash = (uint32_t)i;
+		memset(u.uu_domain, 'd', USERTAB_DOMAIN_MAX);
+		u.uu_domain_len = USERTAB_DOMAIN_MAX;
+		memset(u.uu_ha1, 'f', USERTAB_HA1_MAX);
+		memset(u.uu_ha1b, 'e', USERTAB_HA1_MAX);
+		u.uu_flags |= USERTAB_HAS_HA1 | USERTAB_HAS_HA1B;
+		usertab_write_begin(small);
+		assert_int_equal(usertab_put(small, &u), 0);
+		usertab_write_end(small);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(usertab_at(small, (unsigned)i, &got), 0);
+		assert_int_equal(got.uu_user_len, USERTAB_USER_MAX);
+		assert_int_equal(got.uu_password_len, USERTAB_PASSWORD_MAX);
+		assert_memory_equal(got.uu_ha1b, "eeee", 4);
+	}
+	assert_int_equal(usertab_at(small, 4, &got), -ENOENT);
+}
+
 static void
 test_other_process_sees_changes(void **state)
 {
@@ -198,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_put_get_replace),
 		cmocka_unit_test(test_delete_keeps_every_other_user),
 		cmocka_unit_test(test_capacity_is_exact),
+		cmocka_unit_test(test_compaction_and_full_records),
 		cmocka_unit_test(test_other_process_sees_changes),
 	};
 
