@@ -15,7 +15,10 @@
  *    them), and a probe compares hashes without touching the heap.
  *  - an open-addressing index (linear probing, load at most 3/4) of
  *    record numbers + 1, 0 when empty; removal shifts the probe run
- *    back, so there are no tombstones.
+ *    back, so there are no tombstones. Its room is reserved for
+ *    max_users, but only a power-of-two prefix sized to the users
+ *    present is in use (doubled, and rehashed, as they grow): 10,000
+ *    users touch 64 KB of it, not the 512 KB max_users = 100,000 needs.
  *
  * Every shared word is a relaxed atomic under the table's seqlock; a
  * reader copies a record out and keeps it only if seq did not move.
@@ -52,7 +55,8 @@ struct usertab {
 	_Atomic uint64_t	 ut_changes;
 	_Atomic uint32_t	 ut_count;
 	uint32_t		 ut_cap;
-	uint32_t		 ut_mask;	/* index slots - 1 */
+	_Atomic uint32_t	 ut_mask;	/* index slots in use - 1 */
+	uint32_t		 ut_max_mask;	/* index slots reserved - 1 */
 	uint32_t		 ut_heap_words;
 	_Atomic uint32_t	 ut_heap_used;	/* words */
 	_Atomic uint32_t	 ut_heap_garbage; /* words */
@@ -116,7 +120,8 @@ usertab_init(void *mem, unsigned max_users, struct usertab **ret)
 	/* mem is zeroed: an empty index, no records. */
 	t = (struct usertab *)p;
 	t->ut_cap = max_users;
-	t->ut_mask = slots - 1;
+	t->ut_max_mask = slots - 1;
+	atomic_init(&t->ut_mask, slots < 16 ? slots - 1 : 15);
 	t->ut_heap_words = (uint32_t)usertab_heap_words(max_users);
 	n = sizeof(*t);
 	t->ut_index = (_Atomic uint32_t *)(p + n);
@@ -274,9 +279,12 @@ static long
 usertab_find(struct usertab *t, uint32_t hash, const char *user, size_t len,
     struct usertab_user *ret)
 {
-	uint32_t	 i = hash & t->ut_mask, r, v, n;
+	uint32_t	 mask = ut_ld32(&t->ut_mask), i, r, v, n;
 
-	for (n = 0; n <= t->ut_mask; n++, i = (i + 1) & t->ut_mask) {
+	if (mask > t->ut_max_mask)
+		return -1;
+	i = hash & mask;
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		if ((v = ut_ld32(&t->ut_index[i])) == 0)
 			return -1;
 		r = v - 1;
@@ -297,9 +305,9 @@ usertab_find(struct usertab *t, uint32_t hash, const char *user, size_t len,
 static long
 usertab_slot_of(struct usertab *t, uint32_t hash, uint32_t r)
 {
-	uint32_t	 i = hash & t->ut_mask, n;
+	uint32_t	 mask = ut_ld32(&t->ut_mask), i = hash & mask, n;
 
-	for (n = 0; n <= t->ut_mask; n++, i = (i + 1) & t->ut_mask)
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask)
 		if (ut_ld32(&t->ut_index[i]) == r + 1)
 			return (long)i;
 	return -1;
@@ -374,6 +382,39 @@ usertab_compact(struct usertab *t)
 	return 0;
 }
 
+/* Puts record number r (hash its hash) into the index. */
+static void
+usertab_slot_add(struct usertab *t, uint32_t hash, uint32_t r)
+{
+	uint32_t	 mask = ut_ld32(&t->ut_mask), i = hash & mask;
+
+	while (ut_ld32(&t->ut_index[i]) != 0)
+		i = (i + 1) & mask;
+	ut_st32(&t->ut_index[i], r + 1);
+}
+
+/*
+ * Doubles the index in use and puts records 0..count-1 back into it.
+ * The slots past the old prefix were never used, so they are zero.
+ */
+static void
+usertab_grow(struct usertab *t, uint32_t count)
+{
+	uint32_t	 r;
+	long		 i;
+
+	for (r = 0; r < count; r++) {
+		i = usertab_slot_of(t, (uint32_t)(ut_ld64(&t->ut_offs[r]) >>
+		    32), r);
+		if (i >= 0)
+			ut_st32(&t->ut_index[i], 0);
+	}
+	ut_st32(&t->ut_mask, ut_ld32(&t->ut_mask) * 2 + 1);
+	for (r = 0; r < count; r++)
+		usertab_slot_add(t, (uint32_t)(ut_ld64(&t->ut_offs[r]) >> 32),
+		    r);
+}
+
 /* Heap words for a record of w words: the word index, or -ENOSPC. */
 static long
 usertab_alloc(struct usertab *t, unsigned w)
@@ -396,7 +437,7 @@ int
 usertab_put(struct usertab *t, const struct usertab_user *u)
 {
 	struct usertab_user	 old;
-	uint32_t		 count, r, i, oldw;
+	uint32_t		 count, r, oldw, mask;
 	long			 at, slot;
 
 	if (u->uu_user_len > USERTAB_USER_MAX ||
@@ -422,10 +463,11 @@ usertab_put(struct usertab *t, const struct usertab_user *u)
 	}
 	ut_st64(&t->ut_offs[count], (uint64_t)u->uu_hash << 32 |
 	    (uint32_t)at);
-	i = u->uu_hash & t->ut_mask;
-	while (ut_ld32(&t->ut_index[i]) != 0)
-		i = (i + 1) & t->ut_mask;
-	ut_st32(&t->ut_index[i], count + 1);
+	mask = ut_ld32(&t->ut_mask);
+	if (((uint64_t)count + 1) * 4 > ((uint64_t)mask + 1) * 3 &&
+	    mask < t->ut_max_mask)
+		usertab_grow(t, count);
+	usertab_slot_add(t, u->uu_hash, count);
 	ut_st32(&t->ut_count, count + 1);
 	return 0;
 }
@@ -434,16 +476,15 @@ usertab_put(struct usertab *t, const struct usertab_user *u)
 static void
 usertab_unslot(struct usertab *t, uint32_t i)
 {
-	uint32_t	 j = i, home, v;
+	uint32_t	 mask = ut_ld32(&t->ut_mask), j = i, home, v;
 
 	for (;;) {
-		j = (j + 1) & t->ut_mask;
+		j = (j + 1) & mask;
 		if ((v = ut_ld32(&t->ut_index[j])) == 0)
 			break;
-		home = (uint32_t)(ut_ld64(&t->ut_offs[v - 1]) >> 32) &
-		    t->ut_mask;
+		home = (uint32_t)(ut_ld64(&t->ut_offs[v - 1]) >> 32) & mask;
 		/* j's entry may move to i only if i lies on its probe path. */
-		if (((j - home) & t->ut_mask) >= ((j - i) & t->ut_mask)) {
+		if (((j - home) & mask) >= ((j - i) & mask)) {
 			ut_st32(&t->ut_index[i], v);
 			i = j;
 		}

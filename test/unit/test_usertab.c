@@ -8,7 +8,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +227,58 @@ test_compaction_and_full_records(void **state)
 	assert_int_equal(usertab_at(small, 4, &got), -ENOENT);
 }
 
+/* A spread hash (FNV-1a) for the growth test. */
+static uint32_t
+ut_fnv(const char *s)
+{
+	uint32_t	 h = 2166136261U;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619U;
+	return h;
+}
+
+/* The index in use doubles as users come: all stay findable. */
+static void
+test_index_grows(void **state)
+{
+	struct usertab		*big;
+	struct usertab_user	 u, got;
+	void			*mem;
+	char			 name[16];
+	int			 i;
+
+	(void)state;
+	mem = calloc(1, usertab_shm_size(20000) + 64);
+	assert_non_null(mem);
+	assert_int_equal(usertab_init((void *)(((uintptr_t)mem + 63) &
+	    ~(uintptr_t)63), 20000, &big), 0);
+	for (i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "g%05d", i);
+		ut_user(&u, name, name);
+		u.uu_hash = ut_fnv(name);
+		usertab_write_begin(big);
+		assert_int_equal(usertab_put(big, &u), 0);
+		usertab_write_end(big);
+	}
+	for (i = 0; i < 10000; i += 2) {
+		snprintf(name, sizeof(name), "g%05d", i);
+		usertab_write_begin(big);
+		assert_int_equal(usertab_del(big, ut_fnv(name), name,
+		    strlen(name)), 0);
+		usertab_write_end(big);
+	}
+	for (i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "g%05d", i);
+		assert_int_equal(usertab_get(big, ut_fnv(name), name,
+		    strlen(name), &got), i % 2 ? 0 : -ENOENT);
+		if (i % 2)
+			assert_string_equal(got.uu_password, name);
+	}
+	assert_int_equal(usertab_count(big), 5000);
+	free(mem);
+}
+
 static void
 test_other_process_sees_changes(void **state)
 {
@@ -263,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_delete_keeps_every_other_user),
 		cmocka_unit_test(test_capacity_is_exact),
 		cmocka_unit_test(test_compaction_and_full_records),
+		cmocka_unit_test(test_index_grows),
 		cmocka_unit_test(test_other_process_sees_changes),
 	};
 
