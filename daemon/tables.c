@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "evtime.h"
 #include "locstore.h"
 #include "log.h"
 #include "loctab.h"
@@ -518,18 +519,17 @@ tables_on_flush(evutil_socket_t fd, short what, void *arg)
 int
 tables_start_timers(struct event_base *base)
 {
-	struct timeval	 one = { 1, 0 };
-	struct timeval	 every = { (time_t)tables_conf->c_ul_flush_interval, 0 };
 
 	tables_expire_ev = event_new(base, -1, EV_PERSIST, tables_on_expire,
 	    NULL);
-	if (tables_expire_ev == NULL || event_add(tables_expire_ev, &one) != 0)
+	if (tables_expire_ev == NULL || evtime_add(tables_expire_ev, 1000) != 0)
 		return -1;
 	if (tables_conf->c_ul_flush_interval == 0)
 		return 0;
 	tables_flush_ev = event_new(base, -1, EV_PERSIST, tables_on_flush,
 	    NULL);
-	if (tables_flush_ev == NULL || event_add(tables_flush_ev, &every) != 0)
+	if (tables_flush_ev == NULL || evtime_add(tables_flush_ev,
+	    (unsigned long)tables_conf->c_ul_flush_interval * 1000) != 0)
 		return -1;
 	return 0;
 }
