@@ -99,13 +99,41 @@ wrap() {
 	    "$bin" >"$out" && chmod +x "$out"
 }
 
+# Debian 12's qemu-user has no set_robust_list(2): glibc then refuses
+# robust process-shared mutexes (ENOTSUP), which every shm table and so
+# sipd itself need. Those tests run only where qemu has it (or on the
+# board); the rest of the unit suite runs either way.
+ROBUST_TESTS="shm_lock usertab replycache loctab stats auth tmtab_fork"
+
+qemu_has_robust() {
+	! qemu-arm-static -L /usr/arm-linux-gnueabihf -strace \
+	    "$PWD/build-armhf/mi/mictl" -h 2>&1 >/dev/null |
+	    grep -q 'set_robust_list.*Function not implemented'
+}
+
 test_armhf() {
 	b="$PWD/build-armhf"
 	rc=0
+	robust=yes
+	qemu_has_robust || robust=no
+	tests=""
+	if [ $robust = no ]; then
+		for t in $(meson test -C "$b" --suite unit --list 2>/dev/null |
+		    sed 's|.* / ||'); do
+			case " $ROBUST_TESTS " in
+			*" $t "*) ;;
+			*) tests="$tests $t" ;;
+			esac
+		done
+		echo "cross: armhf: qemu-user lacks set_robust_list; skipped" \
+		    "(robust mutexes):$ROBUST_TESTS and the integration files"
+	fi
 	echo "cross: armhf unit tests under qemu-arm-static"
+	# shellcheck disable=SC2086
 	meson test -C "$b" --suite unit --num-processes 2 --print-errorlogs \
-	    -t 4 >"$b.test.log" 2>&1 || { tail -40 "$b.test.log"; rc=1; }
+	    $tests >"$b.test.log" 2>&1 || { tail -40 "$b.test.log"; rc=1; }
 	grep -E '^(Ok|Fail|Timeout):' "$b.test.log"
+	[ $robust = no ] && return $rc
 	mkdir -p "$b/qemu"
 	wrap "$b/qemu/sipd" "$b/daemon/sipd"
 	wrap "$b/qemu/mictl" "$b/mi/mictl"
@@ -114,7 +142,7 @@ test_armhf() {
 	SIPD_BIN="$b/qemu/sipd" MICTL_BIN="$b/qemu/mictl" \
 	    SIPD_DB_BIN="$b/qemu/sipd-db" SIPD_BUILDDIR="$b" \
 	    PYTHONPATH=test/integ PYTHONDONTWRITEBYTECODE=1 \
-	    python3 -m pytest -q -p no:cacheprovider \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	    test/integ/test_register.py test/integ/test_proxy.py \
 	    >"$b.integ.log" 2>&1 || { tail -60 "$b.integ.log"; rc=1; }
 	tail -1 "$b.integ.log"
