@@ -26,6 +26,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "evtime.h"
 #include "http.h"
 #include "log.h"
 
@@ -242,7 +243,6 @@ int
 http_start(struct event_base *base, const struct conf *c)
 {
 	const struct conf_http	*h = &c->c_http;
-	struct timeval		 every = { 1, 0 };
 	socklen_t		 len;
 
 	http_conf = c;
@@ -282,7 +282,7 @@ http_start(struct event_base *base, const struct conf *c)
 	}
 	evconnlistener_enable(http_listener);
 	if ((http_sweep_ev = event_new(base, -1, EV_PERSIST, http_sweep_cb,
-	    NULL)) == NULL || event_add(http_sweep_ev, &every) != 0 ||
+	    NULL)) == NULL || evtime_add(http_sweep_ev, 1000) != 0 ||
 	    http_status_start(base) != 0) {
 		http_stop();
 		return -1;

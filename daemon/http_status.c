@@ -19,6 +19,7 @@
 
 #include "config.h"
 
+#include "evtime.h"
 #include "http.h"
 #include "loctab.h"
 #include "proc.h"
@@ -79,12 +80,11 @@ http_tick(evutil_socket_t fd, short what, void *arg)
 int
 http_status_start(struct event_base *base)
 {
-	struct timeval	 every = { 1, 0 };
 
 	http_ring_next = http_ring_n = 0;
 	http_tick(-1, 0, NULL);
 	if ((http_tick_ev = event_new(base, -1, EV_PERSIST, http_tick,
-	    NULL)) == NULL || event_add(http_tick_ev, &every) != 0)
+	    NULL)) == NULL || evtime_add(http_tick_ev, 1000) != 0)
 		return -1;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include "http.h"
+#include "evtime.h"
 #include "log.h"
 #include "loctab.h"
 #include "master.h"
@@ -137,7 +138,6 @@ master_respawn(int index)
 {
 	struct master_worker	*mw = &master_workers[index];
 	time_t			 now = time(NULL);
-	struct timeval		 tv = { RESPAWN_DELAY_SEC, 0 };
 
 	if (now - mw->mw_window_start >= RESPAWN_WINDOW_SEC) {
 		mw->mw_window_start = now;
@@ -155,7 +155,7 @@ master_respawn(int index)
 		mw->mw_delay = evtimer_new(master_base, master_delayed_respawn,
 		    (void *)(intptr_t)index);
 	if (mw->mw_delay)
-		evtimer_add(mw->mw_delay, &tv);
+		evtime_add(mw->mw_delay, RESPAWN_DELAY_SEC * 1000UL);
 }
 
 static int
@@ -234,8 +234,6 @@ master_kill_stragglers(evutil_socket_t fd, short what, void *arg)
 static void
 master_on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct timeval	 tv = { MASTER_STOP_GRACE_SEC, 0 };
-
 	(void)what;
 	(void)arg;
 	switch (sig) {
@@ -253,7 +251,8 @@ master_on_signal(evutil_socket_t sig, short what, void *arg)
 		master_kill_timer = evtimer_new(master_base,
 		    master_kill_stragglers, NULL);
 		if (master_kill_timer)
-			evtimer_add(master_kill_timer, &tv);
+			evtime_add(master_kill_timer,
+			    MASTER_STOP_GRACE_SEC * 1000UL);
 		master_reap();
 		break;
 	case SIGHUP:

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "evtime.h"
 #include "locstore.h"
 #include "log.h"
 #include "loctab.h"
@@ -25,6 +26,7 @@
 #include "tmtab.h"
 #include "runcfg.h"
 #include "shm.h"
+#include "shmplan.h"
 #include "stats.h"
 #include "store.h"
 #include "tables.h"
@@ -84,6 +86,15 @@ tables_verify(const struct conf *c, bool print, bool logit, bool all)
 int
 tables_check(const struct conf *c)
 {
+	struct shmplan	 plan;
+
+	if (shmplan_make(c, &plan) != 0) {
+		fprintf(stderr, "sipd: usrloc.max_contacts, tm.max_transactions "
+		    "or auth.max_subscribers too large\n");
+		return -1;
+	}
+	/* What the start would reserve, before the tables are read. */
+	shmplan_print(stdout, &plan);
 	return tables_verify(c, true, false, true);
 }
 
@@ -247,6 +258,7 @@ tables_tmtab_fill(size_t reserved, struct shm_fill *ret)
 int
 tables_load(const struct conf *c)
 {
+	struct shmplan	 plan;
 	size_t		 size;
 	int		 rc;
 
@@ -255,26 +267,19 @@ tables_load(const struct conf *c)
 	if (tables_verify(c, !log_is_stderr(), true, false) != 0)
 		return -1;
 
-	/* The carves below must follow this order exactly. */
-	size = shm_size_base();
-	size = loctab_shm_size_add(size, c->c_ul_hash_size,
-	    c->c_ul_max_contacts);
-	size = shm_size_add(size, auth_shm_size(c), AUTH_SHM_ALIGN);
-	size = shm_size_add(size, replycache_shm_size(), REPLYCACHE_SHM_ALIGN);
-	size = shm_size_add(size, stats_shm_size((unsigned)c->c_children + 1),
-	    STATS_SHM_ALIGN);
-	size = shm_size_add(size, runcfg_shm_size(), RUNCFG_SHM_ALIGN);
-	size = shm_size_add(size, tmtab_shm_size(c->c_tm_max_transactions),
-	    TMTAB_SHM_ALIGN);
-	size = userdb_shm_size(size, c);
-	if (size == SIZE_MAX) {
-		fprintf(stderr, "sipd: usrloc.max_contacts or "
-		    "tm.max_transactions too large\n");
+	/* shmplan_make() sizes the carves below in this very order. */
+	if (shmplan_make(c, &plan) != 0) {
+		fprintf(stderr, "sipd: usrloc.max_contacts, tm.max_transactions "
+		    "or auth.max_subscribers too large\n");
+		return -1;
+	}
+	size = plan.sp_total;
+	if ((rc = shm_create(size)) != 0) {
+		shmplan_report_failure(&plan, -rc);
 		return -1;
 	}
 	/* shm_table_begin(): core.shmmem reports per table. */
-	if ((rc = shm_create(size)) != 0 ||
-	    (rc = shm_table_begin("location", tables_loctab_fill)) != 0 ||
+	if ((rc = shm_table_begin("location", tables_loctab_fill)) != 0 ||
 	    (rc = loctab_create(c->c_ul_hash_size, c->c_ul_max_contacts,
 	    &tables_lt)) != 0 ||
 	    (rc = shm_table_begin("nonces", NULL)) != 0 ||
@@ -514,18 +519,17 @@ tables_on_flush(evutil_socket_t fd, short what, void *arg)
 int
 tables_start_timers(struct event_base *base)
 {
-	struct timeval	 one = { 1, 0 };
-	struct timeval	 every = { (time_t)tables_conf->c_ul_flush_interval, 0 };
 
 	tables_expire_ev = event_new(base, -1, EV_PERSIST, tables_on_expire,
 	    NULL);
-	if (tables_expire_ev == NULL || event_add(tables_expire_ev, &one) != 0)
+	if (tables_expire_ev == NULL || evtime_add(tables_expire_ev, 1000) != 0)
 		return -1;
 	if (tables_conf->c_ul_flush_interval == 0)
 		return 0;
 	tables_flush_ev = event_new(base, -1, EV_PERSIST, tables_on_flush,
 	    NULL);
-	if (tables_flush_ev == NULL || event_add(tables_flush_ev, &every) != 0)
+	if (tables_flush_ev == NULL || evtime_add(tables_flush_ev,
+	    (unsigned long)tables_conf->c_ul_flush_interval * 1000) != 0)
 		return -1;
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "dispatch.h"
+#include "evtime.h"
 #include "log.h"
 #include "send.h"
 #include "stats.h"
@@ -235,7 +236,6 @@ worker_run(const struct conf *c, struct loctab *location,
 {
 	struct worker_sock	 ws[CONF_MAX_LISTEN];
 	struct event		*ev_term, *ev_tick = NULL;
-	struct timeval		 tick = { 0, TM_TIMER_TICK_MS * 1000 };
 	int			 i, term_fd;
 
 	stats_set_row((unsigned)index);
@@ -263,7 +263,7 @@ worker_run(const struct conf *c, struct loctab *location,
 	if (index == 1) {
 		ev_tick = event_new(worker_base, -1, EV_PERSIST, worker_on_tick,
 		    NULL);
-		if (ev_tick == NULL || event_add(ev_tick, &tick) == -1)
+		if (ev_tick == NULL || evtime_add(ev_tick, TM_TIMER_TICK_MS) == -1)
 			fatalx("cannot start the transaction timer");
 	}
 

@@ -44,6 +44,7 @@
 #include "mi_cmd.h"
 #include "mi_daemon.h"
 #include "mi_reply.h"
+#include "evtime.h"
 #include "mi_server.h"
 #include "mi_stats.h"
 #include "mi_ul.h"
@@ -568,8 +569,6 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct mi_conn	*cn;
-	struct timeval	 idle = { MI_IDLE_TIMEOUT, 0 };
-	struct timeval	 stall = { MI_STALL_TIMEOUT, 0 };
 
 	if (mi_nconns >= MI_MAX_CONNS) {
 		mi_log_warnx("mi: %d clients connected, refusing another",
@@ -601,7 +600,8 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	 */
 	bufferevent_setwatermark(cn->cn_bev, EV_READ, 0, MI_LINE_MAX);
 	bufferevent_setwatermark(cn->cn_bev, EV_WRITE, MI_OUT_LOW, 0);
-	bufferevent_set_timeouts(cn->cn_bev, &idle, &stall);
+	evtime_set_timeouts(cn->cn_bev, MI_IDLE_TIMEOUT * 1000UL,
+	    MI_STALL_TIMEOUT * 1000UL);
 	bufferevent_enable(cn->cn_bev, EV_READ | EV_WRITE);
 }
 
@@ -616,11 +616,9 @@ mi_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 mi_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct timeval	tv = { 1, 0 };
-
 	mi_log_warn("mi: accept");
 	evconnlistener_disable(l);
-	evtimer_add(mi_resume_ev, &tv);
+	evtime_add(mi_resume_ev, 1000);
 }
 
 /* mkdir -p of path's parent folder, new folders 0755. */

@@ -1,0 +1,166 @@
+#!/bin/sh
+# cross.sh: sipd for the boards. Installs what is missing (Debian 12, as
+# root), cross-builds armhf and arm64 with -Dwerror=true into
+# build-armhf/ and build-arm64/, then runs under qemu-user the armhf
+# unit tests (meson's exe_wrapper) and the registrar and proxy
+# integration files against the armhf sipd and mictl.
+#   sh test/cross.sh build   the two builds only
+#   sh test/cross.sh test    builds, then the armhf tests
+# Exit 0 ok, 1 a build or test failed, 77 the cross packages cannot be
+# installed here (CI then skips this step).
+set -u
+cd "$(dirname "$0")/.."
+ARCHES="armhf arm64"
+
+triplet() {
+	case "$1" in
+	armhf) echo arm-linux-gnueabihf ;;
+	arm64) echo aarch64-linux-gnu ;;
+	esac
+}
+
+skip() {
+	echo "cross: skipped ($*)"
+	exit 77
+}
+
+install_missing() {
+	pkgs="qemu-user-static"
+	for a in $ARCHES; do
+		pkgs="$pkgs crossbuild-essential-$a libssl-dev:$a
+		    libjansson-dev:$a libsqlite3-dev:$a libcmocka-dev:$a
+		    libevent-2.1-7:$a libevent-core-2.1-7:$a
+		    libevent-extra-2.1-7:$a libevent-pthreads-2.1-7:$a
+		    libevent-openssl-2.1-7:$a"
+	done
+	missing=""
+	for p in $pkgs; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" = 0 ] || skip "not root: cannot install$missing"
+	command -v apt-get >/dev/null || skip "no apt-get"
+	echo "cross: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	for a in $ARCHES; do
+		dpkg --print-foreign-architectures | grep -qx "$a" ||
+		    dpkg --add-architecture "$a" || skip "dpkg --add-architecture $a"
+	done
+	apt-get update -qq >/dev/null 2>&1 || skip "apt-get update failed"
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+	    skip "apt-get install failed"
+}
+
+# libevent-dev:ARCH conflicts with the native libevent-dev on Debian 12
+# (its event-config.h is in /usr/include): unpack it into a folder of
+# its own instead of installing it, and point pkg-config there.
+libevent_root() {
+	a=$1
+	t=$(triplet "$a")
+	root="$PWD/build-$a-libevent"
+	pc="$root/usr/lib/$t/pkgconfig"
+	[ -f "$pc/libevent.pc" ] && return 0
+	rm -rf "$root" && mkdir -p "$root" || return 1
+	(cd "$root" && apt-get download "libevent-dev:$a" >/dev/null 2>&1) ||
+	    skip "apt-get download libevent-dev:$a failed"
+	dpkg-deb -x "$root"/libevent-dev_*.deb "$root" || return 1
+	sed -i "s|^prefix=/usr|prefix=$root/usr|" "$pc"/*.pc
+	# Its .so links are relative, to the runtime libraries installed
+	# (multiarch) in /usr/lib/TRIPLET: make them absolute.
+	for l in "$root/usr/lib/$t"/*.so; do
+		ln -sf "/usr/lib/$t/$(readlink "$l")" "$l"
+	done
+}
+
+build() {
+	for a in $ARCHES; do
+		libevent_root "$a" || return 1
+		t=$(triplet "$a")
+		if [ ! -f "build-$a/build.ninja" ]; then
+			meson setup "build-$a" --cross-file "conf/cross/$a.txt" \
+			    -Dwerror=true -Dsqlite=enabled \
+			    -Dpkg_config_path="$PWD/build-$a-libevent/usr/lib/$t/pkgconfig" \
+			    >"build-$a.setup.log" 2>&1 ||
+			    { cat "build-$a.setup.log"; return 1; }
+		fi
+		echo "cross: building $a"
+		meson compile -C "build-$a" >"build-$a.log" 2>&1 ||
+		    { tail -50 "build-$a.log"; return 1; }
+	done
+}
+
+# The harness starts SIPD_BIN / MICTL_BIN: scripts that exec them under
+# qemu keep the PID (qemu-user runs the guest in its own process), so
+# stopping by PID and signals work as on the host.
+wrap() {
+	out=$1 bin=$2
+	printf '#!/bin/sh\nexec qemu-arm-static -L /usr/arm-linux-gnueabihf %s "$@"\n' \
+	    "$bin" >"$out" && chmod +x "$out"
+}
+
+# Debian 12's qemu-user has no set_robust_list(2): glibc then refuses
+# robust process-shared mutexes (ENOTSUP), which every shm table and so
+# sipd itself need. Those tests run only where qemu has it (or on the
+# board); the rest of the unit suite runs either way.
+ROBUST_TESTS="shm_lock usertab replycache loctab stats auth tmtab_fork"
+
+qemu_has_robust() {
+	! qemu-arm-static -L /usr/arm-linux-gnueabihf -strace \
+	    "$PWD/build-armhf/mi/mictl" -h 2>&1 >/dev/null |
+	    grep -q 'set_robust_list.*Function not implemented'
+}
+
+test_armhf() {
+	b="$PWD/build-armhf"
+	rc=0
+	robust=yes
+	qemu_has_robust || robust=no
+	tests=""
+	if [ $robust = no ]; then
+		for t in $(meson test -C "$b" --suite unit --list 2>/dev/null |
+		    sed 's|.* / ||'); do
+			case " $ROBUST_TESTS " in
+			*" $t "*) ;;
+			*) tests="$tests $t" ;;
+			esac
+		done
+		echo "cross: armhf: qemu-user lacks set_robust_list; skipped" \
+		    "(robust mutexes):$ROBUST_TESTS and the integration files"
+	fi
+	echo "cross: armhf unit tests under qemu-arm-static"
+	# shellcheck disable=SC2086
+	meson test -C "$b" --suite unit --num-processes 2 --print-errorlogs \
+	    $tests >"$b.test.log" 2>&1 || { tail -40 "$b.test.log"; rc=1; }
+	grep -E '^(Ok|Fail|Timeout):' "$b.test.log"
+	[ $robust = no ] && return $rc
+	mkdir -p "$b/qemu"
+	wrap "$b/qemu/sipd" "$b/daemon/sipd"
+	wrap "$b/qemu/mictl" "$b/mi/mictl"
+	wrap "$b/qemu/sipd-db" "$b/daemon/store/sipd-db"
+	echo "cross: armhf test_register.py test_proxy.py under qemu-arm-static"
+	SIPD_BIN="$b/qemu/sipd" MICTL_BIN="$b/qemu/mictl" \
+	    SIPD_DB_BIN="$b/qemu/sipd-db" SIPD_BUILDDIR="$b" \
+	    PYTHONPATH=test/integ PYTHONDONTWRITEBYTECODE=1 \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    test/integ/test_register.py test/integ/test_proxy.py \
+	    >"$b.integ.log" 2>&1 || { tail -60 "$b.integ.log"; rc=1; }
+	tail -1 "$b.integ.log"
+	return $rc
+}
+
+install_missing
+case "${1:-test}" in
+build)
+	build || exit 1
+	;;
+test)
+	build || exit 1
+	test_armhf || exit 1
+	;;
+*)
+	echo "usage: sh test/cross.sh build|test" >&2
+	exit 2
+	;;
+esac
+echo "cross: ok"
