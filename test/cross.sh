@@ -46,10 +46,13 @@ install_missing() {
 		dpkg --print-foreign-architectures | grep -qx "$a" ||
 		    dpkg --add-architecture "$a" || skip "dpkg --add-architecture $a"
 	done
-	apt-get update -qq >/dev/null 2>&1 || skip "apt-get update failed"
+	# A slow or broken mirror is the archive's fault, not the code's:
+	# bounded, and a skip, not a failure.
+	timeout 180 apt-get update -qq >/dev/null 2>&1 ||
+	    skip "apt-get update failed or took over 3 minutes"
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-	    skip "apt-get install failed"
+	timeout 420 apt-get install -y -qq --no-install-recommends $missing \
+	    >/dev/null || skip "apt-get install failed or took over 7 minutes"
 }
 
 # libevent-dev:ARCH conflicts with the native libevent-dev on Debian 12
