@@ -373,11 +373,17 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 		nb++;
 	}
 	if (nb == 0) {
+		/*
+		 * Every target refused (broadcast, multicast, unspecified):
+		 * the caller still gets a final answer, never silence.
+		 */
 		if (code > 0)
 			tm_reply_local(ref, in, m, src, code,
 			    proxy_reason(code), NULL);
 		else
-			tmtab_abandon(ref);
+			tm_reply_local(ref, in, m, src, 503,
+			    "Service Unavailable - Destination Not Allowed",
+			    NULL);
 		return;
 	}
 	if (m->sm_method == SIP_METHOD_INVITE)
