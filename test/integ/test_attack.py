@@ -43,3 +43,25 @@ def test_invite_to_multicast_contact_answered(px):
     got = [m.code for m in p.drain(p.gw, 1.0)]
     finals = [c for c in got if c >= 200]
     assert finals[:1] == [503], got
+
+
+# --- defect 5: more than 96 header lines got no reply ----------------------
+
+def options_with_lines(c, port, n):
+    """An OPTIONS to sipd itself with n header lines in all."""
+    req = c.request("OPTIONS", "sip:127.0.0.1:%d" % port)
+    head, _, body = req.partition(b"\r\n\r\n")
+    have = head.count(b"\r\n")      # header lines (start line excluded)
+    extra = b"".join(b"X-Pad: %d\r\n" % i for i in range(n - have))
+    return head + b"\r\n" + extra + b"\r\n" + body
+
+
+def test_header_count_edges(sipd):
+    c = Client(sipd.port)
+    for n in (96, 97, 200, 512):
+        r = c.transact(options_with_lines(c, sipd.port, n))
+        assert r is not None and r.code == 200, (n, r)
+    for n in (513, 5000):
+        r = c.transact(options_with_lines(c, sipd.port, n))
+        assert r is not None and r.code == 400, (n, r)
+        assert "Too Many Header" in r.reason, r.reason
