@@ -584,11 +584,12 @@ tm_hex(const char *s, size_t n, uint32_t *ret)
 }
 
 /*
- * A reply to a CANCEL sipd made has sipd's Via alone, so proxy.c cannot
- * check its hash against a next Via; its branch still names the cell.
+ * A reply with sipd's Via alone: the reply to a CANCEL sipd made, or a
+ * reply whose sender lost the caller's Via. proxy.c cannot check its
+ * hash against a next Via; its branch still names the cell.
  */
 static bool
-tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
+tm_lone_via(const struct sip_msg *m, struct sip_via *ret_top)
 {
 	struct sip_iter	 it;
 	struct sip_via	 more;
@@ -602,6 +603,64 @@ tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
 	    sip_via_next(&it, &more) == 0;
 }
 
+/* The cell and branch named by sipd's branch parameter in top. */
+static bool
+tm_branch_ref(const struct sip_via *top, struct tmtab_ref *ret_ref,
+    uint32_t *ret_b)
+{
+	const char	*sfx = top->sv_branch.s + PROXY_BRANCH_LEN;
+
+	return top->sv_branch.len == PROXY_BRANCH_LEN + TM_SUFFIX_LEN &&
+	    sfx[0] == '.' && tm_hex(sfx + 1, 6, &ret_ref->tr_idx) == 0 &&
+	    tm_hex(sfx + 7, 6, &ret_ref->tr_gen) == 0 &&
+	    tm_hex(sfx + 13, 1, ret_b) == 0;
+}
+
+/*
+ * A reply to a forwarded request that lost the caller's Via (a gateway's
+ * 487 after a CANCEL, seen in the field): it still ends the transaction,
+ * as Kamailio's does. The stored request proves the branch (the hash
+ * of its top Via, Call-ID and CSeq is the one in sipd's branch) and
+ * gives what the reply upstream is rebuilt from: code and reason from
+ * the reply, the rest as sipd's own replies. Into tm_fwd; 0 when not.
+ */
+static size_t
+tm_rebuild_reply(struct tmtab_ref ref, const struct sip_msg *m,
+    const struct sip_via *top)
+{
+	struct tmtab_out	 out;
+	const struct tmtab_act	*a;
+	struct sip_msg		 req;
+	struct sip_via		 via;
+	struct sip_str		 callid, rcallid;
+	struct sip_cseq		 cseq, rcseq;
+	char			 branch[PROXY_BRANCH_LEN + 1];
+	char			 reason[128];
+	size_t			 n;
+
+	tm_out_init(&out);
+	if (tmtab_request(ref, &out) != 0 || out.to_n != 1 ||
+	    (a = &out.to_acts[0])->ta_msg == NULL ||
+	    sip_msg_parse(&req, a->ta_msg, a->ta_len) != 0 ||
+	    sip_msg_via_top(&req, &via) != 0 ||
+	    sip_msg_callid(&req, &callid) != 0 ||
+	    sip_msg_cseq(&req, &cseq) != 0 ||
+	    sip_msg_callid(m, &rcallid) != 0 || sip_msg_cseq(m, &rcseq) != 0)
+		return 0;
+	proxy_branch(&via, callid, cseq.sc_num, branch);
+	if (memcmp(branch, top->sv_branch.s, PROXY_BRANCH_LEN) != 0 ||
+	    callid.len != rcallid.len ||
+	    memcmp(callid.s, rcallid.s, callid.len) != 0 ||
+	    cseq.sc_num != rcseq.sc_num || cseq.sc_method != rcseq.sc_method)
+		return 0;
+	n = m->sm_reason.len < sizeof(reason) ? m->sm_reason.len :
+	    sizeof(reason) - 1;
+	memcpy(reason, m->sm_reason.s, n);
+	reason[n] = '\0';
+	return sip_reply_build(tm_fwd, sizeof(tm_fwd), &req,
+	    (int)m->sm_status, reason, &a->ta_dst.sa, NULL);
+}
+
 void
 tm_response(const struct udp_sock *in, const struct sip_msg *m)
 {
@@ -609,33 +668,31 @@ tm_response(const struct udp_sock *in, const struct sip_msg *m)
 	struct sip_cseq		 cs;
 	struct tmtab_ref	 ref;
 	struct tmtab_out	 out;
-	const char		*sfx;
 	uint32_t		 b;
 	size_t			 len;
 	int			 r;
+	bool			 lone;
 
 	if (sip_msg_cseq(m, &cs) != 0)
 		goto stray;
 	r = proxy_response_ours(m, &top, &next);
-	if (r < 0 && cs.sc_method == SIP_METHOD_CANCEL &&
-	    tm_own_cancel_reply(m, &top)) {
-		/* to a CANCEL sipd sent: one Via, nothing to pass on */
-		r = 1;
-	} else if (r <= 0) {
+	lone = r < 0 && tm_lone_via(m, &top);
+	if (r <= 0 && !lone) {
 		/* stateless (an ACK's branch) or not ours: by Via, or dropped */
 		proxy_forward_response(in, m);
 		return;
 	}
-	sfx = top.sv_branch.s + PROXY_BRANCH_LEN;
-	if (top.sv_branch.len != PROXY_BRANCH_LEN + TM_SUFFIX_LEN ||
-	    sfx[0] != '.' || tm_hex(sfx + 1, 6, &ref.tr_idx) != 0 ||
-	    tm_hex(sfx + 7, 6, &ref.tr_gen) != 0 ||
-	    tm_hex(sfx + 13, 1, &b) != 0)
+	if (!tm_branch_ref(&top, &ref, &b))
 		goto stray;
 	len = 0;
-	if (cs.sc_method != SIP_METHOD_CANCEL &&
-	    (len = proxy_strip_response(m, &top, &next, tm_fwd,
-	    sizeof(tm_fwd))) == 0)
+	if (cs.sc_method == SIP_METHOD_CANCEL)
+		;	/* to a CANCEL sipd sent: nothing to pass on */
+	else if (lone)
+		len = tm_rebuild_reply(ref, m, &top);
+	else
+		len = proxy_strip_response(m, &top, &next, tm_fwd,
+		    sizeof(tm_fwd));
+	if (len == 0 && cs.sc_method != SIP_METHOD_CANCEL)
 		goto stray;
 	tm_out_init(&out);
 	r = tmtab_response(ref, (int)b, (int)m->sm_status,

@@ -789,6 +789,20 @@ tmtab_abandon(struct tmtab_ref ref)
 }
 
 int
+tmtab_request(struct tmtab_ref ref, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	bool			 ok;
+
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return TMTAB_E_NOTFOUND;
+	ok = tm_act(out, TMTAB_LOCAL_408, c, -1, &c->tc_req);
+	tm_unlock(s);
+	return ok ? 0 : TMTAB_E_FULL;
+}
+
+int
 tmtab_reply(struct tmtab_ref ref, int code, const char *msg, size_t len,
     uint64_t now)
 {

@@ -200,6 +200,14 @@ int	tmtab_response(struct tmtab_ref ref, int branch, int code,
 	    struct tmtab_out *out);
 
 /*
+ * The request of ref as received, copied into out as one TMTAB_LOCAL_408
+ * act (ta_dst = where it came from), so that a reply sipd could not
+ * pass on by Via can be rebuilt from it. 0; TMTAB_E_NOTFOUND when the
+ * transaction is gone; TMTAB_E_FULL when out has no room.
+ */
+int	tmtab_request(struct tmtab_ref ref, struct tmtab_out *out);
+
+/*
  * A CANCEL for the INVITE with key invite_key: CANCELs of the pending
  * branches that answered (the others get theirs when they do) into
  * out. 0; TMTAB_E_NOTFOUND (481); TMTAB_E_FINAL (already answered: 200

@@ -5,7 +5,8 @@ fault injector did and checks that every request still gets exactly one
 final answer, that nothing is lost, and that bounded loops end.
 """
 from sipcli import Client, register
-from sipd_helpers import Call, GW_NUM, USERS
+from sipd_helpers import (Call, GW_NUM, USERS, build, check_sipd_cancel,
+                          reply_to, seen_via, vias)
 
 
 # --- defect 4: gateway addresses that made INVITEs vanish -------------------
@@ -65,3 +66,59 @@ def test_header_count_edges(sipd):
         r = c.transact(options_with_lines(c, sipd.port, n))
         assert r is not None and r.code == 400, (n, r)
         assert "Too Many Header" in r.reason, r.reason
+
+
+# --- defect 8: a reply that lost the caller's Via hung the call -------------
+
+def test_487_with_only_our_via_ends_the_call(px):
+    """The gateway's 487 after a CANCEL carries sipd's Via alone: sipd
+    matches it by its own branch, ACKs it downstream and sends a 487
+    built from the stored INVITE upstream."""
+    p = px()
+    trusty = Client(p.s.port)
+    gw = p.gw
+    call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
+    trusty.send(call.invite())
+    p.expect_100(trusty, call)
+    inv = p.recv(gw)
+    reply_to(gw, inv, 180, "Ringing", "gt", gw, user="gw")
+    assert p.recv(trusty).code == 180
+    trusty.send(call.cancel())
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (200, "1 CANCEL")
+    can = p.recv(gw)
+    check_sipd_cancel(can, inv)
+    reply_to(gw, can, 200, "OK", "gt")
+    # the broken gateway keeps only the top Via (sipd's)
+    hdrs = ["Via: " + vias(inv)[0], "From: " + inv.get("From"),
+            "To: " + inv.get("To") + ";tag=gt",
+            "Call-ID: " + inv.get("Call-ID"), "CSeq: " + inv.get("CSeq")]
+    gw.send(build("SIP/2.0 487 Request Terminated", hdrs))
+    ack = p.recv(gw)
+    assert ack.method == "ACK", ack.raw
+    assert ack.get("CSeq") == "1 ACK"
+    assert vias(ack)[0] == vias(inv)[0]
+    r = p.recv(trusty)
+    assert (r.code, r.get("CSeq")) == (487, "1 INVITE"), r.raw
+    assert vias(r) == [seen_via(trusty, call.branch)]
+    trusty.send(call.ack_non2xx(r))          # absorbed
+    p.quiet(gw, 0.6)
+    p.quiet(trusty, 0.3)
+
+
+def test_forged_lone_via_reply_dropped(px):
+    """A reply with sipd's Via alone but a branch that names no live
+    transaction (or the wrong call) goes nowhere."""
+    p = px()
+    trusty = Client(p.s.port)
+    gw = p.gw
+    call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
+    trusty.send(call.invite())
+    p.expect_100(trusty, call)
+    inv = p.recv(gw)
+    hdrs = ["Via: " + vias(inv)[0], "From: " + inv.get("From"),
+            "To: " + inv.get("To") + ";tag=gt",
+            "Call-ID: other-" + inv.get("Call-ID"),
+            "CSeq: " + inv.get("CSeq")]
+    gw.send(build("SIP/2.0 486 Busy Here", hdrs))
+    p.quiet(trusty, 0.5)
