@@ -124,7 +124,7 @@ static const struct conf_dir conf_dirs[] = {
 	{ "registrar.max_expires", conf_set_uint, conf_get_uint,
 	    OFF(c_reg_max_expires), 0, 1, 31536000, "7200", 0 },
 	{ "registrar.max_contacts", conf_set_uint, conf_get_uint,
-	    OFF(c_reg_max_contacts), 0, 0, 10000, "0", 0 },
+	    OFF(c_reg_max_contacts), 0, 0, 10000, "10", 0 },
 	{ "registrar.nat_detect", conf_set_nat, conf_get_nat, 0, 0, 0, 0,
 	    "auto", 0 },
 	{ "auth.realm", conf_set_realm, conf_get_str,

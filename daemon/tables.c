@@ -12,6 +12,7 @@
  * it copies one bucket at a time out of shm and writes outside locks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,19 +81,60 @@ tables_verify(const struct conf *c, bool print, bool logit, bool all)
 	return rc == 0 ? 0 : -1;
 }
 
-int
-tables_check(const struct conf *c)
-{
-	return tables_verify(c, true, false, true);
-}
-
 struct tables_load_ctx {
 	struct loctab_loader *tl_loader;	/* NULL: row by row */
 	time_t		 tl_now;
 	size_t		 tl_loaded;
 	size_t		 tl_expired;
 	int		 tl_full;
+	struct errbuf	*tl_errs;
+	char		 tl_file[PATH_MAX + 16];	/* for FILE:LINE */
 };
+
+/* How messages name the location table: DIR/location or the database. */
+static void
+tables_location_file(const struct conf *c, struct tables_load_ctx *ctx)
+{
+	(void)snprintf(ctx->tl_file, sizeof(ctx->tl_file), "%s%s",
+	    c->c_db_path, c->c_db_kind == CONF_DB_SQLITE ? "" : "/location");
+}
+
+/* -c: every location row that would not load, as FILE:LINE. */
+static int
+tables_check_row(void *arg, const struct store_location *row)
+{
+	struct tables_load_ctx	*ctx = arg;
+	const char		*why;
+
+	if ((why = locstore_row_check(row)) != NULL)
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loadable: %s", why);
+	return 0;
+}
+
+int
+tables_check(const struct conf *c)
+{
+	struct tables_load_ctx	 ctx;
+	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct store_db		 sdb;
+	size_t			 count = 0;
+	int			 rc;
+
+	if ((rc = tables_verify(c, true, false, true)) != 0)
+		return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.tl_errs = &errs;
+	tables_location_file(c, &ctx);
+	userdb_store_db(c, &sdb);
+	(void)store_load_location(&sdb, tables_check_row, &ctx, &count, &errs,
+	    &warns);
+	fputs(errbuf_text(&errs), stderr);
+	rc = errs.eb_count > 0 ? -1 : 0;
+	errbuf_free(&errs);
+	errbuf_free(&warns);
+	return rc;
+}
 
 static int
 tables_load_row(void *arg, const struct store_location *row)
@@ -100,8 +142,15 @@ tables_load_row(void *arg, const struct store_location *row)
 	struct tables_load_ctx	*ctx = arg;
 	struct loctab_row	 lr;
 	char			 aor[LOCTAB_AOR_MAX + 1];
+	const char		*why;
 	int			 rc;
 
+	/* a row that does not fit stops the start: never lost silently */
+	if ((why = locstore_row_check(row)) != NULL) {
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loadable: %s", why);
+		return -EINVAL;
+	}
 	if ((rc = locstore_row_from_store(row, aor, &lr)) == 0)
 		rc = ctx->tl_loader != NULL ?
 		    loctab_loader_insert(ctx->tl_loader, &lr, ctx->tl_now) :
@@ -118,13 +167,10 @@ tables_load_row(void *arg, const struct store_location *row)
 		ctx->tl_full = 1;
 		return -ENOSPC;
 	default:
-		/*
-		 * store_location_read() checked types and NOT NULL; what
-		 * is left (a value over its loctab limit) is named here.
-		 */
-		log_warnx("location row %u not loaded (code %d)", row->sl_line,
-		    rc);
-		return 0;
+		/* locstore_row_check() let it through: a loctab fault */
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loaded (code %d)", rc);
+		return -EINVAL;
 	}
 }
 
@@ -140,12 +186,16 @@ tables_start_error(const struct errbuf *errs)
 static int
 tables_load_location(const struct conf *c)
 {
-	struct tables_load_ctx	 ctx = { NULL, time(NULL), 0, 0, 0 };
+	struct tables_load_ctx	 ctx;
 	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
 	struct store_db		 sdb;
 	size_t			 count = 0;
 	int			 rc;
 
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.tl_now = time(NULL);
+	ctx.tl_errs = &errs;
+	tables_location_file(c, &ctx);
 	userdb_store_db(c, &sdb);
 	/* No worker runs yet: the loader may skip the per-row bucket walks. */
 	if (loctab_loader_new(tables_lt, &ctx.tl_loader) != 0)
@@ -242,6 +292,11 @@ tables_load(const struct conf *c)
 	}
 	log_info("shared memory: %zu bytes mapped (pages are used only "
 	    "as the tables fill)", size);
+	/* the capacity is a promise: the pools hold it at every limit */
+	log_info("location table: room for %u bindings with every string "
+	    "at its limit (usrloc.max_contacts), %u per AoR "
+	    "(registrar.max_contacts, 0 = no limit)", c->c_ul_max_contacts,
+	    c->c_reg_max_contacts);
 
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return -1;

@@ -4,9 +4,14 @@ Each test drives the real sipd on 127.0.0.1 the way an attacker or a
 fault injector did and checks that every request still gets exactly one
 final answer, that nothing is lost, and that bounded loops end.
 """
-from sipcli import Client, register
-from sipd_helpers import (Call, GW_NUM, USERS, build, check_sipd_cancel,
-                          reply_to, seen_via, vias)
+import os
+import subprocess
+import time
+
+from sipcli import Client, register, register_request
+from sipd_helpers import (Call, GW_NUM, LOC_HEADER, SIPD, USERS, build,
+                          check_sipd_cancel, dump, read_table, reply_to,
+                          seen_via, stats, vias, write_tables, write_users)
 
 
 # --- defect 4: gateway addresses that made INVITEs vanish -------------------
@@ -122,3 +127,107 @@ def test_forged_lone_via_reply_dropped(px):
             "CSeq: " + inv.get("CSeq")]
     gw.send(build("SIP/2.0 486 Busy Here", hdrs))
     p.quiet(trusty, 0.5)
+
+
+# --- defect 3: location rows over the limits were lost silently -----------
+
+def loc_row(i, user, contact, received="", path="", callid=None, ua="UA"):
+    esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")
+    now = int(time.time())
+    return ":".join([str(i), user, "", esc(contact), esc(received),
+                     esc(path), str(now + 600), "-1.00",
+                     esc(callid or "c%d@x" % i), "1", str(now), "0", "0",
+                     esc(ua), "", ""])
+
+
+def write_loc(db, rows):
+    with open(os.path.join(db, "location"), "w") as f:
+        f.write(LOC_HEADER + "\n")
+        for r in rows:
+            f.write(r + "\n")
+
+
+def test_location_rows_at_kamailio_column_sizes_kept(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"})
+    contact = "sip:alice@127.0.0.1:5060;x=" + "a" * (512 - 27)
+    path = "<sip:p@127.0.0.1;lr;x=" + "p" * (512 - 23) + ">"
+    received = "sip:127.0.0.1:5060;x=" + "r" * (128 - 21)
+    assert (len(contact), len(path), len(received)) == (512, 512, 128)
+    write_loc(s.db, [loc_row(1, "alice", contact, received, path,
+                             "c" * 255, "u" * 255)])
+    s.start()
+    d = dump(s)
+    assert d["alice"][0]["Address"] == contact
+    assert s.stop() == 0
+    rows = read_table(s, "location")
+    assert len(rows) == 1 and rows[0]["contact"] == contact
+    assert rows[0]["path"] == path and rows[0]["received"] == received
+    assert rows[0]["callid"] == "c" * 255
+    assert rows[0]["user_agent"] == "u" * 255
+
+
+def test_location_row_over_limit_named_never_dropped(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"})
+    write_loc(s.db, [loc_row(1, "alice", "sip:alice@127.0.0.1"),
+                     loc_row(2, "bob", "sip:bob@127.0.0.1;x=" + "b" * 600)])
+    loc = os.path.join(s.db, "location")
+    old = open(loc, "rb").read()
+    r = subprocess.run([SIPD, "-c", "-f", s.cfg], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1, r
+    assert "location:3:" in r.stderr and "contact" in r.stderr, r.stderr
+    # at start too: an error naming the row, and the file untouched
+    s.start(wait=False)
+    assert s.proc.wait(10) == 1
+    s.log.close()
+    assert "location:3:" in s.log_text(), s.log_text()
+    assert open(loc, "rb").read() == old
+
+
+# --- defect 2: binding capacity far below usrloc.max_contacts ---------------
+
+def long_register(c, user, first, n, tag):
+    """REGISTER of n contacts of 512 bytes, a 255-byte Call-ID and a
+    254-byte User-Agent (255 and more are stored as "n/a")."""
+    contacts = []
+    for i in range(first, first + n):
+        head = "<sip:%s-%d@127.0.0.1:%d;x=" % (user, i, c.port)
+        contacts.append(head + "a" * (512 + 2 - len(head) - 1) + ">")
+    assert all(len(x) == 514 for x in contacts)
+    return c.transact(register_request(
+        c, user, contacts=contacts, call_id=(tag + user).ljust(255, "c"),
+        headers=["User-Agent: " + "u" * 254]))
+
+
+def test_max_contacts_bindings_at_every_limit(sipd_factory):
+    """usrloc.max_contacts is a promise: that many bindings fit with the
+    contact, Call-ID and User-Agent at their limits; one more is 503."""
+    s = sipd_factory(extra={"usrloc.max_contacts": "200",
+                            "registrar.max_contacts": "0"})
+    write_tables(s, USERS, [("127.0.0.1", "any", None)])
+    write_users(s.db, 21)
+    s.start()
+    c = Client(s.port)
+    for u in range(20):
+        r = long_register(c, "u%04d" % u, 0, 10, "a")
+        assert r is not None and r.code == 200, (u, r)
+    assert stats(s, "usrloc:location-contacts") == {
+        "usrloc:location-contacts": 200}
+    r = long_register(c, "u0020", 0, 1, "b")
+    assert (r.code, r.get("P-Registrar-Error")) == (
+        503, "Location table full"), r.raw
+    # a refresh of stored bindings is never refused
+    r = long_register(c, "u0003", 0, 10, "a")
+    assert r is not None and r.code == 200, r
+
+
+def test_per_aor_cap_default_10(sipd_factory):
+    s = sipd_factory()
+    write_tables(s, USERS, [("127.0.0.1", "any", None)])
+    s.start()
+    c = Client(s.port)
+    r = long_register(c, "alice", 0, 10, "a")
+    assert r is not None and r.code == 200, r
+    r = long_register(c, "alice", 10, 1, "b")
+    assert (r.code, r.get("P-Registrar-Error")) == (
+        503, "Too many registered contacts"), r.raw

@@ -83,7 +83,7 @@ def test_all_names_and_numbers(srv):
         assert type(v) is int, (k, v)
     assert st["registrar:max_expires"] == 7200
     assert st["registrar:default_expire"] == 3600
-    assert st["registrar:max_contacts"] == 0
+    assert st["registrar:max_contacts"] == 10
     assert st["usrloc:location-contacts"] == 0
     # "all" is the same set, and text output is "name: value" lines.
     assert list(stats(srv, "all")) == list(st)
@@ -92,7 +92,7 @@ def test_all_names_and_numbers(srv):
     assert r.stdout == ("{\n\tregistrar:accepted_regs: 0\n"
                         "\tregistrar:rejected_regs: 0\n"
                         "\tregistrar:max_expires: 7200\n"
-                        "\tregistrar:max_contacts: 0\n"
+                        "\tregistrar:max_contacts: 10\n"
                         "\tregistrar:default_expire: 3600\n}\n")
 
 
@@ -141,7 +141,7 @@ def test_selectors(srv):
     assert final.code == 200
     assert stats(srv, "registrar:") == {
         "registrar:accepted_regs": 1, "registrar:rejected_regs": 0,
-        "registrar:max_expires": 7200, "registrar:max_contacts": 0,
+        "registrar:max_expires": 7200, "registrar:max_contacts": 10,
         "registrar:default_expire": 3600}
     assert stats(srv, "accepted_regs") == {"registrar:accepted_regs": 1}
     assert stats(srv, "registrar:accepted_regs") == {

@@ -157,7 +157,7 @@ static const struct {
 	{ "registrar.default_expires", "3600" },
 	{ "registrar.min_expires", "60" },
 	{ "registrar.max_expires", "7200" },
-	{ "registrar.max_contacts", "0" },
+	{ "registrar.max_contacts", "10" },
 	{ "auth.realm", "" },
 	{ "auth.algorithms", "MD5" },
 	{ "auth.qop", "auth" },
@@ -206,7 +206,7 @@ test_defaults(void **state)
 	assert_int_equal(c.c_reg_default_expires, 3600);
 	assert_int_equal(c.c_reg_min_expires, 60);
 	assert_int_equal(c.c_reg_max_expires, 7200);
-	assert_int_equal(c.c_reg_max_contacts, 0);
+	assert_int_equal(c.c_reg_max_contacts, 10);
 	assert_string_equal(c.c_auth_realm, "");
 	assert_int_equal(c.c_auth_algorithms, CONF_ALG_MD5);
 	assert_true(c.c_auth_qop);
