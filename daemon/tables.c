@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "dbtext.h"
 #include "locstore.h"
 #include "log.h"
 #include "loctab.h"
@@ -174,6 +175,37 @@ tables_load_row(void *arg, const struct store_location *row)
 	}
 }
 
+static void
+tables_stale_one(void *arg, const char *name, long long size, int err)
+{
+	const char	*dir = tables_conf->c_db_path;
+
+	(void)arg;
+	if (err == 0)
+		log_info("%s: removed stale temp file \"%s\" (%lld bytes) "
+		    "left by a flush that did not finish", dir, name, size);
+	else
+		log_warnx("%s: cannot remove stale temp file \"%s\": %s",
+		    dir, name, strerror(err));
+}
+
+/*
+ * A master killed while it wrote a table left its temp file: remove
+ * those by sipd's own name pattern, before anything writes the folder.
+ */
+static void
+tables_remove_stale(const struct conf *c)
+{
+	int	 n;
+
+	if (c->c_db_kind != CONF_DB_TEXT)
+		return;
+	n = dbtext_remove_stale(c->c_db_path, tables_stale_one, NULL);
+	if (n < 0)
+		log_warnx("%s: cannot look for stale temp files: %s",
+		    c->c_db_path, strerror(-n));
+}
+
 /* Prints a start-up error to the terminal and the log. */
 static void
 tables_start_error(const struct errbuf *errs)
@@ -298,6 +330,7 @@ tables_load(const struct conf *c)
 	    "(registrar.max_contacts, 0 = no limit)", c->c_ul_max_contacts,
 	    c->c_reg_max_contacts);
 
+	tables_remove_stale(c);
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return -1;
 	/* Before the workers are forked: they read the gateway there. */

@@ -5,6 +5,7 @@ fault injector did and checks that every request still gets exactly one
 final answer, that nothing is lost, and that bounded loops end.
 """
 import os
+import signal
 import subprocess
 import time
 
@@ -231,3 +232,66 @@ def test_per_aor_cap_default_10(sipd_factory):
     r = long_register(c, "alice", 10, 1, "b")
     assert (r.code, r.get("P-Registrar-Error")) == (
         503, "Too many registered contacts"), r.raw
+
+
+# --- defect 7: a crash during a flush left temp files forever ---------------
+
+def test_stale_temp_files_removed_at_start(sipd_factory):
+    s = sipd_factory(extra={"usrloc.flush_interval": "0"})
+    stale = ["location.sipd-tmp.AbC123", "subscriber.sipd-tmp.x0Y9zz"]
+    kept = ["location.backup", "location.sipd-tmp.toolong1",
+            "notes.sipd-tmp.AbC123", "location.AbC123"]
+    for n in stale + kept:
+        with open(os.path.join(s.db, n), "w") as f:
+            f.write("x" * 100)
+    s.start()
+    left = sorted(os.listdir(s.db))
+    for n in stale:
+        assert n not in left, left
+    for n in kept:
+        assert n in left, left
+    text = s.log_text()
+    assert "location.sipd-tmp.AbC123" in text and "stale" in text, text
+    # the temp files sipd writes carry the pattern; none is left behind
+    r = s.mictl("ul.flush")
+    assert r.returncode == 0, r
+    assert not [n for n in os.listdir(s.db) if ".sipd-tmp." in n
+                and n not in kept]
+
+
+def test_master_killed_mid_flush_leaves_whole_file(sipd_factory):
+    """SIGKILL of the master while it may be writing: the file stays
+    whole, and a temp file it left is gone after the restart."""
+    s = sipd_factory(extra={"usrloc.flush_interval": "0",
+                            "usrloc.max_contacts": "20000"})
+    write_loc(s.db, [loc_row(i, "u%d" % i, "sip:u%d@127.0.0.1;x=%s" %
+                             (i, "z" * 400)) for i in range(1, 5001)])
+    loc = os.path.join(s.db, "location")
+    for delay in (0.0, 0.005, 0.01, 0.02, 0.04):
+        s.start()
+        workers = s.worker_pids()
+        r = s.mictl("ul.add", "alice", "sip:a@127.0.0.1", "3600")
+        assert r.returncode == 0, r
+        p = subprocess.Popen([os.environ["MICTL_BIN"], "-s", s.sock,
+                              "ul.flush"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(s.pid, signal.SIGKILL)
+        s.proc.wait(10)
+        p.wait(10)
+        s.log.close()
+        for w in workers:          # they follow their master (bounded)
+            for _ in range(200):
+                try:
+                    os.kill(w, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.01)
+        with open(loc) as f:
+            data = f.read()
+        assert data.startswith(LOC_HEADER) and data.endswith("\n")
+        assert data.count("\n") in (5001, 5002)
+        s.start()
+        assert set(os.listdir(s.db)) <= {"version", "subscriber",
+                                         "trusted", "location"}
+        assert s.stop() == 0
