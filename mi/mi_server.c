@@ -55,6 +55,7 @@
 struct mi_conn {
 	TAILQ_ENTRY(mi_conn)	 cn_entry;
 	struct bufferevent	*cn_bev;
+	struct event		*cn_line_ev;	/* MI_LINE_TIMEOUT */
 	unsigned		 cn_serial;	/* for log lines */
 	long			 cn_pid;	/* peer, -1 unknown */
 	long			 cn_uid;
@@ -88,6 +89,8 @@ mi_conn_free(struct mi_conn *cn)
 	mi_nconns--;
 	mi_stream_free(cn->cn_stream);
 	json_decref(cn->cn_id);
+	if (cn->cn_line_ev != NULL)
+		event_free(cn->cn_line_ev);
 	bufferevent_free(cn->cn_bev);
 	mi_log_debug("mi: client %u closed", cn->cn_serial);
 	free(cn);
@@ -446,6 +449,8 @@ mi_conn_next(struct mi_conn *cn)
 	}
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol.pos == -1 ? 0 : 1);
+	/* a whole line came in time; the next one gets its own deadline */
+	evtimer_del(cn->cn_line_ev);
 	line[len] = '\0';
 	if (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -465,6 +470,35 @@ toolong:
 	cn->cn_closing = true;
 	bufferevent_disable(cn->cn_bev, EV_READ);
 	return 0;
+}
+
+static void
+mi_conn_line_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mi_conn	*cn = arg;
+
+	mi_log_info("mi: client %u (uid %ld): request line not complete in "
+	    "%d s, closing", cn->cn_serial, cn->cn_uid, MI_LINE_TIMEOUT);
+	mi_conn_free(cn);
+}
+
+/*
+ * Runs the line deadline while part of a request waits for its LF, from
+ * the part's first byte; not while a reply streams (reading is off and
+ * the stall timeout rules) nor once closing.
+ */
+static void
+mi_conn_deadline(struct mi_conn *cn)
+{
+	struct timeval	 tv = { MI_LINE_TIMEOUT, 0 };
+	bool		 partial;
+
+	partial = cn->cn_stream == NULL && !cn->cn_closing &&
+	    evbuffer_get_length(bufferevent_get_input(cn->cn_bev)) > 0;
+	if (!partial)
+		evtimer_del(cn->cn_line_ev);
+	else if (!evtimer_pending(cn->cn_line_ev, NULL))
+		evtimer_add(cn->cn_line_ev, &tv);
 }
 
 /* The one driver: called on input, on output drained and on EOF. */
@@ -490,8 +524,11 @@ mi_conn_run(struct mi_conn *cn)
 	    evbuffer_get_length(bufferevent_get_input(cn->cn_bev)) == 0)
 		cn->cn_closing = true;
 	if (cn->cn_closing &&
-	    evbuffer_get_length(bufferevent_get_output(cn->cn_bev)) == 0)
+	    evbuffer_get_length(bufferevent_get_output(cn->cn_bev)) == 0) {
 		mi_conn_free(cn);
+		return;
+	}
+	mi_conn_deadline(cn);
 }
 
 static void
@@ -563,6 +600,21 @@ mi_peer_creds(struct mi_conn *cn, int fd)
 #endif
 }
 
+/* Whether uid (not sipd's own) already holds its share of connections. */
+static bool
+mi_uid_over_cap(long uid)
+{
+	struct mi_conn	*cn;
+	int		 n = 0;
+
+	if (uid == (long)geteuid())
+		return false;
+	TAILQ_FOREACH(cn, &mi_conns, cn_entry)
+		if (cn->cn_uid == uid)
+			n++;
+	return n >= MI_MAX_CONNS_PER_UID;
+}
+
 static void
 mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -579,14 +631,30 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
 	    (cn->cn_bev = bufferevent_socket_new(mi_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (cn->cn_line_ev = evtimer_new(mi_base, mi_conn_line_cb,
+	    cn)) == NULL) {
 		mi_log_warnx("mi: out of memory for a client");
+		if (cn != NULL && cn->cn_bev != NULL) {
+			bufferevent_setfd(cn->cn_bev, -1);
+			bufferevent_free(cn->cn_bev);
+		}
+		free(cn);
+		mi_refuse(fd);
+		return;
+	}
+	mi_peer_creds(cn, fd);
+	if (mi_uid_over_cap(cn->cn_uid)) {
+		mi_log_warnx("mi: uid %ld holds %d connections, refusing "
+		    "another", cn->cn_uid, MI_MAX_CONNS_PER_UID);
+		event_free(cn->cn_line_ev);
+		bufferevent_setfd(cn->cn_bev, -1);
+		bufferevent_free(cn->cn_bev);
 		free(cn);
 		mi_refuse(fd);
 		return;
 	}
 	cn->cn_serial = ++mi_serial;
-	mi_peer_creds(cn, fd);
 	TAILQ_INSERT_TAIL(&mi_conns, cn, cn_entry);
 	mi_nconns++;
 	mi_log_debug("mi: client %u: pid %ld uid %ld gid %ld", cn->cn_serial,
