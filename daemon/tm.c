@@ -73,6 +73,9 @@ static char			 tm_slot[REPLYCACHE_REPLY_MAX];
 static struct log_ratelimit	 tm_warn_limit = {
 	"tm", TM_WARN_PER_SEC, 0, 0
 };
+static struct log_ratelimit	 tm_budget_limit = {
+	"tm", 1, 0, 0
+};
 
 void
 tm_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
@@ -419,7 +422,8 @@ tm_request_key(const struct sip_msg *m)
 /* The facts of m's new transaction; false when it cannot be answered. */
 static bool
 tm_new(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, uint64_t key, struct tmtab_new *n)
+    const struct sockaddr *src, uint64_t key, bool budget,
+    struct tmtab_new *n)
 {
 	struct sockaddr_storage	 up;
 
@@ -432,7 +436,22 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
 	tm_addr_set(&n->tn_src, src);
 	n->tn_req = m->sm_buf;
 	n->tn_reqlen = m->sm_len;
+	n->tn_budget = budget;
 	return true;
+}
+
+/* A source over its budget: one warning per second at most, with its IP. */
+static void
+tm_warn_budget(const struct sockaddr *src)
+{
+	char		 ip[INET6_ADDRSTRLEN];
+	uint16_t	 port;
+
+	if (!addr_text(src, ip, &port))
+		(void)snprintf(ip, sizeof(ip), "?");
+	log_warnx_limited(&tm_budget_limit, time(NULL), "transaction table: "
+	    "%s holds its per-source budget (1/%d of the table); new "
+	    "requests from it answered 503", ip, TMTAB_SRC_SHARE);
 }
 
 /*
@@ -442,18 +461,25 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
  */
 static bool
 tm_open(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, uint64_t key, struct tmtab_ref *ret)
+    const struct sockaddr *src, uint64_t key, bool budget,
+    struct tmtab_ref *ret)
 {
 	struct tmtab_new	 n;
 	struct tmtab_out	 out;
 	int			 r;
 
-	if (!tm_new(in, m, src, key, &n)) {
+	if (!tm_new(in, m, src, key, budget, &n)) {
 		stats_inc(STATS_DROP_REQUESTS);
 		return false;
 	}
 	tm_out_init(&out);
 	r = tmtab_begin(&n, tmtab_now_ms(), ret, &out);
+	if (r == TMTAB_E_BUDGET) {
+		stats_inc(STATS_TM_SRC_REFUSED);
+		tm_warn_budget(src);
+		(void)send_reply(in, m, src, 503, "Service Unavailable", NULL);
+		return false;
+	}
 	if (r != 0) {
 		log_warnx_limited(&tm_warn_limit, time(NULL),
 		    "transaction table: %s; %.*s answered 503",
@@ -525,7 +551,8 @@ tm_forward(const struct udp_sock *in, const struct sip_msg *m,
 {
 	struct tmtab_ref	 ref;
 
-	if (tm_open(in, m, src, key, &ref))
+	/* the gateway carries everybody's calls: not one source among many */
+	if (tm_open(in, m, src, key, !t->rt_from_gw, &ref))
 		tm_branches(ref, in, m, src, t);
 }
 
@@ -548,7 +575,7 @@ tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
 		return;
 	}
 	/* its own transaction, for the 200 to answer retransmissions */
-	if (tm_open(in, m, src, key, &ref))
+	if (tm_open(in, m, src, key, true, &ref))
 		tm_reply_local(ref, in, m, src, 200, "canceling", NULL);
 	tm_send(&out, NULL);
 }

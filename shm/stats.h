@@ -39,6 +39,7 @@ enum stats_id {
 	/* tm (transactions) */
 	STATS_TM_CREATED,		/* tm:created */
 	STATS_TM_FREED,			/* tm:freed; current = created - freed */
+	STATS_TM_SRC_REFUSED,		/* tm:source_budget_refused (503) */
 	STATS__MAX
 };
 

@@ -10,7 +10,8 @@ import subprocess
 import time
 
 from sipcli import Client, register, register_request
-from sipd_helpers import (Call, GW_NUM, LOC_HEADER, SIPD, USERS, build,
+from sipd_helpers import (Call, GW_NUM, LOC_HEADER, SIPD, TRUSTED, USERS,
+                          build,
                           check_sipd_cancel, dump, read_table, reply_to,
                           seen_via, stats, vias, write_tables, write_users)
 
@@ -295,3 +296,43 @@ def test_master_killed_mid_flush_leaves_whole_file(sipd_factory):
         assert set(os.listdir(s.db)) <= {"version", "subscriber",
                                          "trusted", "location"}
         assert s.stop() == 0
+
+
+# --- defect 1: one source filling the transaction table --------------------
+
+class Other(Client):
+    """A UA on 127.0.0.2: another source address on the loopback."""
+
+    def __init__(self, port):
+        super().__init__(port)
+        self.sock.close()
+        import socket
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.2", 0))
+        self.port = self.sock.getsockname()[1]
+
+
+def test_one_source_cannot_take_the_transaction_table(px):
+    """tm.max_transactions 64: one source (trusted, so every INVITE opens
+    a cell; the gateway never answers) gets its budget, a quarter of the
+    table, then 503; another source still gets through."""
+    p = px(extra={"tm.max_transactions": "64"},
+           trusted=TRUSTED + [("127.0.0.2", "any", None)])
+    flood = Other(p.s.port)
+    codes = []
+    for i in range(70):
+        call = Call(flood, "sip:%s@%s" % (GW_NUM, p.me), "f%d" % i)
+        flood.send(call.invite())
+        r = flood.recv(2.0)
+        assert r is not None, i
+        codes.append(r.code)
+    assert codes.count(100) == 16, codes
+    assert codes.count(503) == 54, codes
+    st = stats(p.s, "tm:")
+    assert st["tm:current"] == 16, st
+    assert st["tm:source_budget_refused"] == 54, st
+    assert "per-source budget" in p.s.log_text()
+    trusty = Client(p.s.port)
+    call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
+    trusty.send(call.invite())
+    p.expect_100(trusty, call)

@@ -22,7 +22,7 @@ COUNTERS = [
     "sl:5xx_replies", "sl:6xx_replies",
     "auth:challenges", "auth:failures", "auth:successes",
     "registrar:accepted_regs", "registrar:rejected_regs",
-    "tm:created", "tm:freed",
+    "tm:created", "tm:freed", "tm:source_budget_refused",
 ]
 GAUGES = [
     "sl:sent_replies", "registrar:max_expires", "registrar:max_contacts",
@@ -30,6 +30,7 @@ GAUGES = [
     "usrloc:location-users", "usrloc:location-contacts",
     "usrloc:location-expires",
     "tm:current", "tm:capacity", "tm:shm_chunks_used", "tm:shm_chunks_total",
+    "tm:source_budget", "tm:source_max_cells",
 ]
 
 
@@ -75,8 +76,10 @@ def test_all_names_and_numbers(srv):
         "registrar:accepted_regs", "registrar:rejected_regs",
         "registrar:max_expires", "registrar:max_contacts",
         "registrar:default_expire",
-        "tm:created", "tm:freed", "tm:current", "tm:capacity",
+        "tm:created", "tm:freed", "tm:source_budget_refused",
+        "tm:current", "tm:capacity",
         "tm:shm_chunks_used", "tm:shm_chunks_total",
+        "tm:source_budget", "tm:source_max_cells",
         "usrloc:registered_users", "usrloc:location-users",
         "usrloc:location-contacts", "usrloc:location-expires"]
     for k, v in st.items():
