@@ -336,3 +336,21 @@ def test_one_source_cannot_take_the_transaction_table(px):
     call = Call(trusty, "sip:%s@%s" % (GW_NUM, p.me), "trusty")
     trusty.send(call.invite())
     p.expect_100(trusty, call)
+
+
+def test_unauthenticated_flood_costs_no_cell(px):
+    """Every INVITE without credentials gets its 407 statelessly: no
+    transaction cell, however many come (the ACKs never do)."""
+    p = px()
+    c = Client(p.s.port)
+    st0 = stats(p.s, "tm:")
+    n407 = 0
+    for i in range(500):
+        call = Call(c, "sip:%s@%s" % (GW_NUM, p.me), "alice")
+        c.send(call.invite())
+        r = c.recv(2.0)
+        n407 += r is not None and r.code == 407
+    assert n407 == 500
+    st = stats(p.s, "tm:")
+    assert st["tm:created"] == st0["tm:created"]
+    assert st["tm:current"] == 0
