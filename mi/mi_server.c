@@ -44,13 +44,11 @@
 #include "mi_cmd.h"
 #include "mi_daemon.h"
 #include "mi_reply.h"
+#include "mi_request.h"
 #include "mi_server.h"
 #include "mi_stats.h"
 #include "mi_ul.h"
 #include "mi_users.h"
-
-/* Most params a request may carry; Kamailio's biggest (ul_add) has 9. */
-#define MI_MAX_PARAMS	32
 
 struct mi_conn {
 	TAILQ_ENTRY(mi_conn)	 cn_entry;
@@ -139,44 +137,6 @@ mi_conn_error(struct mi_conn *cn, json_t *id, int code, const char *text)
 	    "message", mi_json_string(text, strlen(text)), "id", id));
 }
 
-/* Text of one param; NULL if it is not a string, number or boolean. */
-static char *
-mi_param_text(const json_t *v)
-{
-	char	buf[64];
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return strdup(json_string_value(v));
-	case JSON_INTEGER:
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-		return strdup(buf);
-	case JSON_REAL:
-		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-		return strdup(buf);
-	case JSON_TRUE:
-		return strdup("true");
-	case JSON_FALSE:
-		return strdup("false");
-	default:
-		return NULL;
-	}
-}
-
-static const char *
-mi_nparams_text(const struct mi_cmd *c, char *buf, size_t len)
-{
-	if (c->mc_min_args == c->mc_max_args)
-		snprintf(buf, len, "%d", c->mc_min_args);
-	else if (c->mc_max_args == MI_CMD_ANY_ARGS)
-		snprintf(buf, len, "at least %d", c->mc_min_args);
-	else
-		snprintf(buf, len, "%d to %d", c->mc_min_args,
-		    c->mc_max_args);
-	return buf;
-}
-
 /*
  * Validates and runs one request line. Returns 0 when the connection
  * goes on, -1 when it was freed.
@@ -231,104 +191,42 @@ mi_audit(const struct mi_conn *cn, const char *name, int argc,
 static int
 mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 {
-	json_error_t		 jerr;
-	json_t			*req, *id, *method, *params, *v;
+	struct mi_request	 q;
 	const struct mi_cmd	*c;
 	struct mi_reply		 r;
-	char			*argv[MI_MAX_PARAMS + 1];
-	char			 text[JSON_ERROR_TEXT_LENGTH + 64], nbuf[32];
-	int			 argc = 0, i, rc = 0;
-	bool			 notify;
-	size_t			 k;
+	int			 rc = 0;
 
-	if ((req = json_loadb(line, len, 0, &jerr)) == NULL) {
-		snprintf(text, sizeof(text), "Parse error: %s at offset %d",
-		    jerr.text, jerr.position);
-		return mi_conn_error(cn, NULL, MI_E_PARSE, text);
-	}
-	id = json_object_get(req, "id");	/* NULL also for a non-object */
-	notify = json_is_object(req) && id == NULL;
-	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
-	    !json_is_null(id)) {
-		rc = mi_conn_error(cn, NULL, MI_E_INVALID,
-		    "Invalid Request: bad id");
+	if (mi_request_parse(line, len, &q) != 0) {
+		if (!q.mq_notify)
+			rc = mi_conn_error(cn, q.mq_id, q.mq_code, q.mq_text);
 		goto done;
 	}
-	method = json_object_get(req, "method");
-	params = json_object_get(req, "params");
-	if (!json_is_object(req) || !json_is_string(method) ||
-	    !json_is_string(json_object_get(req, "jsonrpc")) ||
-	    strcmp(json_string_value(json_object_get(req, "jsonrpc")),
-	    "2.0") != 0) {
-		rc = mi_conn_error(cn, id, MI_E_INVALID, "Invalid Request");
-		goto done;
-	}
-	mi_log_debug("mi: client %u: %s%s", cn->cn_serial,
-	    json_string_value(method), notify ? " (notification)" : "");
-	if ((c = mi_cmd_find(json_string_value(method))) == NULL) {
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_NOMETHOD,
-			    "Method not found");
-		goto done;
-	}
-	if (params != NULL && !json_is_array(params) && !json_is_null(params)) {
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_PARAMS,
-			    "Invalid params: params must be an array");
-		goto done;
-	}
-	if (json_array_size(params) > MI_MAX_PARAMS ||
-	    (int)json_array_size(params) < c->mc_min_args ||
-	    (c->mc_max_args != MI_CMD_ANY_ARGS &&
-	    (int)json_array_size(params) > c->mc_max_args)) {
-		snprintf(text, sizeof(text),
-		    "Invalid params: %s takes %s parameter(s)", c->mc_name,
-		    mi_nparams_text(c, nbuf, sizeof(nbuf)));
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_PARAMS, text);
-		goto done;
-	}
-	json_array_foreach(params, k, v) {
-		if ((argv[argc] = mi_param_text(v)) == NULL) {
-			if (json_is_string(v) || json_is_number(v) ||
-			    json_is_boolean(v))
-				snprintf(text, sizeof(text),
-				    "Internal error: out of memory");
-			else
-				snprintf(text, sizeof(text), "Invalid params: "
-				    "parameter %zu is not a string or number",
-				    k + 1);
-			if (!notify)
-				rc = mi_conn_error(cn, id, MI_E_PARAMS, text);
-			goto done;
-		}
-		argc++;
-	}
-	argv[argc] = NULL;
-
+	c = q.mq_cmd;
+	mi_log_debug("mi: client %u: %s%s", cn->cn_serial, c->mc_name,
+	    q.mq_notify ? " (notification)" : "");
 	mi_reply_init(&r);
-	c->mc_handler(&r, argc, argv);
+	c->mc_handler(&r, q.mq_argc, q.mq_argv);
 	if (r.rp_kind != MI_REPLY_ERROR)
-		mi_audit(cn, c->mc_name, argc, argv);
-	if (notify) {
+		mi_audit(cn, c->mc_name, q.mq_argc, q.mq_argv);
+	if (q.mq_notify) {
 		/* JSON-RPC: a notification is never answered. */
 		mi_reply_clear(&r);
 		goto done;
 	}
 	switch (r.rp_kind) {
 	case MI_REPLY_VALUE:
-		rc = mi_conn_result(cn, id, r.rp_result);
+		rc = mi_conn_result(cn, q.mq_id, r.rp_result);
 		break;
 	case MI_REPLY_ERROR:
-		rc = mi_conn_error(cn, id, r.rp_code, r.rp_text);
+		rc = mi_conn_error(cn, q.mq_id, r.rp_code, r.rp_text);
 		break;
 	case MI_REPLY_STREAM:
 		if ((cn->cn_stream = mi_stream_new(&r)) == NULL) {
-			rc = mi_conn_error(cn, id, MI_E_INTERNAL,
+			rc = mi_conn_error(cn, q.mq_id, MI_E_INTERNAL,
 			    "Internal error: out of memory");
 			break;
 		}
-		cn->cn_id = json_incref(id);
+		cn->cn_id = json_incref(q.mq_id);
 		cn->cn_started = false;
 		/*
 		 * No reading while streaming: the next request waits in
@@ -339,9 +237,7 @@ mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 	}
 	mi_reply_clear(&r);
 done:
-	for (i = 0; i < argc; i++)
-		free(argv[i]);
-	json_decref(req);
+	mi_request_clear(&q);
 	return rc;
 }
 

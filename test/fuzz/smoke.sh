@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 B=${1:-build-fuzz}
 S=${2:-15}
-TARGETS="sip_msg sip_uri digest dbtext conf"
+TARGETS="sip_msg sip_uri digest dbtext conf mi_request"
 
 if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" -Dfuzzing=true >/dev/null
