@@ -204,18 +204,21 @@ def long_register(c, user, first, n, tag):
 def test_max_contacts_bindings_at_every_limit(sipd_factory):
     """usrloc.max_contacts is a promise: that many bindings fit with the
     contact, Call-ID and User-Agent at their limits; one more is 503."""
-    s = sipd_factory(extra={"usrloc.max_contacts": "200",
+    s = sipd_factory(extra={"usrloc.max_contacts": "2000",
                             "registrar.max_contacts": "0"})
     write_tables(s, USERS, [("127.0.0.1", "any", None)])
-    write_users(s.db, 21)
+    write_users(s.db, 201)
     s.start()
     c = Client(s.port)
-    for u in range(20):
+    t0 = time.monotonic()
+    for u in range(200):
         r = long_register(c, "u%04d" % u, 0, 10, "a")
         assert r is not None and r.code == 200, (u, r)
+    took = time.monotonic() - t0
     assert stats(s, "usrloc:location-contacts") == {
-        "usrloc:location-contacts": 200}
-    r = long_register(c, "u0020", 0, 1, "b")
+        "usrloc:location-contacts": 2000}
+    print("2000 bindings at every limit stored in %.2f s" % took)
+    r = long_register(c, "u0200", 0, 1, "b")
     assert (r.code, r.get("P-Registrar-Error")) == (
         503, "Location table full"), r.raw
     # a refresh of stored bindings is never refused
