@@ -77,12 +77,15 @@ static struct log_ratelimit	 tm_budget_limit = {
 	"tm", 1, 0, 0
 };
 
+static void	tm_send_failed(uint64_t cookie, int err);
+
 void
 tm_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
 {
 	tm_conf = c;
 	tm_socks = socks;
 	tm_nsocks = nsocks;
+	send_set_fail_hook(tm_send_failed);
 }
 
 static void
@@ -228,11 +231,24 @@ tm_build_own(const char *copy, size_t copylen, const struct sip_msg *reply)
 
 static void
 tm_send_to(unsigned sock, const union tmtab_addr *dst, const char *msg,
-    size_t len, const char *what)
+    size_t len, const char *what, uint64_t cookie)
 {
 	if (sock >= (unsigned)tm_nsocks)
 		return;
-	send_datagram(&tm_socks[sock], msg, len, &dst->sa, what);
+	send_datagram_cookie(&tm_socks[sock], msg, len, &dst->sa, what,
+	    cookie);
+}
+
+/*
+ * The cookie of a copy sent on branch b of ref (send.h): if the kernel
+ * refuses it, tm_send_failed() learns which branch that was. The top
+ * bit keeps it from 0.
+ */
+static uint64_t
+tm_cookie(struct tmtab_ref ref, unsigned b)
+{
+	return 1ULL << 63 | (uint64_t)ref.tr_idx << 32 |
+	    (uint64_t)(ref.tr_gen & TMTAB_GEN_MASK) << 8 | (b & 0xff);
 }
 
 /*
@@ -283,7 +299,8 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 		case TMTAB_SEND:
 			tm_send_to(a->ta_sock, &a->ta_dst, a->ta_msg,
 			    a->ta_len, a->ta_branch < 0 ? "reply" :
-			    "retransmission");
+			    "retransmission", a->ta_branch < 0 ? 0 :
+			    tm_cookie(a->ta_ref, (unsigned)a->ta_branch));
 			stats_inc(a->ta_branch < 0 ? STATS_FWD_REPLIES :
 			    STATS_FWD_REQUESTS);
 			break;
@@ -292,14 +309,15 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 			    (len = tm_build_own(a->ta_msg, a->ta_len,
 			    reply)) == 0)
 				break;
-			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len, "ACK");
+			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len, "ACK",
+			    0);
 			break;
 		case TMTAB_SEND_CANCEL:
 			if ((len = tm_build_own(a->ta_msg, a->ta_len,
 			    NULL)) == 0)
 				break;
 			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len,
-			    "CANCEL");
+			    "CANCEL", 0);
 			break;
 		case TMTAB_LOCAL_408:
 			tm_local_408(a);
@@ -403,8 +421,9 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 		fr = 1000ULL * tm_conf->c_tm_fr_timeout;
 	(void)tmtab_branches(ref, br, nb, fr, quiet, tmtab_now_ms());
 	for (i = 0; i < nb; i++) {
-		send_datagram(&tm_socks[br[i].tb_sock], br[i].tb_msg,
-		    br[i].tb_len, &br[i].tb_dst.sa, "forwarded request");
+		send_datagram_cookie(&tm_socks[br[i].tb_sock], br[i].tb_msg,
+		    br[i].tb_len, &br[i].tb_dst.sa, "forwarded request",
+		    tm_cookie(ref, i));
 		stats_inc(STATS_FWD_REQUESTS);
 	}
 	log_debug("%.*s forwarded %s (%u branches)", (int)m->sm_method_str.len,
@@ -644,6 +663,26 @@ tm_branch_ref(const struct sip_via *top, struct tmtab_ref *ret_ref,
 }
 
 /*
+ * The stored request of ref, parsed into *req (bytes in tm_scratch),
+ * and where it came from. false when the transaction is gone.
+ */
+static bool
+tm_stored_request(struct tmtab_ref ref, struct sip_msg *req,
+    union tmtab_addr *ret_src)
+{
+	struct tmtab_out	 out;
+	const struct tmtab_act	*a;
+
+	tm_out_init(&out);
+	if (tmtab_request(ref, &out) != 0 || out.to_n != 1 ||
+	    (a = &out.to_acts[0])->ta_msg == NULL ||
+	    sip_msg_parse(req, a->ta_msg, a->ta_len) != 0)
+		return false;
+	*ret_src = a->ta_dst;
+	return true;
+}
+
+/*
  * A reply to a forwarded request that lost the caller's Via (a gateway's
  * 487 after a CANCEL, seen in the field): it still ends the transaction,
  * as Kamailio's does. The stored request proves the branch (the hash
@@ -655,9 +694,8 @@ static size_t
 tm_rebuild_reply(struct tmtab_ref ref, const struct sip_msg *m,
     const struct sip_via *top)
 {
-	struct tmtab_out	 out;
-	const struct tmtab_act	*a;
 	struct sip_msg		 req;
+	union tmtab_addr	 src;
 	struct sip_via		 via;
 	struct sip_str		 callid, rcallid;
 	struct sip_cseq		 cseq, rcseq;
@@ -665,10 +703,7 @@ tm_rebuild_reply(struct tmtab_ref ref, const struct sip_msg *m,
 	char			 reason[128];
 	size_t			 n;
 
-	tm_out_init(&out);
-	if (tmtab_request(ref, &out) != 0 || out.to_n != 1 ||
-	    (a = &out.to_acts[0])->ta_msg == NULL ||
-	    sip_msg_parse(&req, a->ta_msg, a->ta_len) != 0 ||
+	if (!tm_stored_request(ref, &req, &src) ||
 	    sip_msg_via_top(&req, &via) != 0 ||
 	    sip_msg_callid(&req, &callid) != 0 ||
 	    sip_msg_cseq(&req, &cseq) != 0 ||
@@ -685,7 +720,38 @@ tm_rebuild_reply(struct tmtab_ref ref, const struct sip_msg *m,
 	memcpy(reason, m->sm_reason.s, n);
 	reason[n] = '\0';
 	return sip_reply_build(tm_fwd, sizeof(tm_fwd), &req,
-	    (int)m->sm_status, reason, &a->ta_dst.sa, NULL);
+	    (int)m->sm_status, reason, &src.sa, NULL);
+}
+
+/*
+ * send.c could not send a copy (the kernel refused it: no route, a
+ * source that cannot reach it): the branch counts as answered 503, so
+ * the caller hears at once (§16.7 still picks among the branches)
+ * instead of waiting for the transaction to time out (issue 10).
+ */
+static void
+tm_send_failed(uint64_t cookie, int err)
+{
+	struct tmtab_ref	 ref;
+	struct tmtab_out	 out;
+	struct sip_msg		 req;
+	union tmtab_addr	 src;
+	unsigned		 b = (unsigned)(cookie & 0xff);
+	size_t			 len;
+
+	ref.tr_idx = (uint32_t)(cookie >> 32) & 0x7fffffffU;
+	ref.tr_gen = (uint32_t)(cookie >> 8) & TMTAB_GEN_MASK;
+	if (!tm_stored_request(ref, &req, &src) ||
+	    (len = sip_reply_build(tm_fwd, sizeof(tm_fwd), &req, 503,
+	    "Service Unavailable", &src.sa, NULL)) == 0)
+		return;
+	log_warnx_limited(&tm_warn_limit, time(NULL), "%.*s branch %u not "
+	    "sent (%s): answered 503", (int)req.sm_method_str.len,
+	    req.sm_method_str.s, b, strerror(err));
+	tm_out_init(&out);
+	if (tmtab_response(ref, (int)b, 503, false, tm_fwd, len,
+	    tmtab_now_ms(), &out) == 0)
+		tm_send(&out, NULL);
 }
 
 void

@@ -357,3 +357,19 @@ def test_unauthenticated_flood_costs_no_cell(px):
     st = stats(p.s, "tm:")
     assert st["tm:created"] == st0["tm:created"]
     assert st["tm:current"] == 0
+
+
+def test_failed_send_answered_upstream(px):
+    """sipd listens on 127.0.0.1 only, so a copy to 192.0.2.1 cannot be
+    sent (EINVAL): the caller gets 503 at once, not silence until the
+    transaction times out."""
+    p = px()
+    bob = Client(p.s.port)
+    _, r = register(bob, "bob", dict(USERS)["bob"],
+                    contacts=["<sip:bob@192.0.2.1:5060>"])
+    assert r is not None and r.code == 200, r
+    call = Call(p.gw, "sip:bob@%s" % p.me, GW_NUM)
+    p.gw.send(call.invite())
+    got = [(m.code, m.reason) for m in p.drain(p.gw, 1.5)]
+    finals = [g for g in got if g[0] >= 200]
+    assert finals[:1] == [(503, "Service Unavailable")], got
