@@ -373,3 +373,17 @@ def test_failed_send_answered_upstream(px):
     got = [(m.code, m.reason) for m in p.drain(p.gw, 1.5)]
     finals = [g for g in got if g[0] >= 200]
     assert finals[:1] == [(503, "Service Unavailable")], got
+
+
+def test_size_edges(sipd):
+    """A datagram near the UDP limit with one huge header line, and one
+    with many small ones, are answered like any other."""
+    c = Client(sipd.port)
+    req = c.request("OPTIONS", "sip:127.0.0.1:%d" % sipd.port)
+    head, _, body = req.partition(b"\r\n\r\n")
+    big = head + b"\r\nX-Big: " + b"b" * (65000 - len(head)) + b"\r\n\r\n"
+    assert len(big) < 65507
+    r = c.transact(big)
+    assert r is not None and r.code == 200, r
+    r = c.transact(options_with_lines(c, sipd.port, 5000))
+    assert r is not None and r.code == 400, r
