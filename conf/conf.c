@@ -124,7 +124,7 @@ static const struct conf_dir conf_dirs[] = {
 	{ "registrar.max_expires", conf_set_uint, conf_get_uint,
 	    OFF(c_reg_max_expires), 0, 1, 31536000, "7200", 0 },
 	{ "registrar.max_contacts", conf_set_uint, conf_get_uint,
-	    OFF(c_reg_max_contacts), 0, 0, 10000, "0", 0 },
+	    OFF(c_reg_max_contacts), 0, 0, 10000, "10", 0 },
 	{ "registrar.nat_detect", conf_set_nat, conf_get_nat, 0, 0, 0, 0,
 	    "auto", 0 },
 	{ "auth.realm", conf_set_realm, conf_get_str,
@@ -791,7 +791,33 @@ conf_gw_sync(struct conf *c)
 	}
 }
 
-/* pstn.gw_ip: "" (no gateway), an IPv4 or an IPv6 literal ([..] too). */
+/*
+ * Whether ip can be a gateway: the unspecified, broadcast and multicast
+ * addresses take no unicast datagram, so an INVITE sent there would get
+ * no answer at all (issue 10). IPv4-mapped IPv6 is judged as IPv4.
+ */
+static bool
+conf_gw_unicast(const struct in_addr *a4, const struct in6_addr *a6)
+{
+	uint32_t	 ip;
+
+	if (a6 != NULL) {
+		if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_MULTICAST(a6))
+			return false;
+		if (!IN6_IS_ADDR_V4MAPPED(a6))
+			return true;
+		memcpy(&ip, &a6->s6_addr[12], sizeof(ip));
+	} else
+		ip = a4->s_addr;
+	ip = ntohl(ip);
+	return ip != INADDR_ANY && ip != INADDR_BROADCAST &&
+	    !IN_MULTICAST(ip);
+}
+
+/*
+ * pstn.gw_ip: "" (no gateway), an IPv4 or an IPv6 literal ([..] too),
+ * for a unicast host.
+ */
 static int
 conf_set_gw_ip(struct conf *c, const struct conf_dir *d, const char *value,
     char *why, size_t len)
@@ -810,8 +836,15 @@ conf_set_gw_ip(struct conf *c, const struct conf_dir *d, const char *value,
 		return conf_why(why, len, "not an IPv4 or IPv6 address");
 	memcpy(ip, value, n);
 	ip[n] = '\0';
-	if (n != 0 && inet_pton(AF_INET, ip, &a4) != 1 &&
-	    inet_pton(AF_INET6, ip, &a6) != 1)
+	if (n != 0 && inet_pton(AF_INET, ip, &a4) == 1) {
+		if (!conf_gw_unicast(&a4, NULL))
+			return conf_why(why, len, "unspecified, broadcast "
+			    "or multicast address");
+	} else if (n != 0 && inet_pton(AF_INET6, ip, &a6) == 1) {
+		if (!conf_gw_unicast(NULL, &a6))
+			return conf_why(why, len, "unspecified, broadcast "
+			    "or multicast address");
+	} else if (n != 0)
 		return conf_why(why, len, "not an IPv4 or IPv6 address");
 	memcpy(c->c_gw_ip, ip, n + 1);
 	conf_gw_sync(c);

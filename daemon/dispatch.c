@@ -192,8 +192,15 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	bool			 uas;
 	uint64_t		 key;
 
-	if (sip_msg_parse(&m, buf, len) != 0) {
+	if ((rc = sip_msg_parse(&m, buf, len)) != 0) {
 		stats_inc(STATS_ERR_REQUESTS);
+		/* a request whose Via can be read gets an answer (SPEC §5) */
+		if (rc == -E2BIG && m.sm_request &&
+		    m.sm_method != SIP_METHOD_ACK) {
+			stats_inc(STATS_BAD_MSG_HDR);
+			(void)send_reply(in, &m, src, 400,
+			    "Bad Request - Too Many Header Lines", NULL);
+		}
 		return;
 	}
 	stats_inc(m.sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);

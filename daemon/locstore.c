@@ -3,6 +3,7 @@
  * master (tables.c) when it loads the table at start and when it
  * flushes it; see locstore.h.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "locstore.h"
@@ -23,6 +24,57 @@ locstore_out(const char *s, size_t len)
 	struct store_str	 ss = { len ? s : NULL, len };
 
 	return ss;
+}
+
+/* The limit of one string column, and its message when it is over. */
+struct locstore_limit {
+	size_t		 ll_off;	/* of the struct store_str */
+	size_t		 ll_max;
+	const char	*ll_why;
+};
+
+
+static const struct locstore_limit locstore_limits[] = {
+	{ offsetof(struct store_location, sl_contact), LOCTAB_CONTACT_MAX,
+	    "contact longer than 512 bytes" },
+	{ offsetof(struct store_location, sl_received), LOCTAB_RECEIVED_MAX,
+	    "received longer than 128 bytes" },
+	{ offsetof(struct store_location, sl_path), LOCTAB_PATH_MAX,
+	    "path longer than 512 bytes" },
+	{ offsetof(struct store_location, sl_callid), LOCTAB_CALLID_MAX,
+	    "callid longer than 255 bytes" },
+	{ offsetof(struct store_location, sl_user_agent), LOCTAB_UA_MAX,
+	    "user_agent longer than 255 bytes" },
+	{ offsetof(struct store_location, sl_socket), LOCTAB_SOCKET_MAX,
+	    "socket longer than 64 bytes" },
+};
+_Static_assert(LOCTAB_CONTACT_MAX == 512 && LOCTAB_RECEIVED_MAX == 128 &&
+    LOCTAB_PATH_MAX == 512 && LOCTAB_CALLID_MAX == 255 &&
+    LOCTAB_UA_MAX == 255 && LOCTAB_SOCKET_MAX == 64,
+    "locstore_limits[] messages name the limits");
+
+const char *
+locstore_row_check(const struct store_location *row)
+{
+	const struct store_str	*s;
+	char			 aor[LOCTAB_AOR_MAX + 1];
+	struct loctab_row	 r;
+	size_t			 i;
+
+	if (locstore_row_from_store(row, aor, &r) != 0)
+		return "username@domain longer than 128 bytes";
+	for (i = 0; i < sizeof(locstore_limits) / sizeof(locstore_limits[0]);
+	    i++) {
+		s = (const struct store_str *)(const void *)
+		    ((const char *)row + locstore_limits[i].ll_off);
+		if (s->ss_ptr != NULL && s->ss_len > locstore_limits[i].ll_max)
+			return locstore_limits[i].ll_why;
+	}
+	if (row->sl_contact.ss_ptr == NULL || row->sl_contact.ss_len == 0)
+		return "empty contact";
+	if (r.lr_aor.ls_len == 0)
+		return "empty username";
+	return NULL;
 }
 
 int

@@ -22,6 +22,13 @@
 int	locstore_row_from_store(const struct store_location *row,
 	    char *aorbuf, struct loctab_row *ret);
 /*
+ * Whether row fits the location table: NULL, or what is wrong (static
+ * text, "contact longer than 512 bytes"). What store_location_read()
+ * left unchecked (types and NOT NULL are its); `sipd -c` and the load
+ * at start name a row that does not fit, so none is lost silently.
+ */
+const char *locstore_row_check(const struct store_location *row);
+/*
  * A binding copied out of the table as a `location` row (3.0 layout:
  * no domain; "n/a" for an empty Call-ID or User-Agent, which are
  * NOT NULL there). The row points into b.

@@ -585,6 +585,7 @@ route_initial(struct route_ctx *rx, bool authenticate)
 	}
 	route_gw(&g);
 	gw = route_from_gw(rx, &g);
+	rx->rx_t->rt_from_gw = gw;
 	if (!gw && authenticate && !route_authorize(rx))
 		return;
 	rx->rx_t->rt_record_route = m->sm_method == SIP_METHOD_INVITE ||
@@ -611,6 +612,7 @@ route_request(const struct sip_msg *m, const struct sockaddr *src,
 	ret->rt_ncuts = 0;
 	ret->rt_nmore = 0;
 	ret->rt_record_route = false;
+	ret->rt_from_gw = false;
 	ret->rt_why = "dropped";
 	ret->rt_dstlen = 0;
 

@@ -64,6 +64,8 @@ struct route_target {
 	struct route_cut	 rt_cuts[ROUTE_CUTS_MAX];
 	int			 rt_ncuts;
 	bool			 rt_record_route;	/* dialog-forming */
+	bool			 rt_from_gw;	/* the PSTN gateway sent it:
+						   no per-source budget */
 	const char		*rt_why;	/* static text for debug logs */
 	char			 rt_ruri_buf[ROUTE_URI_MAX];
 	/* the AoR's other bindings, best first (parallel forking) */

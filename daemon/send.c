@@ -21,6 +21,7 @@
 
 #define SEND_SLOTS	64
 #define SEND_ARENA	(4 * UDP_MAX_DATAGRAM)
+#define SEND_FAILS	256	/* failures kept for the hook per batch */
 
 struct send_slot {
 	const struct udp_sock	*ss_sock;
@@ -28,6 +29,12 @@ struct send_slot {
 	size_t			 ss_len;
 	struct sockaddr_storage	 ss_dst;
 	const char		*ss_what;
+	uint64_t		 ss_cookie;	/* 0: nobody to tell */
+};
+
+struct send_fail {
+	uint64_t		 sf_cookie;
+	int			 sf_err;
 };
 
 static const struct udp_sock	*send_socks;
@@ -36,6 +43,14 @@ static struct send_slot		 send_q[SEND_SLOTS];
 static unsigned			 send_n;
 static char			 send_arena[SEND_ARENA];
 static size_t			 send_used;
+/*
+ * Failed sends with a cookie, kept until send_flush() tells the hook:
+ * an early flush (queue full) may run in the middle of the transaction
+ * layer's own work, which the hook must not re-enter.
+ */
+static struct send_fail		 send_fails[SEND_FAILS];
+static unsigned			 send_nfails;
+static send_fail_fn		*send_fail_hook;
 /* A 200 to a REGISTER lists every binding: room for a whole datagram. */
 static char			 send_built[UDP_MAX_DATAGRAM];
 
@@ -90,20 +105,37 @@ send_reply(const struct udp_sock *in, const struct sip_msg *m,
 }
 
 void
+send_set_fail_hook(send_fail_fn *fn)
+{
+	send_fail_hook = fn;
+}
+
+static void	send_flush_all(void);
+
+void
 send_datagram(const struct udp_sock *out, const char *buf, size_t len,
     const struct sockaddr *dst, const char *what)
+{
+	send_datagram_cookie(out, buf, len, dst, what, 0);
+}
+
+void
+send_datagram_cookie(const struct udp_sock *out, const char *buf,
+    size_t len, const struct sockaddr *dst, const char *what,
+    uint64_t cookie)
 {
 	struct send_slot	*s;
 
 	if (len > sizeof(send_arena))
 		return;
 	if (send_n == SEND_SLOTS || len > sizeof(send_arena) - send_used)
-		send_flush();
+		send_flush_all();
 	s = &send_q[send_n++];
 	s->ss_sock = out;
 	s->ss_off = send_used;
 	s->ss_len = len;
 	s->ss_what = what;
+	s->ss_cookie = cookie;
 	memset(&s->ss_dst, 0, sizeof(s->ss_dst));
 	memcpy(&s->ss_dst, dst, addr_len(dst));
 	memcpy(send_arena + send_used, buf, len);
@@ -119,7 +151,7 @@ send_flush_sock(const struct udp_sock *us)
 	static unsigned		 which[SEND_SLOTS];
 	struct send_slot	*s;
 	unsigned		 i, n = 0, done = 0;
-	int			 r;
+	int			 r, err;
 
 	for (i = 0; i < send_n; i++) {
 		s = &send_q[i];
@@ -144,13 +176,42 @@ send_flush_sock(const struct udp_sock *us)
 		if (r == -1 && errno == EINTR)
 			continue;
 		/* the first one failed: say so, go on with the rest */
+		err = errno;
 		log_warn("send %s", send_q[which[done]].ss_what);
+		if (send_q[which[done]].ss_cookie != 0 &&
+		    send_nfails < SEND_FAILS) {
+			send_fails[send_nfails].sf_cookie =
+			    send_q[which[done]].ss_cookie;
+			send_fails[send_nfails++].sf_err = err;
+		}
 		done++;
 	}
 }
 
 void
 send_flush(void)
+{
+	struct send_fail	 f[SEND_FAILS];
+	unsigned		 i, n;
+
+	send_flush_all();
+	if (send_nfails == 0 || send_fail_hook == NULL) {
+		send_nfails = 0;
+		return;
+	}
+	/* the hook's answers go up now; they carry no cookie */
+	n = send_nfails;
+	memcpy(f, send_fails, n * sizeof(f[0]));
+	send_nfails = 0;
+	for (i = 0; i < n; i++)
+		send_fail_hook(f[i].sf_cookie, f[i].sf_err);
+	send_flush_all();
+	send_nfails = 0;
+}
+
+/* Sends the queue, every socket; failures are kept for send_flush(). */
+static void
+send_flush_all(void)
 {
 	int	 i;
 

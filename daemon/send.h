@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "sip_msg.h"
@@ -54,7 +55,24 @@ int	send_reply(const struct udp_sock *in, const struct sip_msg *m,
 void	send_datagram(const struct udp_sock *out, const char *buf,
 	    size_t len, const struct sockaddr *dst, const char *what);
 
-/* Sends everything queued: one sendmmsg() per socket with datagrams. */
+/*
+ * Told that a datagram queued with a cookie could not be sent (err: the
+ * errno), so that its transaction answers instead of waiting (issue 10:
+ * "wherever a send fails, the transaction answers upstream"). Called
+ * from send_flush() only, after the batch went out; it may queue more.
+ */
+typedef void	send_fail_fn(uint64_t cookie, int err);
+void	send_set_fail_hook(send_fail_fn *fn);
+/* send_datagram() with a cookie (not 0) for the fail hook. */
+void	send_datagram_cookie(const struct udp_sock *out, const char *buf,
+	    size_t len, const struct sockaddr *dst, const char *what,
+	    uint64_t cookie);
+
+/*
+ * Sends everything queued: one sendmmsg() per socket with datagrams;
+ * then tells the fail hook of the failed ones with a cookie, and sends
+ * what it queued.
+ */
 void	send_flush(void);
 
 #endif

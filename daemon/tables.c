@@ -12,6 +12,7 @@
  * it copies one bucket at a time out of shm and writes outside locks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "auth.h"
 #include "evtime.h"
+#include "dbtext.h"
 #include "locstore.h"
 #include "log.h"
 #include "loctab.h"
@@ -83,10 +85,46 @@ tables_verify(const struct conf *c, bool print, bool logit, bool all)
 	return rc == 0 ? 0 : -1;
 }
 
+struct tables_load_ctx {
+	struct loctab_loader *tl_loader;	/* NULL: row by row */
+	time_t		 tl_now;
+	size_t		 tl_loaded;
+	size_t		 tl_expired;
+	int		 tl_full;
+	struct errbuf	*tl_errs;
+	char		 tl_file[PATH_MAX + 16];	/* for FILE:LINE */
+};
+
+/* How messages name the location table: DIR/location or the database. */
+static void
+tables_location_file(const struct conf *c, struct tables_load_ctx *ctx)
+{
+	(void)snprintf(ctx->tl_file, sizeof(ctx->tl_file), "%s%s",
+	    c->c_db_path, c->c_db_kind == CONF_DB_SQLITE ? "" : "/location");
+}
+
+/* -c: every location row that would not load, as FILE:LINE. */
+static int
+tables_check_row(void *arg, const struct store_location *row)
+{
+	struct tables_load_ctx	*ctx = arg;
+	const char		*why;
+
+	if ((why = locstore_row_check(row)) != NULL)
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loadable: %s", why);
+	return 0;
+}
+
 int
 tables_check(const struct conf *c)
 {
-	struct shmplan	 plan;
+	struct tables_load_ctx	 ctx;
+	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
+	struct store_db		 sdb;
+	struct shmplan		 plan;
+	size_t			 count = 0;
+	int			 rc;
 
 	if (shmplan_make(c, &plan) != 0) {
 		fprintf(stderr, "sipd: usrloc.max_contacts, tm.max_transactions "
@@ -95,16 +133,20 @@ tables_check(const struct conf *c)
 	}
 	/* What the start would reserve, before the tables are read. */
 	shmplan_print(stdout, &plan);
-	return tables_verify(c, true, false, true);
+	if ((rc = tables_verify(c, true, false, true)) != 0)
+		return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.tl_errs = &errs;
+	tables_location_file(c, &ctx);
+	userdb_store_db(c, &sdb);
+	(void)store_load_location(&sdb, tables_check_row, &ctx, &count, &errs,
+	    &warns);
+	fputs(errbuf_text(&errs), stderr);
+	rc = errs.eb_count > 0 ? -1 : 0;
+	errbuf_free(&errs);
+	errbuf_free(&warns);
+	return rc;
 }
-
-struct tables_load_ctx {
-	struct loctab_loader *tl_loader;	/* NULL: row by row */
-	time_t		 tl_now;
-	size_t		 tl_loaded;
-	size_t		 tl_expired;
-	int		 tl_full;
-};
 
 static int
 tables_load_row(void *arg, const struct store_location *row)
@@ -112,8 +154,15 @@ tables_load_row(void *arg, const struct store_location *row)
 	struct tables_load_ctx	*ctx = arg;
 	struct loctab_row	 lr;
 	char			 aor[LOCTAB_AOR_MAX + 1];
+	const char		*why;
 	int			 rc;
 
+	/* a row that does not fit stops the start: never lost silently */
+	if ((why = locstore_row_check(row)) != NULL) {
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loadable: %s", why);
+		return -EINVAL;
+	}
 	if ((rc = locstore_row_from_store(row, aor, &lr)) == 0)
 		rc = ctx->tl_loader != NULL ?
 		    loctab_loader_insert(ctx->tl_loader, &lr, ctx->tl_now) :
@@ -130,14 +179,42 @@ tables_load_row(void *arg, const struct store_location *row)
 		ctx->tl_full = 1;
 		return -ENOSPC;
 	default:
-		/*
-		 * store_location_read() checked types and NOT NULL; what
-		 * is left (a value over its loctab limit) is named here.
-		 */
-		log_warnx("location row %u not loaded (code %d)", row->sl_line,
-		    rc);
-		return 0;
+		/* locstore_row_check() let it through: a loctab fault */
+		errbuf_add(ctx->tl_errs, ctx->tl_file, row->sl_line,
+		    "location row not loaded (code %d)", rc);
+		return -EINVAL;
 	}
+}
+
+static void
+tables_stale_one(void *arg, const char *name, long long size, int err)
+{
+	const char	*dir = tables_conf->c_db_path;
+
+	(void)arg;
+	if (err == 0)
+		log_info("%s: removed stale temp file \"%s\" (%lld bytes) "
+		    "left by a flush that did not finish", dir, name, size);
+	else
+		log_warnx("%s: cannot remove stale temp file \"%s\": %s",
+		    dir, name, strerror(err));
+}
+
+/*
+ * A master killed while it wrote a table left its temp file: remove
+ * those by sipd's own name pattern, before anything writes the folder.
+ */
+static void
+tables_remove_stale(const struct conf *c)
+{
+	int	 n;
+
+	if (c->c_db_kind != CONF_DB_TEXT)
+		return;
+	n = dbtext_remove_stale(c->c_db_path, tables_stale_one, NULL);
+	if (n < 0)
+		log_warnx("%s: cannot look for stale temp files: %s",
+		    c->c_db_path, strerror(-n));
 }
 
 /* Prints a start-up error to the terminal and the log. */
@@ -152,12 +229,16 @@ tables_start_error(const struct errbuf *errs)
 static int
 tables_load_location(const struct conf *c)
 {
-	struct tables_load_ctx	 ctx = { NULL, time(NULL), 0, 0, 0 };
+	struct tables_load_ctx	 ctx;
 	struct errbuf		 errs = ERRBUF_INIT, warns = ERRBUF_INIT;
 	struct store_db		 sdb;
 	size_t			 count = 0;
 	int			 rc;
 
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.tl_now = time(NULL);
+	ctx.tl_errs = &errs;
+	tables_location_file(c, &ctx);
 	userdb_store_db(c, &sdb);
 	/* No worker runs yet: the loader may skip the per-row bucket walks. */
 	if (loctab_loader_new(tables_lt, &ctx.tl_loader) != 0)
@@ -301,7 +382,13 @@ tables_load(const struct conf *c)
 	}
 	log_info("shared memory: %zu bytes reserved (pages are used only "
 	    "as the tables fill: mictl core.shmmem)", size);
+	/* the capacity is a promise: the pools hold it at every limit */
+	log_info("location table: room for %u bindings with every string "
+	    "at its limit (usrloc.max_contacts), %u per AoR "
+	    "(registrar.max_contacts, 0 = no limit)", c->c_ul_max_contacts,
+	    c->c_reg_max_contacts);
 
+	tables_remove_stale(c);
 	if (tables_load_location(c) != 0 || tables_load_users(c) != 0)
 		return -1;
 	/* Before the workers are forked: they read the gateway there. */

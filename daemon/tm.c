@@ -73,6 +73,11 @@ static char			 tm_slot[REPLYCACHE_REPLY_MAX];
 static struct log_ratelimit	 tm_warn_limit = {
 	"tm", TM_WARN_PER_SEC, 0, 0
 };
+static struct log_ratelimit	 tm_budget_limit = {
+	"tm", 1, 0, 0
+};
+
+static void	tm_send_failed(uint64_t cookie, int err);
 
 void
 tm_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
@@ -80,6 +85,7 @@ tm_init(const struct conf *c, const struct udp_sock *socks, int nsocks)
 	tm_conf = c;
 	tm_socks = socks;
 	tm_nsocks = nsocks;
+	send_set_fail_hook(tm_send_failed);
 }
 
 static void
@@ -225,11 +231,24 @@ tm_build_own(const char *copy, size_t copylen, const struct sip_msg *reply)
 
 static void
 tm_send_to(unsigned sock, const union tmtab_addr *dst, const char *msg,
-    size_t len, const char *what)
+    size_t len, const char *what, uint64_t cookie)
 {
 	if (sock >= (unsigned)tm_nsocks)
 		return;
-	send_datagram(&tm_socks[sock], msg, len, &dst->sa, what);
+	send_datagram_cookie(&tm_socks[sock], msg, len, &dst->sa, what,
+	    cookie);
+}
+
+/*
+ * The cookie of a copy sent on branch b of ref (send.h): if the kernel
+ * refuses it, tm_send_failed() learns which branch that was. The top
+ * bit keeps it from 0.
+ */
+static uint64_t
+tm_cookie(struct tmtab_ref ref, unsigned b)
+{
+	return 1ULL << 63 | (uint64_t)ref.tr_idx << 32 |
+	    (uint64_t)(ref.tr_gen & TMTAB_GEN_MASK) << 8 | (b & 0xff);
 }
 
 /*
@@ -280,7 +299,8 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 		case TMTAB_SEND:
 			tm_send_to(a->ta_sock, &a->ta_dst, a->ta_msg,
 			    a->ta_len, a->ta_branch < 0 ? "reply" :
-			    "retransmission");
+			    "retransmission", a->ta_branch < 0 ? 0 :
+			    tm_cookie(a->ta_ref, (unsigned)a->ta_branch));
 			stats_inc(a->ta_branch < 0 ? STATS_FWD_REPLIES :
 			    STATS_FWD_REQUESTS);
 			break;
@@ -289,14 +309,15 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 			    (len = tm_build_own(a->ta_msg, a->ta_len,
 			    reply)) == 0)
 				break;
-			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len, "ACK");
+			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len, "ACK",
+			    0);
 			break;
 		case TMTAB_SEND_CANCEL:
 			if ((len = tm_build_own(a->ta_msg, a->ta_len,
 			    NULL)) == 0)
 				break;
 			tm_send_to(a->ta_sock, &a->ta_dst, tm_own, len,
-			    "CANCEL");
+			    "CANCEL", 0);
 			break;
 		case TMTAB_LOCAL_408:
 			tm_local_408(a);
@@ -373,11 +394,17 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 		nb++;
 	}
 	if (nb == 0) {
+		/*
+		 * Every target refused (broadcast, multicast, unspecified):
+		 * the caller still gets a final answer, never silence.
+		 */
 		if (code > 0)
 			tm_reply_local(ref, in, m, src, code,
 			    proxy_reason(code), NULL);
 		else
-			tmtab_abandon(ref);
+			tm_reply_local(ref, in, m, src, 503,
+			    "Service Unavailable - Destination Not Allowed",
+			    NULL);
 		return;
 	}
 	if (m->sm_method == SIP_METHOD_INVITE)
@@ -394,8 +421,9 @@ tm_branches(struct tmtab_ref ref, const struct udp_sock *in,
 		fr = 1000ULL * tm_conf->c_tm_fr_timeout;
 	(void)tmtab_branches(ref, br, nb, fr, quiet, tmtab_now_ms());
 	for (i = 0; i < nb; i++) {
-		send_datagram(&tm_socks[br[i].tb_sock], br[i].tb_msg,
-		    br[i].tb_len, &br[i].tb_dst.sa, "forwarded request");
+		send_datagram_cookie(&tm_socks[br[i].tb_sock], br[i].tb_msg,
+		    br[i].tb_len, &br[i].tb_dst.sa, "forwarded request",
+		    tm_cookie(ref, i));
 		stats_inc(STATS_FWD_REQUESTS);
 	}
 	log_debug("%.*s forwarded %s (%u branches)", (int)m->sm_method_str.len,
@@ -413,7 +441,8 @@ tm_request_key(const struct sip_msg *m)
 /* The facts of m's new transaction; false when it cannot be answered. */
 static bool
 tm_new(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, uint64_t key, struct tmtab_new *n)
+    const struct sockaddr *src, uint64_t key, bool budget,
+    struct tmtab_new *n)
 {
 	struct sockaddr_storage	 up;
 
@@ -426,7 +455,22 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
 	tm_addr_set(&n->tn_src, src);
 	n->tn_req = m->sm_buf;
 	n->tn_reqlen = m->sm_len;
+	n->tn_budget = budget;
 	return true;
+}
+
+/* A source over its budget: one warning per second at most, with its IP. */
+static void
+tm_warn_budget(const struct sockaddr *src)
+{
+	char		 ip[INET6_ADDRSTRLEN];
+	uint16_t	 port;
+
+	if (!addr_text(src, ip, &port))
+		(void)snprintf(ip, sizeof(ip), "?");
+	log_warnx_limited(&tm_budget_limit, time(NULL), "transaction table: "
+	    "%s holds its per-source budget (1/%d of the table); new "
+	    "requests from it answered 503", ip, TMTAB_SRC_SHARE);
 }
 
 /*
@@ -436,18 +480,25 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
  */
 static bool
 tm_open(const struct udp_sock *in, const struct sip_msg *m,
-    const struct sockaddr *src, uint64_t key, struct tmtab_ref *ret)
+    const struct sockaddr *src, uint64_t key, bool budget,
+    struct tmtab_ref *ret)
 {
 	struct tmtab_new	 n;
 	struct tmtab_out	 out;
 	int			 r;
 
-	if (!tm_new(in, m, src, key, &n)) {
+	if (!tm_new(in, m, src, key, budget, &n)) {
 		stats_inc(STATS_DROP_REQUESTS);
 		return false;
 	}
 	tm_out_init(&out);
 	r = tmtab_begin(&n, tmtab_now_ms(), ret, &out);
+	if (r == TMTAB_E_BUDGET) {
+		stats_inc(STATS_TM_SRC_REFUSED);
+		tm_warn_budget(src);
+		(void)send_reply(in, m, src, 503, "Service Unavailable", NULL);
+		return false;
+	}
 	if (r != 0) {
 		log_warnx_limited(&tm_warn_limit, time(NULL),
 		    "transaction table: %s; %.*s answered 503",
@@ -519,7 +570,8 @@ tm_forward(const struct udp_sock *in, const struct sip_msg *m,
 {
 	struct tmtab_ref	 ref;
 
-	if (tm_open(in, m, src, key, &ref))
+	/* the gateway carries everybody's calls: not one source among many */
+	if (tm_open(in, m, src, key, !t->rt_from_gw, &ref))
 		tm_branches(ref, in, m, src, t);
 }
 
@@ -542,7 +594,7 @@ tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
 		return;
 	}
 	/* its own transaction, for the 200 to answer retransmissions */
-	if (tm_open(in, m, src, key, &ref))
+	if (tm_open(in, m, src, key, true, &ref))
 		tm_reply_local(ref, in, m, src, 200, "canceling", NULL);
 	tm_send(&out, NULL);
 }
@@ -578,11 +630,12 @@ tm_hex(const char *s, size_t n, uint32_t *ret)
 }
 
 /*
- * A reply to a CANCEL sipd made has sipd's Via alone, so proxy.c cannot
- * check its hash against a next Via; its branch still names the cell.
+ * A reply with sipd's Via alone: the reply to a CANCEL sipd made, or a
+ * reply whose sender lost the caller's Via. proxy.c cannot check its
+ * hash against a next Via; its branch still names the cell.
  */
 static bool
-tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
+tm_lone_via(const struct sip_msg *m, struct sip_via *ret_top)
 {
 	struct sip_iter	 it;
 	struct sip_via	 more;
@@ -596,6 +649,111 @@ tm_own_cancel_reply(const struct sip_msg *m, struct sip_via *ret_top)
 	    sip_via_next(&it, &more) == 0;
 }
 
+/* The cell and branch named by sipd's branch parameter in top. */
+static bool
+tm_branch_ref(const struct sip_via *top, struct tmtab_ref *ret_ref,
+    uint32_t *ret_b)
+{
+	const char	*sfx = top->sv_branch.s + PROXY_BRANCH_LEN;
+
+	return top->sv_branch.len == PROXY_BRANCH_LEN + TM_SUFFIX_LEN &&
+	    sfx[0] == '.' && tm_hex(sfx + 1, 6, &ret_ref->tr_idx) == 0 &&
+	    tm_hex(sfx + 7, 6, &ret_ref->tr_gen) == 0 &&
+	    tm_hex(sfx + 13, 1, ret_b) == 0;
+}
+
+/*
+ * The stored request of ref, parsed into *req (bytes in tm_scratch),
+ * and where it came from. false when the transaction is gone.
+ */
+static bool
+tm_stored_request(struct tmtab_ref ref, struct sip_msg *req,
+    union tmtab_addr *ret_src)
+{
+	struct tmtab_out	 out;
+	const struct tmtab_act	*a;
+
+	tm_out_init(&out);
+	if (tmtab_request(ref, &out) != 0 || out.to_n != 1 ||
+	    (a = &out.to_acts[0])->ta_msg == NULL ||
+	    sip_msg_parse(req, a->ta_msg, a->ta_len) != 0)
+		return false;
+	*ret_src = a->ta_dst;
+	return true;
+}
+
+/*
+ * A reply to a forwarded request that lost the caller's Via (a gateway's
+ * 487 after a CANCEL, seen in the field): it still ends the transaction,
+ * as Kamailio's does. The stored request proves the branch (the hash
+ * of its top Via, Call-ID and CSeq is the one in sipd's branch) and
+ * gives what the reply upstream is rebuilt from: code and reason from
+ * the reply, the rest as sipd's own replies. Into tm_fwd; 0 when not.
+ */
+static size_t
+tm_rebuild_reply(struct tmtab_ref ref, const struct sip_msg *m,
+    const struct sip_via *top)
+{
+	struct sip_msg		 req;
+	union tmtab_addr	 src;
+	struct sip_via		 via;
+	struct sip_str		 callid, rcallid;
+	struct sip_cseq		 cseq, rcseq;
+	char			 branch[PROXY_BRANCH_LEN + 1];
+	char			 reason[128];
+	size_t			 n;
+
+	if (!tm_stored_request(ref, &req, &src) ||
+	    sip_msg_via_top(&req, &via) != 0 ||
+	    sip_msg_callid(&req, &callid) != 0 ||
+	    sip_msg_cseq(&req, &cseq) != 0 ||
+	    sip_msg_callid(m, &rcallid) != 0 || sip_msg_cseq(m, &rcseq) != 0)
+		return 0;
+	proxy_branch(&via, callid, cseq.sc_num, branch);
+	if (memcmp(branch, top->sv_branch.s, PROXY_BRANCH_LEN) != 0 ||
+	    callid.len != rcallid.len ||
+	    memcmp(callid.s, rcallid.s, callid.len) != 0 ||
+	    cseq.sc_num != rcseq.sc_num || cseq.sc_method != rcseq.sc_method)
+		return 0;
+	n = m->sm_reason.len < sizeof(reason) ? m->sm_reason.len :
+	    sizeof(reason) - 1;
+	memcpy(reason, m->sm_reason.s, n);
+	reason[n] = '\0';
+	return sip_reply_build(tm_fwd, sizeof(tm_fwd), &req,
+	    (int)m->sm_status, reason, &src.sa, NULL);
+}
+
+/*
+ * send.c could not send a copy (the kernel refused it: no route, a
+ * source that cannot reach it): the branch counts as answered 503, so
+ * the caller hears at once (§16.7 still picks among the branches)
+ * instead of waiting for the transaction to time out (issue 10).
+ */
+static void
+tm_send_failed(uint64_t cookie, int err)
+{
+	struct tmtab_ref	 ref;
+	struct tmtab_out	 out;
+	struct sip_msg		 req;
+	union tmtab_addr	 src;
+	unsigned		 b = (unsigned)(cookie & 0xff);
+	size_t			 len;
+
+	ref.tr_idx = (uint32_t)(cookie >> 32) & 0x7fffffffU;
+	ref.tr_gen = (uint32_t)(cookie >> 8) & TMTAB_GEN_MASK;
+	if (!tm_stored_request(ref, &req, &src) ||
+	    (len = sip_reply_build(tm_fwd, sizeof(tm_fwd), &req, 503,
+	    "Service Unavailable", &src.sa, NULL)) == 0)
+		return;
+	log_warnx_limited(&tm_warn_limit, time(NULL), "%.*s branch %u not "
+	    "sent (%s): answered 503", (int)req.sm_method_str.len,
+	    req.sm_method_str.s, b, strerror(err));
+	tm_out_init(&out);
+	if (tmtab_response(ref, (int)b, 503, false, tm_fwd, len,
+	    tmtab_now_ms(), &out) == 0)
+		tm_send(&out, NULL);
+}
+
 void
 tm_response(const struct udp_sock *in, const struct sip_msg *m)
 {
@@ -603,33 +761,31 @@ tm_response(const struct udp_sock *in, const struct sip_msg *m)
 	struct sip_cseq		 cs;
 	struct tmtab_ref	 ref;
 	struct tmtab_out	 out;
-	const char		*sfx;
 	uint32_t		 b;
 	size_t			 len;
 	int			 r;
+	bool			 lone;
 
 	if (sip_msg_cseq(m, &cs) != 0)
 		goto stray;
 	r = proxy_response_ours(m, &top, &next);
-	if (r < 0 && cs.sc_method == SIP_METHOD_CANCEL &&
-	    tm_own_cancel_reply(m, &top)) {
-		/* to a CANCEL sipd sent: one Via, nothing to pass on */
-		r = 1;
-	} else if (r <= 0) {
+	lone = r < 0 && tm_lone_via(m, &top);
+	if (r <= 0 && !lone) {
 		/* stateless (an ACK's branch) or not ours: by Via, or dropped */
 		proxy_forward_response(in, m);
 		return;
 	}
-	sfx = top.sv_branch.s + PROXY_BRANCH_LEN;
-	if (top.sv_branch.len != PROXY_BRANCH_LEN + TM_SUFFIX_LEN ||
-	    sfx[0] != '.' || tm_hex(sfx + 1, 6, &ref.tr_idx) != 0 ||
-	    tm_hex(sfx + 7, 6, &ref.tr_gen) != 0 ||
-	    tm_hex(sfx + 13, 1, &b) != 0)
+	if (!tm_branch_ref(&top, &ref, &b))
 		goto stray;
 	len = 0;
-	if (cs.sc_method != SIP_METHOD_CANCEL &&
-	    (len = proxy_strip_response(m, &top, &next, tm_fwd,
-	    sizeof(tm_fwd))) == 0)
+	if (cs.sc_method == SIP_METHOD_CANCEL)
+		;	/* to a CANCEL sipd sent: nothing to pass on */
+	else if (lone)
+		len = tm_rebuild_reply(ref, m, &top);
+	else
+		len = proxy_strip_response(m, &top, &next, tm_fwd,
+		    sizeof(tm_fwd));
+	if (len == 0 && cs.sc_method != SIP_METHOD_CANCEL)
 		goto stray;
 	tm_out_init(&out);
 	r = tmtab_response(ref, (int)b, (int)m->sm_status,

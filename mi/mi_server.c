@@ -45,17 +45,16 @@
 #include "mi_daemon.h"
 #include "mi_reply.h"
 #include "evtime.h"
+#include "mi_request.h"
 #include "mi_server.h"
 #include "mi_stats.h"
 #include "mi_ul.h"
 #include "mi_users.h"
 
-/* Most params a request may carry; Kamailio's biggest (ul_add) has 9. */
-#define MI_MAX_PARAMS	32
-
 struct mi_conn {
 	TAILQ_ENTRY(mi_conn)	 cn_entry;
 	struct bufferevent	*cn_bev;
+	struct event		*cn_line_ev;	/* MI_LINE_TIMEOUT */
 	unsigned		 cn_serial;	/* for log lines */
 	long			 cn_pid;	/* peer, -1 unknown */
 	long			 cn_uid;
@@ -89,6 +88,8 @@ mi_conn_free(struct mi_conn *cn)
 	mi_nconns--;
 	mi_stream_free(cn->cn_stream);
 	json_decref(cn->cn_id);
+	if (cn->cn_line_ev != NULL)
+		event_free(cn->cn_line_ev);
 	bufferevent_free(cn->cn_bev);
 	mi_log_debug("mi: client %u closed", cn->cn_serial);
 	free(cn);
@@ -135,44 +136,6 @@ mi_conn_error(struct mi_conn *cn, json_t *id, int code, const char *text)
 	return mi_conn_send(cn, json_pack("{s:s, s:{s:i, s:o}, s:O?}",
 	    "jsonrpc", "2.0", "error", "code", code,
 	    "message", mi_json_string(text, strlen(text)), "id", id));
-}
-
-/* Text of one param; NULL if it is not a string, number or boolean. */
-static char *
-mi_param_text(const json_t *v)
-{
-	char	buf[64];
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return strdup(json_string_value(v));
-	case JSON_INTEGER:
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-		return strdup(buf);
-	case JSON_REAL:
-		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-		return strdup(buf);
-	case JSON_TRUE:
-		return strdup("true");
-	case JSON_FALSE:
-		return strdup("false");
-	default:
-		return NULL;
-	}
-}
-
-static const char *
-mi_nparams_text(const struct mi_cmd *c, char *buf, size_t len)
-{
-	if (c->mc_min_args == c->mc_max_args)
-		snprintf(buf, len, "%d", c->mc_min_args);
-	else if (c->mc_max_args == MI_CMD_ANY_ARGS)
-		snprintf(buf, len, "at least %d", c->mc_min_args);
-	else
-		snprintf(buf, len, "%d to %d", c->mc_min_args,
-		    c->mc_max_args);
-	return buf;
 }
 
 /*
@@ -229,104 +192,42 @@ mi_audit(const struct mi_conn *cn, const char *name, int argc,
 static int
 mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 {
-	json_error_t		 jerr;
-	json_t			*req, *id, *method, *params, *v;
+	struct mi_request	 q;
 	const struct mi_cmd	*c;
 	struct mi_reply		 r;
-	char			*argv[MI_MAX_PARAMS + 1];
-	char			 text[JSON_ERROR_TEXT_LENGTH + 64], nbuf[32];
-	int			 argc = 0, i, rc = 0;
-	bool			 notify;
-	size_t			 k;
+	int			 rc = 0;
 
-	if ((req = json_loadb(line, len, 0, &jerr)) == NULL) {
-		snprintf(text, sizeof(text), "Parse error: %s at offset %d",
-		    jerr.text, jerr.position);
-		return mi_conn_error(cn, NULL, MI_E_PARSE, text);
-	}
-	id = json_object_get(req, "id");	/* NULL also for a non-object */
-	notify = json_is_object(req) && id == NULL;
-	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
-	    !json_is_null(id)) {
-		rc = mi_conn_error(cn, NULL, MI_E_INVALID,
-		    "Invalid Request: bad id");
+	if (mi_request_parse(line, len, &q) != 0) {
+		if (!q.mq_notify)
+			rc = mi_conn_error(cn, q.mq_id, q.mq_code, q.mq_text);
 		goto done;
 	}
-	method = json_object_get(req, "method");
-	params = json_object_get(req, "params");
-	if (!json_is_object(req) || !json_is_string(method) ||
-	    !json_is_string(json_object_get(req, "jsonrpc")) ||
-	    strcmp(json_string_value(json_object_get(req, "jsonrpc")),
-	    "2.0") != 0) {
-		rc = mi_conn_error(cn, id, MI_E_INVALID, "Invalid Request");
-		goto done;
-	}
-	mi_log_debug("mi: client %u: %s%s", cn->cn_serial,
-	    json_string_value(method), notify ? " (notification)" : "");
-	if ((c = mi_cmd_find(json_string_value(method))) == NULL) {
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_NOMETHOD,
-			    "Method not found");
-		goto done;
-	}
-	if (params != NULL && !json_is_array(params) && !json_is_null(params)) {
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_PARAMS,
-			    "Invalid params: params must be an array");
-		goto done;
-	}
-	if (json_array_size(params) > MI_MAX_PARAMS ||
-	    (int)json_array_size(params) < c->mc_min_args ||
-	    (c->mc_max_args != MI_CMD_ANY_ARGS &&
-	    (int)json_array_size(params) > c->mc_max_args)) {
-		snprintf(text, sizeof(text),
-		    "Invalid params: %s takes %s parameter(s)", c->mc_name,
-		    mi_nparams_text(c, nbuf, sizeof(nbuf)));
-		if (!notify)
-			rc = mi_conn_error(cn, id, MI_E_PARAMS, text);
-		goto done;
-	}
-	json_array_foreach(params, k, v) {
-		if ((argv[argc] = mi_param_text(v)) == NULL) {
-			if (json_is_string(v) || json_is_number(v) ||
-			    json_is_boolean(v))
-				snprintf(text, sizeof(text),
-				    "Internal error: out of memory");
-			else
-				snprintf(text, sizeof(text), "Invalid params: "
-				    "parameter %zu is not a string or number",
-				    k + 1);
-			if (!notify)
-				rc = mi_conn_error(cn, id, MI_E_PARAMS, text);
-			goto done;
-		}
-		argc++;
-	}
-	argv[argc] = NULL;
-
+	c = q.mq_cmd;
+	mi_log_debug("mi: client %u: %s%s", cn->cn_serial, c->mc_name,
+	    q.mq_notify ? " (notification)" : "");
 	mi_reply_init(&r);
-	c->mc_handler(&r, argc, argv);
+	c->mc_handler(&r, q.mq_argc, q.mq_argv);
 	if (r.rp_kind != MI_REPLY_ERROR)
-		mi_audit(cn, c->mc_name, argc, argv);
-	if (notify) {
+		mi_audit(cn, c->mc_name, q.mq_argc, q.mq_argv);
+	if (q.mq_notify) {
 		/* JSON-RPC: a notification is never answered. */
 		mi_reply_clear(&r);
 		goto done;
 	}
 	switch (r.rp_kind) {
 	case MI_REPLY_VALUE:
-		rc = mi_conn_result(cn, id, r.rp_result);
+		rc = mi_conn_result(cn, q.mq_id, r.rp_result);
 		break;
 	case MI_REPLY_ERROR:
-		rc = mi_conn_error(cn, id, r.rp_code, r.rp_text);
+		rc = mi_conn_error(cn, q.mq_id, r.rp_code, r.rp_text);
 		break;
 	case MI_REPLY_STREAM:
 		if ((cn->cn_stream = mi_stream_new(&r)) == NULL) {
-			rc = mi_conn_error(cn, id, MI_E_INTERNAL,
+			rc = mi_conn_error(cn, q.mq_id, MI_E_INTERNAL,
 			    "Internal error: out of memory");
 			break;
 		}
-		cn->cn_id = json_incref(id);
+		cn->cn_id = json_incref(q.mq_id);
 		cn->cn_started = false;
 		/*
 		 * No reading while streaming: the next request waits in
@@ -337,9 +238,7 @@ mi_conn_request(struct mi_conn *cn, const char *line, size_t len)
 	}
 	mi_reply_clear(&r);
 done:
-	for (i = 0; i < argc; i++)
-		free(argv[i]);
-	json_decref(req);
+	mi_request_clear(&q);
 	return rc;
 }
 
@@ -447,6 +346,8 @@ mi_conn_next(struct mi_conn *cn)
 	}
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol.pos == -1 ? 0 : 1);
+	/* a whole line came in time; the next one gets its own deadline */
+	evtimer_del(cn->cn_line_ev);
 	line[len] = '\0';
 	if (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -466,6 +367,35 @@ toolong:
 	cn->cn_closing = true;
 	bufferevent_disable(cn->cn_bev, EV_READ);
 	return 0;
+}
+
+static void
+mi_conn_line_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mi_conn	*cn = arg;
+
+	mi_log_info("mi: client %u (uid %ld): request line not complete in "
+	    "%d s, closing", cn->cn_serial, cn->cn_uid, MI_LINE_TIMEOUT);
+	mi_conn_free(cn);
+}
+
+/*
+ * Runs the line deadline while part of a request waits for its LF, from
+ * the part's first byte; not while a reply streams (reading is off and
+ * the stall timeout rules) nor once closing.
+ */
+static void
+mi_conn_deadline(struct mi_conn *cn)
+{
+	struct timeval	 tv = { MI_LINE_TIMEOUT, 0 };
+	bool		 partial;
+
+	partial = cn->cn_stream == NULL && !cn->cn_closing &&
+	    evbuffer_get_length(bufferevent_get_input(cn->cn_bev)) > 0;
+	if (!partial)
+		evtimer_del(cn->cn_line_ev);
+	else if (!evtimer_pending(cn->cn_line_ev, NULL))
+		evtimer_add(cn->cn_line_ev, &tv);
 }
 
 /* The one driver: called on input, on output drained and on EOF. */
@@ -491,8 +421,11 @@ mi_conn_run(struct mi_conn *cn)
 	    evbuffer_get_length(bufferevent_get_input(cn->cn_bev)) == 0)
 		cn->cn_closing = true;
 	if (cn->cn_closing &&
-	    evbuffer_get_length(bufferevent_get_output(cn->cn_bev)) == 0)
+	    evbuffer_get_length(bufferevent_get_output(cn->cn_bev)) == 0) {
 		mi_conn_free(cn);
+		return;
+	}
+	mi_conn_deadline(cn);
 }
 
 static void
@@ -564,6 +497,21 @@ mi_peer_creds(struct mi_conn *cn, int fd)
 #endif
 }
 
+/* Whether uid (not sipd's own) already holds its share of connections. */
+static bool
+mi_uid_over_cap(long uid)
+{
+	struct mi_conn	*cn;
+	int		 n = 0;
+
+	if (uid == (long)geteuid())
+		return false;
+	TAILQ_FOREACH(cn, &mi_conns, cn_entry)
+		if (cn->cn_uid == uid)
+			n++;
+	return n >= MI_MAX_CONNS_PER_UID;
+}
+
 static void
 mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -578,14 +526,30 @@ mi_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
 	    (cn->cn_bev = bufferevent_socket_new(mi_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (cn->cn_line_ev = evtimer_new(mi_base, mi_conn_line_cb,
+	    cn)) == NULL) {
 		mi_log_warnx("mi: out of memory for a client");
+		if (cn != NULL && cn->cn_bev != NULL) {
+			bufferevent_setfd(cn->cn_bev, -1);
+			bufferevent_free(cn->cn_bev);
+		}
+		free(cn);
+		mi_refuse(fd);
+		return;
+	}
+	mi_peer_creds(cn, fd);
+	if (mi_uid_over_cap(cn->cn_uid)) {
+		mi_log_warnx("mi: uid %ld holds %d connections, refusing "
+		    "another", cn->cn_uid, MI_MAX_CONNS_PER_UID);
+		event_free(cn->cn_line_ev);
+		bufferevent_setfd(cn->cn_bev, -1);
+		bufferevent_free(cn->cn_bev);
 		free(cn);
 		mi_refuse(fd);
 		return;
 	}
 	cn->cn_serial = ++mi_serial;
-	mi_peer_creds(cn, fd);
 	TAILQ_INSERT_TAIL(&mi_conns, cn, cn_entry);
 	mi_nconns++;
 	mi_log_debug("mi: client %u: pid %ld uid %ld gid %ld", cn->cn_serial,

@@ -13,7 +13,19 @@ struct mi_daemon;
 /* Limits; PROTOCOL.md repeats them. */
 #define MI_LINE_MAX		(64 * 1024)	/* request line, with its LF */
 #define MI_MAX_CONNS		32		/* concurrent clients */
-#define MI_IDLE_TIMEOUT		60		/* s without a whole request */
+#define MI_IDLE_TIMEOUT		60		/* s without a byte */
+/*
+ * Seconds from a request line's first byte to its LF. The idle timer
+ * restarts on every byte, so without this a client sending a byte now
+ * and then held its slot forever (issue 10).
+ */
+#define MI_LINE_TIMEOUT		10
+/*
+ * Connections one peer uid may hold at once; the uid sipd runs as (the
+ * operator) is bound by MI_MAX_CONNS only, so another local user let in
+ * by mi.group/mi.mode cannot take every slot.
+ */
+#define MI_MAX_CONNS_PER_UID	8
 #define MI_STALL_TIMEOUT	60		/* s a reply may stay unread */
 /*
  * A streamed reply is produced only while less than MI_OUT_LOW bytes

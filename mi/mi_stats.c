@@ -63,6 +63,8 @@ enum mi_stats_gauge {
 	MI_G_TM_CAPACITY,
 	MI_G_TM_CHUNKS,
 	MI_G_TM_CHUNKS_TOTAL,
+	MI_G_TM_SRC_BUDGET,
+	MI_G_TM_SRC_MAX,
 	MI_G__MAX
 };
 
@@ -79,6 +81,8 @@ static const char *const mi_stats_gauge_names[MI_G__MAX] = {
 	[MI_G_TM_CAPACITY] = "tm:capacity",
 	[MI_G_TM_CHUNKS] = "tm:shm_chunks_used",
 	[MI_G_TM_CHUNKS_TOTAL] = "tm:shm_chunks_total",
+	[MI_G_TM_SRC_BUDGET] = "tm:source_budget",
+	[MI_G_TM_SRC_MAX] = "tm:source_max_cells",
 };
 
 struct mi_stats_item {
@@ -124,6 +128,8 @@ mi_stats_gauges(uint64_t *v)
 	v[MI_G_TM_CAPACITY] = tu.tu_cap;
 	v[MI_G_TM_CHUNKS] = tu.tu_chunks;
 	v[MI_G_TM_CHUNKS_TOTAL] = tu.tu_chunks_total;
+	v[MI_G_TM_SRC_BUDGET] = tu.tu_src_budget;
+	v[MI_G_TM_SRC_MAX] = tu.tu_src_max;
 }
 
 /* Appends the gauges of group's group not added yet. */

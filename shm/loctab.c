@@ -8,15 +8,15 @@
  *   struct loctab		header: magic, sizes, the free lock, pools
  *   buckets[hash_size]		robust lock, first record, journal state
  *   journal[J][hash_size]	per-bucket undo/redo list, J = 4 * SAVE_MAX
- *   records[max_contacts + R]	fixed 72-byte binding records
- *   class pools 96..1536 B	one string block per binding, each + R
+ *   records[max_contacts + R]	fixed 80-byte binding records
+ *   class pools 96..2048 B	one string block per binding, each + R
  *
  * R = min(hash_size, 257) * LOCTAB_SAVE_MAX blocks per pool (4112 for
  * the default hash_size 512) hold the new copies of changes in flight:
  * the table is full when its bindings, not its blocks, reach
- * max_contacts (see loctab_pool.c). The reserve costs R * 5448 bytes
- * of address space (72 per record, 5376 for one block of each class:
- * 21.4 MiB for R = 4112), resident only as far as updates use it.
+ * max_contacts (see loctab_pool.c). The reserve costs R * 7504 bytes
+ * of address space (80 per record, 7424 for one block of each class:
+ * 29.4 MiB for R = 4112), resident only as far as updates use it.
  *
  * A binding is one fixed record (numbers, lengths, the AoR's hash) plus
  * ONE string block holding its seven strings back to back (AoR,
@@ -24,8 +24,8 @@
  * smallest size class that fits (or a larger one when that class ran
  * out). Records and blocks are named by 32-bit index, never by pointer.
  * A typical binding (AoR 8, contact 40, Call-ID 40, User-Agent 30,
- * socket 21: 139 bytes + 8 of block header) costs a 72-byte record and
- * a 160-byte block, 232 bytes, plus a share of the bucket array.
+ * socket 21: 139 bytes + 8 of block header) costs an 80-byte record and
+ * a 160-byte block, 240 bytes, plus a share of the bucket array.
  * Pools are sized generously (each small class can hold every binding)
  * because pages nobody touched cost no memory: blocks are handed out
  * from a bump index first and recycled through a free list after, so
@@ -486,7 +486,7 @@ lt_fill(struct loctab *lt, const struct loctab_save *req,
 	r->rc_hash = h;
 	r->rc_blob = pl->pl_blob;
 	for (s = 0; s < LT_NSTR; s++)
-		r->rc_len[s] = (uint8_t)pl->pl_len[s];
+		r->rc_len[s] = (uint16_t)pl->pl_len[s];
 	if (pl->pl_class != 0) {
 		d = lt_blob(lt, pl->pl_blob);
 		for (s = 0; s < LT_NSTR; s++) {

@@ -28,11 +28,14 @@
 
 struct loctab;
 
-/* Longest value of each column, in bytes; longer input is refused. */
+/*
+ * Longest value of each column, in bytes; longer input is refused.
+ * Kamailio's location column sizes, so that any row it writes loads.
+ */
 #define LOCTAB_AOR_MAX		128	/* user, or user@domain */
-#define LOCTAB_CONTACT_MAX	255
+#define LOCTAB_CONTACT_MAX	512
 #define LOCTAB_RECEIVED_MAX	128
-#define LOCTAB_PATH_MAX		255
+#define LOCTAB_PATH_MAX		512
 #define LOCTAB_CALLID_MAX	255
 #define LOCTAB_UA_MAX		255
 #define LOCTAB_SOCKET_MAX	64
@@ -158,7 +161,7 @@ struct loctab_pool_stats {
 	unsigned	 ps_touched;	/* blocks ever handed out (resident) */
 };
 
-#define LOCTAB_NCLASSES		11
+#define LOCTAB_NCLASSES		12
 
 struct loctab_stats {
 	unsigned	 st_hash_size;

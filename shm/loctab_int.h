@@ -50,6 +50,12 @@
 #define LT_ENT_POOL(e)	((unsigned)((e) >> 28))
 #define LT_ENT_IDX(e)	((uint32_t)(e) & 0x0fffffffU)
 
+/* The bytes of a binding's strings at their limits. */
+#define LT_BLOB_MAX	(LOCTAB_AOR_MAX + LOCTAB_CONTACT_MAX + \
+			    LOCTAB_CALLID_MAX + LOCTAB_UA_MAX + \
+			    LOCTAB_SOCKET_MAX + LOCTAB_RECEIVED_MAX + \
+			    LOCTAB_PATH_MAX)
+
 /* The strings of a binding, in block order. */
 enum {
 	LT_S_AOR, LT_S_CONTACT, LT_S_CALLID, LT_S_UA, LT_S_SOCKET,
@@ -82,7 +88,7 @@ struct loctab_rec {
 	uint32_t	rc_methods;
 	int16_t		rc_q;
 	uint8_t		rc_state;	/* enum loctab_cstate */
-	uint8_t		rc_len[LT_NSTR];	/* string lengths */
+	uint16_t	rc_len[LT_NSTR];	/* string lengths */
 };
 
 /*

@@ -47,15 +47,21 @@
 
 /*
  * Block sizes of the string classes, and the share of max_contacts each
- * can hold (1/div): small classes can hold every binding, big ones a
- * fraction. A class that ran out lends from the next bigger one.
+ * can hold (1/div): small classes can hold every binding, middle ones a
+ * fraction. A class that ran out lends from the next bigger one, and
+ * the last one, whose block holds a binding with every string at its
+ * limit (LT_BLOB_MAX), can hold every binding: so max_contacts bindings
+ * always fit, whatever their lengths (issue 10: 250 long ones once
+ * filled a table of 2000). Its pages cost memory only when used.
  */
 static const unsigned lt_class_block[LOCTAB_NCLASSES] = {
-	96, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 1536
+	96, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 1536, 2048
 };
 static const unsigned lt_class_div[LOCTAB_NCLASSES] = {
-	1, 1, 1, 1, 1, 2, 2, 4, 8, 16, 16
+	1, 1, 1, 1, 1, 2, 2, 4, 8, 16, 16, 1
 };
+_Static_assert(LT_BLOB_MAX + sizeof(struct loctab_link) <= 2048,
+    "the last class holds a binding at every limit");
 
 /* --- sizing -------------------------------------------------------- */
 

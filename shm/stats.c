@@ -82,6 +82,7 @@ static const char *const stats_names[STATS__MAX] = {
 	[STATS_REJECTED_REGS] = "registrar:rejected_regs",
 	[STATS_TM_CREATED] = "tm:created",
 	[STATS_TM_FREED] = "tm:freed",
+	[STATS_TM_SRC_REFUSED] = "tm:source_budget_refused",
 	[STATS_RCV_INVITES] = "core:rcv_invites",
 };
 

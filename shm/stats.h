@@ -39,6 +39,7 @@ enum stats_id {
 	/* tm (transactions) */
 	STATS_TM_CREATED,		/* tm:created */
 	STATS_TM_FREED,			/* tm:freed; current = created - freed */
+	STATS_TM_SRC_REFUSED,		/* tm:source_budget_refused (503) */
 	/* for /metrics and the status page's calls/s */
 	STATS_RCV_INVITES,		/* core:rcv_invites (retransmits too) */
 	STATS__MAX

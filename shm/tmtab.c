@@ -81,6 +81,7 @@ struct tm_cell {
 	uint16_t	 tc_final;	/* code sent upstream, once final */
 	uint16_t	 tc_best_code;	/* of tc_best */
 	uint16_t	 tc_sock;
+	uint16_t	 tc_src_slot;	/* tm_src counter + 1; 0: none */
 	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
 	uint64_t	 tc_fr_final;	/* the final-reply deadline, once a
 					   provisional came; 0: applied */
@@ -132,12 +133,19 @@ struct tm_head {
 	uint32_t		 th_chunk_free;	/* index + 1 */
 	uint32_t		 th_chunk_bump;
 	uint32_t		 th_chunks_used;
+	uint32_t		 th_src_budget;	/* constant: cells per source */
 };
 
 static struct tm_head	*tm;
 static _Atomic uint32_t	*tm_buckets;	/* stripe lock; index + 1 */
 static _Atomic uint64_t	*tm_bdue;	/* stripe lock; 0 = no timer */
 static struct tm_cell	*tm_cells;
+/*
+ * Cells held per hashed source (atomics, no lock): raised before a cell
+ * is linked, lowered when it is freed. A process killed between the
+ * two costs its source one cell of budget until restart, never more.
+ */
+static _Atomic uint32_t	*tm_src;
 static struct tm_link	*tm_links;
 static struct tm_chunk	*tm_chunks;
 
@@ -169,6 +177,8 @@ tmtab_shm_size(unsigned cap)
 	    TMTAB_SHM_ALIGN);
 	acc = shm_size_add(acc, (size_t)cap * TMTAB_CHUNKS_PER_CELL *
 	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN);
+	acc = shm_size_add(acc, TMTAB_SRC_SLOTS * sizeof(uint32_t),
+	    TMTAB_SHM_ALIGN);
 	return acc;
 }
 
@@ -191,7 +201,9 @@ tmtab_create(unsigned cap)
 	    (tm_cells = shm_carve((size_t)cap * sizeof(struct tm_cell),
 	    TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_chunks = shm_carve((size_t)cap * TMTAB_CHUNKS_PER_CELL *
-	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN)) == NULL) {
+	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN)) == NULL ||
+	    (tm_src = shm_carve(TMTAB_SRC_SLOTS * sizeof(uint32_t),
+	    TMTAB_SHM_ALIGN)) == NULL) {
 		tm = NULL;
 		return -errno;
 	}
@@ -199,6 +211,8 @@ tmtab_create(unsigned cap)
 	tm->th_cap = cap;
 	tm->th_nbuckets = (uint32_t)nb;
 	tm->th_nchunks = cap * TMTAB_CHUNKS_PER_CELL;
+	tm->th_src_budget = cap / TMTAB_SRC_SHARE > 0 ?
+	    cap / TMTAB_SRC_SHARE : 1;
 	for (i = 0; i < TMTAB_STRIPES; i++)
 		if ((r = shm_lock_init(&tm->th_stripes[i].tx_lock)) != 0)
 			return r;
@@ -524,6 +538,11 @@ tm_free_locked(struct tm_cell *c)
 			}
 	l->tl_live = 0;
 	l->tl_due = 0;
+	if (c->tc_src_slot != 0) {
+		atomic_fetch_sub_explicit(&tm_src[c->tc_src_slot - 1], 1,
+		    memory_order_relaxed);
+		c->tc_src_slot = 0;
+	}
 	tm_blob_free(&c->tc_req);
 	tm_blob_free(&c->tc_resp);
 	tm_blob_free(&c->tc_best);
@@ -667,6 +686,26 @@ tm_all_settled(const struct tm_cell *c)
 
 /* --- API --------------------------------------------------------------- */
 
+/* The budget counter of a source: its IPv4 address or IPv6 /64. */
+static uint16_t
+tm_src_slot_of(const union tmtab_addr *a)
+{
+	const unsigned char	*p;
+	uint32_t		 h = 2166136261U;
+	size_t			 i, n;
+
+	if (a->sa.sa_family == AF_INET6) {
+		p = a->sin6.sin6_addr.s6_addr;
+		n = 8;
+	} else {
+		p = (const unsigned char *)&a->sin.sin_addr;
+		n = 4;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619U;
+	return (uint16_t)(h & (TMTAB_SRC_SLOTS - 1));
+}
+
 int
 tmtab_begin(const struct tmtab_new *n, uint64_t now,
     struct tmtab_ref *ret_ref, struct tmtab_out *out)
@@ -674,12 +713,24 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	struct tm_stripe	*s;
 	struct tm_cell		*c, *old;
 	struct tm_blob		 req = { TM_NONE, 0 };
-	uint32_t		 idx, bucket;
+	uint32_t		 idx, bucket, held;
+	uint16_t		 slot = 0;
 	int			 r;
 
 	(void)now;
 	if (tm == NULL)
 		return -ENXIO;
+	if (n->tn_budget) {
+		slot = tm_src_slot_of(&n->tn_src);
+		held = atomic_fetch_add_explicit(&tm_src[slot], 1,
+		    memory_order_relaxed);
+		if (held >= tm->th_src_budget) {
+			atomic_fetch_sub_explicit(&tm_src[slot], 1,
+			    memory_order_relaxed);
+			return TMTAB_E_BUDGET;
+		}
+		slot++;		/* tc_src_slot: + 1 */
+	}
 	/* cell and request first, outside the stripe lock */
 	if ((r = tm_pool_lock()) != 0)
 		return r;
@@ -693,12 +744,15 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	if (idx != TM_NONE)
 		tm->th_cells_used++;
 	tm_pool_unlock();
-	if (idx == TM_NONE)
-		return TMTAB_E_FULL;
+	if (idx == TM_NONE) {
+		r = TMTAB_E_FULL;
+		goto unbudget;
+	}
 	c = &tm_cells[idx - 1];
 	if (!tm_blob_put(&req, n->tn_req, n->tn_reqlen)) {
 		tm_cell_give(idx);
-		return TMTAB_E_FULL;
+		r = TMTAB_E_FULL;
+		goto unbudget;
 	}
 
 	bucket = tm_bucket_of(n->tn_key);
@@ -724,6 +778,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_final = 0;
 	c->tc_best_code = 0;
 	c->tc_sock = (uint16_t)n->tn_sock;
+	c->tc_src_slot = slot;
 	c->tc_g_ivl = 0;
 	c->tc_fr_final = 0;
 	c->tc_fr_at = c->tc_g_at = c->tc_free_at = 0;
@@ -745,6 +800,10 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 undo:
 	tm_blob_free(&req);
 	tm_cell_give(idx);
+unbudget:
+	if (slot != 0)
+		atomic_fetch_sub_explicit(&tm_src[slot - 1], 1,
+		    memory_order_relaxed);
 	return r;
 }
 
@@ -786,6 +845,20 @@ tmtab_abandon(struct tmtab_ref ref)
 		return;
 	tm_free_locked(c);
 	tm_unlock(s);
+}
+
+int
+tmtab_request(struct tmtab_ref ref, struct tmtab_out *out)
+{
+	struct tm_stripe	*s;
+	struct tm_cell		*c;
+	bool			 ok;
+
+	if ((c = tm_ref_lock(ref, &s)) == NULL)
+		return TMTAB_E_NOTFOUND;
+	ok = tm_act(out, TMTAB_LOCAL_408, c, -1, &c->tc_req);
+	tm_unlock(s);
+	return ok ? 0 : TMTAB_E_FULL;
 }
 
 int
@@ -1197,6 +1270,8 @@ tmtab_timers(uint64_t now, struct tmtab_out *out)
 void
 tmtab_usage(struct tmtab_usage *ret)
 {
+	uint32_t	 i, n;
+
 	memset(ret, 0, sizeof(*ret));
 	if (tm == NULL || tm_pool_lock() != 0)
 		return;
@@ -1208,4 +1283,10 @@ tmtab_usage(struct tmtab_usage *ret)
 	tm_pool_unlock();
 	ret->tu_cell_bytes = sizeof(struct tm_cell) + sizeof(struct tm_link);
 	ret->tu_chunk_bytes = sizeof(struct tm_chunk);
+	ret->tu_src_budget = tm->th_src_budget;
+	for (i = 0; i < TMTAB_SRC_SLOTS; i++) {
+		n = atomic_load_explicit(&tm_src[i], memory_order_relaxed);
+		if (n > ret->tu_src_max)
+			ret->tu_src_max = n;
+	}
 }

@@ -69,6 +69,16 @@
 #define TMTAB_E_FULL		1	/* no cell or chunks: 503 */
 #define TMTAB_E_NOTFOUND	2	/* no such transaction */
 #define TMTAB_E_FINAL		3	/* tmtab_cancel(): already answered */
+#define TMTAB_E_BUDGET		4	/* the source has its share: 503 */
+
+/*
+ * Per-source budget: the cells one source address (IPv4, or an IPv6
+ * /64) may hold at once are cap / TMTAB_SRC_SHARE, so that one sender
+ * cannot take the table from everybody (issue 10). Sources are counted
+ * in TMTAB_SRC_SLOTS hashed counters; two that share one share budget.
+ */
+#define TMTAB_SRC_SHARE		4
+#define TMTAB_SRC_SLOTS		4096
 
 /* A transaction, as a branch parameter carries it. */
 struct tmtab_ref {
@@ -127,6 +137,8 @@ struct tmtab_new {
 	union tmtab_addr	 tn_src;	/* where it came from */
 	const char		*tn_req;	/* the request as received */
 	size_t			 tn_reqlen;
+	bool			 tn_budget;	/* counts against tn_src's
+						   budget */
 };
 
 /* One forwarded copy. */
@@ -152,7 +164,9 @@ uint64_t tmtab_now_ms(void);
  * TMTAB_E_NOTFOUND is never returned: a retransmission of a known one
  * returns 0 with ret_ref->tr_idx == UINT32_MAX and, in out, a TMTAB_SEND
  * of the last reply sent upstream (nothing when none was sent yet);
- * TMTAB_E_FULL when no cell or chunks are left; -errno from a lock.
+ * TMTAB_E_FULL when no cell or chunks are left; TMTAB_E_BUDGET when
+ * tn_budget is set and tn_src holds its share of the cells already;
+ * -errno from a lock.
  */
 int	tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	    struct tmtab_ref *ret_ref, struct tmtab_out *out);
@@ -200,6 +214,14 @@ int	tmtab_response(struct tmtab_ref ref, int branch, int code,
 	    struct tmtab_out *out);
 
 /*
+ * The request of ref as received, copied into out as one TMTAB_LOCAL_408
+ * act (ta_dst = where it came from), so that a reply sipd could not
+ * pass on by Via can be rebuilt from it. 0; TMTAB_E_NOTFOUND when the
+ * transaction is gone; TMTAB_E_FULL when out has no room.
+ */
+int	tmtab_request(struct tmtab_ref ref, struct tmtab_out *out);
+
+/*
  * A CANCEL for the INVITE with key invite_key: CANCELs of the pending
  * branches that answered (the others get theirs when they do) into
  * out. 0; TMTAB_E_NOTFOUND (481); TMTAB_E_FINAL (already answered: 200
@@ -230,6 +252,8 @@ struct tmtab_usage {
 	unsigned	tu_chunks_max;	/* high-water mark (bump index) */
 	unsigned	tu_cell_bytes;	/* shm per cell (cell + hash link) */
 	unsigned	tu_chunk_bytes;	/* shm per pool chunk */
+	unsigned	tu_src_budget;	/* cells per source */
+	unsigned	tu_src_max;	/* most cells one source slot holds */
 };
 void	tmtab_usage(struct tmtab_usage *ret);
 

@@ -328,8 +328,11 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len)
 				break;
 			continue;
 		}
-		if (m->sm_nhdrs == SIP_MSG_MAX_HDRS)
+		if (m->sm_nhdrs == SIP_MSG_MAX_HDRS) {
+			/* the lines so far are enough for a 400 */
+			m->sm_len = (size_t)(p - m->sm_buf);
 			return -E2BIG;
+		}
 		h = &m->sm_hdrs[m->sm_nhdrs];
 		id = sip_hdr_lookup(p, (size_t)(name_end - p));
 		h->sh_id = (uint8_t)id;
@@ -341,7 +344,7 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len)
 		h->sh_line.s = p;
 		h->sh_line.len = (size_t)((nl < end ? nl + 1 : end) - p);
 		if (m->sm_first[id] == SIP_MSG_NO_HDR)
-			m->sm_first[id] = (uint8_t)m->sm_nhdrs;
+			m->sm_first[id] = (uint16_t)m->sm_nhdrs;
 		if (m->sm_count[id] < 255)
 			m->sm_count[id]++;
 		m->sm_nhdrs++;

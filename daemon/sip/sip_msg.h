@@ -72,8 +72,13 @@ enum sip_hdr_id {
 	SIP_HDR__MAX
 };
 
-#define SIP_MSG_MAX_HDRS	96	/* more header lines: not parsed */
-#define SIP_MSG_NO_HDR		0xff	/* sm_first[] for an absent header */
+/*
+ * Header lines a message may have. Real traffic carries a few dozen;
+ * Kamailio parses hundreds. Past this, a request is answered 400 from
+ * the lines already split (issue 10: 97 lines once got no answer).
+ */
+#define SIP_MSG_MAX_HDRS	512
+#define SIP_MSG_NO_HDR		0xffff	/* sm_first[] for an absent header */
 
 /* Framing faults found by sip_msg_parse(); sip_msg_check() reports them. */
 #define SIP_MSG_F_BAD_CLEN	0x0001	/* not digits, negative, overflow */
@@ -110,7 +115,7 @@ struct sip_msg {
 
 	struct sip_hdr	 sm_hdrs[SIP_MSG_MAX_HDRS];
 	size_t		 sm_nhdrs;
-	uint8_t		 sm_first[SIP_HDR__MAX];  /* index or SIP_MSG_NO_HDR */
+	uint16_t	 sm_first[SIP_HDR__MAX];  /* index or SIP_MSG_NO_HDR */
 	uint8_t		 sm_count[SIP_HDR__MAX];  /* lines per id, max 255 */
 
 	struct sip_str	 sm_body;	/* Content-Length octets, or the rest */
@@ -121,7 +126,8 @@ struct sip_msg {
  * m can be answered (framing faults are left in sm_flags for
  * sip_msg_check()). -EBADMSG: not a SIP message or not answerable (no
  * start line, status line with a code outside 100..699); -E2BIG: more
- * than SIP_MSG_MAX_HDRS header lines. Extra octets after Content-Length
+ * than SIP_MSG_MAX_HDRS header lines, m holds the start line and the
+ * first SIP_MSG_MAX_HDRS lines (enough to answer it) and no body. Extra octets after Content-Length
  * are ignored (RFC 3261 §18.3); no Content-Length means the rest of the
  * datagram is the body. Bare LF line ends are accepted (flagged).
  */

@@ -951,7 +951,7 @@ dbtext_write(const char *path, const struct dbtext_col *cols, unsigned ncols,
 		errbuf_add(errs, path, 0, "cannot write: %u columns", ncols);
 		return -EINVAL;
 	}
-	if (asprintf(&tmp, "%s.XXXXXX", path) == -1) {
+	if (asprintf(&tmp, "%s" DBTEXT_TMP_INFIX "XXXXXX", path) == -1) {
 		tmp = NULL;
 		r = -ENOMEM;
 		goto oom;

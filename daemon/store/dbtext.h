@@ -9,6 +9,7 @@
 #ifndef SIPD_DBTEXT_H
 #define SIPD_DBTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,6 +105,22 @@ typedef int	dbtext_row_fn(void *arg, struct dbtext_field *fields);
 int	dbtext_write(const char *path, const struct dbtext_col *cols,
 	    unsigned ncols, dbtext_row_fn *next, void *arg,
 	    struct errbuf *errs);
+
+/*
+ * dbtext_write()'s temp files: "<table>" DBTEXT_TMP_INFIX "XXXXXX", a
+ * name only sipd makes (dbtext_tmp.c), for its four tables only.
+ */
+#define DBTEXT_TMP_INFIX	".sipd-tmp."
+bool	dbtext_tmp_name(const char *name);
+/* Told of each stale temp file: its name, size, 0 or the unlink errno. */
+typedef void	dbtext_stale_fn(void *arg, const char *name, long long size,
+	    int err);
+/*
+ * Removes the temp files a killed writer left in dir (regular files
+ * named as dbtext_tmp_name() says). The count removed, or -errno when
+ * dir cannot be read. Only while nothing else writes the folder.
+ */
+int	dbtext_remove_stale(const char *dir, dbtext_stale_fn *fn, void *arg);
 
 /* dbtext_append(): the file's header is not the one cols would write. */
 #define DBTEXT_E_LAYOUT		2

@@ -22,7 +22,7 @@ COUNTERS = [
     "sl:5xx_replies", "sl:6xx_replies",
     "auth:challenges", "auth:failures", "auth:successes",
     "registrar:accepted_regs", "registrar:rejected_regs",
-    "tm:created", "tm:freed",
+    "tm:created", "tm:freed", "tm:source_budget_refused",
 ]
 GAUGES = [
     "sl:sent_replies", "registrar:max_expires", "registrar:max_contacts",
@@ -30,6 +30,7 @@ GAUGES = [
     "usrloc:location-users", "usrloc:location-contacts",
     "usrloc:location-expires",
     "tm:current", "tm:capacity", "tm:shm_chunks_used", "tm:shm_chunks_total",
+    "tm:source_budget", "tm:source_max_cells",
 ]
 
 
@@ -75,15 +76,17 @@ def test_all_names_and_numbers(srv):
         "registrar:accepted_regs", "registrar:rejected_regs",
         "registrar:max_expires", "registrar:max_contacts",
         "registrar:default_expire",
-        "tm:created", "tm:freed", "tm:current", "tm:capacity",
-        "tm:shm_chunks_used", "tm:shm_chunks_total", "core:rcv_invites",
+        "tm:created", "tm:freed", "tm:source_budget_refused",
+        "tm:current", "tm:capacity",
+        "tm:shm_chunks_used", "tm:shm_chunks_total",
+        "tm:source_budget", "tm:source_max_cells", "core:rcv_invites",
         "usrloc:registered_users", "usrloc:location-users",
         "usrloc:location-contacts", "usrloc:location-expires"]
     for k, v in st.items():
         assert type(v) is int, (k, v)
     assert st["registrar:max_expires"] == 7200
     assert st["registrar:default_expire"] == 3600
-    assert st["registrar:max_contacts"] == 0
+    assert st["registrar:max_contacts"] == 10
     assert st["usrloc:location-contacts"] == 0
     # "all" is the same set, and text output is "name: value" lines.
     assert list(stats(srv, "all")) == list(st)
@@ -92,7 +95,7 @@ def test_all_names_and_numbers(srv):
     assert r.stdout == ("{\n\tregistrar:accepted_regs: 0\n"
                         "\tregistrar:rejected_regs: 0\n"
                         "\tregistrar:max_expires: 7200\n"
-                        "\tregistrar:max_contacts: 0\n"
+                        "\tregistrar:max_contacts: 10\n"
                         "\tregistrar:default_expire: 3600\n}\n")
 
 
@@ -141,7 +144,7 @@ def test_selectors(srv):
     assert final.code == 200
     assert stats(srv, "registrar:") == {
         "registrar:accepted_regs": 1, "registrar:rejected_regs": 0,
-        "registrar:max_expires": 7200, "registrar:max_contacts": 0,
+        "registrar:max_expires": 7200, "registrar:max_contacts": 10,
         "registrar:default_expire": 3600}
     assert stats(srv, "accepted_regs") == {"registrar:accepted_regs": 1}
     assert stats(srv, "registrar:accepted_regs") == {

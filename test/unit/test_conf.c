@@ -157,7 +157,7 @@ static const struct {
 	{ "registrar.default_expires", "3600" },
 	{ "registrar.min_expires", "60" },
 	{ "registrar.max_expires", "7200" },
-	{ "registrar.max_contacts", "0" },
+	{ "registrar.max_contacts", "10" },
 	{ "auth.realm", "" },
 	{ "auth.algorithms", "MD5" },
 	{ "auth.qop", "auth" },
@@ -206,7 +206,7 @@ test_defaults(void **state)
 	assert_int_equal(c.c_reg_default_expires, 3600);
 	assert_int_equal(c.c_reg_min_expires, 60);
 	assert_int_equal(c.c_reg_max_expires, 7200);
-	assert_int_equal(c.c_reg_max_contacts, 0);
+	assert_int_equal(c.c_reg_max_contacts, 10);
 	assert_string_equal(c.c_auth_realm, "");
 	assert_int_equal(c.c_auth_algorithms, CONF_ALG_MD5);
 	assert_true(c.c_auth_qop);
@@ -444,6 +444,21 @@ test_invalid_values(void **state)
 		{ "pstn.gw_ip", "192.168.16.5:6050",
 		    "not an IPv4 or IPv6 address" },
 		{ "pstn.gw_ip", "1.2.3", "not an IPv4 or IPv6 address" },
+		/* issue 10 defect 4: INVITEs to these vanished */
+		{ "pstn.gw_ip", "0.0.0.0",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "255.255.255.255",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "224.0.0.1",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "239.255.255.250",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "::",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "[ff02::1]",
+		    "unspecified, broadcast or multicast address" },
+		{ "pstn.gw_ip", "::ffff:224.0.0.1",
+		    "unspecified, broadcast or multicast address" },
 		{ "pstn.gw_port", "0", "must be a number in 1..65535" },
 		{ "pstn.gw_port", "65536", "must be a number in 1..65535" },
 		{ "pstn.match_port", "maybe", "must be yes or no" },

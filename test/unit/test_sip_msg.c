@@ -220,7 +220,7 @@ static void
 t_framing(void **state)
 {
 	struct sip_msg	 m;
-	char		 big[8192];
+	char		 big[16384];
 	size_t		 n, i;
 	int		 code;
 
@@ -234,12 +234,25 @@ t_framing(void **state)
 	assert_int_equal(m.sm_status, 200);
 	assert_int_equal(m.sm_reason.len, 0);
 
+	/* hundreds of lines parse (issue 10: 97 once did not) */
 	n = (size_t)snprintf(big, sizeof(big), "OPTIONS sip:a@b SIP/2.0\r\n");
-	for (i = 0; i < SIP_MSG_MAX_HDRS + 1; i++)
+	for (i = 0; i < SIP_MSG_MAX_HDRS; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "X: %zu\r\n",
+		    i);
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "\r\n");
+	assert_true(SIP_MSG_MAX_HDRS >= 512);
+	assert_int_equal(sip_msg_parse(&m, big, n), 0);
+	assert_int_equal(m.sm_nhdrs, SIP_MSG_MAX_HDRS);
+
+	/* one more: -E2BIG, but the Via before the cut is still there */
+	n = (size_t)snprintf(big, sizeof(big), "OPTIONS sip:a@b SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n");
+	for (i = 0; i < SIP_MSG_MAX_HDRS; i++)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "X: %zu\r\n",
 		    i);
 	n += (size_t)snprintf(big + n, sizeof(big) - n, "\r\n");
 	assert_int_equal(sip_msg_parse(&m, big, n), -E2BIG);
+	assert_int_equal(m.sm_first[SIP_HDR_VIA], 0);
 
 	/* bare LF is accepted; body by Content-Length */
 	assert_int_equal(parse(&m, "OPTIONS sip:a@b SIP/2.0\n"

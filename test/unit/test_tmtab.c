@@ -177,6 +177,58 @@ test_full_cells(void **state)
 	assert_empty();
 }
 
+/* A budgeted request from src: tmtab_begin()'s result. */
+static int
+begin_from(uint64_t key, union tmtab_addr from, struct tmtab_ref *ref)
+{
+	struct tmtab_new	 n;
+
+	memset(&n, 0, sizeof(n));
+	n.tn_key = key;
+	n.tn_sock = SOCK_IN;
+	n.tn_up = from;
+	n.tn_src = from;
+	n.tn_req = MSG;
+	n.tn_reqlen = strlen(MSG);
+	n.tn_budget = true;
+	return tmtab_begin(&n, T0, ref, O());
+}
+
+/*
+ * Issue 10: one source holds at most cap / TMTAB_SRC_SHARE cells; the
+ * rest of the table stays for the others, and a freed cell gives its
+ * source the room back.
+ */
+static void
+test_source_budget(void **state)
+{
+	union tmtab_addr	 a = addr4("192.0.2.1", 5060);
+	union tmtab_addr	 b = addr4("192.0.2.2", 5060);
+	struct tmtab_ref	 refs[CAP / TMTAB_SRC_SHARE], ref;
+	struct tmtab_usage	 tu;
+	unsigned		 i;
+
+	(void)state;
+	new_table(CAP);
+	for (i = 0; i < CAP / TMTAB_SRC_SHARE; i++)
+		assert_int_equal(begin_from(100 + i, a, &refs[i]), 0);
+	assert_int_equal(begin_from(200, a, &ref), TMTAB_E_BUDGET);
+	/* another port of the same host is the same source */
+	assert_int_equal(begin_from(201, addr4("192.0.2.1", 5999), &ref),
+	    TMTAB_E_BUDGET);
+	assert_int_equal(begin_from(202, b, &ref), 0);
+	tmtab_usage(&tu);
+	assert_int_equal(tu.tu_src_budget, CAP / TMTAB_SRC_SHARE);
+	assert_int_equal(tu.tu_src_max, CAP / TMTAB_SRC_SHARE);
+	assert_int_equal(tu.tu_cells, CAP / TMTAB_SRC_SHARE + 1);
+	/* a retransmission of a held one opens nothing, costs nothing */
+	assert_int_equal(begin_from(202, b, &ref), 0);
+	assert_int_equal(ref.tr_idx, UINT32_MAX);
+	tmtab_abandon(refs[0]);
+	assert_int_equal(begin_from(203, a, &ref), 0);
+	assert_int_equal(begin_from(204, a, &ref), TMTAB_E_BUDGET);
+}
+
 /* The chunk pool: exact counts, full, too big, nothing leaked. */
 static void
 test_full_chunks(void **state)
@@ -1111,6 +1163,7 @@ main(void)
 		cmocka_unit_test_teardown(test_non_invite_1xx_retransmission,
 		    teardown),
 		cmocka_unit_test_teardown(test_ack_clock, teardown),
+		cmocka_unit_test_teardown(test_source_budget, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
