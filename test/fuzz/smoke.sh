@@ -17,8 +17,12 @@ TARGETS="sip_msg sip_uri digest dbtext conf mi_request"
 if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" -Dfuzzing=true >/dev/null
 fi
-meson compile -C "$B" $(for t in $TARGETS; do echo "fuzz_$t"; done) \
-    >/dev/null
+if ! meson compile -C "$B" $(for t in $TARGETS; do echo "fuzz_$t"; done) \
+    >"$B/smoke-build.log" 2>&1; then
+	echo "fuzz smoke: build failed (log below)"
+	tail -30 "$B/smoke-build.log"
+	exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
