@@ -75,7 +75,8 @@ size_t	shm_page_round(size_t n);
  * touched, and a touched slot may be free again: so each table has
  *   total      bytes reserved for it (its carves, alignment included)
  *   used       bytes holding live entries now (the table says: fill fn)
- *   real_used  bytes of its pages that are resident (mincore(2))
+ *   real_used  bytes of its pages that are resident (mincore(2); the
+ *              count is at most 30 s old: it walks every page)
  *   max_used   high-water mark of used (the table's, or the most seen)
  *   free       total - used: room left for entries
  * The master calls shm_table_begin() before a table's carves; every
