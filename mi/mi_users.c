@@ -83,22 +83,30 @@ mi_users_fail_all(struct mi_reply *r, int code, struct errbuf *errs)
 	mi_reply_error(r, code, "%s", used > 0 ? msg : "failed");
 }
 
+/* An edit's reply: "OK", or its code and reason. Frees errs. */
+static void
+mi_users_edited(struct mi_reply *r, int rc, int code, struct errbuf *errs)
+{
+	if (rc != 0)
+		mi_users_fail(r, code, errs);
+	else
+		mi_users_ok(r);
+	errbuf_free(errs);
+}
+
 static void
 mi_sub_add(struct mi_reply *r, int argc, char *const *argv)
 {
 	const struct mi_users	*u;
 	struct errbuf		 errs = ERRBUF_INIT;
 	const char		*domain;
-	int			 code = 0;
+	int			 code = 0, rc;
 
 	if ((u = mi_users(r)) == NULL)
 		return;
 	domain = argc > 2 ? argv[2] : u->mu_default_domain();
-	if (u->mu_sub_add(argv[0], argv[1], domain, &errs, &code) != 0)
-		mi_users_fail(r, code, &errs);
-	else
-		mi_users_ok(r);
-	errbuf_free(&errs);
+	rc = u->mu_sub_add(argv[0], argv[1], domain, &errs, &code);
+	mi_users_edited(r, rc, code, &errs);
 }
 
 static void
@@ -106,16 +114,13 @@ mi_sub_passwd(struct mi_reply *r, int argc, char *const *argv)
 {
 	const struct mi_users	*u;
 	struct errbuf		 errs = ERRBUF_INIT;
-	int			 code = 0;
+	int			 code = 0, rc;
 
 	(void)argc;
 	if ((u = mi_users(r)) == NULL)
 		return;
-	if (u->mu_sub_passwd(argv[0], argv[1], &errs, &code) != 0)
-		mi_users_fail(r, code, &errs);
-	else
-		mi_users_ok(r);
-	errbuf_free(&errs);
+	rc = u->mu_sub_passwd(argv[0], argv[1], &errs, &code);
+	mi_users_edited(r, rc, code, &errs);
 }
 
 static void
@@ -123,16 +128,12 @@ mi_sub_rm(struct mi_reply *r, int argc, char *const *argv)
 {
 	const struct mi_users	*u;
 	struct errbuf		 errs = ERRBUF_INIT;
-	int			 code = 0;
+	int			 code = 0, rc;
 
 	if ((u = mi_users(r)) == NULL)
 		return;
-	if (u->mu_sub_rm(argv[0], argc > 1 ? argv[1] : NULL, &errs,
-	    &code) != 0)
-		mi_users_fail(r, code, &errs);
-	else
-		mi_users_ok(r);
-	errbuf_free(&errs);
+	rc = u->mu_sub_rm(argv[0], argc > 1 ? argv[1] : NULL, &errs, &code);
+	mi_users_edited(r, rc, code, &errs);
 }
 
 static json_t *
@@ -325,17 +326,14 @@ mi_trusted_rm(struct mi_reply *r, int argc, char *const *argv)
 	const struct mi_users	*u;
 	struct errbuf		 errs = ERRBUF_INIT;
 	long			 id;
-	int			 code = 0;
+	int			 code = 0, rc;
 
 	(void)argc;
 	if ((u = mi_users(r)) == NULL ||
 	    mi_arg_long(r, "id", argv[0], 1, INT32_MAX, &id) != 0)
 		return;
-	if (u->mu_trusted_rm(id, &errs, &code) != 0)
-		mi_users_fail(r, code, &errs);
-	else
-		mi_users_ok(r);
-	errbuf_free(&errs);
+	rc = u->mu_trusted_rm(id, &errs, &code);
+	mi_users_edited(r, rc, code, &errs);
 }
 
 static const struct mi_cmd mi_users_cmds[] = {
