@@ -6,8 +6,9 @@
 # beside it as FILE.dist, like Debian's conffiles; the subscriber,
 # trusted and location tables are data and are only created when
 # missing. The installed subscriber table holds no users (the demo users
-# of conf/db are for the Quick start only). The SysV script is code and
-# is always replaced.
+# of conf/db are for the Quick start only). board.cfg, the small-board
+# profile, lands beside sipd.cfg (conf/board-tarball.sh makes it the
+# board's sipd.cfg). The SysV script is code and is always replaced.
 #
 # usage: install-conf.sh SRCDIR SYSCONFDIR INIT_SCRIPT   (DESTDIR honoured)
 set -eu
@@ -32,6 +33,7 @@ data() {	# SRC DEST MODE: a table; only when there is none
 }
 
 config "$src/sipd.cfg" "$dir/sipd.cfg" 0644
+config "$src/board.cfg" "$dir/board.cfg" 0644
 config "$src/db/version" "$dir/db/version" 0644
 data "$src/dist/subscriber" "$dir/db/subscriber" 0600
 data "$src/db/trusted" "$dir/db/trusted" 0644
