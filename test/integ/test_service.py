@@ -57,8 +57,7 @@ def test_meson_install_puts_files_in_place(tmp_path):
              for d, _, files in os.walk(dest) for f in files}
     names = {os.path.basename(f) for f in found}
     for want in ("sipd", "mictl", "sipd.cfg", "board.cfg", "version",
-                 "subscriber",
-                 "trusted", "location", "sipd.service"):
+                 "subscriber", "trusted", "location", "sipd.service"):
         assert want in names, (want, sorted(found))
     assert "sipd.init" not in names
     unit = [f for f in found if f.endswith("sipd.service")][0]
