@@ -35,10 +35,12 @@
 #include "mi_server.h"
 #include "notify.h"
 #include "proc.h"
+#include "replycache.h"
 #include "shm.h"
 #include "stats.h"
 #include "paths.h"
 #include "tables.h"
+#include "tmtab.h"
 #include "udp.h"
 #include "worker.h"
 
@@ -169,19 +171,28 @@ master_live_workers(void)
 	return n;
 }
 
-/* A worker that died holding a table lock: the next locker repairs. */
+/*
+ * A worker that died holding table locks: the next locker of each takes
+ * it over (and repairs what it guards). Named per table, for the log.
+ */
 static void
 master_report_locks(pid_t pid)
 {
-	unsigned	 n, first = 0;
+	unsigned	 n, first = 0, recovered;
 
-	if (tables_loctab() == NULL)
-		return;
-	n = loctab_locks_held_by(tables_loctab(), pid, &first);
-	if (n > 0)
+	if (tables_loctab() != NULL &&
+	    (n = loctab_locks_held_by(tables_loctab(), pid, &first)) > 0)
 		log_warnx("pid %d died holding %u location table lock(s) "
 		    "(first: bucket %u); the next user repairs them", (int)pid,
 		    n, first);
+	tmtab_locks(pid, &n, &recovered);
+	if (n > 0)
+		log_warnx("pid %d died holding %u transaction table lock(s); "
+		    "the next user takes them over", (int)pid, n);
+	replycache_locks(pid, &n, &recovered);
+	if (n > 0)
+		log_warnx("pid %d died holding %u reply slot lock(s); the "
+		    "next user repairs them", (int)pid, n);
 }
 
 static void

@@ -579,6 +579,34 @@ tables_flush(bool force, struct errbuf *errs)
 	return 0;
 }
 
+/*
+ * Once a second: a lock taken over from a dead owner (and the data it
+ * guards repaired) since the last look is logged, naming its table, so
+ * a worker crash inside a table does not pass unseen.
+ */
+static void
+tables_watch_locks(void)
+{
+	static unsigned	 seen_loc, seen_tm, seen_reply;
+	unsigned	 held, n;
+
+	n = loctab_lock_recoveries(tables_lt);
+	if (n != seen_loc)
+		log_warnx("location table: %u lock(s) taken over from a dead "
+		    "process and repaired (%u since start)", n - seen_loc, n);
+	seen_loc = n;
+	tmtab_locks(0, &held, &n);
+	if (n != seen_tm)
+		log_warnx("transaction table: %u lock(s) taken over from a "
+		    "dead process (%u since start)", n - seen_tm, n);
+	seen_tm = n;
+	replycache_locks(0, &held, &n);
+	if (n != seen_reply)
+		log_warnx("reply slots: %u lock(s) taken over from a dead "
+		    "process and repaired (%u since start)", n - seen_reply, n);
+	seen_reply = n;
+}
+
 static void
 tables_on_expire(evutil_socket_t fd, short what, void *arg)
 {
@@ -587,6 +615,7 @@ tables_on_expire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	tables_watch_locks();
 	if ((n = loctab_expire(tables_lt, time(NULL))) > 0)
 		log_debug("location: %u bindings expired", n);
 }

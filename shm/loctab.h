@@ -306,6 +306,8 @@ int	loctab_check(struct loctab *lt);
  */
 unsigned loctab_locks_held_by(const struct loctab *lt, pid_t pid,
 	    unsigned *ret_first);
+/* Takeovers of the table's locks from dead owners since start. */
+unsigned loctab_lock_recoveries(const struct loctab *lt);
 
 /*
  * Tests only: called with a step name between the stores of every

@@ -180,3 +180,14 @@ loctab_locks_held_by(const struct loctab *lt, pid_t pid,
 		n++;
 	return n;
 }
+
+unsigned
+loctab_lock_recoveries(const struct loctab *lt)
+{
+	unsigned	 b, n;
+
+	n = shm_lock_recoveries(&lt->lt_free_lock);
+	for (b = 0; b < lt->lt_hash_size; b++)
+		n += shm_lock_recoveries(&lt->lt_buckets[b].bk_lock);
+	return n;
+}

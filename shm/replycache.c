@@ -256,3 +256,19 @@ replycache_store(uint64_t key, time_t now, const char *reply, size_t len,
 	shm_lock_release(&l->rl_lock);
 	return 0;
 }
+
+void
+replycache_locks(pid_t pid, unsigned *ret_held, unsigned *ret_recovered)
+{
+	unsigned	 i;
+
+	*ret_held = *ret_recovered = 0;
+	if (replycache_lines == NULL)
+		return;
+	for (i = 0; i < REPLYCACHE_SLOTS; i++) {
+		*ret_held += shm_lock_owner(&replycache_lines[i].rl_lock) ==
+		    pid;
+		*ret_recovered += shm_lock_recoveries(
+		    &replycache_lines[i].rl_lock);
+	}
+}

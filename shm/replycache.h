@@ -26,6 +26,7 @@
 #ifndef SIPD_REPLYCACHE_H
 #define SIPD_REPLYCACHE_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include <stddef.h>
@@ -83,5 +84,9 @@ int	replycache_lookup(uint64_t key, time_t now, char *out, size_t cap,
  */
 int	replycache_store(uint64_t key, time_t now, const char *reply,
 	    size_t len, const struct sockaddr *dst, socklen_t dstlen);
+
+/* Slot locks held by pid, and takeovers from dead owners since start. */
+void	replycache_locks(pid_t pid, unsigned *ret_held,
+	    unsigned *ret_recovered);
 
 #endif

@@ -1290,3 +1290,20 @@ tmtab_usage(struct tmtab_usage *ret)
 			ret->tu_src_max = n;
 	}
 }
+
+void
+tmtab_locks(pid_t pid, unsigned *ret_held, unsigned *ret_recovered)
+{
+	unsigned	 i;
+
+	*ret_held = *ret_recovered = 0;
+	if (tm == NULL)
+		return;
+	for (i = 0; i < TMTAB_STRIPES; i++) {
+		*ret_held += shm_lock_owner(&tm->th_stripes[i].tx_lock) == pid;
+		*ret_recovered += shm_lock_recoveries(
+		    &tm->th_stripes[i].tx_lock);
+	}
+	*ret_held += shm_lock_owner(&tm->th_pool_lock) == pid;
+	*ret_recovered += shm_lock_recoveries(&tm->th_pool_lock);
+}

@@ -36,6 +36,7 @@
 #ifndef SIPD_TMTAB_H
 #define SIPD_TMTAB_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -256,5 +257,10 @@ struct tmtab_usage {
 	unsigned	tu_src_max;	/* most cells one source slot holds */
 };
 void	tmtab_usage(struct tmtab_usage *ret);
+/*
+ * Locks of the table held by pid (a process that just died: its locks
+ * are taken over by their next user) and takeovers since start.
+ */
+void	tmtab_locks(pid_t pid, unsigned *ret_held, unsigned *ret_recovered);
 
 #endif
