@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "conf_hint.h"
 
 #define CONF_WHY_MAX		256
 #define CONF_VALUE_MAX		PATH_MAX	/* longest unquoted value */
@@ -169,40 +170,10 @@ conf_dir_find(const char *key)
 	return NULL;
 }
 
-/*
- * Levenshtein distance of a and b, or 3 once it is sure to exceed 2:
- * only near misses (a typo, a swapped or missing letter) get a hint.
- */
-static size_t
-conf_distance(const char *a, const char *b)
+static const char *
+conf_dir_name(size_t i)
 {
-	size_t	 la = strlen(a), lb = strlen(b), i, j, prev, diag, best;
-	size_t	 row[64];
-
-	if (la >= sizeof(row) || lb >= sizeof(row) ||
-	    (la > lb ? la - lb : lb - la) > 2)
-		return 3;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		diag = row[0];
-		row[0] = i;
-		best = row[0];
-		for (j = 1; j <= lb; j++) {
-			prev = row[j];
-			row[j] = diag + (a[i - 1] != b[j - 1]);
-			if (prev + 1 < row[j])
-				row[j] = prev + 1;
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			diag = prev;
-			if (row[j] < best)
-				best = row[j];
-		}
-		if (best > 2)
-			return 3;
-	}
-	return row[lb];
+	return conf_dirs[i].cd_name;
 }
 
 /* "unknown key K", with the nearest key when one is within 2 edits. */
@@ -210,17 +181,9 @@ static void
 conf_unknown_key(struct errbuf *errs, const char *file, unsigned line,
     const char *key, const char *quoted)
 {
-	const char	*near = NULL;
-	size_t		 i, d, bestd = 3;
+	const char	*near;
 
-	for (i = 0; i < CONF_NDIRS; i++) {
-		d = conf_distance(key, conf_dirs[i].cd_name);
-		if (d < bestd) {
-			bestd = d;
-			near = conf_dirs[i].cd_name;
-		}
-	}
-	if (near != NULL)
+	if ((near = conf_hint_nearest(key, conf_dir_name, CONF_NDIRS)) != NULL)
 		errbuf_add(errs, file, line, "unknown key %s (did you mean "
 		    "%s?)", quoted, near);
 	else

@@ -300,7 +300,7 @@ def test_every_config_key_in_the_man_page():
     src = os.environ["SIPD_SRCDIR"]
     with open(os.path.join(src, "conf", "conf.c")) as f:
         keys = re.findall(r'^\t\{ "([a-z_.]+)", conf_set_', f.read(), re.M)
-    with open(os.path.join(src, "man", "sipd.cfg.5")) as f:
+    with open(os.path.join(src, "conf", "man", "sipd.cfg.5")) as f:
         page = f.read()
     assert len(keys) > 25
     for k in keys:
