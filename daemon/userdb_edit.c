@@ -91,6 +91,27 @@ userdb_store_failed(int r, struct errbuf *errs, int *ret_code)
 	return userdb_fail(ret_code, USERDB_E_STORAGE);
 }
 
+/*
+ * The storage row of user@domain with password, its ha1/ha1b (in the
+ * caller's buffers), and the shm record made from it. 0 or -ENOMEM.
+ */
+static int
+userdb_row(const char *user, const char *domain, const char *password,
+    struct store_subscriber *row, char ha1[33], char ha1b[33],
+    struct usertab_user *u)
+{
+	struct store_subscriber	 plain;
+
+	memset(&plain, 0, sizeof(plain));
+	plain.su_username = userdb_str(user);
+	plain.su_domain = userdb_str(domain);
+	plain.su_password = userdb_str(password);
+	if (store_subscriber_hashes(&plain, row, ha1, ha1b) != 0)
+		return -ENOMEM;
+	(void)userdb_user_from_row(row, u);
+	return 0;
+}
+
 int
 userdb_subscriber_add(const struct conf *c, const char *user,
     const char *password, const char *domain, struct errbuf *errs,
@@ -99,8 +120,7 @@ userdb_subscriber_add(const struct conf *c, const char *user,
 	struct store_subscriber	 row;
 	struct usertab_user	 u;
 	struct store_db		 sdb;
-	char			 ha1[33], ha1b[33], *email = NULL;
-	struct store_str	 e;
+	char			 ha1[33], ha1b[33];
 	int			 r;
 
 	if (userdb_check_user(user, errs, ret_code) != 0 ||
@@ -119,23 +139,11 @@ userdb_subscriber_add(const struct conf *c, const char *user,
 		    "(auth.max_subscribers %u)", c->c_auth_max_subscribers);
 		return userdb_fail(ret_code, USERDB_E_FULL);
 	}
-	memset(&row, 0, sizeof(row));
-	row.su_username = userdb_str(user);
-	row.su_domain = userdb_str(domain);
-	row.su_password = userdb_str(password);
-	/* The record in shm carries the hashes the file gets. */
-	if (asprintf(&email, "%s@%s", user, domain) == -1) {
+	/* The record in shm carries the hashes the storage gets. */
+	if (userdb_row(user, domain, password, &row, ha1, ha1b, &u) != 0) {
 		errbuf_add(errs, NULL, 0, "out of memory");
 		return userdb_fail(ret_code, USERDB_E_STORAGE);
 	}
-	e = userdb_str(email);
-	store_ha1(ha1, &row.su_username, &row.su_domain, &row.su_password);
-	store_ha1(ha1b, &e, &row.su_domain, &row.su_password);
-	free(email);
-	row.su_ha1 = userdb_str(ha1);
-	row.su_ha1b = userdb_str(ha1b);
-	(void)userdb_user_from_row(&row, &u);
-
 	userdb_store_db(c, &sdb);
 	if ((r = store_subscriber_add(&sdb, &row, errs)) != 0)
 		return userdb_store_failed(r, errs, ret_code);
@@ -159,8 +167,8 @@ userdb_subscriber_passwd(const struct conf *c, const char *user,
 	struct store_subscriber	 row;
 	struct usertab_user	 old, u;
 	struct store_db		 sdb;
-	struct store_str	 e, pw = userdb_str(password);
-	char			 ha1[33], ha1b[33], *email = NULL;
+	struct store_str	 name, pw = userdb_str(password);
+	char			 ha1[33], ha1b[33];
 	int			 r;
 
 	if (userdb_check_password(password, errs, ret_code) != 0)
@@ -169,23 +177,16 @@ userdb_subscriber_passwd(const struct conf *c, const char *user,
 		errbuf_add(errs, NULL, 0, "no subscriber %s", user);
 		return userdb_fail(ret_code, USERDB_E_NOTFOUND);
 	}
+	/* Made before the storage is touched: nothing can fail after. */
+	if (userdb_row(old.uu_user, old.uu_domain, password, &row, ha1, ha1b,
+	    &u) != 0) {
+		errbuf_add(errs, NULL, 0, "out of memory");
+		return userdb_fail(ret_code, USERDB_E_STORAGE);
+	}
 	userdb_store_db(c, &sdb);
-	e = userdb_str(user);
-	if ((r = store_subscriber_passwd(&sdb, &e, &pw, errs)) != 0)
+	name = userdb_str(user);
+	if ((r = store_subscriber_passwd(&sdb, &name, &pw, errs)) != 0)
 		return userdb_store_failed(r, errs, ret_code);
-	memset(&row, 0, sizeof(row));
-	row.su_username = userdb_str(old.uu_user);
-	row.su_domain = userdb_str(old.uu_domain);
-	row.su_password = pw;
-	if (asprintf(&email, "%s@%s", old.uu_user, old.uu_domain) == -1)
-		email = NULL;
-	e = userdb_str(email ? email : "");
-	store_ha1(ha1, &row.su_username, &row.su_domain, &row.su_password);
-	store_ha1(ha1b, &e, &row.su_domain, &row.su_password);
-	free(email);
-	row.su_ha1 = userdb_str(ha1);
-	row.su_ha1b = userdb_str(ha1b);
-	(void)userdb_user_from_row(&row, &u);
 	usertab_write_begin(userdb_usertab());
 	(void)usertab_put(userdb_usertab(), &u);
 	usertab_write_end(userdb_usertab());

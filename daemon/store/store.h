@@ -182,6 +182,13 @@ int	store_text_write_subscribers(const char *dir,
 /* Lower-case hex MD5 of user:realm:password into out[33]. */
 void	store_ha1(char out[33], const struct store_str *user,
 	    const struct store_str *realm, const struct store_str *password);
+/*
+ * *out = *row with ha1 and ha1b filled when row has none: MD5 of
+ * user:domain:password and of user@domain:domain:password (realm =
+ * domain), written into ha1[33] / ha1b[33]. 0 or -ENOMEM.
+ */
+int	store_subscriber_hashes(const struct store_subscriber *row,
+	    struct store_subscriber *out, char ha1[33], char ha1b[33]);
 
 /*
  * The backend-neutral face (store_dispatch.c): the same operations on the

@@ -520,36 +520,6 @@ ssq_edit_end(struct ssq_db *d, int r)
 	return r;
 }
 
-/* Fills ha1/ha1b from the password when not given (realm = domain). */
-static int
-ssq_subscriber_hashes(const struct store_subscriber *row,
-    struct store_subscriber *out, char ha1[33], char ha1b[33])
-{
-	struct store_str	 at;
-	char			*email;
-
-	*out = *row;
-	if (out->su_ha1.ss_ptr == NULL || out->su_ha1.ss_len == 0) {
-		store_ha1(ha1, &row->su_username, &row->su_domain,
-		    &row->su_password);
-		out->su_ha1.ss_ptr = ha1;
-		out->su_ha1.ss_len = strlen(ha1);
-	}
-	if (out->su_ha1b.ss_ptr == NULL || out->su_ha1b.ss_len == 0) {
-		if (asprintf(&email, "%.*s@%.*s",
-		    (int)row->su_username.ss_len, row->su_username.ss_ptr,
-		    (int)row->su_domain.ss_len, row->su_domain.ss_ptr) == -1)
-			return -ENOMEM;
-		at.ss_ptr = email;
-		at.ss_len = strlen(email);
-		store_ha1(ha1b, &at, &row->su_domain, &row->su_password);
-		free(email);
-		out->su_ha1b.ss_ptr = ha1b;
-		out->su_ha1b.ss_len = strlen(ha1b);
-	}
-	return 0;
-}
-
 int
 ssq_subscriber_insert(struct ssq_db *d, sqlite3_stmt *st,
     const struct store_subscriber *row)
@@ -565,7 +535,7 @@ ssq_subscriber_insert(struct ssq_db *d, sqlite3_stmt *st,
 		    "username, domain or password");
 		return -EINVAL;
 	}
-	if ((r = ssq_subscriber_hashes(row, &su, ha1, ha1b)) != 0)
+	if ((r = store_subscriber_hashes(row, &su, ha1, ha1b)) != 0)
 		return r;
 	sqlite3_reset(st);
 	ssq_bind_str(st, 1, &su.su_username, 1);
@@ -631,7 +601,7 @@ store_sqlite_subscriber_passwd(const char *file,
 			row.su_domain.ss_ptr = "";
 			row.su_domain.ss_len = 0;
 		}
-		if ((r = ssq_subscriber_hashes(&row, &su, ha1, ha1b)) != 0)
+		if ((r = store_subscriber_hashes(&row, &su, ha1, ha1b)) != 0)
 			goto out;
 		sqlite3_reset(upd);
 		ssq_bind_str(upd, 1, password, 1);

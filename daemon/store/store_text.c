@@ -953,6 +953,35 @@ store_ha1(char out[33], const struct store_str *user,
 	EVP_MD_CTX_free(ctx);
 }
 
+int
+store_subscriber_hashes(const struct store_subscriber *row,
+    struct store_subscriber *out, char ha1[33], char ha1b[33])
+{
+	struct store_str	 at;
+	char			*email;
+
+	*out = *row;
+	if (out->su_ha1.ss_ptr == NULL || out->su_ha1.ss_len == 0) {
+		store_ha1(ha1, &row->su_username, &row->su_domain,
+		    &row->su_password);
+		out->su_ha1.ss_ptr = ha1;
+		out->su_ha1.ss_len = strlen(ha1);
+	}
+	if (out->su_ha1b.ss_ptr == NULL || out->su_ha1b.ss_len == 0) {
+		if (asprintf(&email, "%.*s@%.*s",
+		    (int)row->su_username.ss_len, row->su_username.ss_ptr,
+		    (int)row->su_domain.ss_len, row->su_domain.ss_ptr) == -1)
+			return -ENOMEM;
+		at.ss_ptr = email;
+		at.ss_len = strlen(email);
+		store_ha1(ha1b, &at, &row->su_domain, &row->su_password);
+		free(email);
+		out->su_ha1b.ss_ptr = ha1b;
+		out->su_ha1b.ss_len = strlen(ha1b);
+	}
+	return 0;
+}
+
 const struct dbtext_col store_subscriber_cols30[] = {
 	{ "id", DBTEXT_INT, 0, 1 },
 	{ "username", DBTEXT_STRING, 0, 0 },

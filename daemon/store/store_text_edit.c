@@ -174,9 +174,9 @@ store_text_subscriber_add(const char *dir, const struct store_subscriber *row,
     struct errbuf *errs)
 {
 	struct store_sub_edit	 se;
+	struct store_subscriber	 su;
 	struct dbtext_field	 v[8];
 	char			*path, *email = NULL, ha1[33], ha1b[33];
-	struct store_str	 e;
 	int64_t			 id;
 	int			 n, r;
 
@@ -184,18 +184,17 @@ store_text_subscriber_add(const char *dir, const struct store_subscriber *row,
 		errbuf_add(errs, dir, 0, "out of memory");
 		return -ENOMEM;
 	}
+	/* The 3.0 email_address column (NOT NULL) is user@domain. */
 	n = asprintf(&email, "%.*s@%.*s", (int)row->su_username.ss_len,
 	    row->su_username.ss_ptr, (int)row->su_domain.ss_len,
 	    row->su_domain.ss_ptr);
-	if (n == -1) {
+	if (n == -1 || store_subscriber_hashes(row, &su, ha1, ha1b) != 0) {
+		if (n != -1)
+			free(email);
 		free(path);
 		errbuf_add(errs, dir, 0, "out of memory");
 		return -ENOMEM;
 	}
-	e.ss_ptr = email;
-	e.ss_len = (size_t)n;
-	store_ha1(ha1, &row->su_username, &row->su_domain, &row->su_password);
-	store_ha1(ha1b, &e, &row->su_domain, &row->su_password);
 	r = store_sub_next_id(path, &id, errs);
 	if (r == 0) {
 		memset(v, 0, sizeof(v));
@@ -206,12 +205,12 @@ store_text_subscriber_add(const char *dir, const struct store_subscriber *row,
 		v[2].df_len = row->su_domain.ss_len;
 		v[3].df_str = row->su_password.ss_ptr;
 		v[3].df_len = row->su_password.ss_len;
-		v[4].df_str = e.ss_ptr;
-		v[4].df_len = e.ss_len;
-		v[5].df_str = ha1;
-		v[5].df_len = strlen(ha1);
-		v[6].df_str = ha1b;
-		v[6].df_len = strlen(ha1b);
+		v[4].df_str = email;
+		v[4].df_len = (size_t)n;
+		v[5].df_str = su.su_ha1.ss_ptr;
+		v[5].df_len = su.su_ha1.ss_len;
+		v[6].df_str = su.su_ha1b.ss_ptr;
+		v[6].df_len = su.su_ha1b.ss_len;
 		v[7].df_null = 1;
 		r = dbtext_append(path, store_subscriber_cols30,
 		    store_subscriber_ncols30, v, (uint64_t)id, errs);
