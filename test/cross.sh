@@ -106,7 +106,8 @@ wrap() {
 # robust process-shared mutexes (ENOTSUP), which every shm table and so
 # sipd itself need. Those tests run only where qemu has it (or on the
 # board); the rest of the unit suite runs either way.
-ROBUST_TESTS="shm_lock usertab replycache loctab stats auth tmtab_fork"
+ROBUST_TESTS="shm_lock usertab replycache loctab loctab_fork stats auth"
+ROBUST_TESTS="$ROBUST_TESTS tmtab_fork"
 
 qemu_has_robust() {
 	! qemu-arm-static -L /usr/arm-linux-gnueabihf -strace \
