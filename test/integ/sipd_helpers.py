@@ -285,6 +285,25 @@ def have_sqlite():
         return os.path.exists(SIPD_DB)
 
 
+def aor_hash(aor):
+    """The location table's hash of an AoR (FNV-1a, murmur3's finaliser):
+    row ids sipd writes name it."""
+    h = 2166136261
+    for b in aor.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    h ^= h >> 16
+    h = (h * 0x85ebca6b) & 0xffffffff
+    h ^= h >> 13
+    h = (h * 0xc2b2ae35) & 0xffffffff
+    return h ^ (h >> 16)
+
+
+def ruid_of(aor, n=0, hash_size=512):
+    """The ruid sipd gives the n-th row of aor's group."""
+    h = aor_hash(aor)
+    return "sipd-%08x-%08x-%d" % (h & (hash_size - 1), h, n)
+
+
 def sqlite_rows(path, table):
     """Rows of a SQLite table (id order) as dicts of Python values."""
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
