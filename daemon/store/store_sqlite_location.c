@@ -296,9 +296,10 @@ ssq_location_update(struct ssq_db *d, store_location_group_fn *next,
 	return r;
 }
 
-int
-store_sqlite_update_location(const char *file, store_location_group_fn *next,
-    void *arg, struct errbuf *errs)
+/* One transaction on location: either writer, then commit. */
+static int
+ssq_location_txn(const char *file, store_location_next_fn *next,
+    store_location_group_fn *groups, void *arg, struct errbuf *errs)
 {
 	struct ssq_db	 d;
 	int		 r;
@@ -307,25 +308,23 @@ store_sqlite_update_location(const char *file, store_location_group_fn *next,
 		return r;
 	if ((r = ssq_begin(&d)) == 0 &&
 	    (r = ssq_check_version(&d, SSQ_T_LOCATION)) == 0 &&
-	    (r = ssq_location_update(&d, next, arg)) == 0)
+	    (r = next != NULL ? ssq_location_replace(&d, next, arg) :
+	    ssq_location_update(&d, groups, arg)) == 0)
 		r = ssq_commit(&d);
 	ssq_close(&d);
 	return r;
 }
 
 int
+store_sqlite_update_location(const char *file, store_location_group_fn *next,
+    void *arg, struct errbuf *errs)
+{
+	return ssq_location_txn(file, NULL, next, arg, errs);
+}
+
+int
 store_sqlite_write_location(const char *file, store_location_next_fn *next,
     void *arg, struct errbuf *errs)
 {
-	struct ssq_db	 d;
-	int		 r;
-
-	if ((r = ssq_open(file, SSQ_OPEN_CREATE, &d, errs)) != 0)
-		return r;
-	if ((r = ssq_begin(&d)) == 0 &&
-	    (r = ssq_check_version(&d, SSQ_T_LOCATION)) == 0 &&
-	    (r = ssq_location_replace(&d, next, arg)) == 0)
-		r = ssq_commit(&d);
-	ssq_close(&d);
-	return r;
+	return ssq_location_txn(file, next, NULL, arg, errs);
 }

@@ -171,6 +171,17 @@ def mi_edits(sock_path, n, bindings, seed):
             len(replies), len(bad), bad[:1]))
 
 
+def timed_flush(s, res, key):
+    """ul.flush: wall seconds in res[key], the tree's CPU in key_cpu."""
+    c0, t0 = tree_cpu(s.proc.pid), time.monotonic()
+    r = s.rpc("ul.flush", timeout=120)
+    res[key] = time.monotonic() - t0
+    res[key + "_cpu"] = tree_cpu(s.proc.pid) - c0
+    if r is None or r.returncode != 0:
+        raise RuntimeError("ul.flush failed: %s" % (
+            "timeout" if r is None else r.stderr.strip()))
+
+
 def one_run(build, work, db, idle_s, hash_size, backend, changes=0,
             bindings=0, seed=0):
     s = Sipd(build, work, db, hash_size, backend)
@@ -184,22 +195,10 @@ def one_run(build, work, db, idle_s, hash_size, backend, changes=0,
         res["idle"] = 100.0 * (c1 - c0) / (t1 - t0)
         rss, pss, _ = tree_mem(s.proc.pid)
         res["rss"], res["pss"] = rss / 1024.0, pss / 1024.0
-        c0, t0 = tree_cpu(s.proc.pid), time.monotonic()
-        r = s.rpc("ul.flush", timeout=120)
-        res["flush"] = time.monotonic() - t0
-        res["flush_cpu"] = tree_cpu(s.proc.pid) - c0
-        if r is None or r.returncode != 0:
-            raise RuntimeError("ul.flush failed: %s" % (
-                "timeout" if r is None else r.stderr.strip()))
+        timed_flush(s, res, "flush")
         if changes > 0:
             mi_edits(s.sock, changes, bindings, seed)
-            c0, t0 = tree_cpu(s.proc.pid), time.monotonic()
-            r = s.rpc("ul.flush", timeout=120)
-            res["changed"] = time.monotonic() - t0
-            res["changed_cpu"] = tree_cpu(s.proc.pid) - c0
-            if r is None or r.returncode != 0:
-                raise RuntimeError("ul.flush failed: %s" % (
-                    "timeout" if r is None else r.stderr.strip()))
+            timed_flush(s, res, "changed")
         res["stop"] = s.stop()
     finally:
         s.stop()
