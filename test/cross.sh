@@ -50,11 +50,13 @@ install_missing() {
 	done
 	# A slow or broken mirror is the archive's fault, not the code's:
 	# bounded, and a skip, not a failure.
-	timeout 180 apt-get update -qq >/dev/null 2>&1 ||
-	    skip "apt-get update failed or took over 3 minutes"
+	# 8 minutes at most: .ci/run gives the step 15, and the builds and
+	# the qemu tests take about 5.
+	timeout 120 apt-get update -qq >/dev/null 2>&1 ||
+	    skip "apt-get update failed or took over 2 minutes"
 	# shellcheck disable=SC2086
-	timeout 420 apt-get install -y -qq --no-install-recommends $missing \
-	    >/dev/null || skip "apt-get install failed or took over 7 minutes"
+	timeout 360 apt-get install -y -qq --no-install-recommends $missing \
+	    >/dev/null || skip "apt-get install failed or took over 6 minutes"
 }
 
 # libevent-dev:ARCH conflicts with the native libevent-dev on Debian 12
