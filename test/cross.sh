@@ -51,7 +51,7 @@ install_missing() {
 	# A slow or broken mirror is the archive's fault, not the code's:
 	# bounded, and a skip, not a failure.
 	# 8 minutes at most: .ci/run gives the step 15, and the builds and
-	# the qemu tests take about 5.
+	# the qemu tests take 2.5 to 4 (README).
 	timeout 120 apt-get update -qq >/dev/null 2>&1 ||
 	    skip "apt-get update failed or took over 2 minutes"
 	# shellcheck disable=SC2086
