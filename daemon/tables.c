@@ -29,6 +29,7 @@
 #include "tmtab.h"
 #include "runcfg.h"
 #include "shm.h"
+#include "shm_lock.h"
 #include "shmplan.h"
 #include "stats.h"
 #include "store.h"
@@ -404,6 +405,11 @@ tables_load(const struct conf *c)
 	}
 	log_info("shared memory: %zu bytes reserved (pages are used only "
 	    "as the tables fill: mictl core.shmmem)", size);
+	if (!shm_lock_robust())
+		log_warnx("no robust futexes here (get_robust_list(2) fails, "
+		    "as under qemu-user): a worker that dies holding a table "
+		    "lock cannot be recovered from, and every process then "
+		    "waits for that lock; restart sipd after a worker death");
 	/* the capacity is a promise: the pools hold it at every limit */
 	log_info("location table: room for %u bindings with every string "
 	    "at its limit (usrloc.max_contacts), %u per AoR "
