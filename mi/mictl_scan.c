@@ -72,7 +72,8 @@ mictl_scan_fill(struct mictl_scan *sc)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return mictl_scan_fail(sc, "no reply from sipd in time");
+			return mictl_scan_fail(sc,
+			    "no reply from sipd in time");
 		if (n == -1)
 			return mictl_scan_fail(sc, "recv: %s", strerror(errno));
 		if (n == 0)
