@@ -101,8 +101,8 @@ base_build(void)
 
 enum scenario {
 	SC_BEGIN, SC_BEGIN_AGAIN, SC_BRANCHES, SC_REPLY, SC_RESPONSE_2XX,
-	SC_RESPONSE_FINAL, SC_ACK, SC_ABANDON, SC_CANCEL, SC_TIMERS,
-	SC_TIMERS_ALL, SC_N
+	SC_RESPONSE_FINAL, SC_RESPONSE_6XX, SC_ACK, SC_ABANDON, SC_CANCEL,
+	SC_TIMERS, SC_TIMERS_ALL, SC_TIMERS_BEST, SC_N
 };
 
 static int
@@ -133,6 +133,10 @@ change(enum scenario sc)
 	case SC_RESPONSE_FINAL:
 		return tmtab_response(refs[4], 0, 486, false, bigr,
 		    sizeof(bigr), T0 + 20, O());
+	case SC_RESPONSE_6XX:
+		/* held as the best, then sent: the swap of tm_finish */
+		return tmtab_response(refs[4], 1, 603, false, bigr,
+		    sizeof(bigr), T0 + 20, O());
 	case SC_ACK:
 		return tmtab_ack(keys[2], T0 + 20);
 	case SC_ABANDON:
@@ -145,6 +149,13 @@ change(enum scenario sc)
 		return 0;
 	case SC_TIMERS_ALL:
 		tmtab_timers(FAR, O());
+		return 0;
+	case SC_TIMERS_BEST:
+		/* a 486 held back, then the final-reply timer sends it */
+		if (tmtab_response(refs[4], 0, 486, false, bigr, sizeof(bigr),
+		    T0 + 20, O()) != 0)
+			return -1;
+		tmtab_timers(T0 + FR_MS + 1, O());
 		return 0;
 	case SC_N:
 		break;
