@@ -94,7 +94,8 @@ base_build(void)
 	branches(refs[0], 2, FR_MS, T0);
 	(void)resp(refs[0], 0, 180, R180, T0 + 10);
 	branches(refs[2], 1, FR_MS, T0);
-	(void)resp(refs[2], 0, 486, bigr, T0 + 10);
+	assert_int_equal(tmtab_response(refs[2], 0, 486, false, bigr,
+	    sizeof(bigr), T0 + 10, O()), 0);
 	assert_int_equal(reply(refs[3], 200, R200, T0 + 10), 0);
 	branches(refs[4], 3, FR_MS, T0);
 }
