@@ -10,8 +10,12 @@
  * An input is a sequence of up to FD_CHUNKS datagrams, separated by
  * the line "=====" (FD_SEP); a seed that is one SIP message is a
  * sequence of one. A datagram may start with a control line
- * "#<source>[<seconds>]": who sent it (the fd_srcs[] letter) and how
- * far the fake clock moves before it (default: 't', 1 s). Each
+ * "#<source>[<seconds>][:<user>]": who sent it (the fd_srcs[] letter),
+ * how far the fake clock moves before it (default: 't', 1 s), and the
+ * subscriber whose credentials the harness adds (fd_users[] letter:
+ * an Authorization, or Proxy-Authorization, line after the request
+ * line, computed from RFC 2617 for the nonce of the last challenge), so
+ * that what follows a successful digest is fuzzed too. Each
  * datagram goes where dispatch.c sends it: parse, sip_msg_check(), then
  * REGISTER to registrar_decide()/registrar_apply(), anything else but
  * an ACK without a To tag to route_request().
@@ -52,6 +56,8 @@
 #include "sip_msg.h"
 #include "udp.h"
 #include "userdb.h"
+
+#include <openssl/evp.h>
 
 #define FD_CHUNKS	32		/* datagrams per input, at most */
 #define FD_SEP		"\n=====\n"
@@ -96,6 +102,20 @@ static const struct fd_src fd_srcs[] = {
 #define FD_NSRCS	(sizeof(fd_srcs) / sizeof(fd_srcs[0]))
 
 #define FD_HA1	"00000000000000000000000000000000"
+/* Subscribers and passwords (fd_subscriber_rows) for ":<letter>". */
+struct fd_user {
+	char		 fu_tag;
+	const char	*fu_name;
+	const char	*fu_password;
+};
+
+static const struct fd_user fd_users[] = {
+	{ 'a', "alice", "secret" },
+	{ 'b', "bob", "hunter2" },
+	{ 'c', "Carol", "carolpw" },
+};
+#define FD_NUSERS	(sizeof(fd_users) / sizeof(fd_users[0]))
+
 static const char fd_subscriber_rows[] =
     "id(int,auto) username(string) domain(string) password(string) "
     "email_address(string) ha1(string) ha1b(string) rpid(string,null)\n"
@@ -120,6 +140,11 @@ static struct loctab	*fd_lt;
 static time_t		 fd_now;
 /* SIPD_FUZZ_TRACE set: one line per decision on stderr (writing seeds). */
 static bool		 fd_trace;
+/* The nonce of the last 401/407 and the last nc used with it. */
+static char		 fd_nonce[AUTH_NONCE_LEN + 1];
+static unsigned		 fd_nc;
+/* A datagram with credentials added (one at a time). */
+static char		 fd_authbuf[UDP_MAX_DATAGRAM + 1024];
 
 /* The AoRs whose per-AoR limit is checked after every datagram. */
 static const char *const fd_aors[] = { "alice", "bob", "carol" };
@@ -262,6 +287,83 @@ fd_begin(void)
 	registrar_init(&fd_conf, fd_lt);
 	route_init(&fd_conf, fd_lt);
 	fd_now = FD_NOW;
+	fd_nonce[0] = '\0';
+	fd_nc = 0;
+}
+
+/* Lowercase hex MD5 of the len bytes at s. */
+static void
+fd_md5(char out[33], const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 n = 0, i;
+
+	FD_CHECK(EVP_Digest(s, len, md, &n, EVP_md5(), NULL) == 1 && n == 16,
+	    "MD5");
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/*
+ * buf with u's credentials for the request line's method and URI after
+ * that line, into fd_authbuf; false (buf left as it is) when there is
+ * no challenge yet or no request line to read.
+ */
+static bool
+fd_add_auth(const struct fd_user *u, const char **buf, size_t *len)
+{
+	const char	*p = *buf, *end = *buf + *len, *eol, *sp1, *sp2;
+	char		 tmp[2200], ha1[33], ha2[33], resp[33], line[2400];
+	int		 n, k;
+
+	if (fd_nonce[0] == '\0' || (eol = memchr(p, '\n', *len)) == NULL ||
+	    (sp1 = memchr(p, ' ', (size_t)(eol - p))) == NULL ||
+	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL ||
+	    sp2 - sp1 - 1 > 1024 || sp1 - p > 64)
+		return false;
+	fd_nc++;
+	n = snprintf(tmp, sizeof(tmp), "%s:example.com:%s", u->fu_name,
+	    u->fu_password);
+	fd_md5(ha1, tmp, (size_t)n);
+	n = snprintf(tmp, sizeof(tmp), "%.*s:%.*s", (int)(sp1 - p), p,
+	    (int)(sp2 - sp1 - 1), sp1 + 1);
+	fd_md5(ha2, tmp, (size_t)n);
+	n = snprintf(tmp, sizeof(tmp), "%s:%s:%08x:0a4f113b:auth:%s", ha1,
+	    fd_nonce, fd_nc, ha2);
+	fd_md5(resp, tmp, (size_t)n);
+	k = snprintf(line, sizeof(line), "%s: Digest username=\"%s\", "
+	    "realm=\"example.com\", nonce=\"%s\", uri=\"%.*s\", "
+	    "response=\"%s\", algorithm=MD5, qop=auth, nc=%08x, "
+	    "cnonce=\"0a4f113b\"\r\n", sp1 - p == 8 &&
+	    memcmp(p, "REGISTER", 8) == 0 ? "Authorization" :
+	    "Proxy-Authorization", u->fu_name, fd_nonce,
+	    (int)(sp2 - sp1 - 1), sp1 + 1, resp, fd_nc);
+	FD_CHECK(k > 0 && (size_t)k < sizeof(line), "credentials line");
+	n = (int)(eol + 1 - p);
+	memcpy(fd_authbuf, p, (size_t)n);
+	memcpy(fd_authbuf + n, line, (size_t)k);
+	memcpy(fd_authbuf + n + k, eol + 1, (size_t)(end - eol - 1));
+	*buf = fd_authbuf;
+	*len = *len + (size_t)k;
+	return true;
+}
+
+/* Keeps the nonce of a challenge (header lines extra) for ":<user>". */
+static void
+fd_take_nonce(const char *extra)
+{
+	const char	*p = extra != NULL ? strstr(extra, "nonce=\"") : NULL;
+
+	if (p == NULL || strlen(p + 7) < AUTH_NONCE_LEN ||
+	    p[7 + AUTH_NONCE_LEN] != '"')
+		return;
+	memcpy(fd_nonce, p + 7, AUTH_NONCE_LEN);
+	fd_nonce[AUTH_NONCE_LEN] = '\0';
+	fd_nc = 0;
 }
 
 /*
@@ -270,8 +372,10 @@ fd_begin(void)
  */
 static bool
 fd_next(const uint8_t *data, size_t size, size_t *off, unsigned *nchunks,
-    const char **ret_buf, size_t *ret_len, const struct fd_src **ret_src)
+    const char **ret_buf, size_t *ret_len, const struct fd_src **ret_src,
+    bool *ret_authed)
 {
+	const struct fd_user	*user = NULL;
 	const char	*p, *end, *sep;
 	unsigned long	 step = 1;
 	size_t		 i;
@@ -301,6 +405,10 @@ fd_next(const uint8_t *data, size_t size, size_t *off, unsigned *nchunks,
 		for (; p < end && *p >= '0' && *p <= '9'; p++)
 			if (step < 1000000)
 				step = step * 10 + (unsigned long)(*p - '0');
+		if (p + 1 < end && *p == ':')
+			for (i = 0; i < FD_NUSERS; i++)
+				if (fd_users[i].fu_tag == p[1])
+					user = &fd_users[i];
 		while (p < end && *p != '\n')
 			p++;
 		if (p < end)
@@ -309,6 +417,7 @@ fd_next(const uint8_t *data, size_t size, size_t *off, unsigned *nchunks,
 	fd_now += (time_t)step;
 	*ret_buf = p;
 	*ret_len = (size_t)(end - p);
+	*ret_authed = user != NULL && fd_add_auth(user, ret_buf, ret_len);
 	return true;
 }
 
@@ -380,11 +489,11 @@ fd_check_table(void)
 
 /*
  * REGISTER through the registrar as dispatch.c runs it. Returns the
- * reply code. A stranger (no trusted row, no credentials it could have
- * computed) never changes the table.
+ * reply code. A stranger (no trusted row, no credentials from the
+ * harness) never changes the table.
  */
 static int
-fd_register(const struct sip_msg *m, const struct fd_src *src)
+fd_register(const struct sip_msg *m, const struct fd_src *src, bool authed)
 {
 	static struct registrar_verdict	 v;
 	struct registrar_request	 req;
@@ -409,7 +518,7 @@ fd_register(const struct sip_msg *m, const struct fd_src *src)
 		    v.rv_reason != NULL ? v.rv_reason : "");
 	switch (v.rv_code) {
 	case 200:
-		FD_CHECK(src->fs_trusted || src->fs_tag == 'c',
+		FD_CHECK(src->fs_trusted || src->fs_tag == 'c' || authed,
 		    "200 for a stranger");
 		FD_CHECK(v.rv_extra == NULL || (strncmp(v.rv_extra,
 		    "P-Registrar-Error:", 18) != 0 && strstr(v.rv_extra,
@@ -419,6 +528,7 @@ fd_register(const struct sip_msg *m, const struct fd_src *src)
 		FD_CHECK(v.rv_extra != NULL &&
 		    strncmp(v.rv_extra, "WWW-Authenticate: Digest ", 25) == 0,
 		    "401 without a challenge");
+		fd_take_nonce(v.rv_extra);
 		break;
 	case 400: case 403: case 423: case 503:
 		FD_CHECK(v.rv_extra != NULL &&
@@ -430,7 +540,7 @@ fd_register(const struct sip_msg *m, const struct fd_src *src)
 	}
 	fd_check_reason("REGISTER", v.rv_reason);
 	fd_check_lines("REGISTER", v.rv_extra);
-	if (!src->fs_trusted && src->fs_tag != 'c')
+	if (!src->fs_trusted && src->fs_tag != 'c' && !authed)
 		FD_CHECK(loctab_changes(fd_lt) == before,
 		    "a stranger changed the table");
 	return v.rv_code;

@@ -23,11 +23,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char		*buf;
 	size_t			 off = 0, len;
 	unsigned		 n = 0;
+	bool			 authed;
 
 	if (size > 65535)
 		return 0;
 	fd_begin();
-	while (fd_next(data, size, &off, &n, &buf, &len, &src)) {
+	while (fd_next(data, size, &off, &n, &buf, &len, &src,
+	    &authed)) {
 		fd_expire();
 		if (sip_msg_parse(&m, buf, len) != 0 || !m.sm_request ||
 		    m.sm_method != SIP_METHOD_REGISTER)
@@ -35,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sip_msg_check(&m, &chk);
 		if (chk.sc_verdict != SIP_CHECK_OK)
 			continue;
-		(void)fd_register(&m, src);
+		(void)fd_register(&m, src, authed);
 		fd_check_table();
 	}
 	return 0;

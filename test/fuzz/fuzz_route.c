@@ -84,7 +84,7 @@ fr_check_cuts(const struct sip_msg *m, const struct route_target *t)
 }
 
 static void
-fr_route(const struct sip_msg *m, const struct fd_src *src)
+fr_route(const struct sip_msg *m, const struct fd_src *src, bool authed)
 {
 	static struct route_target	 t;
 	struct sockaddr_storage		 ss;
@@ -118,6 +118,7 @@ fr_route(const struct sip_msg *m, const struct fd_src *src)
 			FD_CHECK(t.rt_extra != NULL && strncmp(t.rt_extra,
 			    "Proxy-Authenticate: Digest ", 27) == 0,
 			    "407 without a challenge");
+			fd_take_nonce(t.rt_extra);
 			break;
 		case 400: case 403: case 404: case 414: case 416:
 		case 478: case 480: case 484:
@@ -138,8 +139,8 @@ fr_route(const struct sip_msg *m, const struct fd_src *src)
 	/* No credentials can pass: a stranger's new request goes nowhere. */
 	if (!dialog && m->sm_method != SIP_METHOD_ACK &&
 	    m->sm_method != SIP_METHOD_CANCEL)
-		FD_CHECK(src->fs_trusted || src->fs_gw || src->fs_tag == 'c',
-		    "%.*s of a stranger forwarded",
+		FD_CHECK(src->fs_trusted || src->fs_gw || src->fs_tag == 'c' ||
+		    authed, "%.*s of a stranger forwarded",
 		    (int)m->sm_method_str.len, m->sm_method_str.s);
 	FD_CHECK(t.rt_from_gw == src->fs_gw || dialog, "rt_from_gw");
 	fr_check_dst(&t.rt_dst, t.rt_dstlen);
@@ -183,11 +184,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char		*buf;
 	size_t			 off = 0, len;
 	unsigned		 n = 0;
+	bool			 authed;
 
 	if (size > 65535)
 		return 0;
 	fd_begin();
-	while (fd_next(data, size, &off, &n, &buf, &len, &src)) {
+	while (fd_next(data, size, &off, &n, &buf, &len, &src,
+	    &authed)) {
 		fd_expire();
 		if (sip_msg_parse(&m, buf, len) != 0 || !m.sm_request)
 			continue;
@@ -195,13 +198,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chk.sc_verdict != SIP_CHECK_OK)
 			continue;
 		if (m.sm_method == SIP_METHOD_REGISTER) {
-			(void)fd_register(&m, src);
+			(void)fd_register(&m, src, authed);
 			fd_check_table();
 			continue;
 		}
 		if (fr_for_dispatch(&m))
 			continue;
-		fr_route(&m, src);
+		fr_route(&m, src, authed);
 		fd_check_table();
 	}
 	return 0;
