@@ -139,8 +139,8 @@ fr_route(const struct sip_msg *m, const struct fd_src *src, bool authed)
 	/* No credentials can pass: a stranger's new request goes nowhere. */
 	if (!dialog && m->sm_method != SIP_METHOD_ACK &&
 	    m->sm_method != SIP_METHOD_CANCEL)
-		FD_CHECK(src->fs_trusted || src->fs_gw || src->fs_tag == 'c' ||
-		    authed, "%.*s of a stranger forwarded",
+		FD_CHECK(src->fs_gw || fd_may_pass(m, src, authed),
+		    "%.*s of a stranger forwarded",
 		    (int)m->sm_method_str.len, m->sm_method_str.s);
 	FD_CHECK(t.rt_from_gw == src->fs_gw || dialog, "rt_from_gw");
 	fr_check_dst(&t.rt_dst, t.rt_dstlen);
