@@ -122,7 +122,7 @@ wrap() {
 RECOVERY_TESTS="test_lock_robust_kernel test_lock_owner_dies_child_recovers"
 RECOVERY_TESTS="$RECOVERY_TESTS test_lock_owner_dies_parent_recovers"
 RECOVERY_TESTS="$RECOVERY_TESTS test_lock_owner_dies_with_waiters"
-RECOVERY_TESTS="$RECOVERY_TESTS test_crash_every_step"	# loctab_fork
+RECOVERY_TESTS="$RECOVERY_TESTS test_crash_every_step"	# loctab_fork, tmtab_crash
 RECOVERY_TESTS="$RECOVERY_TESTS test_killed_holder test_killed_random"	# tmtab_fork
 RECOVERY_TESTS="$RECOVERY_TESTS test_chunk_count"	# tmtab_fork: kills mid-begin
 
