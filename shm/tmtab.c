@@ -491,6 +491,10 @@ tm_complete_locked(struct tm_cell *c, int code, uint64_t now)
 {
 	unsigned	 i;
 
+	/* the first final only: a local 408 was counted when decided */
+	if (c->tc_state == TC_PROCEEDING)
+		stats_call_end((enum stats_path)c->tc_path, code,
+		    c->tc_canceled);
 	c->tc_state = TC_COMPLETED;
 	c->tc_final = (uint16_t)code;
 	c->tc_fr_at = 0;
@@ -569,6 +573,8 @@ tm_finish_locked(struct tm_cell *c, uint64_t now, struct tmtab_out *out)
 		/* every branch timed out: a 408 of our own */
 		if (!tm_act(out, TMTAB_LOCAL_408, c, -1, &c->tc_req))
 			return false;
+		stats_call_end((enum stats_path)c->tc_path, 408,
+		    c->tc_canceled);
 		c->tc_state = TC_COMPLETED;
 		c->tc_final = 408;
 		c->tc_fr_at = 0;
@@ -711,6 +717,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_invite = n->tn_invite;
 	c->tc_nbr = 0;
 	c->tc_canceled = 0;
+	c->tc_path = n->tn_path;
 	c->tc_final = 0;
 	c->tc_best_code = 0;
 	c->tc_sock = (uint16_t)n->tn_sock;

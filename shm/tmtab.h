@@ -144,6 +144,8 @@ struct tmtab_new {
 	size_t			 tn_reqlen;
 	bool			 tn_budget;	/* counts against tn_src's
 						   budget */
+	uint8_t			 tn_path;	/* enum stats_path: a call,
+						   counted when it ends */
 };
 
 /* One forwarded copy. */

@@ -65,6 +65,7 @@ struct tm_cell {
 	uint8_t		 tc_invite;
 	uint8_t		 tc_nbr;
 	uint8_t		 tc_canceled;
+	uint8_t		 tc_path;	/* enum stats_path */
 	uint16_t	 tc_final;	/* code sent upstream, once final */
 	uint16_t	 tc_best_code;	/* of tc_best */
 	uint16_t	 tc_sock;

@@ -87,6 +87,18 @@ def parse_metrics(text):
     return out
 
 
+def total(m, name, **labels):
+    """The sum of family name's samples carrying every label given."""
+    want = ['%s="%s"' % kv for kv in labels.items()]
+    n = 0
+    for key, v in m.items():
+        fam, _, rest = key.partition("{")
+        if fam == name and all(w in rest.rstrip("}").split(",")
+                               for w in want):
+            n += v
+    return n
+
+
 def scrape(s):
     code, hdrs, text = get(s, "/metrics")
     assert code == 200
@@ -104,9 +116,16 @@ def test_off_by_default(sipd):
 
 def test_metrics_count_exactly_what_was_sent(web):
     before = scrape(web)
-    for fam in ("sipd_sip_requests_received_total",
-                'sipd_registrations_total{outcome="ok"}',
-                'sipd_sip_replies_sent_total{class="4xx"}',
+    for fam in ('sipd_sip_requests_received_total{method="REGISTER"}',
+                'sipd_sip_requests_received_total{method="other"}',
+                'sipd_registrations_total{outcome="ok",code="200"}',
+                'sipd_registrations_total{outcome="rejected",code="other"}',
+                'sipd_sip_replies_sent_total{class="4xx",code="401"}',
+                'sipd_sip_replies_sent_total{class="4xx",code="other"}',
+                'sipd_sip_replies_forwarded_total{class="2xx",code="200"}',
+                'sipd_auth_failures_total{reason="stale_nonce"}',
+                'sipd_calls_total{path="ua_gw",outcome="answered"}',
+                'sipd_calls_total{path="other",outcome="failed_6xx"}',
                 "sipd_location_bindings", "sipd_location_aors",
                 "sipd_transactions", "sipd_transactions_capacity",
                 'sipd_shm_table_used_bytes{table="location"}',
@@ -129,16 +148,22 @@ def test_metrics_count_exactly_what_was_sent(web):
         if after[d] - before[d] == 1 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    ok = 'sipd_registrations_total{outcome="ok"}'
+    ok = 'sipd_registrations_total{outcome="ok",code="200"}'
     ch = 'sipd_auth_total{result="challenge"}'
     assert after[ok] - before[ok] == 3
     assert after[ch] - before[ch] == 3           # one 401 each
-    assert after['sipd_sip_replies_sent_total{class="4xx"}'] - \
-        before['sipd_sip_replies_sent_total{class="4xx"}'] == 3
-    assert after['sipd_sip_replies_sent_total{class="2xx"}'] - \
-        before['sipd_sip_replies_sent_total{class="2xx"}'] == 3
-    assert after["sipd_sip_requests_received_total"] - \
-        before["sipd_sip_requests_received_total"] == 6
+    reg401 = 'sipd_registrations_total{outcome="challenged",code="401"}'
+    assert after[reg401] - before[reg401] == 3
+
+    def delta(name, **labels):
+        return total(after, name, **labels) - total(before, name, **labels)
+    assert delta("sipd_sip_replies_sent_total", **{"class": "4xx"}) == 3
+    assert delta("sipd_sip_replies_sent_total", code="401") == 3
+    assert delta("sipd_sip_replies_sent_total", **{"class": "2xx"}) == 3
+    assert delta("sipd_sip_replies_sent_total", code="200") == 3
+    assert delta("sipd_sip_requests_received_total") == 6
+    assert delta("sipd_sip_requests_received_total", method="REGISTER") == 6
+    assert delta("sipd_registrations_total", outcome="rejected") == 0
     assert after[d] - before[d] == 1
     assert after["sipd_location_bindings"] == 3
     assert after["sipd_location_aors"] == 3
