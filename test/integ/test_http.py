@@ -11,24 +11,14 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from sipcli import Client, register
-from sipd_helpers import USERS, contact_of, write_tables
+from sipd_helpers import (USERS, contact_of, free_tcp_port, http_get as get,
+                          metrics_total as total, scrape, write_tables)
 
-PROMTOOL = shutil.which("promtool")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
@@ -40,74 +30,6 @@ def web(sipd_factory):
     s.http = "http://127.0.0.1:%d" % port
     s.http_port = port
     return s
-
-
-def get(s, path, method="GET"):
-    req = urllib.request.Request(s.http + path, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.headers, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read().decode()
-
-
-# One sample line of the 0.0.4 text format: name{labels} value
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
-                    r'(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
-                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})?'
-                    r' (-?[0-9.e+]+|NaN|\+Inf|-Inf)$')
-
-
-def parse_metrics(text):
-    """Strict reading of the format (what promtool also checks, for
-    machines without it): HELP then TYPE before each family's samples,
-    every family once, counters named _total. {name{labels}: value}."""
-    out, typed, seen = {}, {}, set()
-    current = None
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            name = line.split(" ")[2]
-            assert name not in seen, "family twice: " + name
-            seen.add(name)
-            current = name
-        elif line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert name == current and kind in ("counter", "gauge")
-            typed[name] = kind
-            if kind == "counter":
-                assert name.endswith("_total"), name
-        else:
-            m = SAMPLE.match(line)
-            assert m, "bad sample line: %r" % line
-            assert m.group(1) == current, line
-            key = m.group(1) + (m.group(2) or "")
-            assert key not in out, "sample twice: " + key
-            out[key] = float(m.group(4))
-    return out
-
-
-def total(m, name, **labels):
-    """The sum of family name's samples carrying every label given."""
-    want = ['%s="%s"' % kv for kv in labels.items()]
-    n = 0
-    for key, v in m.items():
-        fam, _, rest = key.partition("{")
-        if fam == name and all(w in rest.rstrip("}").split(",")
-                               for w in want):
-            n += v
-    return n
-
-
-def scrape(s):
-    code, hdrs, text = get(s, "/metrics")
-    assert code == 200
-    assert hdrs["Content-Type"].startswith("text/plain; version=0.0.4")
-    if PROMTOOL:
-        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-    return parse_metrics(text)
 
 
 def test_off_by_default(sipd):
