@@ -8,14 +8,17 @@
 sipd (2 UDP workers, http.listen on) starts on a location table of
 --bindings bindings (gen_tables.py), then:
 
-  rounds    --rounds pairs of fixed registration runs (SIPp reg_auth.xml,
-            --count at --rate/s; each one authenticated re-registration,
-            2 requests): one with a GET /metrics every --every seconds, one
-            without, the order alternating round by round. CPU per
-            registration of the workers (the SIP CPU) and of the whole tree
-            (master included: it serves the scrapes), from
+  rounds    --rounds rounds; in each, for every interval of --every, a
+            pair of fixed registration runs (SIPp reg_auth.xml, --count at
+            --rate/s; each one authenticated re-registration, 2 requests):
+            one with a GET /metrics every that many seconds, one without,
+            the order alternating round by round. CPU per registration of
+            the workers (the SIP CPU) and of the whole tree (master
+            included: it serves the scrapes), from
             /proc/PID/task/TID/schedstat read before and after each run.
             The figure is the median of the per-round ratios with/without.
+            The default --every 1,0.05 adds 20 scrapes a second: a cost
+            too small to see at one a second shows 20 times larger there.
   scrapes   the wall time of one scrape (connect, GET, read the whole
             reply) as a client sees it: every scrape made during the runs
             above, then --idle-scrapes back to back with the table idle.
@@ -194,13 +197,15 @@ def main():
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=8)
-    ap.add_argument("--every", type=float, default=1.0,
-                    help="seconds between scrapes (default 1)")
+    ap.add_argument("--every", default="1,0.05",
+                    help="comma list of seconds between scrapes "
+                    "(default 1,0.05)")
     ap.add_argument("--idle-scrapes", type=int, default=200)
     ap.add_argument("--screenshot", help="PNG of the status page under load")
     ap.add_argument("--page-seconds", type=int, default=60)
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args()
+    everies = [float(x) for x in args.every.split(",") if x]
     if not shutil.which("sipp"):
         sys.exit("sipp not found: apt-get install -y sip-tester")
     loadavg = open("/proc/loadavg").read().split()[0]
@@ -226,26 +231,27 @@ def main():
     try:
         srv.start(os.path.join(tables, "sipd"), timeout=120)
         first = scrape_once(http_port)
-        say("sipd up on %d bindings; first scrape %s, %d bytes" % (
-            args.bindings, ms(first[0]), first[1]))
+        say("sipd up on %d bindings; a scrape is %d bytes" % (
+            args.bindings, first[1]))
         run.run_sipp(srv, csv, 2000, args.rate, sipp_port, work, "warm")
         for i in range(args.rounds):
             order = (True, False) if i % 2 == 0 else (False, True)
-            r = {}
-            for scraped in order:
-                r[scraped] = fixed_run(srv, csv, args.count, args.rate,
-                                       sipp_port, work, "r%d%s" % (
-                                           i, "s" if scraped else ""),
-                                       args.every if scraped else 0)
-            rounds.append(r)
-            say("round %d: workers %.2f / %.2f µs per registration (with / "
-                "without scrapes), tree %.2f / %.2f; failed %s/%s, "
-                "retrans %s/%s" % (
-                    i + 1, r[True]["workers"] * 1e6,
-                    r[False]["workers"] * 1e6, r[True]["tree"] * 1e6,
-                    r[False]["tree"] * 1e6, r[True]["failed"],
-                    r[False]["failed"], r[True]["retrans"],
-                    r[False]["retrans"]))
+            for every in everies:
+                r = {"every": every}
+                for scraped in order:
+                    r[scraped] = fixed_run(
+                        srv, csv, args.count, args.rate, sipp_port, work,
+                        "r%d-%g%s" % (i, every, "s" if scraped else ""),
+                        every if scraped else 0)
+                rounds.append(r)
+                say("round %d, a scrape every %g s: workers %.2f / %.2f µs "
+                    "per registration (with / without), tree %.2f / %.2f; "
+                    "failed %s/%s, retrans %s/%s" % (
+                        i + 1, every, r[True]["workers"] * 1e6,
+                        r[False]["workers"] * 1e6, r[True]["tree"] * 1e6,
+                        r[False]["tree"] * 1e6, r[True]["failed"],
+                        r[False]["failed"], r[True]["retrans"],
+                        r[False]["retrans"]))
         for _ in range(args.idle_scrapes):
             idle.append(scrape_once(http_port)[0])
         shot = None
@@ -254,33 +260,39 @@ def main():
                         gw_port, sipp_port)
     finally:
         srv.stop()
-    wr = [r[True]["workers"] / r[False]["workers"] for r in rounds]
-    tr = [r[True]["tree"] / r[False]["tree"] for r in rounds]
-    during = [t for r in rounds for t in r[True]["scrapes"]]
     med = statistics.median
+
+    def rows(every):
+        rs = [r for r in rounds if r["every"] == every]
+        out = []
+        for key, what in (("workers", "workers' CPU per registration "
+                           "(SIP)"), ("tree", "whole tree (the master "
+                                      "serves the scrapes)")):
+            q = [r[True][key] / r[False][key] for r in rs]
+            out.append("| %s, a scrape every %g s | %.2f µs | %.2f µs | "
+                       "%.3f (%.3f–%.3f) |" % (
+                           what, every,
+                           med([r[True][key] for r in rs]) * 1e6,
+                           med([r[False][key] for r in rs]) * 1e6,
+                           med(q), min(q), max(q)))
+        return out
+    during = [t for r in rounds if r["every"] == everies[0]
+              for t in r[True]["scrapes"]]
+    busy = [t for r in rounds for t in r[True]["scrapes"]]
     lines = [
         "## Cost of scraping, %s" % time.strftime(
             "%Y-%m-%d %H:%M", time.localtime(started)), "",
         "Command: `python3 test/load/scrape_cost.py %s`" % " ".join(
             sys.argv[1:]),
         "Machine: %d CPUs, load average before start %s; 2 workers; %d "
-        "bindings loaded; %d rounds of %d registrations at %d/s with a "
-        "scrape every %g s / without" % (
+        "bindings loaded; %d rounds, each with a pair of runs of %d "
+        "registrations at %d/s per scrape interval (%s s): with scrapes / "
+        "without" % (
             os.cpu_count(), loadavg, args.bindings, args.rounds, args.count,
             args.rate, args.every), "",
         "| Figure | with scrapes | without | with / without: median "
         "(min–max) |",
-        "|---|---|---|---|",
-        "| workers' CPU per registration (SIP) | %.2f µs | %.2f µs | %.3f "
-        "(%.3f–%.3f) |" % (
-            med([r[True]["workers"] for r in rounds]) * 1e6,
-            med([r[False]["workers"] for r in rounds]) * 1e6,
-            med(wr), min(wr), max(wr)),
-        "| whole tree (master serving the scrapes too) | %.2f µs | %.2f µs "
-        "| %.3f (%.3f–%.3f) |" % (
-            med([r[True]["tree"] for r in rounds]) * 1e6,
-            med([r[False]["tree"] for r in rounds]) * 1e6,
-            med(tr), min(tr), max(tr)),
+        "|---|---|---|---|"] + [x for e in everies for x in rows(e)] + [
         "| failed registrations / retransmissions | %d / %d | %d / %d | |" % (
             sum(r[True]["failed"] or 0 for r in rounds),
             sum(r[True]["retrans"] or 0 for r in rounds),
@@ -290,13 +302,16 @@ def main():
         "| One scrape, %d bindings (client wall time) | median | p99 | max "
         "| n | over 2 ms |" % args.bindings,
         "|---|---|---|---|---|---|",
-        "| during the registration runs | %s | %s | %s | %d | %d |" % (
-            ms(med(during)), ms(pct(during, 0.99)), ms(max(during)),
-            len(during), sum(1 for t in during if t > 0.002)),
+        "| during the runs, one a %g s | %s | %s | %s | %d | %d |" % (
+            everies[0], ms(med(during)), ms(pct(during, 0.99)),
+            ms(max(during)), len(during),
+            sum(1 for t in during if t > 0.002)),
+        "| during the runs, all intervals | %s | %s | %s | %d | %d |" % (
+            ms(med(busy)), ms(pct(busy, 0.99)), ms(max(busy)), len(busy),
+            sum(1 for t in busy if t > 0.002)),
         "| idle, back to back | %s | %s | %s | %d | %d |" % (
             ms(med(idle)), ms(pct(idle, 0.99)), ms(max(idle)), len(idle),
             sum(1 for t in idle if t > 0.002)),
-        "| the first one after start | %s | | | 1 | |" % ms(first[0]),
         "", "Reply size: %d bytes." % first[1]]
     if args.screenshot:
         lines.append("Screenshot: %s" % (shot or "not taken"))
