@@ -15,8 +15,9 @@ import time
 import pytest
 
 from sipcli import Client, register
-from sipd_helpers import (USERS, contact_of, free_tcp_port, http_get as get,
-                          metrics_total as total, scrape, write_tables)
+from sipd_helpers import (USERS, Px, contact_of, free_tcp_port, gw_invite,
+                          http_get as get, metrics_total as total, reply_to,
+                          scrape, write_tables)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -96,6 +97,73 @@ def test_metrics_count_exactly_what_was_sent(web):
     m = scrape(web)
     assert m['sipd_location_flushes_total{result="ok"}'] >= 1
     assert m["sipd_location_flush_last_success_timestamp_seconds"] > 0
+
+
+def test_call_outcomes(sipd_factory):
+    """Calls from the gateway end 404, 480, 486 and cancelled (487):
+    sipd_calls_total{path="gw_ua"} counts each once, by outcome, and
+    nothing else; each INVITE and ACK by method."""
+    gw = Client(0)
+    port = free_tcp_port()
+    s = sipd_factory(extra={"pstn.gw_ip": '"127.0.0.1"',
+                            "pstn.gw_port": str(gw.port),
+                            "http.listen": "127.0.0.1:%d" % port})
+    write_tables(s, USERS, ())
+    s.start()
+    s.http = "http://127.0.0.1:%d" % port
+    gw.server = ("127.0.0.1", s.port)
+    p = Px(s, gw)
+    bob = p.ua("bob")
+    before = scrape(s)
+    for user, code in (("nobody", 404), ("watson", 480)):
+        call = gw_invite(p, user)
+        r = p.recv(gw)
+        assert r.code == code, r.raw
+        gw.send(call.ack_non2xx(r))
+    call = gw_invite(p, "bob")                  # busy
+    p.expect_100(gw, call)
+    inv = p.recv(bob)
+    reply_to(bob, inv, 486, "Busy Here", "bt")
+    assert p.recv(bob).method == "ACK"
+    r = p.recv(gw)
+    assert r.code == 486
+    gw.send(call.ack_non2xx(r))
+    call = gw_invite(p, "bob", cseq=2)          # cancelled while ringing
+    p.expect_100(gw, call)
+    inv = p.recv(bob)
+    reply_to(bob, inv, 180, "Ringing", "bt2", bob, user="bob")
+    assert p.recv(gw).code == 180
+    gw.send(call.cancel())
+    assert p.recv(gw).code == 200
+    can = p.recv(bob)
+    reply_to(bob, can, 200, "OK", "bt2")
+    reply_to(bob, inv, 487, "Request Terminated", "bt2")
+    assert p.recv(bob).method == "ACK"
+    r = p.recv(gw)
+    assert r.code == 487
+    gw.send(call.ack_non2xx(r))
+    p.quiet(gw, 0.3)
+    after = scrape(s)
+
+    def delta(name, **labels):
+        return total(after, name, **labels) - total(before, name, **labels)
+    calls = "sipd_calls_total"
+    assert delta(calls, path="gw_ua", outcome="failed_4xx") == 3
+    assert delta(calls, path="gw_ua", outcome="cancelled") == 1
+    assert delta(calls) == 4
+    req = "sipd_sip_requests_received_total"
+    assert delta(req, method="INVITE") == 4
+    assert delta(req, method="ACK") == 4
+    assert delta(req, method="CANCEL") == 1
+    assert delta(req) == 9
+    fwd = "sipd_sip_replies_forwarded_total"
+    assert delta(fwd, code="486") == 1 and delta(fwd, code="487") == 1
+    assert delta(fwd, code="180") == 1
+    sent = "sipd_sip_replies_sent_total"
+    assert delta(sent, code="404") == 1 and delta(sent, code="480") == 1
+    assert delta(sent, code="100") == 2
+    assert delta(sent, code="200") == 1         # the CANCEL's
+    gw.close()
 
 
 def test_errors_and_methods(web):
