@@ -4,6 +4,7 @@
  * turns bindings into named `location` rows; see locflush.h.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ struct locflush_ctx {
 	unsigned		 lf_group;	/* next of lf_us's groups */
 	struct store_location	*lf_rows;	/* lf_cap of them */
 	char			(*lf_ruids)[LOCSTORE_RUID_MAX];
+	uint64_t		*lf_order;	/* whole: hash << 32 | index */
+	unsigned		 lf_seq;	/* whole: number in the group */
 	char			 lf_prefix[LOCSTORE_RUID_MAX];
 	size_t			 lf_written;
 };
@@ -32,6 +35,7 @@ locflush_grow(struct locflush_ctx *lf, unsigned want)
 	struct loctab_binding	*nb;
 	struct store_location	*nr;
 	char			(*nu)[LOCSTORE_RUID_MAX];
+	uint64_t		*no;
 
 	if (want <= lf->lf_cap)
 		return 0;
@@ -44,6 +48,9 @@ locflush_grow(struct locflush_ctx *lf, unsigned want)
 	if ((nu = realloc(lf->lf_ruids, (size_t)want * sizeof(*nu))) == NULL)
 		return -ENOMEM;
 	lf->lf_ruids = nu;
+	if ((no = realloc(lf->lf_order, (size_t)want * sizeof(*no))) == NULL)
+		return -ENOMEM;
+	lf->lf_order = no;
 	lf->lf_cap = want;
 	return 0;
 }
@@ -65,6 +72,14 @@ locflush_row(struct locflush_ctx *lf, const struct loctab_binding *b,
 /* --- whole ----------------------------------------------------------- */
 
 static int
+locflush_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 locflush_fill(struct locflush_ctx *lf)
 {
 	unsigned	 n;
@@ -82,7 +97,18 @@ locflush_fill(struct locflush_ctx *lf)
 			return -EIO;
 		lf->lf_bucket++;
 		if (n > 0) {
-			lf->lf_n = n;
+			/*
+			 * Bucket, then hash, then number: the ids come in
+			 * ascending order, so each lands at the right edge
+			 * of the unique index, where SQLite appends cheaply
+			 * (in list order a flush took 1 s more).
+			 */
+			for (lf->lf_n = 0; lf->lf_n < n; lf->lf_n++)
+				lf->lf_order[lf->lf_n] = (uint64_t)
+				    lf->lf_buf[lf->lf_n].lb_hash << 32 |
+				    lf->lf_n;
+			qsort(lf->lf_order, n, sizeof(*lf->lf_order),
+			    locflush_cmp);
 			lf->lf_next = 0;
 			return 1;
 		}
@@ -94,14 +120,18 @@ static int
 locflush_next(void *arg, struct store_location *ret)
 {
 	struct locflush_ctx	*lf = arg;
-	unsigned		 i;
+	const struct loctab_binding *b;
 	int			 rc;
 
 	if (lf->lf_next >= lf->lf_n && (rc = locflush_fill(lf)) <= 0)
 		return rc;
-	/* Numbered within the bucket: unique in every group of it. */
-	i = lf->lf_next++;
-	locflush_row(lf, &lf->lf_buf[i], 0, i);
+	/* Numbered within its group (AoRs of one hash), as a group write does. */
+	b = &lf->lf_buf[(uint32_t)lf->lf_order[lf->lf_next]];
+	if (lf->lf_next == 0 ||
+	    lf->lf_order[lf->lf_next - 1] >> 32 != b->lb_hash)
+		lf->lf_seq = 0;
+	lf->lf_next++;
+	locflush_row(lf, b, 0, lf->lf_seq++);
 	*ret = lf->lf_rows[0];
 	return 1;
 }
@@ -185,6 +215,7 @@ locflush_write(struct loctab *lt, const struct store_db *db, bool whole,
 	free(lf.lf_buf);
 	free(lf.lf_rows);
 	free(lf.lf_ruids);
+	free(lf.lf_order);
 	*ret_rows = lf.lf_written;
 	return rc;
 }
