@@ -32,7 +32,7 @@
 
 enum http_series {
 	HS_REGS,	/* registrations accepted */
-	HS_CALLS,	/* INVITEs received */
+	HS_CALLS,	/* calls ended, challenges not counted */
 	HS_1XX, HS_2XX, HS_3XX, HS_4XX, HS_5XX, HS_6XX,	/* replies sent */
 	HS__MAX
 };
@@ -52,6 +52,23 @@ static unsigned			 http_ring_n;		/* samples held */
 static struct event		*http_tick_ev;
 static const struct conf	*http_status_conf;
 
+/*
+ * Calls that ended (answered, failed, cancelled) on every path; an
+ * INVITE answered with a challenge is counted when it comes back with
+ * credentials, and retransmissions never.
+ */
+static uint64_t
+http_calls_ended(void)
+{
+	uint64_t	 n = 0;
+	unsigned	 i;
+
+	for (i = 0; i < stats_family_size(STATS_F_CALLS); i++)
+		if (i % STATS_O__MAX != STATS_O_CHALLENGED)
+			n += stats_family_get(STATS_F_CALLS, i);
+	return n;
+}
+
 static void
 http_sample_now(struct http_sample *s)
 {
@@ -59,7 +76,7 @@ http_sample_now(struct http_sample *s)
 
 	s->hs_time = time(NULL);
 	s->hs_v[HS_REGS] = stats_get(STATS_ACCEPTED_REGS);
-	s->hs_v[HS_CALLS] = stats_get(STATS_RCV_INVITES);
+	s->hs_v[HS_CALLS] = http_calls_ended();
 	for (i = 0; i < 6; i++)
 		s->hs_v[HS_1XX + i] = stats_get((enum stats_id)
 		    (STATS_SENT_1XX + i));

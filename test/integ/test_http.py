@@ -15,7 +15,7 @@ import time
 import pytest
 
 from sipcli import Client, register
-from sipd_helpers import (USERS, Px, contact_of, free_tcp_port, gw_invite,
+from sipd_helpers import (USERS, Call, Px, contact_of, free_tcp_port, gw_invite,
                           http_get as get, metrics_total as total, reply_to,
                           scrape, write_tables)
 
@@ -158,6 +158,17 @@ def test_call_outcomes(sipd_factory):
     assert delta(req) == 9
     fwd = "sipd_sip_replies_forwarded_total"
     assert delta(fwd, code="486") == 1 and delta(fwd, code="487") == 1
+    # The status page's calls/s: the four calls, not a challenged INVITE
+    # (it comes back with credentials as the same call)
+    out = Call(bob, "sip:0301234@127.0.0.1:%d" % s.port, "bob")
+    bob.send(out.invite())
+    r = p.recv(bob)
+    assert r.code == 407
+    bob.send(out.ack_non2xx(r))
+    time.sleep(2.2)     # the 1 s ring sampled after the last one
+    series = json.loads(get(s, "/status.json")[2])["series"]
+    k = series["names"].index("calls")
+    assert sum(series["rates"][k]) == 4, series
     assert delta(fwd, code="180") == 1
     sent = "sipd_sip_replies_sent_total"
     assert delta(sent, code="404") == 1 and delta(sent, code="480") == 1
