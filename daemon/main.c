@@ -123,6 +123,17 @@ main(int argc, char *argv[])
 	errbuf_free(&errs);
 	if (check) {
 		rc = tables_check(&conf);
+		if (rc == 0 && conf.c_cluster.cu_kind != CONF_CLUSTER_OFF) {
+			if (!SIPD_HAVE_REDIS) {
+				fprintf(stderr, "sipd: cluster.redis: this sipd "
+				    "was built without Redis (hiredis)\n");
+				return SIPD_EXIT_CONFIG;
+			}
+			printf("%s: cluster: %s, node %s, Redis unreachable: "
+			    "%s (%u s)\n", file, conf.c_cluster.cu_url,
+			    conf.c_cluster.cu_node_id, conf.c_cluster.cu_policy,
+			    conf.c_cluster.cu_short_expires);
+		}
 		if (rc == 0)
 			printf("%s: configuration and tables OK\n", file);
 		return rc == 0 ? SIPD_EXIT_OK : SIPD_EXIT_CONFIG;
