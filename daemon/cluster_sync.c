@@ -262,6 +262,56 @@ sync_drop_unseen(void *arg, unsigned bucket, const struct loctab_binding *b,
 	return 0;
 }
 
+/*
+ * One SCAN batch of keys: every HGETALL sent at once, then the replies
+ * read and applied in order (one round trip per batch, not per AoR).
+ */
+static int
+sync_load_keys(const redisReply *keys)
+{
+	const size_t	 plen = sizeof(CLUSTER_KEY_AOR) - 1;
+	const char	*argv[2];
+	size_t		 lens[2], i, n = 0;
+	redisReply	*k;
+	void		*vr;
+	int		 rc = 0;
+
+	for (i = 0; i < keys->elements; i++) {
+		argv[0] = "HGETALL";
+		lens[0] = 7;
+		argv[1] = keys->element[i]->str;
+		lens[1] = keys->element[i]->len;
+		if (redisAppendCommandArgv(sync_conn.cn_ctx, 2, argv, lens) !=
+		    REDIS_OK)
+			break;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(sync_conn.cn_ctx, &vr) != REDIS_OK) {
+			snprintf(sync_conn.cn_err, sizeof(sync_conn.cn_err),
+			    "%s", sync_conn.cn_ctx->errstr);
+			sync_lost("HGETALL");
+			return -1;
+		}
+		k = keys->element[i];
+		if (rc == 0 && k->len > plen && k->len - plen <= LOCTAB_AOR_MAX &&
+		    cluster_aor_from_reply(vr, k->str + plen, k->len - plen,
+		    &sync_aor) == 0) {
+			(void)cluster_map_put(sync_seen, k->str + plen,
+			    k->len - plen, 0);
+			if (cluster_apply(sync_lt, &sync_aor, time(NULL)) < 0)
+				rc = -1;
+			(void)cluster_map_put(sync_versions, k->str + plen,
+			    k->len - plen, sync_aor.ca_version);
+		}
+		freeReplyObject(vr);
+	}
+	if (rc != 0)
+		log_warnx("cluster sync: location table full or damaged "
+		    "during the load");
+	return n == keys->elements ? 0 : -1;
+}
+
 /* SCAN + HGETALL of every AoR; 0, or -1 when Redis failed. */
 static int
 sync_full_load(void)
@@ -273,7 +323,7 @@ sync_full_load(void)
 	redisReply		*r, *keys;
 	char			 cursor[32] = "0", id[SYNC_ID_MAX];
 	unsigned		 bufmax = 0;
-	size_t			 i, plen = sizeof(CLUSTER_KEY_AOR) - 1, nkeys = 0;
+	size_t			 nkeys = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sync_newest_id(id, sizeof(id)) != 0)
@@ -290,20 +340,11 @@ sync_full_load(void)
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 		keys = r->element[1];
-		for (i = 0; i < keys->elements; i++) {
-			if (keys->element[i]->len <= plen ||
-			    keys->element[i]->len - plen > LOCTAB_AOR_MAX)
-				continue;
-			nkeys++;
-			(void)cluster_map_put(sync_seen,
-			    keys->element[i]->str + plen,
-			    keys->element[i]->len - plen, 0);
-			if (sync_refetch(keys->element[i]->str + plen,
-			    keys->element[i]->len - plen) != 0) {
-				freeReplyObject(r);
-				return -1;
-			}
+		if (sync_load_keys(keys) != 0) {
+			freeReplyObject(r);
+			return -1;
 		}
+		nkeys += keys->elements;
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0 && !sync_stop);
 	(void)loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf, &bufmax);

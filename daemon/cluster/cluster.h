@@ -111,6 +111,12 @@ int	cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 /* HGETALL of one AoR into *ret (ca_version 0 when the key is gone). */
 int	cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 	    struct cluster_aor *ret);
+/*
+ * The same from an HGETALL reply (a redisReply) read by the caller, for
+ * a pipelined load. 0 or -EPROTO.
+ */
+int	cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
+	    struct cluster_aor *ret);
 
 /*
  * Makes the table's bindings of a->ca_aor what Redis has (expired ones

@@ -67,3 +67,10 @@ cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 {
 	return -ENOTSUP;
 }
+
+int
+cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
+    struct cluster_aor *ret)
+{
+	return -ENOTSUP;
+}

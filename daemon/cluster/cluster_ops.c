@@ -225,38 +225,21 @@ cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 }
 
 int
-cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
+cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
     struct cluster_aor *ret)
 {
-	char		 key[sizeof(CLUSTER_KEY_AOR) + LOCTAB_AOR_MAX];
-	const char	*argv[2] = { "HGETALL", key };
-	size_t		 lens[2] = { 7, 0 };
-	redisReply	*r, *f, *v;
-	size_t		 i;
+	const redisReply	*r = reply, *f, *v;
+	size_t			 i;
 
-	if (cn->cn_ctx == NULL)
-		return -ENOTCONN;
 	if (len > LOCTAB_AOR_MAX)
 		return -EINVAL;
-	memcpy(key, CLUSTER_KEY_AOR, sizeof(CLUSTER_KEY_AOR) - 1);
-	memcpy(key + sizeof(CLUSTER_KEY_AOR) - 1, aor, len);
-	lens[1] = sizeof(CLUSTER_KEY_AOR) - 1 + len;
-	if ((r = redisCommandArgv(cn->cn_ctx, 2, argv, lens)) == NULL) {
-		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: %s",
-		    cn->cn_ctx->errstr);
-		cluster_close(cn);
-		return -ETIMEDOUT;
-	}
 	memcpy(ret->ca_aor, aor, len);
 	ret->ca_aor[len] = '\0';
 	ret->ca_aor_len = len;
 	ret->ca_version = 0;
 	ret->ca_n = 0;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(r);
-		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: not a hash");
+	if (r->type != REDIS_REPLY_ARRAY)
 		return -EPROTO;
-	}
 	for (i = 0; i + 1 < r->elements; i += 2) {
 		f = r->element[i];
 		v = r->element[i + 1];
@@ -277,6 +260,35 @@ cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 		ret->ca_c[ret->ca_n].cc_uri[f->len] = '\0';
 		ret->ca_n++;
 	}
-	freeReplyObject(r);
 	return 0;
+}
+
+int
+cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
+    struct cluster_aor *ret)
+{
+	char		 key[sizeof(CLUSTER_KEY_AOR) + LOCTAB_AOR_MAX];
+	const char	*argv[2] = { "HGETALL", key };
+	size_t		 lens[2] = { 7, 0 };
+	redisReply	*r;
+	int		 rc;
+
+	if (cn->cn_ctx == NULL)
+		return -ENOTCONN;
+	if (len > LOCTAB_AOR_MAX)
+		return -EINVAL;
+	memcpy(key, CLUSTER_KEY_AOR, sizeof(CLUSTER_KEY_AOR) - 1);
+	memcpy(key + sizeof(CLUSTER_KEY_AOR) - 1, aor, len);
+	lens[1] = sizeof(CLUSTER_KEY_AOR) - 1 + len;
+	if ((r = redisCommandArgv(cn->cn_ctx, 2, argv, lens)) == NULL) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: %s",
+		    cn->cn_ctx->errstr);
+		cluster_close(cn);
+		return -ETIMEDOUT;
+	}
+	rc = cluster_aor_from_reply(r, aor, len, ret);
+	freeReplyObject(r);
+	if (rc != 0)
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: not a hash");
+	return rc;
 }

@@ -15,9 +15,11 @@
  * apply; bump "version"; EXPIREAT the latest expiry + grace; XADD.
  * Replay mode (cluster_replay()): the contacts are what this node holds;
  * each is kept unless Redis has a higher CSeq of the same Call-ID or,
- * for another Call-ID, a later change; and
- * contacts owned by this node changed before "since" and not listed
- * are removed.
+ * for another Call-ID, a later change. The same CSeq is this node's own
+ * REGISTER: a write that timed out may still have been run by Redis
+ * later, with the expiry the phone was never told, and the replay
+ * puts back what the phone was told. Contacts owned by this node,
+ * changed before "since" and not listed, are removed.
  * Returns {status, version}: status "ok", "cseq" or "too_many".
  */
 #include "cluster.h"
@@ -57,7 +59,7 @@ const char cluster_script_lua[] =
 "  for i = 12, #ARGV, 3 do\n"
 "    local f, v = ARGV[i], ARGV[i + 2]\n"
 "    local new, old = cjson.decode(v), cur[f]\n"
-"    if old == nil or (old.callid == new.callid and old.cseq < new.cseq)\n"
+"    if old == nil or (old.callid == new.callid and old.cseq <= new.cseq)\n"
 "        or (old.callid ~= new.callid and\n"
 "        (old.modified or 0) < (new.modified or 0)) then\n"
 "      set[f] = v\n"

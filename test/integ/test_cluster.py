@@ -22,6 +22,7 @@ from sipd_helpers import (GW_NUM, TRUSTED, USERS, Call, Sipd, answer,
                           via_of, write_tables, write_users)
 
 REDIS_SERVER = shutil.which("redis-server")
+REDIS_SENTINEL = shutil.which("redis-sentinel")
 
 
 def free_tcp_port():
@@ -35,16 +36,32 @@ def free_tcp_port():
 class Redis:
     """A redis-server of the test's own, and a minimal RESP client."""
 
-    def __init__(self, d):
-        if REDIS_SERVER is None:
-            pytest.fail("redis-server not installed (test/dev.sh TEST_DEPS)")
+    def __init__(self, d, replica_of=None, sentinel_of=None):
+        """A master; replica_of: a replica of that Redis; sentinel_of: a
+        sentinel watching that master as "sipd" (quorum 2, down after
+        1000 ms)."""
+        if REDIS_SERVER is None or REDIS_SENTINEL is None:
+            pytest.fail("redis-server/redis-sentinel not installed "
+                        "(test/dev.sh TEST_DEPS)")
         os.makedirs(d)
         self.port = free_tcp_port()
         self.log = os.path.join(d, "redis.log")
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", d,
-             "--logfile", self.log])
+        if sentinel_of is not None:
+            conf = os.path.join(d, "sentinel.conf")
+            with open(conf, "w") as f:
+                f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+                        "sentinel monitor sipd 127.0.0.1 %d 2\n"
+                        "sentinel down-after-milliseconds sipd 1000\n"
+                        "sentinel failover-timeout sipd 10000\n" % (
+                            self.port, d, self.log, sentinel_of.port))
+            self.proc = subprocess.Popen([REDIS_SENTINEL, conf])
+        else:
+            args = [REDIS_SERVER, "--port", str(self.port), "--bind",
+                    "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--dir", d, "--logfile", self.log]
+            if replica_of is not None:
+                args += ["--replicaof", "127.0.0.1", str(replica_of.port)]
+            self.proc = subprocess.Popen(args)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:
@@ -339,8 +356,9 @@ def test_kill9_under_registration_load_loses_no_acked_binding(tmp_path):
         n1.proc.wait(5)
         n1.log.close()
         want = {sent[cid] for cid in acked}
-        assert killed_at is not None and len(want) >= 300, (killed_at,
-                                                             len(want))
+        # most of what was sent before the kill was acknowledged
+        assert killed_at is not None and \
+            killed_at * 0.8 <= len(want) <= killed_at, (killed_at, len(want))
         for node in (n2, n3):
             wait_for("every acknowledged binding on %d" % node.port,
                      lambda: want <= contacts_of(node), 5)
@@ -399,3 +417,123 @@ def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
         "sip:watson@127.0.0.1:%d" % w2.port]
     for x in (ph, bob, w, w2):
         x.close()
+
+
+def sentinel_master(sentinels):
+    """The master the sentinels agree on, as a port, or None."""
+    ports = set()
+    for st in sentinels:
+        try:
+            a = st.cmd("SENTINEL", "get-master-addr-by-name", "sipd")
+        except (OSError, AssertionError):
+            return None
+        ports.add(int(a[1]) if a else None)
+    return ports.pop() if len(ports) == 1 else None
+
+
+def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
+    gw = Client(0)
+    procs = []
+    master = Redis(str(tmp_path / "master"))
+    procs.append(master)
+    try:
+        replica = Redis(str(tmp_path / "replica"), replica_of=master)
+        procs.append(replica)
+        sentinels = []
+        for i in range(3):
+            sentinels.append(Redis(str(tmp_path / ("s%d" % i)),
+                                   sentinel_of=master))
+            procs.append(sentinels[-1])
+
+        def ready():
+            for st in sentinels:
+                m = st.cmd("SENTINEL", "master", "sipd")
+                m = dict(zip(m[::2], m[1::2]))
+                if m["num-other-sentinels"] != "2" or \
+                        m["num-slaves"] != "1":
+                    return False
+            return True
+        wait_for("sentinels know each other and the replica", ready, 20)
+        cl = Cluster(tmp_path, master, gw, 0)
+        url = "sentinel://%s/sipd" % ",".join(
+            "127.0.0.1:%d" % st.port for st in sentinels)
+        n1 = cl.node({"cluster.redis": url})
+        n2 = cl.node({"cluster.redis": url})
+        ph, r = phone(n1, "alice")
+        assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
+        wait_for("alice on n2", lambda: has_aor(n2, "alice"), 2)
+        wait_for("alice on the replica",
+                 lambda: replica.cmd("HGET", "sipd:aor:alice", "version"), 5)
+        os.kill(master.proc.pid, signal.SIGKILL)
+        master.proc.wait()
+        t0 = time.monotonic()
+        # calls route throughout the failover, at most 30 s
+        while sentinel_master(sentinels) != replica.port:
+            assert time.monotonic() - t0 < 30, "no failover in 30 s"
+            req = invite_via(cl, n2, "alice", ph)
+            assert isinstance(req, Request) and req.method == "INVITE"
+            time.sleep(0.2)
+        # registrations resume on the new master, within 10 s
+        deadline = time.monotonic() + 10
+        while True:
+            bob, r = phone(n1, "bob")
+            assert r.code == 200, r
+            if r.get("Contact").endswith(";expires=3600"):
+                break
+            assert time.monotonic() < deadline, r.get("Contact")
+            bob.close()
+            time.sleep(0.3)
+        assert "sip:bob@127.0.0.1:%d" % bob.port in replica.aor("bob")
+        wait_for("bob on n2", lambda: has_aor(n2, "bob"), 5)
+        req = invite_via(cl, n2, "bob", bob)
+        assert isinstance(req, Request) and req.method == "INVITE"
+        for s in cl.nodes:
+            s.stop()
+            s.check_log_clean()
+        ph.close()
+        bob.close()
+    finally:
+        gw.close()
+        for p in procs:
+            p.stop()
+
+
+def fill_redis(redis, n, now):
+    """n AoRs f000000.. with one contact each, written as sipd writes
+    them (one pipelined connection: seconds, not minutes)."""
+    out = []
+    for i in range(n):
+        aor = "f%06d" % i
+        val = json.dumps({"expires": now + 3600, "q": -1,
+                          "callid": "fill-%d" % i, "cseq": 1, "ua": "fill",
+                          "received": "", "path": "", "socket": "",
+                          "node": "filler", "flags": 0, "cflags": 0,
+                          "methods": 4294967295, "modified": now},
+                         separators=(",", ":")).encode()
+        key = b"sipd:aor:" + aor.encode()
+        contact = b"sip:%s@127.0.0.1:5060" % aor.encode()
+        out.append(b"*6\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$7\r\nversion\r\n"
+                   b"$1\r\n1\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                       len(key), key, len(contact), contact, len(val), val))
+    with socket.create_connection(("127.0.0.1", redis.port),
+                                  timeout=30) as s:
+        s.sendall(b"".join(out))
+        f = s.makefile("rb")
+        for _ in range(n):
+            assert f.readline() == b":2\r\n"
+
+
+def test_start_with_100k_aors_in_redis(cluster):
+    fill_redis(cluster.redis, 100000, int(time.time()))
+    assert cluster.redis.cmd("DBSIZE") == 100000
+    t0 = time.monotonic()
+    n1 = cluster.node({"usrloc.max_contacts": "120000",
+                       "usrloc.hash_size": "65536"})
+    took = time.monotonic() - t0
+    log = n1.log_text()
+    assert "cluster: loaded 100000 AoR(s) from Redis in " in log
+    # ready (MI answers, every AoR in shm) within 10 s on this shared box
+    assert took < 10, took
+    r = n1.mictl("ul.lookup", "location", "f099999")
+    assert r.returncode == 0 and "sip:f099999@127.0.0.1:5060" in r.stdout, \
+        r.stdout + r.stderr
