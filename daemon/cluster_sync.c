@@ -33,6 +33,7 @@
 #include "cluster_map.h"
 #include "cluster_queue.h"
 #include "cluster_sync.h"
+#include "clusterstat.h"
 #include "log.h"
 
 #if !SIPD_HAVE_REDIS
@@ -67,6 +68,7 @@ static char			 sync_id[SYNC_ID_MAX] = "";
 static int			 sync_qfd = -1;
 static time_t			 sync_heartbeat;
 static struct log_ratelimit	 sync_warn = { "cluster sync", 5, 0, 0 };
+static struct clusterstat	 sync_stat;	/* MI cluster.status */
 
 static void
 sync_on_term(int sig)
@@ -118,6 +120,7 @@ sync_refetch(const char *aor, size_t len)
 	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
 		log_warnx("cluster sync: location table: error %d", rc);
 	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
+	sync_stat.cs_refetched++;
 	return 0;
 }
 
@@ -164,6 +167,7 @@ sync_replay_one(void *arg, const char *aor, size_t len, int64_t *since)
 	}
 	if (sync_refetch(aor, len) != 0)
 		return -1;
+	sync_stat.cs_replayed++;
 	return 1;	/* done: off the queue */
 }
 
@@ -351,12 +355,45 @@ sync_full_load(void)
 	free(buf);
 	cluster_map_clear(sync_seen);
 	snprintf(sync_id, sizeof(sync_id), "%s", id);
+	sync_stat.cs_full_loads++;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("cluster: loaded %zu AoR(s) from Redis in %ld ms, "
 	    "following the stream from %s", nkeys,
 	    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000), sync_id);
 	return 0;
+}
+
+/* The nodes whose heartbeat is alive (a few: one SCAN round suffices). */
+static void
+sync_list_nodes(void)
+{
+	const char	*argv[] = { "SCAN", "0", "MATCH", CLUSTER_KEY_NODE "*",
+	    "COUNT", "1000" };
+	const size_t	 plen = sizeof(CLUSTER_KEY_NODE) - 1;
+	redisReply	*r, *keys;
+	size_t		 i, used = 0;
+	char		*out = sync_stat.cs_node_ids;
+
+	if (!cluster_connected(&sync_conn) || (r = sync_cmd(6, argv)) == NULL)
+		return;
+	out[0] = '\0';
+	sync_stat.cs_nodes = 0;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_ARRAY) {
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++) {
+			if (keys->element[i]->len <= plen || used +
+			    keys->element[i]->len - plen + 2 >=
+			    sizeof(sync_stat.cs_node_ids))
+				continue;
+			used += (size_t)snprintf(out + used,
+			    sizeof(sync_stat.cs_node_ids) - used, "%s%s",
+			    used > 0 ? " " : "", keys->element[i]->str + plen);
+			sync_stat.cs_nodes++;
+		}
+	}
+	freeReplyObject(r);
 }
 
 static void
@@ -385,6 +422,7 @@ sync_send_heartbeat(void)
 	argv[4] = ex;
 	if ((r = sync_cmd(5, argv)) != NULL)
 		freeReplyObject(r);
+	sync_list_nodes();
 }
 
 static int
@@ -404,6 +442,7 @@ sync_read_stream(void)
 	redisReply	*r, *entries, *e, *kv;
 	struct cluster_map *batch;
 	const char	*aor;
+	struct timespec	 ts;
 	int64_t		 version, known;
 	size_t		 i, k, alen;
 	int		 rc = 0;
@@ -414,6 +453,7 @@ sync_read_stream(void)
 	    r->element[0]->type != REDIS_REPLY_ARRAY ||
 	    r->element[0]->elements != 2) {
 		freeReplyObject(r);	/* nil: nothing within the block */
+		sync_stat.cs_lag_ms = 0;
 		return 0;
 	}
 	if ((batch = cluster_map_new()) == NULL)
@@ -442,6 +482,9 @@ sync_read_stream(void)
 		(void)cluster_map_put(batch, aor, alen, version);
 	}
 	freeReplyObject(r);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    (int64_t)strtoll(sync_id, NULL, 10);
 	rc = cluster_map_each(batch, sync_refetch_each, NULL);
 	cluster_map_free(batch);
 	return rc;
@@ -508,6 +551,19 @@ sync_open_queue(void)
 	}
 }
 
+static void
+sync_report(void)
+{
+	sync_stat.cs_connected = cluster_connected(&sync_conn);
+	sync_stat.cs_queue = (uint32_t)cluster_map_count(sync_queue);
+	sync_stat.cs_updated = (int64_t)time(NULL);
+	snprintf(sync_stat.cs_master, sizeof(sync_stat.cs_master), "%s",
+	    sync_stat.cs_connected ? sync_conn.cn_master : "");
+	snprintf(sync_stat.cs_stream_id, sizeof(sync_stat.cs_stream_id), "%s",
+	    sync_id);
+	clusterstat_set(&sync_stat);
+}
+
 void
 cluster_sync_run(const struct conf *c, struct loctab *lt)
 {
@@ -528,6 +584,7 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		fatal("cluster sync: out of memory");
 	sync_open_queue();
 	while (!sync_stop) {
+		sync_report();
 		sync_drain_queue();
 		if (!cluster_connected(&sync_conn) && sync_connect() != 0) {
 			cluster_close(&sync_conn);

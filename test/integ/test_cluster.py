@@ -217,6 +217,12 @@ def invite_via(cl, node, user, ph, timeout=2.0):
     return None
 
 
+def status(node):
+    r = node.mictl("cluster.status", json=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
 def has_aor(node, aor):
     r = node.mictl("ul.dump")
     assert r.returncode == 0, r.stderr
@@ -239,6 +245,10 @@ def contacts_of(node):
 
 def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
     s = cluster.node()
+    r = s.mictl("core.shmmem", json=True)
+    assert "cluster" in json.loads(r.stdout)["tables"]
+    assert "cluster sync (Redis -> location table)" in \
+        s.mictl("core.ps").stdout
     r = subprocess.run([os.environ.get("SIPD_BIN", "sipd"), "-c", "-f",
                         s.cfg], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -257,6 +267,16 @@ def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
     assert r.stderr == ('%s:%d: cluster.redis: bad value '
                         '"redis://127.0.0.1": redis://HOST:PORT[/DB] '
                         'expected\n' % (bad, n + 1))
+
+
+def test_one_node_without_cluster_redis_is_as_before(sipd):
+    r = sipd.mictl("cluster.status")
+    assert r.returncode != 0
+    assert "cluster.redis is not set: one node" in r.stdout + r.stderr
+    assert "cluster" not in json.loads(
+        sipd.mictl("core.shmmem", json=True).stdout)["tables"]
+    ps = sipd.mictl("core.ps").stdout.splitlines()
+    assert len(ps) == 3 and "cluster" not in sipd.mictl("core.ps").stdout
 
 
 def test_register_on_one_node_routes_through_the_others(cluster):
@@ -278,6 +298,14 @@ def test_register_on_one_node_routes_through_the_others(cluster):
                 (user, delay, req)
             assert req.ruri == "sip:%s@127.0.0.1:%d" % (user, ph.port)
         ph.close()
+    st = wait_for("n2 sees 3 nodes", lambda: (
+        lambda x: x if x["nodes_seen"] == 3 else None)(status(n2)), 8)
+    assert sorted(st["nodes"].split()) == ["n1", "n2", "n3"]
+    assert (st["node"], st["redis"], st["state"], st["policy"],
+            st["queue"], st["full_loads"]) == (
+        "n2", cluster.redis.url, "connected", "short", 0, 1)
+    assert st["master"] == "127.0.0.1:%d" % cluster.redis.port
+    assert st["refetched"] == 3 and 0 <= st["lag_ms"] < 1000
     ev = cluster.redis.cmd("XRANGE", "sipd:events", "-", "+")
     assert [dict(zip(e[1][::2], e[1][1::2])) for e in ev] == [
         {"aor": u, "version": "1", "node": "n1", "op": "reg"}
@@ -394,6 +422,10 @@ def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
         assert r.get("Retry-After") == "5"
         assert r.get("P-Registrar-Error") == \
             "Shared location store unreachable"
+        st = wait_for("n1 knows Redis is away and has 1 queued", lambda: (
+            lambda x: x if x["state"] == "unreachable" and x["queue"] == 1
+            else None)(status(n1)), 8)
+        assert st["master"] == ""
         time.sleep(max(0, 10 - (time.monotonic() - t_stop)))
         # still routing from shm after 10 s without Redis
         for node in (n1, n2, n3):
@@ -401,15 +433,19 @@ def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
             assert isinstance(req, Request) and req.method == "INVITE"
     finally:
         os.kill(cluster.redis.proc.pid, signal.SIGCONT)
-    # n1's queued change is replayed, the others learn it
-    h = wait_for("bob in Redis", lambda: cluster.redis.aor("bob"), 8)
-    c = h["sip:bob@127.0.0.1:%d" % bob.port]
+    # n1's queued change is replayed (a write of the same REGISTER that
+    # timed out may have been run by Redis after CONT: the replay puts
+    # back the expiry bob was told), the others learn it
+    st = wait_for("n1 replayed", lambda: (
+        lambda x: x if x["replayed"] == 1 else None)(status(n1)), 10)
+    assert (st["state"], st["queue"]) == ("connected", 0)
+    assert "cluster: replayed 1 queued change(s), 0 left" in n1.log_text()
+    c = cluster.redis.aor("bob")["sip:bob@127.0.0.1:%d" % bob.port]
     assert c["node"] == "n1" and abs(c["expires"] - time.time() - 60) <= 12
     for node in (n2, n3):
         wait_for("bob on %d" % node.port, lambda: has_aor(node, "bob"), 3)
     req = invite_via(cluster, n3, "bob", bob)
     assert isinstance(req, Request) and req.method == "INVITE"
-    assert "cluster: replayed 1 queued change(s), 0 left" in n1.log_text()
     # registrations go to Redis again
     w2, r = phone(n3, "watson")
     assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
