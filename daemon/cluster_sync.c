@@ -55,6 +55,8 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 #define SYNC_SCAN_COUNT		"1000"
 #define SYNC_HEARTBEAT_SEC	3
 #define SYNC_ID_MAX		48
+/* An own event is refetched only if the AoR was fetched this recently */
+#define SYNC_OWN_RECENT_MS	1000
 
 static volatile sig_atomic_t	 sync_stop;
 static const struct conf	*sync_conf;
@@ -63,6 +65,7 @@ static struct cluster_conn	 sync_conn;
 static struct cluster_aor	 sync_aor;
 static struct cluster_map	*sync_queue;	/* AoR -> first queued */
 static struct cluster_map	*sync_versions;	/* AoR -> version applied */
+static struct cluster_map	*sync_fetched;	/* AoR -> when fetched, ms */
 static struct cluster_map	*sync_seen;	/* during a full load */
 static char			 sync_id[SYNC_ID_MAX] = "";
 static int			 sync_qfd = -1;
@@ -107,6 +110,32 @@ sync_cmd(int argc, const char **argv)
 	return r;
 }
 
+static int64_t
+sync_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether an event this node's own worker caused needs a refetch. The
+ * worker put the same change into the table itself after Redis
+ * applied it, so usually not: that saves Redis and this process one
+ * HGETALL per REGISTER. Except when this process fetched the AoR
+ * shortly before (for another node's event): that older state may have
+ * been applied over the worker's change, and the refetch repairs it.
+ */
+static bool
+sync_own_needs_fetch(const char *aor, size_t len)
+{
+	int64_t	 at;
+
+	return cluster_map_get(sync_fetched, aor, len, &at) &&
+	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
+}
+
 /* Fetches one AoR and makes the table hold it; -1 when Redis failed. */
 static int
 sync_refetch(const char *aor, size_t len)
@@ -120,6 +149,7 @@ sync_refetch(const char *aor, size_t len)
 	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
 		log_warnx("cluster sync: location table: error %d", rc);
 	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
+	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
 	sync_stat.cs_refetched++;
 	return 0;
 }
@@ -307,6 +337,8 @@ sync_load_keys(const redisReply *keys)
 				rc = -1;
 			(void)cluster_map_put(sync_versions, k->str + plen,
 			    k->len - plen, sync_aor.ca_version);
+			(void)cluster_map_put(sync_fetched, k->str + plen,
+			    k->len - plen, sync_now_ms());
 		}
 		freeReplyObject(vr);
 	}
@@ -441,10 +473,10 @@ sync_read_stream(void)
 	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
 	redisReply	*r, *entries, *e, *kv;
 	struct cluster_map *batch;
-	const char	*aor;
+	const char	*aor, *node, *me = sync_conf->c_cluster.cu_node_id;
 	struct timespec	 ts;
 	int64_t		 version, known;
-	size_t		 i, k, alen;
+	size_t		 i, k, alen, nlen;
 	int		 rc = 0;
 
 	if ((r = sync_cmd(8, argv)) == NULL)
@@ -463,13 +495,16 @@ sync_read_stream(void)
 		e = entries->element[i];
 		snprintf(sync_id, sizeof(sync_id), "%s", e->element[0]->str);
 		kv = e->element[1];
-		aor = NULL;
-		alen = 0;
+		aor = node = NULL;
+		alen = nlen = 0;
 		version = 0;
 		for (k = 0; k + 1 < kv->elements; k += 2) {
 			if (strcmp(kv->element[k]->str, "aor") == 0) {
 				aor = kv->element[k + 1]->str;
 				alen = kv->element[k + 1]->len;
+			} else if (strcmp(kv->element[k]->str, "node") == 0) {
+				node = kv->element[k + 1]->str;
+				nlen = kv->element[k + 1]->len;
 			} else if (strcmp(kv->element[k]->str, "version") == 0)
 				version = strtoll(kv->element[k + 1]->str,
 				    NULL, 10);
@@ -479,6 +514,12 @@ sync_read_stream(void)
 		if (cluster_map_get(sync_versions, aor, alen, &known) &&
 		    known >= version)
 			continue;
+		if (node != NULL && nlen == strlen(me) &&
+		    memcmp(node, me, nlen) == 0 &&
+		    !sync_own_needs_fetch(aor, alen)) {
+			(void)cluster_map_put(sync_versions, aor, alen, version);
+			continue;
+		}
 		(void)cluster_map_put(batch, aor, alen, version);
 	}
 	freeReplyObject(r);
@@ -579,8 +620,10 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		fatal("sigaction");
 	sync_queue = cluster_map_new();
 	sync_versions = cluster_map_new();
+	sync_fetched = cluster_map_new();
 	sync_seen = cluster_map_new();
-	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL)
+	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL ||
+	    sync_fetched == NULL)
 		fatal("cluster sync: out of memory");
 	sync_open_queue();
 	while (!sync_stop) {
