@@ -286,12 +286,14 @@ sync_drop_unseen(void *arg, unsigned bucket, const struct loctab_binding *b,
 		    &v) || cluster_map_get(sync_queue, b[i].lb_aor,
 		    b[i].lb_aor_len, &v))
 			continue;
-		/* gone from Redis: its fetch (no key) removes the bindings */
-		sync_aor.ca_n = 0;
-		sync_aor.ca_version = 0;
-		memcpy(sync_aor.ca_aor, b[i].lb_aor, b[i].lb_aor_len);
-		sync_aor.ca_aor_len = b[i].lb_aor_len;
-		(void)cluster_apply(sync_lt, &sync_aor, time(NULL));
+		/*
+		 * Not in the SCAN: gone from Redis, or written after the
+		 * SCAN passed its slot (a worker of this node registering
+		 * it meanwhile). Asking again tells which; no key removes
+		 * the bindings.
+		 */
+		if (sync_refetch(b[i].lb_aor, b[i].lb_aor_len) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -360,6 +362,7 @@ sync_full_load(void)
 	char			 cursor[32] = "0", id[SYNC_ID_MAX];
 	unsigned		 bufmax = 0;
 	size_t			 nkeys = 0;
+	int			 rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sync_newest_id(id, sizeof(id)) != 0)
@@ -383,8 +386,10 @@ sync_full_load(void)
 		nkeys += keys->elements;
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0 && !sync_stop);
-	(void)loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf, &bufmax);
+	rc = loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf, &bufmax);
 	free(buf);
+	if (rc != 0)
+		return -1;
 	cluster_map_clear(sync_seen);
 	snprintf(sync_id, sizeof(sync_id), "%s", id);
 	sync_stat.cs_full_loads++;
