@@ -573,3 +573,19 @@ def test_start_with_100k_aors_in_redis(cluster):
     r = n1.mictl("ul.lookup", "location", "f099999")
     assert r.returncode == 0 and "sip:f099999@127.0.0.1:5060" in r.stdout, \
         r.stdout + r.stderr
+
+
+def test_node_starts_from_its_snapshot_while_redis_is_down(cluster):
+    n1 = cluster.node()
+    ph, r = phone(n1, "alice")
+    assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
+    assert n1.stop() == 0       # SIGTERM: the local table is written
+    cluster.redis.stop()
+    n1.start()
+    st = wait_for("n1's sync process tried Redis", lambda: (
+        lambda x: x if x["updated"] > 0 else None)(status(n1)), 5)
+    assert (st["state"], st["full_loads"]) == ("unreachable", 0)
+    # from the DB_TEXT snapshot: calls route without Redis
+    req = invite_via(cluster, n1, "alice", ph)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    ph.close()
