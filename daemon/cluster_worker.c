@@ -14,6 +14,11 @@
  * datagrams, by at most the bound; a failed wait turns the next
  * CLUSTER_W_BACKOFF_MS of REGISTERs straight to the policy, so a
  * stopped Redis costs one bounded wait per worker per second.
+ *
+ * Calls read shm only, with one exception: a lookup that finds nothing
+ * may ask Redis once (cluster_worker_miss()), because a REGISTER acked
+ * by another node reaches this node's sync process a little after its
+ * 200 reaches the phone, and a call can come in between.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,19 +30,28 @@
 #include "cluster.h"
 #include "cluster_queue.h"
 #include "cluster_worker.h"
+#include "fnv.h"
 #include "log.h"
 
 static const struct conf_cluster *cw_conf;
+static struct loctab		*cw_table;
+static struct cluster_aor	 cw_aor;	/* a missed AoR, fetched */
+/* the last fetch per missed AoR (by hash): bounds what a flood costs */
+static struct {
+	uint64_t	 mi_hash;
+	uint64_t	 mi_at;
+} cw_missed[CLUSTER_W_MISS_SLOTS];
 static struct cluster_conn	 cw_conn;
 static uint64_t			 cw_down_until;
 static int			 cw_queue_fd = -1;
 static struct log_ratelimit	 cw_warn = { "cluster", 5, 0, 0 };
 
 void
-cluster_worker_init(const struct conf *c)
+cluster_worker_init(const struct conf *c, struct loctab *location)
 {
 	cw_conf = c != NULL && c->c_cluster.cu_kind != CONF_CLUSTER_OFF ?
 	    &c->c_cluster : NULL;
+	cw_table = location;
 }
 
 bool
@@ -93,6 +107,53 @@ cw_unreachable(struct loctab_save *sv)
 	return 0;
 }
 
+/* Connected, or connects unless in the back-off: false when not. */
+static bool
+cw_ready(uint64_t now, time_t t)
+{
+	if (cluster_connected(&cw_conn))
+		return true;
+	if (now < cw_down_until)
+		return false;
+	if (cluster_connect(&cw_conn, cw_conf, CLUSTER_W_TIMEOUT_MS) == 0)
+		return true;
+	log_warnx_limited(&cw_warn, t, "Redis %s: %s", cw_conf->cu_url,
+	    cw_conn.cn_err);
+	cw_down_until = now + CLUSTER_W_BACKOFF_MS;
+	return false;
+}
+
+int
+cluster_worker_miss(struct loctab_str aor, time_t t)
+{
+	uint64_t	 h, now;
+	unsigned	 slot;
+
+	if (cw_conf == NULL || cw_table == NULL)
+		return 0;
+	now = cw_now_ms();
+	h = fnv_field(FNV_INIT, aor.ls_ptr, aor.ls_len);
+	slot = (unsigned)(h % CLUSTER_W_MISS_SLOTS);
+	if (cw_missed[slot].mi_hash == h && cw_missed[slot].mi_at != 0 &&
+	    now - cw_missed[slot].mi_at < CLUSTER_W_MISS_MS)
+		return 0;
+	cw_missed[slot].mi_hash = h;
+	cw_missed[slot].mi_at = now;
+	if (!cw_ready(now, t))
+		return 0;
+	if (cluster_fetch(&cw_conn, aor.ls_ptr, aor.ls_len, &cw_aor) != 0) {
+		log_warnx_limited(&cw_warn, t, "Redis %s: %s",
+		    cw_conf->cu_url, cw_conn.cn_err);
+		if (!cluster_connected(&cw_conn))
+			cw_down_until = now + CLUSTER_W_BACKOFF_MS;
+		return 0;
+	}
+	if (cw_aor.ca_n == 0)
+		return 0;
+	/* 0 changes: the sync process was just faster; look again anyway */
+	return cluster_apply(cw_table, &cw_aor, t) >= 0;
+}
+
 int
 cluster_worker_register(struct loctab_save *sv)
 {
@@ -104,17 +165,8 @@ cluster_worker_register(struct loctab_save *sv)
 	if (cw_conf == NULL)
 		return 0;
 	now = cw_now_ms();
-	if (!cluster_connected(&cw_conn)) {
-		if (now < cw_down_until)
-			return cw_unreachable(sv);
-		rc = cluster_connect(&cw_conn, cw_conf, CLUSTER_W_TIMEOUT_MS);
-		if (rc != 0) {
-			log_warnx_limited(&cw_warn, sv->sv_now, "Redis %s: %s",
-			    cw_conf->cu_url, cw_conn.cn_err);
-			cw_down_until = now + CLUSTER_W_BACKOFF_MS;
-			return cw_unreachable(sv);
-		}
-	}
+	if (!cw_ready(now, sv->sv_now))
+		return cw_unreachable(sv);
 	rc = cluster_register(&cw_conn, sv, &st, &version);
 	if (rc != 0) {
 		log_warnx_limited(&cw_warn, sv->sv_now, "Redis %s: %s",

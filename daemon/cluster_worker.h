@@ -19,7 +19,7 @@
 /* After a failure, REGISTERs get the policy at once for this long. */
 #define CLUSTER_W_BACKOFF_MS	1000
 
-void	cluster_worker_init(const struct conf *c);
+void	cluster_worker_init(const struct conf *c, struct loctab *location);
 bool	cluster_worker_enabled(void);
 /*
  * Writes the change sv to Redis first. 0: go on with loctab_save(sv)
@@ -29,5 +29,17 @@ bool	cluster_worker_enabled(void);
  * LOCTAB_E_TOO_MANY: Redis refused it; CLUSTER_W_REFUSED: see above.
  */
 int	cluster_worker_register(struct loctab_save *sv);
+/*
+ * A call found no binding for aor in shm: the REGISTER may have reached
+ * Redis through another node a moment ago, before this node's sync
+ * process applied it. Fetches the AoR from Redis into shm, at most once
+ * a second per AoR and worker (bounded wait, no fetch while Redis is
+ * known to be away). 1 when Redis has bindings (now in shm too): look
+ * up again.
+ */
+int	cluster_worker_miss(struct loctab_str aor, time_t now);
+/* Fetches for a missed AoR at most this often (per worker). */
+#define CLUSTER_W_MISS_MS	1000
+#define CLUSTER_W_MISS_SLOTS	1024
 
 #endif

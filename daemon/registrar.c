@@ -126,7 +126,7 @@ registrar_init(const struct conf *c, struct loctab *location)
 {
 	reg_conf = c;
 	reg_table = location;
-	cluster_worker_init(c);
+	cluster_worker_init(c, location);
 }
 
 static const char *

@@ -284,6 +284,12 @@ def test_register_on_one_node_routes_through_the_others(cluster):
     for user, delay in (("alice", 0), ("bob", 0.005), ("watson", 0.02)):
         ph, r = phone(n1, user)
         assert r is not None and r.code == 200, r
+        time.sleep(delay)
+        for node in (n2, n3):
+            req = invite_via(cluster, node, user, ph)
+            assert isinstance(req, Request) and req.method == "INVITE", \
+                (user, delay, req)
+            assert req.ruri == "sip:%s@127.0.0.1:%d" % (user, ph.port)
         assert r.get("Contact") == "<sip:%s@127.0.0.1:%d>;expires=3600" % (
             user, ph.port)
         # in Redis before the 200: the layout of README "Several nodes"
@@ -291,13 +297,24 @@ def test_register_on_one_node_routes_through_the_others(cluster):
         c = h["sip:%s@127.0.0.1:%d" % (user, ph.port)]
         assert c["node"] == "n1" and c["cseq"] == 2 and c["q"] == -1
         assert abs(c["expires"] - (time.time() + 3600)) <= 2
-        time.sleep(delay)
-        for node in (n2, n3):
-            req = invite_via(cluster, node, user, ph)
-            assert isinstance(req, Request) and req.method == "INVITE", \
-                (user, delay, req)
-            assert req.ruri == "sip:%s@127.0.0.1:%d" % (user, ph.port)
         ph.close()
+    # with n3's sync process stopped, a call through n3 still finds a
+    # fresh registration: the lookup miss asks Redis once
+    sync = [int(l.split("\t")[0]) for l in n3.mictl("core.ps").stdout
+            .splitlines() if "cluster sync" in l]
+    assert len(sync) == 1
+    os.kill(sync[0], signal.SIGSTOP)
+    try:
+        ph, r = phone(n1, "j.user")
+        assert r.code == 200
+        req = invite_via(cluster, n3, "j.user", ph)
+        assert isinstance(req, Request) and req.method == "INVITE"
+        # an AoR Redis does not have either stays a 480
+        r = invite_via(cluster, n3, "user", None)
+        assert (r.code, r.reason) == (480, "Temporarily Unavailable")
+    finally:
+        os.kill(sync[0], signal.SIGCONT)
+    ph.close()
     st = wait_for("n2 sees 3 nodes", lambda: (
         lambda x: x if x["nodes_seen"] == 3 else None)(status(n2)), 8)
     assert sorted(st["nodes"].split()) == ["n1", "n2", "n3"]
@@ -305,11 +322,11 @@ def test_register_on_one_node_routes_through_the_others(cluster):
             st["queue"], st["full_loads"]) == (
         "n2", cluster.redis.url, "connected", "short", 0, 1)
     assert st["master"] == "127.0.0.1:%d" % cluster.redis.port
-    assert st["refetched"] == 3 and 0 <= st["lag_ms"] < 1000
+    assert st["refetched"] == 4 and 0 <= st["lag_ms"] < 1000
     ev = cluster.redis.cmd("XRANGE", "sipd:events", "-", "+")
     assert [dict(zip(e[1][::2], e[1][1::2])) for e in ev] == [
         {"aor": u, "version": "1", "node": "n1", "op": "reg"}
-        for u in ("alice", "bob", "watson")]
+        for u in ("alice", "bob", "watson", "j.user")]
 
 
 def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
