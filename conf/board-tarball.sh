@@ -11,14 +11,16 @@
 # then keeps only what the board runs: no man pages, docs, headers or
 # systemd units; the SysV script goes to etc/init.d/sipd (where the
 # board's init looks, whatever the prefix); the board profile board.cfg
-# becomes the config sipd.cfg next to the DB_TEXT tables. The paths
-# inside follow the build's prefix (/usr/local unless set otherwise:
-# usr/local/sbin/sipd, usr/local/etc/sipd/sipd.cfg). The tarball holds
+# becomes the config, sipd.cfg.dist, next to the DB_TEXT tables. The
+# paths inside follow the build's prefix (/usr/local unless set
+# otherwise: usr/local/sbin/sipd, usr/local/etc/sipd/sipd.cfg.dist). The tarball holds
 # files owned by 0:0 and no entry for / itself (unpacking must not
 # change /'s mode). It prints its size and its listing.
 #
-# Unpacking it over an installed sipd replaces the config and the
-# tables too (tar keeps nothing): save etc/sipd first (README).
+# The config and the tables are in it only as FILE.dist: after
+# unpacking, sbin/sipd-install (conf/sipd-install.sh) creates each one
+# that is missing and keeps every existing one, so unpacking a newer
+# tarball over an installed sipd keeps its edits (README).
 set -eu
 
 rebuild=
@@ -66,8 +68,25 @@ if [ -z "$cfg" ] || [ "$(printf '%s\n' "$cfg" | wc -l)" -ne 1 ]; then
 	echo "board-tarball: no single sipd/board.cfg in the install" >&2
 	exit 1
 fi
-mv -f "$cfg" "${cfg%/board.cfg}/sipd.cfg"
-rm -f "${cfg%/board.cfg}"/*.dist "${cfg%/board.cfg}"/db/*.dist
+etcdir=${cfg%/board.cfg}
+mv -f "$cfg" "$etcdir/sipd.cfg"
+rm -f "$etcdir"/*.dist "$etcdir"/db/*.dist
+# Config and tables travel as FILE.dist; sipd-install makes FILE only
+# where there is none, so an upgrade keeps the operator's edits and the
+# registrations (busybox tar cannot exclude them).
+for f in "$etcdir/sipd.cfg" "$etcdir"/db/*; do
+	mv "$f" "$f.dist"
+done
+sipd=$(find "$root" -path '*/sbin/sipd' -type f)
+if [ -z "$sipd" ] || [ "$(printf '%s\n' "$sipd" | wc -l)" -ne 1 ]; then
+	echo "board-tarball: no single sbin/sipd in the install" >&2
+	exit 1
+fi
+etc=${etcdir#"$root"}
+etc=${etc%/sipd}
+sed "s|@ETC@|$etc|" "$(dirname "$0")/sipd-install.sh" \
+    >"${sipd%/sipd}/sipd-install"
+chmod 0755 "${sipd%/sipd}/sipd-install"
 
 # The SysV script at etc/init.d/sipd, wherever sysconfdir was.
 init=$(find "$root" -path '*/init.d/sipd' -type f)

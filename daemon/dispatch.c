@@ -50,6 +50,25 @@ dispatch_init(const struct conf *c, struct loctab *location,
 	tm_init(c, socks, nsocks);
 }
 
+_Static_assert(SIP_METHOD_INVITE == 1 << STATS_M_INVITE &&
+    SIP_METHOD_REGISTER == 1 << STATS_M_REGISTER &&
+    SIP_METHOD_OPTIONS == 1 << STATS_M_OPTIONS &&
+    SIP_METHOD_PUBLISH == 1 << STATS_M_PUBLISH &&
+    SIP_METHOD_OTHER == 1 << STATS_M_OTHER,
+    "stats_method follows the SIP_METHOD_* bits");
+
+/* The counter slot of a method bit: the bit's index. */
+static enum stats_method
+dispatch_method_slot(unsigned method)
+{
+	unsigned	 i;
+
+	for (i = 0; i < STATS_M_OTHER; i++)
+		if (method == 1U << i)
+			return (enum stats_method)i;
+	return STATS_M_OTHER;
+}
+
 void
 dispatch_count_dropped(void)
 {
@@ -172,6 +191,8 @@ dispatch_route(const struct udp_sock *in, const struct sip_msg *m,
 			return;
 		tm_reply(in, m, src, t->rt_code, t->rt_reason, t->rt_extra,
 		    0);
+		/* a call sipd ended itself (challenge, 404, 480, ...) */
+		stats_call_end(t->rt_path, t->rt_code, false);
 		return;
 	case ROUTE_DROP:
 		stats_inc(STATS_DROP_REQUESTS);
@@ -204,8 +225,11 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 		return;
 	}
 	stats_inc(m.sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);
-	if (m.sm_request && m.sm_method == SIP_METHOD_INVITE)
-		stats_inc(STATS_RCV_INVITES);
+	if (m.sm_request) {
+		stats_request(dispatch_method_slot(m.sm_method));
+		if (m.sm_method == SIP_METHOD_INVITE)
+			stats_inc(STATS_RCV_INVITES);
+	}
 	sip_msg_check(&m, &chk);
 	if (chk.sc_verdict == SIP_CHECK_DROP) {
 		stats_inc(m.sm_request ? STATS_DROP_REQUESTS :

@@ -54,6 +54,137 @@ http_labeled(struct evbuffer *b, const char *name, const char *help,
 		    values[i], (unsigned long long)stats_get(ids[i]));
 }
 
+/*
+ * A by-code family: class and code labels, code="other" for the codes
+ * stats.c does not list (a bounded set: a peer inventing codes cannot
+ * grow the scrape).
+ */
+static void
+http_by_code(struct evbuffer *b, const char *name, const char *help,
+    enum stats_family f)
+{
+	unsigned	 i, n = stats_family_size(f);
+	int		 code;
+
+	http_family(b, name, "counter", help);
+	for (i = 0; i < n; i++) {
+		code = stats_code_at(f, i);
+		if (code >= 100)
+			evbuffer_add_printf(b, "%s{class=\"%dxx\",code=\"%d\"} "
+			    "%llu\n", name, code / 100, code,
+			    (unsigned long long)stats_family_get(f, i));
+		else
+			evbuffer_add_printf(b, "%s{class=\"%dxx\",code=\"other\"} "
+			    "%llu\n", name, code, (unsigned long long)
+			    stats_family_get(f, i));
+	}
+}
+
+static void
+http_requests(struct evbuffer *b)
+{
+	static const char *const methods[STATS_M__MAX] = {
+		[STATS_M_INVITE] = "INVITE", [STATS_M_CANCEL] = "CANCEL",
+		[STATS_M_ACK] = "ACK", [STATS_M_BYE] = "BYE",
+		[STATS_M_INFO] = "INFO", [STATS_M_REGISTER] = "REGISTER",
+		[STATS_M_SUBSCRIBE] = "SUBSCRIBE",
+		[STATS_M_NOTIFY] = "NOTIFY", [STATS_M_MESSAGE] = "MESSAGE",
+		[STATS_M_OPTIONS] = "OPTIONS", [STATS_M_PRACK] = "PRACK",
+		[STATS_M_UPDATE] = "UPDATE", [STATS_M_REFER] = "REFER",
+		[STATS_M_PUBLISH] = "PUBLISH", [STATS_M_OTHER] = "other",
+	};
+	unsigned	 i;
+
+	http_family(b, "sipd_sip_requests_received_total", "counter",
+	    "SIP requests received and parsed (retransmissions included), "
+	    "by method.");
+	for (i = 0; i < STATS_M__MAX; i++)
+		evbuffer_add_printf(b, "sipd_sip_requests_received_total"
+		    "{method=\"%s\"} %llu\n", methods[i], (unsigned long long)
+		    stats_family_get(STATS_F_REQUESTS, i));
+}
+
+/* REGISTER outcomes: ok (200), challenged (401), rejected; with code. */
+static void
+http_registrations(struct evbuffer *b)
+{
+	unsigned	 i, n = stats_family_size(STATS_F_REGISTER);
+	int		 code;
+	char		 c[16];
+
+	http_family(b, "sipd_registrations_total", "counter",
+	    "Final replies sipd sent to REGISTER requests: outcome ok (200), "
+	    "challenged (401) or rejected, with the code (other: a code not "
+	    "listed).");
+	for (i = 0; i < n; i++) {
+		code = stats_code_at(STATS_F_REGISTER, i);
+		if (code > 0)
+			snprintf(c, sizeof(c), "%d", code);
+		else
+			snprintf(c, sizeof(c), "other");
+		evbuffer_add_printf(b, "sipd_registrations_total{outcome=\"%s\","
+		    "code=\"%s\"} %llu\n", code == 200 ? "ok" : code == 401 ?
+		    "challenged" : "rejected", c, (unsigned long long)
+		    stats_family_get(STATS_F_REGISTER, i));
+	}
+}
+
+static void
+http_auth_failures(struct evbuffer *b)
+{
+	static const char *const why[STATS_AF__MAX] = {
+		[STATS_AF_STALE] = "stale_nonce",
+		[STATS_AF_INVALID] = "invalid",
+		[STATS_AF_REPLAY] = "replayed_nonce",
+		[STATS_AF_MALFORMED] = "malformed",
+		[STATS_AF_IDENTITY] = "forbidden_identity",
+		[STATS_AF_ERROR] = "error",
+	};
+	unsigned	 i;
+
+	http_family(b, "sipd_auth_failures_total", "counter",
+	    "Digest checks that failed, by reason (invalid: wrong password, "
+	    "unknown user, or a nonce or algorithm sipd did not offer; "
+	    "forbidden_identity: a right digest for another user's identity, "
+	    "answered 403).");
+	for (i = 0; i < STATS_AF__MAX; i++)
+		evbuffer_add_printf(b, "sipd_auth_failures_total"
+		    "{reason=\"%s\"} %llu\n", why[i], (unsigned long long)
+		    stats_family_get(STATS_F_AUTH_FAIL, i));
+}
+
+static void
+http_calls(struct evbuffer *b)
+{
+	static const char *const paths[STATS_PATH__MAX] = {
+		[STATS_PATH_UA_GW] = "ua_gw", [STATS_PATH_GW_UA] = "gw_ua",
+		[STATS_PATH_OTHER] = "other",
+	};
+	static const char *const outcomes[STATS_O__MAX] = {
+		[STATS_O_ANSWERED] = "answered",
+		[STATS_O_REDIRECTED] = "redirected",
+		[STATS_O_CHALLENGED] = "challenged",
+		[STATS_O_CANCELLED] = "cancelled",
+		[STATS_O_FAILED_4XX] = "failed_4xx",
+		[STATS_O_FAILED_5XX] = "failed_5xx",
+		[STATS_O_FAILED_6XX] = "failed_6xx",
+	};
+	unsigned	 p, o;
+
+	http_family(b, "sipd_calls_total", "counter",
+	    "INVITEs outside a dialog that were routed, by path (ua_gw: a UA "
+	    "to the PSTN gateway, gw_ua: the gateway to registered users, "
+	    "other: UA to UA) and by their final reply: answered (2xx), "
+	    "redirected (3xx), challenged (401/407), cancelled (CANCEL, then "
+	    "a non-2xx), failed_4xx/5xx/6xx (408: no answer).");
+	for (p = STATS_PATH_UA_GW; p < STATS_PATH__MAX; p++)
+		for (o = 0; o < STATS_O__MAX; o++)
+			evbuffer_add_printf(b, "sipd_calls_total{path=\"%s\","
+			    "outcome=\"%s\"} %llu\n", paths[p], outcomes[o],
+			    (unsigned long long)stats_family_get(STATS_F_CALLS,
+			    (p - 1) * STATS_O__MAX + o));
+}
+
 /* utime + stime of pid in seconds, from /proc; -1 when gone. */
 static double
 http_cpu_seconds(pid_t pid)
@@ -150,17 +281,10 @@ http_shm(struct evbuffer *b)
 void
 http_metrics(struct evbuffer *b)
 {
-	static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx",
-	    "5xx", "6xx" };
-	static const enum stats_id sent[] = { STATS_SENT_1XX, STATS_SENT_2XX,
-	    STATS_SENT_3XX, STATS_SENT_4XX, STATS_SENT_5XX, STATS_SENT_6XX };
 	static const char *const drops[] = { "request_dropped",
 	    "reply_dropped", "unparseable" };
 	static const enum stats_id dropids[] = { STATS_DROP_REQUESTS,
 	    STATS_DROP_REPLIES, STATS_ERR_REQUESTS };
-	static const char *const regs[] = { "ok", "rejected" };
-	static const enum stats_id regids[] = { STATS_ACCEPTED_REGS,
-	    STATS_REJECTED_REGS };
 	static const char *const auths[] = { "challenge", "failure",
 	    "success" };
 	static const enum stats_id authids[] = { STATS_AUTH_CHALLENGES,
@@ -178,31 +302,27 @@ http_metrics(struct evbuffer *b)
 	    "When the master started, seconds since the epoch.",
 	    (uint64_t)proc_start_time());
 
-	http_u64(b, "sipd_sip_requests_received_total", "counter",
-	    "SIP requests received and parsed.", stats_get(STATS_RCV_REQUESTS));
-	http_u64(b, "sipd_sip_invites_received_total", "counter",
-	    "SIP INVITE requests received (retransmissions included).",
-	    stats_get(STATS_RCV_INVITES));
+	http_requests(b);
 	http_u64(b, "sipd_sip_replies_received_total", "counter",
 	    "SIP replies received and parsed.", stats_get(STATS_RCV_REPLIES));
 	http_u64(b, "sipd_sip_requests_forwarded_total", "counter",
-	    "SIP requests forwarded (each branch counts).",
+	    "SIP requests forwarded (each branch and retransmission counts).",
 	    stats_get(STATS_FWD_REQUESTS));
-	http_u64(b, "sipd_sip_replies_forwarded_total", "counter",
-	    "SIP replies forwarded upstream.", stats_get(STATS_FWD_REPLIES));
-	http_labeled(b, "sipd_sip_replies_sent_total",
-	    "SIP replies sipd itself sent, by class.", "class", classes, sent,
-	    6);
+	http_by_code(b, "sipd_sip_replies_forwarded_total",
+	    "SIP replies passed upstream (retransmissions included), by "
+	    "class and code.", STATS_F_FORWARDED);
+	http_by_code(b, "sipd_sip_replies_sent_total",
+	    "SIP replies sipd itself made, by class and code.", STATS_F_SENT);
 	http_u64(b, "sipd_sip_bad_requests_total", "counter",
 	    "Malformed requests answered 400.", stats_get(STATS_BAD_MSG_HDR));
 	http_labeled(b, "sipd_dropped_datagrams_total",
 	    "Datagrams dropped, by reason.", "reason", drops, dropids, 3);
-	http_labeled(b, "sipd_registrations_total",
-	    "REGISTER requests by outcome (rejected: any final non-2xx "
-	    "but the digest challenge).", "outcome", regs, regids, 2);
+	http_registrations(b);
 	http_labeled(b, "sipd_auth_total",
 	    "Digest authentication: challenges sent, failures, successes.",
 	    "result", auths, authids, 3);
+	http_auth_failures(b);
+	http_calls(b);
 
 	tmtab_usage(&tu);
 	http_u64(b, "sipd_transactions_created_total", "counter",

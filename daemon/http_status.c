@@ -75,6 +75,8 @@ http_tick(evutil_socket_t fd, short what, void *arg)
 	http_ring_next = (http_ring_next + 1) % HTTP_RING_LEN;
 	if (http_ring_n < HTTP_RING_LEN)
 		http_ring_n++;
+	/* resident pages: counted here, so that no scrape walks them */
+	shm_resident_step();
 }
 
 int

@@ -4,6 +4,7 @@
  * flushes it; see locstore.h.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "locstore.h"
@@ -151,4 +152,41 @@ locstore_row_to_store(const struct loctab_binding *b,
 	    locstore_out("n/a", 3);
 	row->sl_socket = locstore_out(b->lb_socket, b->lb_socket_len);
 	row->sl_methods = b->lb_methods;
+}
+
+size_t
+locstore_ruid(char *buf, unsigned bucket, uint32_t hash, unsigned n)
+{
+	return (size_t)snprintf(buf, LOCSTORE_RUID_MAX, "sipd-%08x-%08x-%u",
+	    bucket, (unsigned)hash, n);
+}
+
+size_t
+locstore_ruid_prefix(char *buf, unsigned bucket, uint32_t hash,
+    bool all_bucket)
+{
+	if (all_bucket)
+		return (size_t)snprintf(buf, LOCSTORE_RUID_MAX, "sipd-%08x-",
+		    bucket);
+	return (size_t)snprintf(buf, LOCSTORE_RUID_MAX, "sipd-%08x-%08x-",
+	    bucket, (unsigned)hash);
+}
+
+bool
+locstore_ruid_names(struct loctab *lt, const char *aor, size_t len,
+    struct store_str ruid)
+{
+	char		 want[LOCSTORE_RUID_MAX];
+	uint32_t	 h = loctab_aor_hash(aor, len);
+	size_t		 n, i;
+
+	n = locstore_ruid_prefix(want, loctab_bucket_of(lt, aor, len), h,
+	    false);
+	if (ruid.ss_ptr == NULL || ruid.ss_len <= n ||
+	    memcmp(ruid.ss_ptr, want, n) != 0)
+		return false;
+	for (i = n; i < ruid.ss_len; i++)
+		if (ruid.ss_ptr[i] < '0' || ruid.ss_ptr[i] > '9')
+			return false;
+	return true;
 }

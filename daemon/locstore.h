@@ -7,7 +7,9 @@
 #ifndef SIPD_LOCSTORE_H
 #define SIPD_LOCSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "loctab.h"
 #include "store.h"
@@ -35,5 +37,22 @@ const char *locstore_row_check(const struct store_location *row);
  */
 void	locstore_row_to_store(const struct loctab_binding *b,
 	    struct store_location *ret);
+
+/*
+ * Row ids (`ruid`) sipd writes: "sipd-BBBBBBBB-HHHHHHHH-N", the AoR's
+ * bucket and hash (loctab_aor_hash()) in hex and the row's number in
+ * its group, so that the rows of one AoR (prefix up to the hash) or of
+ * one bucket (prefix up to the bucket) can be replaced by a range of
+ * ids. LOCSTORE_RUID_MAX bytes hold one with its NUL.
+ */
+#define LOCSTORE_RUID_MAX	40
+size_t	locstore_ruid(char *buf, unsigned bucket, uint32_t hash,
+	    unsigned n);
+/* The prefix of an AoR's group; all_bucket: of the whole bucket. */
+size_t	locstore_ruid_prefix(char *buf, unsigned bucket, uint32_t hash,
+	    bool all_bucket);
+/* Whether ruid is one sipd wrote for aor in table lt as it is sized now. */
+bool	locstore_ruid_names(struct loctab *lt, const char *aor, size_t len,
+	    struct store_str ruid);
 
 #endif

@@ -37,6 +37,7 @@
 #include "proc.h"
 #include "replycache.h"
 #include "shm.h"
+#include "shm_lock.h"
 #include "stats.h"
 #include "cluster_sync.h"
 #include "paths.h"
@@ -185,20 +186,24 @@ static void
 master_report_locks(pid_t pid)
 {
 	unsigned	 n, first = 0, recovered;
+	/* Without robust futexes nobody is told the owner died. */
+	const char	*next = shm_lock_robust() ? "the next user repairs them" :
+			    "nobody can recover them here (no robust futexes): "
+			    "restart sipd";
 
 	if (tables_loctab() != NULL &&
 	    (n = loctab_locks_held_by(tables_loctab(), pid, &first)) > 0)
 		log_warnx("pid %d died holding %u location table lock(s) "
-		    "(first: bucket %u); the next user repairs them", (int)pid,
-		    n, first);
+		    "(first: bucket %u); %s", (int)pid, n, first, next);
 	tmtab_locks(pid, &n, &recovered);
 	if (n > 0)
 		log_warnx("pid %d died holding %u transaction table lock(s); "
-		    "the next user takes them over", (int)pid, n);
+		    "%s", (int)pid, n, shm_lock_robust() ?
+		    "the next user takes them over" : next);
 	replycache_locks(pid, &n, &recovered);
 	if (n > 0)
-		log_warnx("pid %d died holding %u reply slot lock(s); the "
-		    "next user repairs them", (int)pid, n);
+		log_warnx("pid %d died holding %u reply slot lock(s); %s",
+		    (int)pid, n, next);
 }
 
 static void

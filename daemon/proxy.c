@@ -528,6 +528,7 @@ proxy_forward_response(const struct udp_sock *in, const struct sip_msg *m)
 	send_datagram(out->ps_sock, proxy_out, len, (struct sockaddr *)&dst,
 	    "forwarded reply");
 	stats_inc(STATS_FWD_REPLIES);
+	stats_forwarded_reply((int)m->sm_status);
 	return;
 stray:
 	log_debug("proxy: %u reply dropped: %s", m->sm_status, why);

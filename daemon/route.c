@@ -591,6 +591,9 @@ route_initial(struct route_ctx *rx, bool authenticate)
 	route_gw(&g);
 	gw = route_from_gw(rx, &g);
 	rx->rx_t->rt_from_gw = gw;
+	if (m->sm_method == SIP_METHOD_INVITE)
+		rx->rx_t->rt_path = gw ? STATS_PATH_GW_UA : g.rg_set ?
+		    STATS_PATH_UA_GW : STATS_PATH_OTHER;
 	if (!gw && authenticate && !route_authorize(rx))
 		return;
 	rx->rx_t->rt_record_route = m->sm_method == SIP_METHOD_INVITE ||
@@ -618,6 +621,7 @@ route_request(const struct sip_msg *m, const struct sockaddr *src,
 	ret->rt_nmore = 0;
 	ret->rt_record_route = false;
 	ret->rt_from_gw = false;
+	ret->rt_path = STATS_PATH_NONE;
 	ret->rt_why = "dropped";
 	ret->rt_dstlen = 0;
 

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "loctab.h"
 #include "sip_msg.h"
+#include "stats.h"
 
 #define ROUTE_URI_MAX		1024	/* a Request-URI sipd writes */
 #define ROUTE_EXTRA_MAX		1024	/* header lines of a reply */
@@ -66,6 +67,9 @@ struct route_target {
 	bool			 rt_record_route;	/* dialog-forming */
 	bool			 rt_from_gw;	/* the PSTN gateway sent it:
 						   no per-source budget */
+	enum stats_path		 rt_path;	/* an INVITE outside a dialog:
+						   the call's way, whatever
+						   the verdict */
 	const char		*rt_why;	/* static text for debug logs */
 	char			 rt_ruri_buf[ROUTE_URI_MAX];
 	/* the AoR's other bindings, best first (parallel forking) */

@@ -79,6 +79,7 @@ send_reply_build(const struct sip_msg *m, const struct sockaddr *src,
 	ret->sr_buf = send_built;
 	ret->sr_len = n;
 	ret->sr_code = code;
+	ret->sr_register = m->sm_method == SIP_METHOD_REGISTER;
 	ret->sr_dstlen = addr_len((struct sockaddr *)&ret->sr_dst);
 	return 0;
 }
@@ -89,6 +90,8 @@ send_reply_queue(const struct udp_sock *in, const struct send_reply *r)
 	send_datagram(in, r->sr_buf, r->sr_len,
 	    (const struct sockaddr *)&r->sr_dst, "reply");
 	stats_sent_reply(r->sr_code);
+	if (r->sr_register)
+		stats_register_reply(r->sr_code);
 }
 
 int

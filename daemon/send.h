@@ -23,6 +23,7 @@ struct send_reply {
 	const char		*sr_buf;
 	size_t			 sr_len;
 	int			 sr_code;
+	bool			 sr_register;	/* a reply to REGISTER */
 	struct sockaddr_storage	 sr_dst;
 	socklen_t		 sr_dstlen;
 };

@@ -283,6 +283,23 @@ tm_local_408(const struct tmtab_act *a)
 	    &a->ta_dst.sa, 408, "Request Timeout", NULL);
 }
 
+/* The status code of a reply as stored ("SIP/2.0 NNN ..."); 0 if none. */
+static int
+tm_status_of(const char *msg, size_t len)
+{
+	int	 code = 0;
+	size_t	 i;
+
+	if (len < 12 || memcmp(msg, "SIP/2.0 ", 8) != 0)
+		return 0;
+	for (i = 8; i < 11; i++) {
+		if (msg[i] < '0' || msg[i] > '9')
+			return 0;
+		code = code * 10 + msg[i] - '0';
+	}
+	return code;
+}
+
 /* Sends what tmtab asked for; reply is the reply being handled, or NULL. */
 static void
 tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
@@ -301,8 +318,12 @@ tm_send(const struct tmtab_out *out, const struct sip_msg *reply)
 			    a->ta_len, a->ta_branch < 0 ? "reply" :
 			    "retransmission", a->ta_branch < 0 ? 0 :
 			    tm_cookie(a->ta_ref, (unsigned)a->ta_branch));
-			stats_inc(a->ta_branch < 0 ? STATS_FWD_REPLIES :
-			    STATS_FWD_REQUESTS);
+			if (a->ta_branch < 0) {
+				stats_inc(STATS_FWD_REPLIES);
+				stats_forwarded_reply(tm_status_of(a->ta_msg,
+				    a->ta_len));
+			} else
+				stats_inc(STATS_FWD_REQUESTS);
 			break;
 		case TMTAB_SEND_ACK:
 			if (reply == NULL ||
@@ -442,7 +463,7 @@ tm_request_key(const struct sip_msg *m)
 static bool
 tm_new(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, uint64_t key, bool budget,
-    struct tmtab_new *n)
+    enum stats_path path, struct tmtab_new *n)
 {
 	struct sockaddr_storage	 up;
 
@@ -456,6 +477,7 @@ tm_new(const struct udp_sock *in, const struct sip_msg *m,
 	n->tn_req = m->sm_buf;
 	n->tn_reqlen = m->sm_len;
 	n->tn_budget = budget;
+	n->tn_path = (uint8_t)path;
 	return true;
 }
 
@@ -476,18 +498,19 @@ tm_warn_budget(const struct sockaddr *src)
 /*
  * Opens m's transaction. false when the caller is done: a
  * retransmission that raced us (answered from the cell), a full table
- * (503), or a request that cannot be answered (dropped).
+ * (503), or a request that cannot be answered (dropped). path: the
+ * call it opens (STATS_PATH_NONE: not a call), counted when it ends.
  */
 static bool
 tm_open(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, uint64_t key, bool budget,
-    struct tmtab_ref *ret)
+    enum stats_path path, struct tmtab_ref *ret)
 {
 	struct tmtab_new	 n;
 	struct tmtab_out	 out;
 	int			 r;
 
-	if (!tm_new(in, m, src, key, budget, &n)) {
+	if (!tm_new(in, m, src, key, budget, path, &n)) {
 		stats_inc(STATS_DROP_REQUESTS);
 		return false;
 	}
@@ -497,6 +520,7 @@ tm_open(const struct udp_sock *in, const struct sip_msg *m,
 		stats_inc(STATS_TM_SRC_REFUSED);
 		tm_warn_budget(src);
 		(void)send_reply(in, m, src, 503, "Service Unavailable", NULL);
+		stats_call_end(path, 503, false);
 		return false;
 	}
 	if (r != 0) {
@@ -505,6 +529,7 @@ tm_open(const struct udp_sock *in, const struct sip_msg *m,
 		    r == TMTAB_E_FULL ? "full" : "error",
 		    (int)m->sm_method_str.len, m->sm_method_str.s);
 		(void)send_reply(in, m, src, 503, "Service Unavailable", NULL);
+		stats_call_end(path, 503, false);
 		return false;
 	}
 	if (ret->tr_idx == UINT32_MAX) {
@@ -571,7 +596,7 @@ tm_forward(const struct udp_sock *in, const struct sip_msg *m,
 	struct tmtab_ref	 ref;
 
 	/* the gateway carries everybody's calls: not one source among many */
-	if (tm_open(in, m, src, key, !t->rt_from_gw, &ref))
+	if (tm_open(in, m, src, key, !t->rt_from_gw, t->rt_path, &ref))
 		tm_branches(ref, in, m, src, t);
 }
 
@@ -594,7 +619,7 @@ tm_cancel(const struct udp_sock *in, const struct sip_msg *m,
 		return;
 	}
 	/* its own transaction, for the 200 to answer retransmissions */
-	if (tm_open(in, m, src, key, true, &ref))
+	if (tm_open(in, m, src, key, true, STATS_PATH_NONE, &ref))
 		tm_reply_local(ref, in, m, src, 200, "canceling", NULL);
 	tm_send(&out, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * mictl: command-line client of the sipd MI socket (SPEC §7). Sends one
  * JSON-RPC 2.0 request line, reads the one response line and prints it
- * the way Kamailio's sercmd does, or as JSON with -j. A process of its
- * own, run by the administrator; it never talks to sipd otherwise.
+ * the way Kamailio's sercmd does, or as JSON with -j, record by record
+ * while it arrives (mictl_stream.c). A process of its own, run by the
+ * administrator; it never talks to sipd otherwise.
  *
  * Exit status: 0 the command succeeded; 1 sipd answered with an error
  * (printed "error: CODE - TEXT" on stdout, as sercmd does); 2 usage, no
@@ -27,19 +28,16 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "mictl_scan.h"
+#include "mictl_stream.h"
 
 #define MICTL_SOCKET		"/run/sipd/sipd.sock"
 #define MICTL_ENV_SOCKET	"SIPD_MI_SOCKET"
 #define MICTL_TIMEOUT		60	/* s without any reply byte */
-/* Reply cap: a 100k-binding ul.dump is some tens of MB. */
-#define MICTL_REPLY_MAX		((size_t)1 << 30)
 
 #define MICTL_EXIT_OK		0
 #define MICTL_EXIT_ERROR	1
 #define MICTL_EXIT_FAIL		2
-
-static void	mictl_render_members(const json_t *, int);
-static void	mictl_render_elements(const json_t *, int);
 
 static const struct option mictl_longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -69,6 +67,8 @@ mictl_fail(const char *fmt, ...)
 {
 	va_list	ap;
 
+	/* what was printed of a streamed result goes out first */
+	fflush(stdout);
 	fputs("mictl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -142,206 +142,12 @@ mictl_send(int fd, const char *text)
 	}
 }
 
-/* Reads up to the first LF; *ret_len excludes it. */
-static char *
-mictl_read_line(int fd, size_t *ret_len)
-{
-	char	*buf = NULL, *p, *nl;
-	size_t	 len = 0, cap = 0, scan = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (cap - len < 65536) {
-			if (cap >= MICTL_REPLY_MAX)
-				mictl_fail("reply larger than %zu bytes",
-				    MICTL_REPLY_MAX);
-			cap = cap == 0 ? 131072 : cap * 2;
-			if ((p = realloc(buf, cap)) == NULL)
-				mictl_fail("out of memory for the reply");
-			buf = p;
-		}
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			mictl_fail("no reply from sipd in time");
-		if (n == -1)
-			mictl_fail("recv: %s", strerror(errno));
-		if (n == 0)
-			mictl_fail(len == 0 ? "connection closed without a "
-			    "reply" : "reply truncated: connection closed");
-		len += (size_t)n;
-		if ((nl = memchr(buf + scan, '\n', len - scan)) != NULL) {
-			*ret_len = (size_t)(nl - buf);
-			return buf;
-		}
-		scan = len;
-	}
-}
-
-static void
-mictl_indent(int depth)
-{
-	while (depth-- > 0)
-		putchar('\t');
-}
-
-/*
- * A scalar as sercmd prints it: strings raw, integers as integers,
- * reals with %f (Kamailio's Q: 0.500000, -1.000000), null empty.
- */
-static void
-mictl_scalar(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		fwrite(json_string_value(v), 1, json_string_length(v), stdout);
-		break;
-	case JSON_INTEGER:
-		printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		printf("%f", json_real_value(v));
-		break;
-	case JSON_TRUE:
-		fputs("true", stdout);
-		break;
-	case JSON_FALSE:
-		fputs("false", stdout);
-		break;
-	default:
-		break;
-	}
-}
-
-static bool
-mictl_is_container(const json_t *v)
-{
-	return json_is_object(v) || json_is_array(v);
-}
-
-/* "Name: value", or "Name: {" ... "}" for objects and arrays. */
-static void
-mictl_render_member(const char *name, const json_t *v, int depth)
-{
-	mictl_indent(depth);
-	fputs(name, stdout);
-	if (!mictl_is_container(v)) {
-		fputs(": ", stdout);
-		mictl_scalar(v);
-		putchar('\n');
-		return;
-	}
-	fputs(": {\n", stdout);
-	if (json_is_object(v))
-		mictl_render_members(v, depth + 1);
-	else
-		mictl_render_elements(v, depth + 1);
-	mictl_indent(depth);
-	fputs("}\n", stdout);
-}
-
-static void
-mictl_render_members(const json_t *o, int depth)
-{
-	const char	*k;
-	json_t		*v;
-
-	json_object_foreach((json_t *)o, k, v)
-		mictl_render_member(k, v, depth);
-}
-
-/*
- * Array elements inside a struct: an object's members are spliced in at
- * this level, so [{"AoR":"a","Contacts":[..]},{"AoR":"b",..}] prints as
- * sercmd's struct with repeated names (AoR:, Contacts:, AoR:, ...).
- */
-static void
-mictl_render_elements(const json_t *a, int depth)
-{
-	size_t	 i;
-	json_t	*v;
-
-	json_array_foreach((json_t *)a, i, v) {
-		if (json_is_object(v))
-			mictl_render_members(v, depth);
-		else if (json_is_array(v))
-			mictl_render_elements(v, depth);
-		else {
-			mictl_indent(depth);
-			mictl_scalar(v);
-			putchar('\n');
-		}
-	}
-}
-
-/* Every element an object of scalars only: a table such as core.ps. */
-static bool
-mictl_is_table(const json_t *a)
-{
-	const char	*k;
-	json_t		*o, *v;
-	size_t		 i;
-
-	if (json_array_size(a) == 0)
-		return false;
-	json_array_foreach((json_t *)a, i, o) {
-		if (!json_is_object(o) || json_object_size(o) == 0)
-			return false;
-		json_object_foreach(o, k, v)
-			if (mictl_is_container(v))
-				return false;
-	}
-	return true;
-}
-
-static void
-mictl_render_top(const json_t *v)
-{
-	const char	*k;
-	json_t		*o, *e;
-	size_t		 i;
-	bool		 first;
-
-	if (json_is_object(v)) {
-		puts("{");
-		mictl_render_members(v, 1);
-		puts("}");
-	} else if (json_is_array(v) && mictl_is_table(v)) {
-		/* sercmd ps: "pid<TAB>desc" per process */
-		json_array_foreach((json_t *)v, i, o) {
-			first = true;
-			json_object_foreach(o, k, e) {
-				if (!first)
-					putchar('\t');
-				mictl_scalar(e);
-				first = false;
-			}
-			putchar('\n');
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach((json_t *)v, i, e) {
-			if (mictl_is_container(e))
-				mictl_render_top(e);
-			else {
-				mictl_scalar(e);
-				putchar('\n');
-			}
-		}
-	} else if (!json_is_null(v)) {
-		mictl_scalar(v);
-		putchar('\n');
-	}
-}
-
 int
 main(int argc, char *argv[])
 {
-	const char	*path, *msg;
-	json_error_t	 jerr;
-	json_t		*rep, *err, *result;
-	char		*req, *line, *end;
-	size_t		 len;
+	struct mictl_scan	 sc;
+	const char	*path;
+	char		*req, *end;
 	long		 t;
 	int		 ch, fd, json_out = 0, timeout = MICTL_TIMEOUT;
 	int		 status;
@@ -388,37 +194,14 @@ main(int argc, char *argv[])
 	mictl_send(fd, req);
 	mictl_send(fd, "\n");
 	free(req);
-	line = mictl_read_line(fd, &len);
+	mictl_scan_init(&sc, fd);
+	status = mictl_stream_reply(&sc, json_out);
 	close(fd);
-
-	if ((rep = json_loadb(line, len, JSON_ALLOW_NUL, &jerr)) == NULL)
-		mictl_fail("bad reply from sipd: %s", jerr.text);
-	free(line);
-	if (!json_is_object(rep))
-		mictl_fail("bad reply from sipd: not an object");
-
-	if ((err = json_object_get(rep, "error")) != NULL) {
-		msg = json_string_value(json_object_get(err, "message"));
-		printf("error: %" JSON_INTEGER_FORMAT " - ",
-		    json_integer_value(json_object_get(err, "code")));
-		if (msg != NULL)
-			fwrite(msg, 1, json_string_length(
-			    json_object_get(err, "message")), stdout);
-		putchar('\n');
-		status = MICTL_EXIT_ERROR;
-	} else {
-		if ((result = json_object_get(rep, "result")) == NULL)
-			mictl_fail("bad reply from sipd: no result");
-		if (json_out) {
-			json_dumpf(result, stdout, JSON_INDENT(2) |
-			    JSON_ENCODE_ANY);
-			putchar('\n');
-		} else
-			mictl_render_top(result);
-		status = MICTL_EXIT_OK;
-	}
-	json_decref(rep);
+	mictl_scan_clear(&sc);
+	if (status == -1)
+		mictl_fail("%s", sc.sc_err);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		mictl_fail("stdout: %s", strerror(errno));
-	return status;
+	return status == MICTL_STREAM_ERROR ? MICTL_EXIT_ERROR :
+	    MICTL_EXIT_OK;
 }

@@ -119,6 +119,12 @@ void	(*loctab_step_hook)(const char *step);
  * low bits (the bucket, for a power-of-two size) depend on every byte.
  */
 uint32_t
+loctab_aor_hash(const char *aor, size_t len)
+{
+	return lt_hash(aor, len);
+}
+
+uint32_t
 lt_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261U;
@@ -257,7 +263,7 @@ loctab_create(unsigned hash_size, unsigned max_contacts,
 
 /* --- copying out --------------------------------------------------- */
 
-static void
+void
 lt_copy_out(struct loctab *lt, unsigned b, uint32_t idx,
     struct loctab_binding *out)
 {
@@ -282,6 +288,7 @@ lt_copy_out(struct loctab *lt, unsigned b, uint32_t idx,
 	out->lb_methods = r->rc_methods;
 	out->lb_state = (enum loctab_cstate)r->rc_state;
 	out->lb_bucket = b;
+	out->lb_hash = r->rc_hash;
 }
 
 static int

@@ -21,6 +21,7 @@
 #ifndef SIPD_LOCTAB_H
 #define SIPD_LOCTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -107,6 +108,7 @@ struct loctab_binding {
 	uint32_t	 lb_methods;	/* LOCTAB_METHODS_ALL = all */
 	enum loctab_cstate lb_state;
 	unsigned	 lb_bucket;	/* hash slot, for ul.dump order */
+	uint32_t	 lb_hash;	/* loctab_aor_hash() of the AoR */
 };
 
 /* One Contact of a REGISTER. */
@@ -289,6 +291,34 @@ int	loctab_visit(struct loctab *lt, loctab_visit_fn *fn, void *arg,
  */
 uint64_t loctab_changes(const struct loctab *lt);
 unsigned loctab_mark_synced(struct loctab *lt, uint64_t snapshot);
+
+/*
+ * Incremental flush (loctab_sync.c). An AoR's rows in storage are
+ * replaced as a group, named by the AoR's hash (stable across runs) and
+ * bucket. loctab_copy_unsynced() copies out what bucket b must write:
+ * the bindings of every AoR with a NEW or DIRTY binding or one that lost
+ * a binding since the last call, their hashes in us_hash; or, with
+ * us_all, every binding of the bucket (its rows are all replaced). It
+ * forgets the lost bindings it reports: a caller whose write then fails
+ * must rewrite the table whole. LOCTAB_E_SPACE (nothing forgotten) when
+ * out_max is short of the bucket's bindings.
+ */
+#define LOCTAB_UNSYNCED_MAX	32
+struct loctab_unsynced {
+	unsigned	 us_nbind;	/* in out */
+	unsigned	 us_nhash;
+	bool		 us_all;
+	uint32_t	 us_hash[LOCTAB_UNSYNCED_MAX];
+};
+int	loctab_copy_unsynced(struct loctab *lt, unsigned b,
+	    struct loctab_binding *out, unsigned out_max,
+	    struct loctab_unsynced *ret);
+uint32_t loctab_aor_hash(const char *aor, size_t len);
+/*
+ * Storage has rows of aor that the table will not hold (dropped at
+ * load): the next incremental flush replaces them. 0 or a lock error.
+ */
+int	loctab_note_gone(struct loctab *lt, const char *aor, size_t len);
 
 /* For MI ul.dump Stats and core.shmmem; takes the locks one by one. */
 void	loctab_stats(struct loctab *lt, struct loctab_stats *ret);

@@ -10,6 +10,7 @@
  *   loctab_pool.c	record and string pools: take, put, class lending
  *   loctab_repair.c	locking, dead-owner repair, settling the journal
  *   loctab_stats.c	loctab_stats() and loctab_check()
+ *   loctab_sync.c	what an incremental flush must write
  *
  * The design (crash safety, lock order) is described in loctab.c.
  */
@@ -44,6 +45,8 @@
 #define LT_ALIGN	64
 #define LT_NEVER	INT64_MAX	/* bk_next_expiry: none expires */
 #define LT_NCARVES	(4 + LOCTAB_NCLASSES)
+#define LT_GONE_MAX	3	/* bk_gone entries */
+#define LT_GONE_ALL	0xffU	/* bk_ngone: rewrite the whole bucket */
 
 /* A journal entry names a block: pool in the top 4 bits, then index. */
 #define LT_ENT(p, i)	(((uint32_t)(p) << 28) | (uint32_t)(i))
@@ -140,6 +143,13 @@ struct loctab_bucket {
 	 * table that barely changed then walks only the buckets that did.
 	 */
 	uint32_t	 bk_unsynced;
+	/*
+	 * Hashes of the AoRs that lost a record since a flush last copied
+	 * the bucket: storage still has rows of theirs. bk_ngone is
+	 * LT_GONE_ALL when more did than fit, or a repair cannot say which.
+	 */
+	uint32_t	 bk_gone[LT_GONE_MAX];
+	uint8_t		 bk_ngone;
 };
 
 /*
@@ -313,6 +323,8 @@ lt_lower_next_expiry_locked(struct loctab *lt, unsigned b, int64_t expires)
 
 uint32_t lt_hash(const char *s, size_t n);
 unsigned lt_bucket_of_hash(const struct loctab *lt, uint32_t h);
+void	lt_copy_out(struct loctab *lt, unsigned b, uint32_t idx,
+	    struct loctab_binding *out);	/* bucket lock */
 
 /* --- loctab_list.c (bucket lock held) ------------------------------ */
 
@@ -347,5 +359,9 @@ int	lt_free_lock(struct loctab *lt);
 int	lt_lock(struct loctab *lt, unsigned b);
 void	lt_unlock(struct loctab *lt, unsigned b);
 int	lt_settle_locked(struct loctab *lt, unsigned b, uint32_t known);
+
+/* --- loctab_sync.c (bucket lock held) ------------------------------ */
+
+void	lt_note_gone_locked(struct loctab *lt, unsigned b, uint32_t h);
 
 #endif

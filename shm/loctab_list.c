@@ -77,6 +77,8 @@ lt_unlink_locked(struct loctab *lt, unsigned b, uint32_t from, uint32_t idx)
 	    i = lt_rec(lt, i)->rc_link.lk_next)
 		prev = i;
 	if (i == idx)
+		lt_note_gone_locked(lt, b, lt_rec(lt, idx)->rc_hash);
+	if (i == idx)
 		lt_set_next(lt, bk, prev, lt_rec(lt, idx)->rc_link.lk_next);
 }
 
@@ -91,6 +93,7 @@ lt_drop_locked(struct loctab *lt, unsigned b, uint32_t prev, uint32_t idx)
 	struct loctab_rec	*r = lt_rec(lt, idx);
 
 	LT_ASSERT_BUCKET(lt, b);
+	lt_note_gone_locked(lt, b, r->rc_hash);
 	*lt_jent(lt, b, bk->bk_jn) = LT_ENT(0, idx);
 	*lt_jent(lt, b, bk->bk_jn + 1) = r->rc_blob;
 	LT_STEP("drop-journal");

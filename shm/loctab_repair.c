@@ -121,6 +121,8 @@ lt_bucket_repair(void *arg)
 		lt_unlink_locked(lt, ctx->c_b, LT_NIL, bk->bk_jold);
 	bk->bk_jold = LT_NIL;
 	bk->bk_jnew = LT_NIL;
+	/* Which AoRs the dead writer touched is not known: all of them. */
+	bk->bk_ngone = LT_GONE_ALL;
 	lt_recount_locked(lt, ctx->c_b);
 }
 

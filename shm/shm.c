@@ -292,40 +292,158 @@ shm_resident_range(size_t off, size_t len)
 
 /*
  * A table's (or the whole mapping's) resident bytes, counted again at
- * most every SHM_RESIDENT_TTL seconds: mincore() walks every page (~30 ns each, 14
- * ms over the default 456 MB), which a Prometheus scrape every few
+ * most every SHM_RESIDENT_TTL seconds: mincore() walks every page (~30
+ * ns each, 14 ms over the default 456 MB; 60 ms and more with 100k
+ * bindings on a busy machine), which a Prometheus scrape every few
  * seconds must not pay each time. Resident pages move slowly.
+ *
+ * Once shm_resident_step() runs (the master's 1 s HTTP timer), readers
+ * never walk: the walk goes SHM_RESIDENT_STEP pages per step, every
+ * table and the whole mapping in one pass, and a finished pass replaces
+ * the counts. Then no scrape pays for a walk, and the master's loop
+ * never stops for more than one slice (~0.5 ms).
  */
 #define SHM_RESIDENT_TTL	30
+#define SHM_RESIDENT_STEP	4096
 
-static size_t
-shm_table_resident(struct shm_table *t, size_t total)
+static struct shm_table	 shm_whole;
+static unsigned		 shm_whole_gen;
+
+/* The pass in progress: process-local, master only. */
+static struct {
+	unsigned	 rw_gen;	/* mapping it counts; 0: not stepping */
+	size_t		 rw_page;	/* next page; SIZE_MAX: between passes */
+	time_t		 rw_started;	/* CLOCK_MONOTONIC s */
+	size_t		 rw_whole;
+	size_t		 rw_tab[SHM_TABLES_MAX];
+} shm_walk;
+
+static time_t
+shm_now_s(void)
 {
 	struct timespec	 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > 0 ? now.tv_sec : 1;
+}
+
+static size_t
+shm_table_resident(struct shm_table *t, size_t total)
+{
+	time_t	 now = shm_now_s();
+
+	if (t->st_resident_at != 0 && shm_walk.rw_gen == shm_gen)
+		return t->st_resident;		/* the stepper's */
 	if (t->st_resident_at == 0 ||
-	    now.tv_sec - t->st_resident_at >= SHM_RESIDENT_TTL) {
+	    now - t->st_resident_at >= SHM_RESIDENT_TTL) {
 		t->st_resident = shm_resident_range(t->st_start, total);
-		t->st_resident_at = now.tv_sec > 0 ? now.tv_sec : 1;
+		t->st_resident_at = now;
 	}
 	return t->st_resident;
+}
+
+static struct shm_table *
+shm_whole_table(void)
+{
+	if (shm_whole_gen != shm_gen) {
+		/* Another mapping than the one last counted. */
+		memset(&shm_whole, 0, sizeof(shm_whole));
+		shm_whole_gen = shm_gen;
+	}
+	return &shm_whole;
 }
 
 size_t
 shm_resident(void)
 {
-	static struct shm_table	 whole;
-	static unsigned		 whole_gen;
-
 	if (shm_hdr == NULL)
 		return 0;
-	if (whole_gen != shm_gen) {
-		/* Another mapping than the one last counted. */
-		memset(&whole, 0, sizeof(whole));
-		whole_gen = shm_gen;
+	return shm_table_resident(shm_whole_table(), shm_len);
+}
+
+/* Byte range [ret_start, ret_end) of table i. */
+static void
+shm_table_span(size_t i, size_t *ret_start, size_t *ret_end)
+{
+	*ret_start = shm_tabs[i].st_start;
+	*ret_end = i + 1 < shm_ntabs ? shm_tabs[i + 1].st_start :
+	    shm_hdr->sh_used;
+}
+
+/*
+ * Counts resident page p (bytes [p * ps, (p + 1) * ps)) for every
+ * table it overlaps: a page shared by two tables counts for both, as
+ * shm_resident_range() over each table would.
+ */
+static void
+shm_walk_page(size_t p, size_t ps)
+{
+	size_t	 i, start, end;
+
+	shm_walk.rw_whole += ps;
+	for (i = 0; i < shm_ntabs; i++) {
+		shm_table_span(i, &start, &end);
+		if (start < (p + 1) * ps && end > p * ps)
+			shm_walk.rw_tab[i] += ps;
 	}
-	return shm_table_resident(&whole, shm_len);
+}
+
+void
+shm_resident_step(void)
+{
+	static unsigned char vec[SHM_RESIDENT_STEP];
+	size_t		 ps = shm_page_size(), pages, n, i, start, end;
+	time_t		 now = shm_now_s();
+
+	if (shm_hdr == NULL)
+		return;
+	pages = shm_len / ps;
+	if (shm_walk.rw_gen != shm_gen) {
+		/* The first step counts at once: readers never walk again. */
+		for (i = 0; i < shm_ntabs; i++) {
+			shm_table_span(i, &start, &end);
+			shm_tabs[i].st_resident = shm_resident_range(start,
+			    end - start);
+			shm_tabs[i].st_resident_at = now;
+		}
+		shm_whole_table()->st_resident = shm_resident_range(0,
+		    shm_len);
+		shm_whole.st_resident_at = now;
+		memset(&shm_walk, 0, sizeof(shm_walk));
+		shm_walk.rw_gen = shm_gen;
+		shm_walk.rw_page = SIZE_MAX;
+		shm_walk.rw_started = now;
+		return;
+	}
+	if (shm_walk.rw_page == SIZE_MAX) {
+		if (now - shm_walk.rw_started < SHM_RESIDENT_TTL)
+			return;
+		shm_walk.rw_page = 0;
+		shm_walk.rw_started = now;
+		shm_walk.rw_whole = 0;
+		memset(shm_walk.rw_tab, 0, sizeof(shm_walk.rw_tab));
+	}
+	n = pages - shm_walk.rw_page;
+	if (n > SHM_RESIDENT_STEP)
+		n = SHM_RESIDENT_STEP;
+	if (n > 0 && mincore((char *)shm_hdr + shm_walk.rw_page * ps,
+	    n * ps, vec) == -1) {
+		shm_walk.rw_page = SIZE_MAX;	/* try again next pass */
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (vec[i] & 1)
+			shm_walk_page(shm_walk.rw_page + i, ps);
+	shm_walk.rw_page += n;
+	if (shm_walk.rw_page < pages)
+		return;
+	for (i = 0; i < shm_ntabs; i++) {
+		shm_tabs[i].st_resident = shm_walk.rw_tab[i];
+		shm_tabs[i].st_resident_at = now;
+	}
+	shm_whole.st_resident = shm_walk.rw_whole;
+	shm_whole.st_resident_at = now;
+	shm_walk.rw_page = SIZE_MAX;
 }
 
 size_t

@@ -76,7 +76,9 @@ size_t	shm_page_round(size_t n);
  *   total      bytes reserved for it (its carves, alignment included)
  *   used       bytes holding live entries now (the table says: fill fn)
  *   real_used  bytes of its pages that are resident (mincore(2); the
- *              count is at most 30 s old: it walks every page)
+ *              count is at most 30 s old: it walks every page; once
+ *              shm_resident_step() runs, about a minute old, walked a
+ *              slice at a time in the background)
  *   max_used   high-water mark of used (the table's, or the most seen)
  *   free       total - used: room left for entries
  * The master calls shm_table_begin() before a table's carves; every
@@ -114,5 +116,12 @@ int	shm_table_begin(const char *name, shm_fill_fn fill);
 size_t	shm_tables(struct shm_table_usage *ret, size_t cap);
 /* Resident bytes of the whole mapping (mincore); 0 without one. */
 size_t	shm_resident(void);
+/*
+ * The resident walk, one slice (16 MB on 4 KB pages) per call: the
+ * master's 1 s timer calls it so that readers (a /metrics scrape, MI)
+ * never walk the mapping themselves. The first call counts everything
+ * at once. Master only, one thread.
+ */
+void	shm_resident_step(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shm_lock.h"
@@ -163,4 +164,17 @@ shm_lock_held(const struct shm_lock *l)
 {
 	return atomic_load_explicit(&l->sl_owner, memory_order_relaxed) ==
 	    shm_lock_self();
+}
+
+int
+shm_lock_robust(void)
+{
+	void	*head;
+	size_t	 len;
+
+	/*
+	 * Asks rather than infers: glibc initialises a robust mutex even
+	 * when its own set_robust_list() call failed at start.
+	 */
+	return syscall(SYS_get_robust_list, 0, &head, &len) == 0;
 }

@@ -80,6 +80,16 @@ unsigned shm_lock_recoveries(const struct shm_lock *l);
 /* 1 when the calling process holds the lock, else 0. */
 int	shm_lock_held(const struct shm_lock *l);
 
+/*
+ * 1 when the kernel keeps this process's robust-futex list, so that a
+ * holder's death reaches the next locker as EOWNERDEAD; 0 where
+ * get_robust_list(2) fails. Every Linux kernel with futexes has it;
+ * qemu-user does not (it cannot walk a guest's list when a guest
+ * thread dies) and answers ENOSYS. There the locks still work, but a
+ * process that dies holding one leaves it held for good.
+ */
+int	shm_lock_robust(void);
+
 /* For _locked functions; compiled out with NDEBUG as assert() is. */
 #define shm_lock_assert_held(l)	assert(shm_lock_held(l))
 

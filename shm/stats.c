@@ -18,6 +18,11 @@
  * below its base. Only the master resets; the base is atomic anyway so
  * that any process may read.
  *
+ * The labeled families of /metrics follow the named counters in the
+ * same row, counted and reset the same way. Their label sets are fixed
+ * here: a reply code outside the list below counts as "other" of its
+ * class, so a sender making up codes cannot grow a scrape.
+ *
  * Before stats_set_row(), or without stats_create() at all (unit tests
  * of other modules), counting goes to a private dummy row: stats_inc()
  * needs no branch and never writes shm it does not own. Nothing here
@@ -33,14 +38,85 @@
 #include "stats.h"
 
 #define STATS_MAGIC	0x73697073U	/* "sips" */
-#define STATS_VERSION	1U
+#define STATS_VERSION	2U
 /* More rows than sipd can have processes (children <= 256). */
 #define STATS_ROWS_MAX	65536U
+
+/*
+ * The reply codes counted on their own (RFC 3261 §21 and those an
+ * operator watches: 423, 487, 491, ...); the rest count per class.
+ */
+#define STATS_CODES(X)							\
+	X(100) X(180) X(181) X(182) X(183)				\
+	X(200) X(202)							\
+	X(301) X(302)							\
+	X(400) X(401) X(403) X(404) X(405) X(407) X(408) X(415) X(420)	\
+	X(423) X(480) X(481) X(482) X(483) X(484) X(486) X(487) X(488)	\
+	X(491)								\
+	X(500) X(501) X(502) X(503) X(504) X(505)			\
+	X(600) X(603) X(604) X(606)
+
+enum {
+#define STATS_X_ENUM(c)	STATS_C_##c,
+	STATS_CODES(STATS_X_ENUM)
+#undef STATS_X_ENUM
+	STATS_C_LISTED
+};
+/* Then one "other" slot per class: 1xx .. 6xx. */
+#define STATS_NCODES	(STATS_C_LISTED + 6)
+
+/* Slot + 1 of a listed code, by code - 100; 0: not listed. */
+static const uint8_t stats_code_slot[600] = {
+#define STATS_X_SLOT(c)	[c - 100] = STATS_C_##c + 1,
+	STATS_CODES(STATS_X_SLOT)
+#undef STATS_X_SLOT
+};
+
+static const short stats_codes[STATS_C_LISTED] = {
+#define STATS_X_CODE(c)	c,
+	STATS_CODES(STATS_X_CODE)
+#undef STATS_X_CODE
+};
+
+/* The final replies to REGISTER counted on their own; then "other". */
+static const short stats_reg_codes[] = {
+	200, 400, 401, 403, 404, 420, 423, 500, 503
+};
+#define STATS_NREG	(sizeof(stats_reg_codes) / sizeof(stats_reg_codes[0]) \
+			    + 1)
+
+/* Where each family starts in a row, after the named counters. */
+#define STATS_OFF_REQ	STATS__MAX
+#define STATS_OFF_SENT	(STATS_OFF_REQ + STATS_M__MAX)
+#define STATS_OFF_FWD	(STATS_OFF_SENT + STATS_NCODES)
+#define STATS_OFF_REG	(STATS_OFF_FWD + STATS_NCODES)
+#define STATS_OFF_AF	(STATS_OFF_REG + STATS_NREG)
+#define STATS_OFF_CALLS	(STATS_OFF_AF + STATS_AF__MAX)
+#define STATS_NCALLS	((STATS_PATH__MAX - 1) * STATS_O__MAX)
+#define STATS_SLOTS	(STATS_OFF_CALLS + STATS_NCALLS)
+
+static const unsigned stats_fam_off[STATS_F__MAX] = {
+	[STATS_F_REQUESTS] = STATS_OFF_REQ,
+	[STATS_F_SENT] = STATS_OFF_SENT,
+	[STATS_F_FORWARDED] = STATS_OFF_FWD,
+	[STATS_F_REGISTER] = STATS_OFF_REG,
+	[STATS_F_AUTH_FAIL] = STATS_OFF_AF,
+	[STATS_F_CALLS] = STATS_OFF_CALLS,
+};
+
+static const unsigned stats_fam_size[STATS_F__MAX] = {
+	[STATS_F_REQUESTS] = STATS_M__MAX,
+	[STATS_F_SENT] = STATS_NCODES,
+	[STATS_F_FORWARDED] = STATS_NCODES,
+	[STATS_F_REGISTER] = STATS_NREG,
+	[STATS_F_AUTH_FAIL] = STATS_AF__MAX,
+	[STATS_F_CALLS] = STATS_NCALLS,
+};
 
 /* One process's counters; written by that process only. */
 struct stats_row {
 	alignas(STATS_SHM_ALIGN)
-	_Atomic uint64_t	sr_v[STATS__MAX];
+	_Atomic uint64_t	sr_v[STATS_SLOTS];
 };
 
 /*
@@ -52,7 +128,7 @@ struct stats_hdr {
 	uint32_t		sh_magic;
 	uint32_t		sh_version;
 	uint32_t		sh_nrows;
-	_Atomic uint64_t	sh_base[STATS__MAX];
+	_Atomic uint64_t	sh_base[STATS_SLOTS];
 };
 
 #define STATS_ROWS_OFF	sizeof(struct stats_hdr)
@@ -114,10 +190,10 @@ stats_create(unsigned nrows)
 		return -errno;
 	stats_hdr = (struct stats_hdr *)(void *)base;
 	stats_rows = (struct stats_row *)(void *)(base + STATS_ROWS_OFF);
-	for (i = 0; i < STATS__MAX; i++)
+	for (i = 0; i < STATS_SLOTS; i++)
 		atomic_init(&stats_hdr->sh_base[i], 0);
 	for (j = 0; j < nrows; j++)
-		for (i = 0; i < STATS__MAX; i++)
+		for (i = 0; i < STATS_SLOTS; i++)
 			atomic_init(&stats_rows[j].sr_v[i], 0);
 	stats_hdr->sh_magic = STATS_MAGIC;
 	stats_hdr->sh_version = STATS_VERSION;
@@ -135,17 +211,23 @@ stats_set_row(unsigned row)
 		stats_me = &stats_rows[row];
 }
 
-void
-stats_add(enum stats_id id, uint64_t n)
+/* Slot i of this process's row, i < STATS_SLOTS. */
+static void
+stats_slot_add(unsigned i, uint64_t n)
 {
-	_Atomic uint64_t	*v;
+	_Atomic uint64_t	*v = &stats_me->sr_v[i];
 
-	if ((unsigned)id >= STATS__MAX)
-		return;
-	v = &stats_me->sr_v[id];
 	/* Single writer: load and store, no read-modify-write needed. */
 	atomic_store_explicit(v, atomic_load_explicit(v,
 	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+void
+stats_add(enum stats_id id, uint64_t n)
+{
+	if ((unsigned)id >= STATS__MAX)
+		return;
+	stats_slot_add((unsigned)id, n);
 }
 
 void
@@ -154,38 +236,143 @@ stats_inc(enum stats_id id)
 	stats_add(id, 1);
 }
 
+/* The slot of code in a by-code family; the caller checks the range. */
+static unsigned
+stats_code_index(int code)
+{
+	unsigned	 s = stats_code_slot[code - 100];
+
+	return s != 0 ? s - 1 : STATS_C_LISTED + (unsigned)code / 100 - 1;
+}
+
 void
 stats_sent_reply(int code)
 {
 	if (code < 100 || code > 699)
 		return;
 	stats_inc((enum stats_id)(STATS_SENT_1XX + code / 100 - 1));
+	stats_slot_add(STATS_OFF_SENT + stats_code_index(code), 1);
 }
 
-/* The sum over all rows since stats_create(), resets ignored. */
+void
+stats_request(enum stats_method m)
+{
+	if ((unsigned)m >= STATS_M__MAX)
+		m = STATS_M_OTHER;
+	stats_slot_add(STATS_OFF_REQ + (unsigned)m, 1);
+}
+
+void
+stats_forwarded_reply(int code)
+{
+	if (code < 100 || code > 699)
+		return;
+	stats_slot_add(STATS_OFF_FWD + stats_code_index(code), 1);
+}
+
+void
+stats_register_reply(int code)
+{
+	unsigned	 i;
+
+	if (code < 200 || code > 699)
+		return;
+	for (i = 0; i < STATS_NREG - 1; i++)
+		if (stats_reg_codes[i] == code)
+			break;
+	stats_slot_add(STATS_OFF_REG + i, 1);
+}
+
+void
+stats_auth_failure(enum stats_auth_fail why)
+{
+	if ((unsigned)why < STATS_AF__MAX)
+		stats_slot_add(STATS_OFF_AF + (unsigned)why, 1);
+}
+
+void
+stats_call_end(enum stats_path path, int code, bool cancelled)
+{
+	enum stats_outcome	 o;
+
+	if (path == STATS_PATH_NONE || (unsigned)path >= STATS_PATH__MAX ||
+	    code < 200 || code > 699)
+		return;
+	if (code < 300)
+		o = STATS_O_ANSWERED;
+	else if (cancelled)
+		o = STATS_O_CANCELLED;
+	else if (code < 400)
+		o = STATS_O_REDIRECTED;
+	else if (code == 401 || code == 407)
+		o = STATS_O_CHALLENGED;
+	else if (code < 500)
+		o = STATS_O_FAILED_4XX;
+	else if (code < 600)
+		o = STATS_O_FAILED_5XX;
+	else
+		o = STATS_O_FAILED_6XX;
+	stats_slot_add(STATS_OFF_CALLS + ((unsigned)path - 1) * STATS_O__MAX +
+	    (unsigned)o, 1);
+}
+
+/* The sum of slot i over all rows since stats_create(), resets ignored. */
 static uint64_t
-stats_sum(enum stats_id id)
+stats_sum(unsigned i)
 {
 	uint64_t	 sum = 0;
 	unsigned	 j;
 
 	for (j = 0; j < stats_hdr->sh_nrows; j++)
-		sum += atomic_load_explicit(&stats_rows[j].sr_v[id],
+		sum += atomic_load_explicit(&stats_rows[j].sr_v[i],
 		    memory_order_relaxed);
 	return sum;
+}
+
+static uint64_t
+stats_slot_get(unsigned i)
+{
+	uint64_t	 sum, base;
+
+	if (stats_hdr == NULL)
+		return 0;
+	sum = stats_sum(i);
+	base = atomic_load_explicit(&stats_hdr->sh_base[i],
+	    memory_order_relaxed);
+	return sum >= base ? sum - base : 0;
 }
 
 uint64_t
 stats_get(enum stats_id id)
 {
-	uint64_t	 sum, base;
-
-	if (stats_hdr == NULL || (unsigned)id >= STATS__MAX)
+	if ((unsigned)id >= STATS__MAX)
 		return 0;
-	sum = stats_sum(id);
-	base = atomic_load_explicit(&stats_hdr->sh_base[id],
-	    memory_order_relaxed);
-	return sum >= base ? sum - base : 0;
+	return stats_slot_get((unsigned)id);
+}
+
+unsigned
+stats_family_size(enum stats_family f)
+{
+	return (unsigned)f < STATS_F__MAX ? stats_fam_size[f] : 0;
+}
+
+uint64_t
+stats_family_get(enum stats_family f, unsigned i)
+{
+	if ((unsigned)f >= STATS_F__MAX || i >= stats_fam_size[f])
+		return 0;
+	return stats_slot_get(stats_fam_off[f] + i);
+}
+
+int
+stats_code_at(enum stats_family f, unsigned i)
+{
+	if (f == STATS_F_REGISTER)
+		return i < STATS_NREG - 1 ? stats_reg_codes[i] : 0;
+	if ((f != STATS_F_SENT && f != STATS_F_FORWARDED) || i >= STATS_NCODES)
+		return -1;
+	return i < STATS_C_LISTED ? stats_codes[i] :
+	    (int)(i - STATS_C_LISTED) + 1;
 }
 
 const char *
@@ -203,7 +390,7 @@ stats_reset(void)
 
 	if (stats_hdr == NULL)
 		return;
-	for (i = 0; i < STATS__MAX; i++)
-		atomic_store_explicit(&stats_hdr->sh_base[i],
-		    stats_sum((enum stats_id)i), memory_order_relaxed);
+	for (i = 0; i < STATS_SLOTS; i++)
+		atomic_store_explicit(&stats_hdr->sh_base[i], stats_sum(i),
+		    memory_order_relaxed);
 }

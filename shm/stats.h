@@ -3,12 +3,18 @@
  *
  * Every process owns one row of counters and is its only writer, so
  * counting needs no lock and no atomic read-modify-write (relaxed atomic
- * stores of a private value); readers (the master, for MI) sum the rows.
- * Names follow Kamailio's group:name style.
+ * stores of a private value); readers (the master, for MI and /metrics)
+ * sum the rows. Names follow Kamailio's group:name style.
+ *
+ * Beside the named counters a row holds the labeled families of
+ * /metrics (requests by method, replies by code, ...): runs of slots,
+ * one per label value, each set bounded so that a scrape has a fixed
+ * size whatever the traffic. MI does not list them.
  */
 #ifndef SIPD_STATS_H
 #define SIPD_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +64,85 @@ void	stats_inc(enum stats_id id);
 void	stats_add(enum stats_id id, uint64_t n);
 /* A reply sipd sent with this status code (sl:Nxx_replies). */
 void	stats_sent_reply(int code);
+
+/*
+ * Labeled families. Methods in the order of sip_msg.h's SIP_METHOD_*
+ * bits (dispatch.c checks it), so a method's slot is its bit's index.
+ */
+enum stats_method {
+	STATS_M_INVITE, STATS_M_CANCEL, STATS_M_ACK, STATS_M_BYE,
+	STATS_M_INFO, STATS_M_REGISTER, STATS_M_SUBSCRIBE, STATS_M_NOTIFY,
+	STATS_M_MESSAGE, STATS_M_OPTIONS, STATS_M_PRACK, STATS_M_UPDATE,
+	STATS_M_REFER, STATS_M_PUBLISH, STATS_M_OTHER,
+	STATS_M__MAX
+};
+
+/* Which way a call (an INVITE outside a dialog) went; 0: not a call. */
+enum stats_path {
+	STATS_PATH_NONE = 0,
+	STATS_PATH_UA_GW,	/* from a UA to the PSTN gateway */
+	STATS_PATH_GW_UA,	/* from the gateway to registered users */
+	STATS_PATH_OTHER,	/* UA to UA (no gateway configured) */
+	STATS_PATH__MAX
+};
+
+/* How a call ended (its final reply upstream). */
+enum stats_outcome {
+	STATS_O_ANSWERED,	/* 2xx */
+	STATS_O_REDIRECTED,	/* 3xx */
+	STATS_O_CHALLENGED,	/* 401/407: asked for credentials */
+	STATS_O_CANCELLED,	/* a non-2xx after the caller's CANCEL */
+	STATS_O_FAILED_4XX,	/* other 4xx (408: nobody answered) */
+	STATS_O_FAILED_5XX,
+	STATS_O_FAILED_6XX,
+	STATS_O__MAX
+};
+
+/* Why a digest check failed. */
+enum stats_auth_fail {
+	STATS_AF_STALE,		/* expired nonce: challenged, stale=true */
+	STATS_AF_INVALID,	/* wrong response, unknown user, foreign
+				   nonce or algorithm not offered */
+	STATS_AF_REPLAY,	/* a nonce count used before */
+	STATS_AF_MALFORMED,	/* credentials that cannot be read: 400 */
+	STATS_AF_IDENTITY,	/* right digest, other user's identity: 403 */
+	STATS_AF_ERROR,		/* sipd could not check: 500 */
+	STATS_AF__MAX
+};
+
+enum stats_family {
+	STATS_F_REQUESTS,	/* received, by enum stats_method */
+	STATS_F_SENT,		/* replies sipd made, by code (see below) */
+	STATS_F_FORWARDED,	/* replies passed upstream, by code */
+	STATS_F_REGISTER,	/* final replies to REGISTER, by code */
+	STATS_F_AUTH_FAIL,	/* by enum stats_auth_fail */
+	STATS_F_CALLS,		/* (path - 1) * STATS_O__MAX + outcome */
+	STATS_F__MAX
+};
+
+/* A request received (parsed), by method. */
+void	stats_request(enum stats_method m);
+/* A reply passed upstream with this status code. */
+void	stats_forwarded_reply(int code);
+/* A final reply sipd sent to a REGISTER (200 = registered). */
+void	stats_register_reply(int code);
+void	stats_auth_failure(enum stats_auth_fail why);
+/*
+ * A call ended with its final reply code upstream (cancelled: the caller
+ * had sent CANCEL). Counted once per INVITE transaction, by whoever
+ * sends that final (tmtab when it has a cell, else the stateless path).
+ */
+void	stats_call_end(enum stats_path path, int code, bool cancelled);
+
+/* Slots of a family; the sum of slot i over all rows. */
+unsigned stats_family_size(enum stats_family f);
+uint64_t stats_family_get(enum stats_family f, unsigned i);
+/*
+ * The code of slot i of STATS_F_SENT/STATS_F_FORWARDED (or of
+ * STATS_F_REGISTER): a status code, or 1..6 for "any other code of
+ * that class" (for STATS_F_REGISTER: 0, any other code).
+ */
+int	stats_code_at(enum stats_family f, unsigned i);
 
 /* Readers: the sum over all rows (minus what a reset subtracted). */
 uint64_t stats_get(enum stats_id id);

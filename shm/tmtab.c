@@ -25,129 +25,17 @@
 #include "shm_lock.h"
 #include "stats.h"
 #include "tmtab.h"
+#include "tmtab_int.h"
 
-#define TM_MAGIC	0x746d7462U	/* "tmtb" */
-#define TM_NONE		0U		/* end of a chain (indexes are +1) */
-#define TM_DATA		(TMTAB_CHUNK - sizeof(uint32_t))
+struct tm_head		*tm_hdr;
+_Atomic uint32_t	*tm_buckets;
+_Atomic uint64_t	*tm_bdue;
+struct tm_cell		*tm_cells;
+_Atomic uint32_t	*tm_src;
+struct tm_link		*tm_links;
+struct tm_chunk		*tm_chunks;
 
-enum tm_cstate {
-	TC_FREE = 0,
-	TC_PROCEEDING,		/* no final reply sent upstream yet */
-	TC_COMPLETED		/* final sent; waiting for ACK or free_at */
-};
-
-enum tm_bstate {
-	TB_EMPTY = 0,
-	TB_SENT,		/* copy sent, nothing heard */
-	TB_PROV,		/* a provisional arrived */
-	TB_FINAL		/* a final arrived, or it timed out */
-};
-
-enum tm_cancel {
-	TX_NONE = 0,
-	TX_PENDING,		/* to send when a provisional arrives */
-	TX_SENT,		/* sent, retransmitted until answered */
-	TX_DONE
-};
-
-/* A stored message: a chain of chunks. */
-struct tm_blob {
-	uint32_t	 tb_head;	/* chunk index + 1; TM_NONE = empty */
-	uint32_t	 tb_len;
-};
-
-struct tm_br {
-	uint8_t		 br_state;	/* enum tm_bstate */
-	uint8_t		 br_cancel;	/* enum tm_cancel */
-	uint16_t	 br_code;	/* final code heard (408: timed out) */
-	uint8_t		 br_heard;	/* a real final arrived (not a timeout) */
-	uint16_t	 br_sock;
-	uint16_t	 br_retr_ivl;	/* ms */
-	uint16_t	 br_cancel_ivl;	/* ms */
-	uint64_t	 br_retr_at;	/* 0: no retransmission */
-	uint64_t	 br_cancel_at;	/* 0: none */
-	uint64_t	 br_cancel_end;	/* give up retransmitting CANCEL */
-	union tmtab_addr br_dst;
-	struct tm_blob	 br_msg;	/* the copy as sent */
-};
-
-struct tm_cell {
-	uint32_t	 tc_gen;
-	uint32_t	 tc_bucket;
-	uint8_t		 tc_state;	/* enum tm_cstate */
-	uint8_t		 tc_invite;
-	uint8_t		 tc_nbr;
-	uint8_t		 tc_canceled;
-	uint16_t	 tc_final;	/* code sent upstream, once final */
-	uint16_t	 tc_best_code;	/* of tc_best */
-	uint16_t	 tc_sock;
-	uint16_t	 tc_src_slot;	/* tm_src counter + 1; 0: none */
-	uint16_t	 tc_g_ivl;	/* Timer G interval, ms */
-	uint64_t	 tc_fr_final;	/* the final-reply deadline, once a
-					   provisional came; 0: applied */
-	uint64_t	 tc_fr_at;	/* 0: none */
-	uint64_t	 tc_g_at;	/* 0: none */
-	uint64_t	 tc_free_at;	/* 0: none */
-	union tmtab_addr tc_up;
-	union tmtab_addr tc_src;	/* where the request came from */
-	struct tm_blob	 tc_req;	/* request as received */
-	struct tm_blob	 tc_resp;	/* last reply sent upstream */
-	struct tm_blob	 tc_best;	/* best final held back */
-	struct tm_br	 tc_br[TMTAB_BRANCHES];
-};
-
-/*
- * What lookups and the timer walk read, apart from the cells (which
- * are large): one line-sized entry per cell. tl_next chains a bucket
- * (stripe lock) or the free list (pool lock); tl_due is the cell's
- * earliest timer (0: none) as of its last change.
- */
-struct tm_link {
-	uint64_t	 tl_key;
-	uint64_t	 tl_due;
-	uint32_t	 tl_next;	/* index + 1 */
-	uint32_t	 tl_live;
-};
-
-struct tm_stripe {
-	struct shm_lock		 tx_lock;
-	_Atomic uint64_t	 tx_due;	/* earliest timer; 0 = none */
-} __attribute__((aligned(TMTAB_SHM_ALIGN)));
-
-struct tm_chunk {
-	uint32_t	 ck_next;
-	char		 ck_data[TM_DATA];
-};
-
-struct tm_head {
-	uint32_t		 th_magic;
-	uint32_t		 th_cap;
-	uint32_t		 th_nbuckets;	/* power of two */
-	uint32_t		 th_nchunks;
-	struct tm_stripe	 th_stripes[TMTAB_STRIPES];
-	struct shm_lock		 th_pool_lock;
-	/* pool lock: */
-	uint32_t		 th_cell_free;	/* index + 1 */
-	uint32_t		 th_cell_bump;
-	uint32_t		 th_cells_used;
-	uint32_t		 th_chunk_free;	/* index + 1 */
-	uint32_t		 th_chunk_bump;
-	uint32_t		 th_chunks_used;
-	uint32_t		 th_src_budget;	/* constant: cells per source */
-};
-
-static struct tm_head	*tm;
-static _Atomic uint32_t	*tm_buckets;	/* stripe lock; index + 1 */
-static _Atomic uint64_t	*tm_bdue;	/* stripe lock; 0 = no timer */
-static struct tm_cell	*tm_cells;
-/*
- * Cells held per hashed source (atomics, no lock): raised before a cell
- * is linked, lowered when it is freed. A process killed between the
- * two costs its source one cell of budget until restart, never more.
- */
-static _Atomic uint32_t	*tm_src;
-static struct tm_link	*tm_links;
-static struct tm_chunk	*tm_chunks;
+void	(*tmtab_step_hook)(const char *step);
 
 static uint32_t
 tm_nbuckets(unsigned cap)
@@ -191,7 +79,7 @@ tmtab_create(unsigned cap)
 	if (cap == 0 || cap > TMTAB_CAP_MAX)
 		return -EINVAL;
 	nb = tm_nbuckets(cap);
-	if ((tm = shm_carve(sizeof(*tm), TMTAB_SHM_ALIGN)) == NULL ||
+	if ((tm_hdr = shm_carve(sizeof(*tm_hdr), TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_buckets = shm_carve(nb * sizeof(uint32_t),
 	    TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_bdue = shm_carve(nb * sizeof(uint64_t),
@@ -204,21 +92,21 @@ tmtab_create(unsigned cap)
 	    sizeof(struct tm_chunk), TMTAB_SHM_ALIGN)) == NULL ||
 	    (tm_src = shm_carve(TMTAB_SRC_SLOTS * sizeof(uint32_t),
 	    TMTAB_SHM_ALIGN)) == NULL) {
-		tm = NULL;
+		tm_hdr = NULL;
 		return -errno;
 	}
 	/* shm_carve() zeroes: buckets empty, cells TC_FREE. */
-	tm->th_cap = cap;
-	tm->th_nbuckets = (uint32_t)nb;
-	tm->th_nchunks = cap * TMTAB_CHUNKS_PER_CELL;
-	tm->th_src_budget = cap / TMTAB_SRC_SHARE > 0 ?
+	tm_hdr->th_cap = cap;
+	tm_hdr->th_nbuckets = (uint32_t)nb;
+	tm_hdr->th_nchunks = cap * TMTAB_CHUNKS_PER_CELL;
+	tm_hdr->th_src_budget = cap / TMTAB_SRC_SHARE > 0 ?
 	    cap / TMTAB_SRC_SHARE : 1;
 	for (i = 0; i < TMTAB_STRIPES; i++)
-		if ((r = shm_lock_init(&tm->th_stripes[i].tx_lock)) != 0)
+		if ((r = shm_lock_init(&tm_hdr->th_stripes[i].tx_lock)) != 0)
 			return r;
-	if ((r = shm_lock_init(&tm->th_pool_lock)) != 0)
+	if ((r = shm_lock_init(&tm_hdr->th_pool_lock)) != 0)
 		return r;
-	tm->th_magic = TM_MAGIC;
+	tm_hdr->th_magic = TM_MAGIC;
 	return 0;
 }
 
@@ -239,13 +127,14 @@ tm_bucket_of(uint64_t key)
 	key ^= key >> 33;
 	key *= 0xff51afd7ed558ccdULL;
 	key ^= key >> 33;
-	return (uint32_t)key & (tm->th_nbuckets - 1);
+	return (uint32_t)key & (tm_hdr->th_nbuckets - 1);
 }
 
 static struct tm_stripe *
 tm_stripe_of(uint32_t bucket)
 {
-	return &tm->th_stripes[bucket / (tm->th_nbuckets / TMTAB_STRIPES)];
+	return &tm_hdr->th_stripes[bucket /
+	    (tm_hdr->th_nbuckets / TMTAB_STRIPES)];
 }
 
 static int
@@ -265,7 +154,7 @@ tm_unlock(struct tm_stripe *s)
 static int
 tm_pool_lock(void)
 {
-	int	 r = shm_lock_acquire(&tm->th_pool_lock, NULL, NULL);
+	int	 r = shm_lock_acquire(&tm_hdr->th_pool_lock, NULL, NULL);
 
 	return r < 0 ? r : 0;
 }
@@ -273,7 +162,7 @@ tm_pool_lock(void)
 static void
 tm_pool_unlock(void)
 {
-	shm_lock_release(&tm->th_pool_lock);
+	shm_lock_release(&tm_hdr->th_pool_lock);
 }
 
 /* --- pool (pool lock) ---------------------------------------------- */
@@ -290,8 +179,8 @@ tm_chunk_take_locked(uint32_t n)
 {
 	uint32_t	 head = TM_NONE, tail = TM_NONE, c, i;
 
-	shm_lock_assert_held(&tm->th_pool_lock);
-	if (n > tm->th_nchunks - tm->th_chunks_used)
+	shm_lock_assert_held(&tm_hdr->th_pool_lock);
+	if (n > tm_hdr->th_nchunks - tm_hdr->th_chunks_used)
 		return TM_NONE;
 	for (i = 0; i < n; i++) {
 		/*
@@ -299,18 +188,21 @@ tm_chunk_take_locked(uint32_t n)
 		 * leaks what it took, and the bump index stays within the
 		 * pool because it never passes the count.
 		 */
-		tm->th_chunks_used++;
-		if (tm->th_chunk_free != TM_NONE) {
-			c = tm->th_chunk_free;
-			tm->th_chunk_free = tm_chunks[c - 1].ck_next;
+		tm_hdr->th_chunks_used++;
+		TM_STEP("take-count");
+		if (tm_hdr->th_chunk_free != TM_NONE) {
+			c = tm_hdr->th_chunk_free;
+			tm_hdr->th_chunk_free = tm_chunks[c - 1].ck_next;
 		} else
-			c = ++tm->th_chunk_bump;
+			c = ++tm_hdr->th_chunk_bump;
+		TM_STEP("take-pop");
 		tm_chunks[c - 1].ck_next = TM_NONE;
 		if (tail == TM_NONE)
 			head = c;
 		else
 			tm_chunks[tail - 1].ck_next = c;
 		tail = c;
+		TM_STEP("take-link");
 	}
 	return head;
 }
@@ -320,12 +212,15 @@ tm_chunk_give_locked(uint32_t head)
 {
 	uint32_t	 c = head, next;
 
-	shm_lock_assert_held(&tm->th_pool_lock);
+	shm_lock_assert_held(&tm_hdr->th_pool_lock);
 	while (c != TM_NONE) {
 		next = tm_chunks[c - 1].ck_next;
-		tm_chunks[c - 1].ck_next = tm->th_chunk_free;
-		tm->th_chunk_free = c;
-		tm->th_chunks_used--;
+		tm_chunks[c - 1].ck_next = tm_hdr->th_chunk_free;
+		TM_STEP("give-next");
+		tm_hdr->th_chunk_free = c;
+		TM_STEP("give-push");
+		tm_hdr->th_chunks_used--;
+		TM_STEP("give-count");
 		c = next;
 	}
 }
@@ -345,6 +240,7 @@ tm_blob_put(struct tm_blob *b, const char *p, size_t len)
 	tm_pool_unlock();
 	if (head == TM_NONE)
 		return false;
+	TM_STEP("put-taken");
 	for (c = head, off = 0; off < len; c = tm_chunks[c - 1].ck_next) {
 		n = len - off < TM_DATA ? len - off : TM_DATA;
 		memcpy(tm_chunks[c - 1].ck_data, p + off, n);
@@ -352,6 +248,7 @@ tm_blob_put(struct tm_blob *b, const char *p, size_t len)
 	}
 	b->tb_head = head;
 	b->tb_len = (uint32_t)len;
+	TM_STEP("put-stored");
 	return true;
 }
 
@@ -365,10 +262,26 @@ tm_blob_free(struct tm_blob *b)
 	/* detached first: a freer killed half way leaks, never frees twice */
 	b->tb_head = TM_NONE;
 	b->tb_len = 0;
+	TM_STEP("blob-detach");
 	if (tm_pool_lock() == 0) {
 		tm_chunk_give_locked(head);
 		tm_pool_unlock();
 	}
+}
+
+/*
+ * *slot := b, then the message *slot held is freed: a process killed
+ * in between leaks the old chunks; the cell never holds no message
+ * where it had one, nor a chain that another blob holds too.
+ */
+static void
+tm_blob_replace(struct tm_blob *slot, struct tm_blob b)
+{
+	struct tm_blob	 old = *slot;
+
+	*slot = b;
+	TM_STEP("replace-publish");
+	tm_blob_free(&old);
 }
 
 /* --- actions --------------------------------------------------------- */
@@ -460,12 +373,15 @@ tm_due_locked(struct tm_cell *c)
 	uint64_t		 d = tm_cell_due(c), cur;
 
 	tm_links[c - tm_cells].tl_due = d;
+	TM_STEP("due-cell");
 	cur = atomic_load_explicit(bd, memory_order_relaxed);
 	if (d != 0 && (cur == 0 || d < cur))
 		atomic_store_explicit(bd, d, memory_order_relaxed);
+	TM_STEP("due-bucket");
 	cur = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
 	if (d != 0 && (cur == 0 || d < cur))
 		atomic_store_explicit(&s->tx_due, d, memory_order_relaxed);
+	TM_STEP("due-stripe");
 }
 
 static struct tm_cell *
@@ -488,11 +404,11 @@ tm_ref_lock(struct tmtab_ref ref, struct tm_stripe **ret_s)
 	struct tm_stripe	*s;
 	uint32_t		 bucket;
 
-	if (tm == NULL || ref.tr_idx >= tm->th_cap)
+	if (tm_hdr == NULL || ref.tr_idx >= tm_hdr->th_cap)
 		return NULL;
 	c = &tm_cells[ref.tr_idx];
 	bucket = __atomic_load_n(&c->tc_bucket, __ATOMIC_RELAXED);
-	if (bucket >= tm->th_nbuckets)
+	if (bucket >= tm_hdr->th_nbuckets)
 		return NULL;
 	s = tm_stripe_of(bucket);
 	if (tm_lock(s) != 0)
@@ -512,9 +428,12 @@ tm_cell_give(uint32_t idx)
 {
 	if (tm_pool_lock() != 0)
 		return;
-	tm_links[idx - 1].tl_next = tm->th_cell_free;
-	tm->th_cell_free = idx;
-	tm->th_cells_used--;
+	tm_links[idx - 1].tl_next = tm_hdr->th_cell_free;
+	TM_STEP("cell-give-next");
+	tm_hdr->th_cell_free = idx;
+	TM_STEP("cell-give-push");
+	tm_hdr->th_cells_used--;
+	TM_STEP("cell-give-count");
 	tm_pool_unlock();
 }
 
@@ -526,6 +445,7 @@ tm_free_locked(struct tm_cell *c)
 	uint32_t		 self = (uint32_t)(c - tm_cells) + 1, i;
 	struct tm_link		*l = &tm_links[self - 1];
 	unsigned		 b;
+	uint16_t		 slot;
 
 	if (atomic_load_explicit(p, memory_order_relaxed) == self)
 		atomic_store_explicit(p, l->tl_next, memory_order_relaxed);
@@ -536,12 +456,21 @@ tm_free_locked(struct tm_cell *c)
 				tm_links[i - 1].tl_next = l->tl_next;
 				break;
 			}
+	TM_STEP("free-unlink");
 	l->tl_live = 0;
 	l->tl_due = 0;
-	if (c->tc_src_slot != 0) {
-		atomic_fetch_sub_explicit(&tm_src[c->tc_src_slot - 1], 1,
-		    memory_order_relaxed);
+	TM_STEP("free-dead");
+	/*
+	 * The slot is forgotten before its counter is lowered: a process
+	 * killed in between leaves one unit counted (tm_src's comment),
+	 * where the other order let a later free of this unlinked cell by
+	 * its ref lower it twice and wrap it, refusing that source for good.
+	 */
+	if ((slot = c->tc_src_slot) != 0) {
 		c->tc_src_slot = 0;
+		TM_STEP("free-src");
+		atomic_fetch_sub_explicit(&tm_src[slot - 1], 1,
+		    memory_order_relaxed);
 	}
 	tm_blob_free(&c->tc_req);
 	tm_blob_free(&c->tc_resp);
@@ -549,7 +478,9 @@ tm_free_locked(struct tm_cell *c)
 	for (b = 0; b < c->tc_nbr; b++)
 		tm_blob_free(&c->tc_br[b].br_msg);
 	c->tc_gen = (c->tc_gen + 1) & TMTAB_GEN_MASK;
+	TM_STEP("free-gen");
 	c->tc_state = TC_FREE;
+	TM_STEP("free-state");
 	stats_inc(STATS_TM_FREED);
 	tm_cell_give(self);
 }
@@ -560,9 +491,14 @@ tm_complete_locked(struct tm_cell *c, int code, uint64_t now)
 {
 	unsigned	 i;
 
+	/* the first final only: a local 408 was counted when decided */
+	if (c->tc_state == TC_PROCEEDING)
+		stats_call_end((enum stats_path)c->tc_path, code,
+		    c->tc_canceled);
 	c->tc_state = TC_COMPLETED;
 	c->tc_final = (uint16_t)code;
 	c->tc_fr_at = 0;
+	TM_STEP("complete-state");
 	for (i = 0; i < c->tc_nbr; i++)
 		c->tc_br[i].br_retr_at = 0;
 	/* the request is only needed to answer it: it has its answer */
@@ -637,6 +573,8 @@ tm_finish_locked(struct tm_cell *c, uint64_t now, struct tmtab_out *out)
 		/* every branch timed out: a 408 of our own */
 		if (!tm_act(out, TMTAB_LOCAL_408, c, -1, &c->tc_req))
 			return false;
+		stats_call_end((enum stats_path)c->tc_path, 408,
+		    c->tc_canceled);
 		c->tc_state = TC_COMPLETED;
 		c->tc_final = 408;
 		c->tc_fr_at = 0;
@@ -646,10 +584,12 @@ tm_finish_locked(struct tm_cell *c, uint64_t now, struct tmtab_out *out)
 	}
 	if (!tm_room(out, &c->tc_best))
 		return false;
-	t = c->tc_resp;
-	c->tc_resp = c->tc_best;
-	c->tc_best = t;
-	tm_blob_free(&c->tc_best);
+	/* never one chain in two blobs: a kill would let both free it */
+	t = c->tc_best;
+	c->tc_best.tb_head = TM_NONE;
+	c->tc_best.tb_len = 0;
+	TM_STEP("finish-take");
+	tm_blob_replace(&c->tc_resp, t);
 	c->tc_best_code = 0;
 	(void)tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp);
 	tm_complete_locked(c, code, now);
@@ -718,13 +658,13 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	int			 r;
 
 	(void)now;
-	if (tm == NULL)
+	if (tm_hdr == NULL)
 		return -ENXIO;
 	if (n->tn_budget) {
 		slot = tm_src_slot_of(&n->tn_src);
 		held = atomic_fetch_add_explicit(&tm_src[slot], 1,
 		    memory_order_relaxed);
-		if (held >= tm->th_src_budget) {
+		if (held >= tm_hdr->th_src_budget) {
 			atomic_fetch_sub_explicit(&tm_src[slot], 1,
 			    memory_order_relaxed);
 			return TMTAB_E_BUDGET;
@@ -734,15 +674,17 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	/* cell and request first, outside the stripe lock */
 	if ((r = tm_pool_lock()) != 0)
 		return r;
-	if (tm->th_cell_free != TM_NONE) {
-		idx = tm->th_cell_free;
-		tm->th_cell_free = tm_links[idx - 1].tl_next;
-	} else if (tm->th_cell_bump < tm->th_cap)
-		idx = ++tm->th_cell_bump;
+	if (tm_hdr->th_cell_free != TM_NONE) {
+		idx = tm_hdr->th_cell_free;
+		tm_hdr->th_cell_free = tm_links[idx - 1].tl_next;
+	} else if (tm_hdr->th_cell_bump < tm_hdr->th_cap)
+		idx = ++tm_hdr->th_cell_bump;
 	else
 		idx = TM_NONE;
+	TM_STEP("cell-pop");
 	if (idx != TM_NONE)
-		tm->th_cells_used++;
+		tm_hdr->th_cells_used++;
+	TM_STEP("cell-count");
 	tm_pool_unlock();
 	if (idx == TM_NONE) {
 		r = TMTAB_E_FULL;
@@ -775,6 +717,7 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_invite = n->tn_invite;
 	c->tc_nbr = 0;
 	c->tc_canceled = 0;
+	c->tc_path = n->tn_path;
 	c->tc_final = 0;
 	c->tc_best_code = 0;
 	c->tc_sock = (uint16_t)n->tn_sock;
@@ -787,12 +730,16 @@ tmtab_begin(const struct tmtab_new *n, uint64_t now,
 	c->tc_req = req;
 	c->tc_resp.tb_head = c->tc_best.tb_head = TM_NONE;
 	c->tc_resp.tb_len = c->tc_best.tb_len = 0;
+	TM_STEP("begin-cell");
 	tm_links[idx - 1].tl_key = n->tn_key;
 	tm_links[idx - 1].tl_due = 0;
 	tm_links[idx - 1].tl_next = atomic_load_explicit(&tm_buckets[bucket],
 	    memory_order_relaxed);
+	TM_STEP("begin-next");
 	tm_links[idx - 1].tl_live = 1;	/* all set before it is linked */
+	TM_STEP("begin-live");
 	atomic_store_explicit(&tm_buckets[bucket], idx, memory_order_relaxed);
+	TM_STEP("begin-link");
 	ret_ref->tr_idx = idx - 1;
 	ret_ref->tr_gen = c->tc_gen;
 	tm_unlock(s);
@@ -815,7 +762,7 @@ tmtab_find(uint64_t key, struct tmtab_out *out)
 	uint32_t		 bucket;
 	int			 r;
 
-	if (tm == NULL)
+	if (tm_hdr == NULL)
 		return TMTAB_E_NOTFOUND;
 	bucket = tm_bucket_of(key);
 	/* an empty bucket needs no lock: most new requests stop here */
@@ -873,10 +820,8 @@ tmtab_reply(struct tmtab_ref ref, int code, const char *msg, size_t len,
 		return TMTAB_E_NOTFOUND;
 	/* a late provisional must not replace a final */
 	if (code >= 200 || c->tc_state == TC_PROCEEDING) {
-		if (tm_blob_put(&b, msg, len)) {
-			tm_blob_free(&c->tc_resp);
-			c->tc_resp = b;
-		}
+		if (tm_blob_put(&b, msg, len))
+			tm_blob_replace(&c->tc_resp, b);
 	}
 	if (code >= 200) {
 		tm_complete_locked(c, code, now);
@@ -911,7 +856,9 @@ tmtab_branches(struct tmtab_ref ref, const struct tmtab_branch *b,
 			br->br_retr_at = now + TMTAB_T1_MS;
 		}
 	}
+	TM_STEP("branches-copies");
 	c->tc_nbr = (uint8_t)n;
+	TM_STEP("branches-count");
 	/* a CANCEL came between the 100 and now: each rings, then stops */
 	if (c->tc_canceled)
 		for (i = 0; i < n; i++)
@@ -981,8 +928,7 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 			goto done;
 		/* the newest provisional answers retransmitted requests */
 		if (tm_blob_put(&b, stripped, len)) {
-			tm_blob_free(&c->tc_resp);
-			c->tc_resp = b;
+			tm_blob_replace(&c->tc_resp, b);
 			(void)tm_act(out, TMTAB_SEND, c, -1, &c->tc_resp);
 		}
 		goto done;
@@ -1005,10 +951,8 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 		br->br_cancel = TX_NONE;
 	if (code < 300) {
 		if (c->tc_state == TC_PROCEEDING) {
-			if (tm_blob_put(&b, stripped, len)) {
-				tm_blob_free(&c->tc_resp);
-				c->tc_resp = b;
-			}
+			if (tm_blob_put(&b, stripped, len))
+				tm_blob_replace(&c->tc_resp, b);
 			tm_complete_locked(c, code, now);
 			if (c->tc_invite)
 				tm_cancel_others_locked(c, branch, now, out);
@@ -1036,8 +980,7 @@ tmtab_response(struct tmtab_ref ref, int branch, int code, bool cancel,
 			}
 			goto done;
 		}
-		tm_blob_free(&c->tc_best);
-		c->tc_best = b;
+		tm_blob_replace(&c->tc_best, b);
 		c->tc_best_code = (uint16_t)code;
 	}
 	if (code >= 600 || tm_all_final(c))
@@ -1077,7 +1020,7 @@ tm_invite_lock(uint64_t key, struct tm_stripe **ret_s, struct tm_cell **ret_c)
 	uint32_t		 bucket;
 	int			 r;
 
-	if (tm == NULL)
+	if (tm_hdr == NULL)
 		return -ENXIO;
 	bucket = tm_bucket_of(key);
 	s = tm_stripe_of(bucket);
@@ -1224,6 +1167,7 @@ tm_bucket_timers_locked(uint32_t b, uint64_t now, struct tmtab_out *out,
 				*full = true;
 			if (l->tl_live)
 				l->tl_due = tm_cell_due(&tm_cells[i - 1]);
+			TM_STEP("timers-cell");
 		}
 		if (l->tl_live)
 			next = tm_min(next, l->tl_due);
@@ -1240,11 +1184,11 @@ tmtab_timers(uint64_t now, struct tmtab_out *out)
 	unsigned		 k;
 	bool			 full = false;
 
-	if (tm == NULL)
+	if (tm_hdr == NULL)
 		return;
-	per = tm->th_nbuckets / TMTAB_STRIPES;
+	per = tm_hdr->th_nbuckets / TMTAB_STRIPES;
 	for (k = 0; k < TMTAB_STRIPES && !full; k++) {
-		s = &tm->th_stripes[k];
+		s = &tm_hdr->th_stripes[k];
 		due = atomic_load_explicit(&s->tx_due, memory_order_relaxed);
 		if (due == 0 || due > now)
 			continue;
@@ -1259,10 +1203,12 @@ tmtab_timers(uint64_t now, struct tmtab_out *out)
 				    &full);
 				atomic_store_explicit(&tm_bdue[b], due,
 				    memory_order_relaxed);
+				TM_STEP("timers-bucket");
 			}
 			next = tm_min(next, due);
 		}
 		atomic_store_explicit(&s->tx_due, next, memory_order_relaxed);
+		TM_STEP("timers-stripe");
 		tm_unlock(s);
 	}
 }
@@ -1273,17 +1219,17 @@ tmtab_usage(struct tmtab_usage *ret)
 	uint32_t	 i, n;
 
 	memset(ret, 0, sizeof(*ret));
-	if (tm == NULL || tm_pool_lock() != 0)
+	if (tm_hdr == NULL || tm_pool_lock() != 0)
 		return;
-	ret->tu_cap = tm->th_cap;
-	ret->tu_cells = tm->th_cells_used;
-	ret->tu_chunks_total = tm->th_nchunks;
-	ret->tu_chunks = tm->th_chunks_used;
-	ret->tu_chunks_max = tm->th_chunk_bump;
+	ret->tu_cap = tm_hdr->th_cap;
+	ret->tu_cells = tm_hdr->th_cells_used;
+	ret->tu_chunks_total = tm_hdr->th_nchunks;
+	ret->tu_chunks = tm_hdr->th_chunks_used;
+	ret->tu_chunks_max = tm_hdr->th_chunk_bump;
 	tm_pool_unlock();
 	ret->tu_cell_bytes = sizeof(struct tm_cell) + sizeof(struct tm_link);
 	ret->tu_chunk_bytes = sizeof(struct tm_chunk);
-	ret->tu_src_budget = tm->th_src_budget;
+	ret->tu_src_budget = tm_hdr->th_src_budget;
 	for (i = 0; i < TMTAB_SRC_SLOTS; i++) {
 		n = atomic_load_explicit(&tm_src[i], memory_order_relaxed);
 		if (n > ret->tu_src_max)
@@ -1297,13 +1243,14 @@ tmtab_locks(pid_t pid, unsigned *ret_held, unsigned *ret_recovered)
 	unsigned	 i;
 
 	*ret_held = *ret_recovered = 0;
-	if (tm == NULL)
+	if (tm_hdr == NULL)
 		return;
 	for (i = 0; i < TMTAB_STRIPES; i++) {
-		*ret_held += shm_lock_owner(&tm->th_stripes[i].tx_lock) == pid;
+		*ret_held += shm_lock_owner(&tm_hdr->th_stripes[i].tx_lock) ==
+		    pid;
 		*ret_recovered += shm_lock_recoveries(
-		    &tm->th_stripes[i].tx_lock);
+		    &tm_hdr->th_stripes[i].tx_lock);
 	}
-	*ret_held += shm_lock_owner(&tm->th_pool_lock) == pid;
-	*ret_recovered += shm_lock_recoveries(&tm->th_pool_lock);
+	*ret_held += shm_lock_owner(&tm_hdr->th_pool_lock) == pid;
+	*ret_recovered += shm_lock_recoveries(&tm_hdr->th_pool_lock);
 }

@@ -30,8 +30,12 @@
  *
  * Times are CLOCK_MONOTONIC milliseconds (one clock for all processes).
  * A worker SIGKILLed inside a call leaves at most its own cell or
- * chunks unreachable (a leak, never a corrupt chain): the next locker
- * of a robust lock marks it consistent. Nothing here logs.
+ * chunks unreachable (a leak, never a corrupt chain), every other cell
+ * as it was, and a cell it was changing with the message it held or
+ * the new one: the next locker of a robust lock marks it consistent.
+ * test/unit/test_tmtab_crash.c kills a call at each of its steps
+ * (tmtab_step_hook) and checks this with tmtab_check(). Nothing here
+ * logs.
  */
 #ifndef SIPD_TMTAB_H
 #define SIPD_TMTAB_H
@@ -140,6 +144,8 @@ struct tmtab_new {
 	size_t			 tn_reqlen;
 	bool			 tn_budget;	/* counts against tn_src's
 						   budget */
+	uint8_t			 tn_path;	/* enum stats_path: a call,
+						   counted when it ends */
 };
 
 /* One forwarded copy. */
@@ -262,5 +268,33 @@ void	tmtab_usage(struct tmtab_usage *ret);
  * are taken over by their next user) and takeovers since start.
  */
 void	tmtab_locks(pid_t pid, unsigned *ret_held, unsigned *ret_recovered);
+
+/*
+ * Tests only: walks every chain with every lock held (stripes in order,
+ * then the pool; robust locks left by the dead are taken over here), so
+ * no one else may use the table meanwhile. 0 when the bucket chains,
+ * the free lists and the stored messages are well formed (every index
+ * in range, nothing reachable twice, linked cells live in their own
+ * bucket, free cells free), -EBADMSG when not, -ENOMEM, -ENXIO. What a
+ * crash left reachable nowhere is counted in *ret, not an error.
+ */
+struct tmtab_check {
+	unsigned	tk_linked;	/* cells in bucket chains */
+	unsigned	tk_free;	/* cells on the free list */
+	unsigned	tk_lost_cells;	/* handed out, reachable nowhere */
+	unsigned	tk_held;	/* chunks in linked cells' messages */
+	unsigned	tk_chunks_free;	/* chunks on the free list */
+	unsigned	tk_lost_chunks;	/* handed out, reachable nowhere */
+	int		tk_cells_drift;	/* th_cells_used - handed out */
+	int		tk_chunks_drift; /* th_chunks_used - handed out */
+};
+int	tmtab_check(struct tmtab_check *ret);
+
+/*
+ * Tests only: called with a step name between the stores of every
+ * change to the table, so that a test can SIGKILL itself at any step.
+ * NULL (and never set) in sipd.
+ */
+extern void	(*tmtab_step_hook)(const char *step);
 
 #endif

@@ -71,28 +71,33 @@ auth_authorize(const struct auth_request *req, char *chal, size_t cap,
 		return;
 	case AUTH_STALE:
 		stats_inc(STATS_AUTH_FAILURES);
+		stats_auth_failure(STATS_AF_STALE);
 		ret->ad_why = "stale nonce";
 		auth_challenge_reply(req, true, chal, cap, ret);
 		return;
 	case AUTH_INVALID:
 		/* Same words for an unknown user: no user enumeration. */
 		stats_inc(STATS_AUTH_FAILURES);
+		stats_auth_failure(STATS_AF_INVALID);
 		ret->ad_why = "wrong password or unknown user";
 		ret->ad_warn = true;
 		auth_challenge_reply(req, false, chal, cap, ret);
 		return;
 	case AUTH_REPLAY:
 		stats_inc(STATS_AUTH_FAILURES);
+		stats_auth_failure(STATS_AF_REPLAY);
 		ret->ad_why = "replayed nonce count";
 		ret->ad_warn = true;
 		auth_challenge_reply(req, false, chal, cap, ret);
 		return;
 	case AUTH_BAD:
 		stats_inc(STATS_AUTH_FAILURES);
+		stats_auth_failure(STATS_AF_MALFORMED);
 		auth_decide(ret, 400, "Bad Request - Malformed credentials",
 		    "malformed credentials", false);
 		return;
 	default:
+		stats_auth_failure(STATS_AF_ERROR);
 		auth_decide(ret, 500, "Server Internal Error",
 		    "digest check failed", true);
 		return;
@@ -101,6 +106,7 @@ auth_authorize(const struct auth_request *req, char *chal, size_t cap,
 	ret->ad_user = ar.ar_user;
 	if (ar.ar_user.len != req->ar_identity_len ||
 	    memcmp(ar.ar_user.s, req->ar_identity, ar.ar_user.len) != 0) {
+		stats_auth_failure(STATS_AF_IDENTITY);
 		auth_decide(ret, 403, "Forbidden auth ID",
 		    "may not use this identity", true);
 		return;

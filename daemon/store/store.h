@@ -13,6 +13,7 @@
 #ifndef SIPD_STORE_H
 #define SIPD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -225,6 +226,24 @@ int	store_check_start(const struct store_db *db, struct errbuf *errs,
 /* SQLite: one transaction replacing every row of `location`. */
 int	store_write_location(const struct store_db *db,
 	    store_location_next_fn *next, void *arg, struct errbuf *errs);
+/*
+ * Part of `location` replaced, in one transaction (SQLite only): next
+ * fills a group and returns 1 (0 at the end, or a negative errno to
+ * stop and roll back); the rows whose ruid begins with lg_prefix are
+ * replaced by the group's rows (none: deleted). The caller names every
+ * row it writes so that the prefixes find them again. DB_TEXT has no
+ * such write (store_can_update_location() false): it is rewritten whole.
+ */
+struct store_location_group {
+	struct store_str	 lg_prefix;
+	struct store_location	*lg_rows;
+	size_t			 lg_nrows;
+};
+typedef int	store_location_group_fn(void *arg,
+	    struct store_location_group *ret);
+bool	store_can_update_location(const struct store_db *db);
+int	store_update_location(const struct store_db *db,
+	    store_location_group_fn *next, void *arg, struct errbuf *errs);
 
 /*
  * Edits of one row, persisted before they return (DB_TEXT: a new row

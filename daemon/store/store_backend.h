@@ -47,6 +47,8 @@ int	store_sqlite_check_nolocation(const char *file, struct errbuf *errs,
 	    struct errbuf *warns);
 int	store_sqlite_write_location(const char *file,
 	    store_location_next_fn *next, void *arg, struct errbuf *errs);
+int	store_sqlite_update_location(const char *file,
+	    store_location_group_fn *next, void *arg, struct errbuf *errs);
 int	store_sqlite_subscriber_add(const char *file,
 	    const struct store_subscriber *row, struct errbuf *errs);
 int	store_sqlite_subscriber_passwd(const char *file,

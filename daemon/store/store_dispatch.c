@@ -3,6 +3,8 @@
  * Each call goes to the DB_TEXT or the SQLite implementation of the same
  * operation; nothing else happens here, so the two stay swappable.
  */
+#include <errno.h>
+
 #include "store.h"
 #include "store_backend.h"
 
@@ -65,6 +67,21 @@ store_write_location(const struct store_db *db, store_location_next_fn *next,
 	return STORE_PICK(db,
 	    store_text_write_location(db->sd_path, next, arg, errs),
 	    store_sqlite_write_location(db->sd_path, next, arg, errs));
+}
+
+bool
+store_can_update_location(const struct store_db *db)
+{
+	return db->sd_kind == STORE_KIND_SQLITE;
+}
+
+int
+store_update_location(const struct store_db *db,
+    store_location_group_fn *next, void *arg, struct errbuf *errs)
+{
+	if (db->sd_kind != STORE_KIND_SQLITE)
+		return -ENOTSUP;
+	return store_sqlite_update_location(db->sd_path, next, arg, errs);
 }
 
 int

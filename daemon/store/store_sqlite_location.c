@@ -5,7 +5,8 @@
  * Runs in `sipd -c` and in the master.  Never logs.
  *
  * A flush is one transaction: DELETE every row, then one prepared
- * INSERT per binding.  A reader (the operator's sqlite3 shell, under
+ * INSERT per binding; or, when few AoRs changed, DELETE and INSERT the
+ * rows of those AoRs only (their ids say which rows are theirs).  A reader (the operator's sqlite3 shell, under
  * WAL) sees the old rows or the new ones, never a mix; a failure rolls
  * back and leaves the old rows.
  */
@@ -162,15 +163,61 @@ static const char ssq_location_insert[] =
 	"user_agent, socket, methods, instance, reg_id) VALUES "
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* Binds row to the prepared INSERT and runs it; ruid given or made. */
+static int
+ssq_location_insert_row(struct ssq_db *d, sqlite3_stmt *st,
+    const struct store_location *row, uint64_t n)
+{
+	const struct store_location *sl = row;
+	struct store_str	 ruid;
+	char			 rbuf[32];
+
+	/*
+	 * ruid is NOT NULL UNIQUE: a row sipd did not name (from a
+	 * conversion) gets one, fixed-width so that they sort in insert
+	 * order and each lands at the end of the unique index.
+	 */
+	ruid = sl->sl_ruid;
+	if (ruid.ss_ptr == NULL || ruid.ss_len == 0) {
+		ruid.ss_len = (size_t)snprintf(rbuf, sizeof(rbuf),
+		    "sipd-%010llu", (unsigned long long)n);
+		ruid.ss_ptr = rbuf;
+	}
+	sqlite3_reset(st);
+	ssq_bind_str(st, 1, &ruid, 1);
+	ssq_bind_str(st, 2, &sl->sl_username, 1);
+	ssq_bind_str(st, 3, &sl->sl_domain, 0);
+	ssq_bind_str(st, 4, &sl->sl_contact, 1);
+	ssq_bind_str(st, 5, &sl->sl_received, 0);
+	ssq_bind_str(st, 6, &sl->sl_path, 0);
+	sqlite3_bind_double(st, 7, ssq_time_to_jd(sl->sl_expires));
+	sqlite3_bind_double(st, 8, sl->sl_q < 0 ? STORE_Q_UNSET : sl->sl_q);
+	ssq_bind_str(st, 9, &sl->sl_callid, 1);
+	sqlite3_bind_int64(st, 10, sl->sl_cseq);
+	sqlite3_bind_double(st, 11, ssq_time_to_jd(sl->sl_last_modified));
+	/* Signed, as Kamailio binds its int columns. */
+	sqlite3_bind_int(st, 12, (int32_t)sl->sl_flags);
+	sqlite3_bind_int(st, 13, (int32_t)sl->sl_cflags);
+	ssq_bind_str(st, 14, &sl->sl_user_agent, 1);
+	ssq_bind_str(st, 15, &sl->sl_socket, 0);
+	if (sl->sl_methods == STORE_METHODS_ALL)
+		sqlite3_bind_null(st, 16);
+	else
+		sqlite3_bind_int(st, 16, (int32_t)sl->sl_methods);
+	ssq_bind_str(st, 17, &sl->sl_instance, 0);
+	sqlite3_bind_int64(st, 18, sl->sl_reg_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return ssq_fail(d, "cannot insert into 'location'");
+	return 0;
+}
+
 int
 ssq_location_replace(struct ssq_db *d, store_location_next_fn *next,
     void *arg)
 {
 	struct store_location	 sl;
-	struct store_str	 ruid;
 	sqlite3_stmt		*st = NULL;
 	uint64_t		 n = 0;
-	char			 rbuf[32];
 	int			 r;
 
 	/*
@@ -188,48 +235,8 @@ ssq_location_replace(struct ssq_db *d, store_location_next_fn *next,
 		memset(&sl, 0, sizeof(sl));
 		if ((r = next(arg, &sl)) <= 0)
 			break;
-		n++;
-		/*
-		 * ruid is NOT NULL UNIQUE: sipd keeps none, so makes one,
-		 * fixed-width so that they sort in insert order and each
-		 * lands at the end of the unique index, not at a random
-		 * leaf of it.
-		 */
-		ruid = sl.sl_ruid;
-		if (ruid.ss_ptr == NULL || ruid.ss_len == 0) {
-			ruid.ss_len = (size_t)snprintf(rbuf, sizeof(rbuf),
-			    "sipd-%010llu", (unsigned long long)n);
-			ruid.ss_ptr = rbuf;
-		}
-		sqlite3_reset(st);
-		ssq_bind_str(st, 1, &ruid, 1);
-		ssq_bind_str(st, 2, &sl.sl_username, 1);
-		ssq_bind_str(st, 3, &sl.sl_domain, 0);
-		ssq_bind_str(st, 4, &sl.sl_contact, 1);
-		ssq_bind_str(st, 5, &sl.sl_received, 0);
-		ssq_bind_str(st, 6, &sl.sl_path, 0);
-		sqlite3_bind_double(st, 7, ssq_time_to_jd(sl.sl_expires));
-		sqlite3_bind_double(st, 8, sl.sl_q < 0 ? STORE_Q_UNSET :
-		    sl.sl_q);
-		ssq_bind_str(st, 9, &sl.sl_callid, 1);
-		sqlite3_bind_int64(st, 10, sl.sl_cseq);
-		sqlite3_bind_double(st, 11,
-		    ssq_time_to_jd(sl.sl_last_modified));
-		/* Signed, as Kamailio binds its int columns. */
-		sqlite3_bind_int(st, 12, (int32_t)sl.sl_flags);
-		sqlite3_bind_int(st, 13, (int32_t)sl.sl_cflags);
-		ssq_bind_str(st, 14, &sl.sl_user_agent, 1);
-		ssq_bind_str(st, 15, &sl.sl_socket, 0);
-		if (sl.sl_methods == STORE_METHODS_ALL)
-			sqlite3_bind_null(st, 16);
-		else
-			sqlite3_bind_int(st, 16, (int32_t)sl.sl_methods);
-		ssq_bind_str(st, 17, &sl.sl_instance, 0);
-		sqlite3_bind_int64(st, 18, sl.sl_reg_id);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			r = ssq_fail(d, "cannot insert into 'location'");
+		if ((r = ssq_location_insert_row(d, st, &sl, ++n)) != 0)
 			break;
-		}
 	}
 	sqlite3_finalize(st);
 	if (r == 0)
@@ -237,9 +244,62 @@ ssq_location_replace(struct ssq_db *d, store_location_next_fn *next,
 	return r;
 }
 
-int
-store_sqlite_write_location(const char *file, store_location_next_fn *next,
-    void *arg, struct errbuf *errs)
+/*
+ * The groups of an incremental flush: few rows among many, so the
+ * indexes stay and each group costs a range of the ruid index.  The
+ * prefix ends in '-'; every id that begins with it sorts below the
+ * same text ending in '.', the next character.
+ */
+static int
+ssq_location_update(struct ssq_db *d, store_location_group_fn *next,
+    void *arg)
+{
+	struct store_location_group g;
+	sqlite3_stmt		*del = NULL, *ins = NULL;
+	char			 hi[64];
+	size_t			 i;
+	int			 r;
+
+	if ((r = ssq_prepare(d, "DELETE FROM location WHERE ruid >= ? AND "
+	    "ruid < ?", &del)) != 0 ||
+	    (r = ssq_prepare(d, ssq_location_insert, &ins)) != 0)
+		goto out;
+	for (;;) {
+		memset(&g, 0, sizeof(g));
+		if ((r = next(arg, &g)) <= 0)
+			break;
+		if (g.lg_prefix.ss_len == 0 ||
+		    g.lg_prefix.ss_len >= sizeof(hi) ||
+		    g.lg_prefix.ss_ptr[g.lg_prefix.ss_len - 1] != '-') {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(hi, g.lg_prefix.ss_ptr, g.lg_prefix.ss_len);
+		hi[g.lg_prefix.ss_len - 1] = '.';
+		sqlite3_reset(del);
+		sqlite3_bind_text(del, 1, g.lg_prefix.ss_ptr,
+		    (int)g.lg_prefix.ss_len, SQLITE_STATIC);
+		sqlite3_bind_text(del, 2, hi, (int)g.lg_prefix.ss_len,
+		    SQLITE_STATIC);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			r = ssq_fail(d, "cannot delete from 'location'");
+			break;
+		}
+		for (i = 0; i < g.lg_nrows && r >= 0; i++)
+			r = ssq_location_insert_row(d, ins, &g.lg_rows[i], i);
+		if (r < 0)
+			break;
+	}
+ out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return r;
+}
+
+/* One transaction on location: either writer, then commit. */
+static int
+ssq_location_txn(const char *file, store_location_next_fn *next,
+    store_location_group_fn *groups, void *arg, struct errbuf *errs)
 {
 	struct ssq_db	 d;
 	int		 r;
@@ -248,8 +308,23 @@ store_sqlite_write_location(const char *file, store_location_next_fn *next,
 		return r;
 	if ((r = ssq_begin(&d)) == 0 &&
 	    (r = ssq_check_version(&d, SSQ_T_LOCATION)) == 0 &&
-	    (r = ssq_location_replace(&d, next, arg)) == 0)
+	    (r = next != NULL ? ssq_location_replace(&d, next, arg) :
+	    ssq_location_update(&d, groups, arg)) == 0)
 		r = ssq_commit(&d);
 	ssq_close(&d);
 	return r;
+}
+
+int
+store_sqlite_update_location(const char *file, store_location_group_fn *next,
+    void *arg, struct errbuf *errs)
+{
+	return ssq_location_txn(file, NULL, next, arg, errs);
+}
+
+int
+store_sqlite_write_location(const char *file, store_location_next_fn *next,
+    void *arg, struct errbuf *errs)
+{
+	return ssq_location_txn(file, next, NULL, arg, errs);
 }

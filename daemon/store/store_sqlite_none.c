@@ -73,6 +73,15 @@ store_sqlite_write_location(const char *file, store_location_next_fn *next,
 }
 
 int
+store_sqlite_update_location(const char *file, store_location_group_fn *next,
+    void *arg, struct errbuf *errs)
+{
+	(void)next;
+	(void)arg;
+	return store_sqlite_absent(file, errs);
+}
+
+int
 store_sqlite_subscriber_add(const char *file,
     const struct store_subscriber *row, struct errbuf *errs)
 {

@@ -4,15 +4,16 @@
 # Builds BUILDDIR (default build-fuzz) with clang and -Dfuzzing=true when
 # it is not there, then runs each target SECONDS (default 15) from its
 # corpus (test/fuzz/corpus/<target>, plus ../shared/torture for the SIP
-# parser when present). New inputs go to a temp folder, never into the
-# repository. A crash stops the run with exit 1 and names the input: copy
-# it into test/fuzz/corpus/<target>/ so that `meson test` replays it
-# (suite fuzz) once fixed. Prints executions and corpus size per target.
+# parser when present, test/data/torture for the deciders). New inputs
+# go to a temp folder, never into the repository. A crash stops the run
+# with exit 1 and names the input: copy it into test/fuzz/corpus/<target>/
+# so that `meson test` replays it (suite fuzz) once fixed. Prints
+# executions and corpus size per target.
 set -eu
 cd "$(dirname "$0")/../.."
 B=${1:-build-fuzz}
 S=${2:-15}
-TARGETS="sip_msg sip_uri digest dbtext conf mi_request"
+TARGETS="sip_msg sip_uri digest dbtext conf mi_request registrar route"
 
 if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" -Dfuzzing=true >/dev/null
@@ -34,6 +35,12 @@ for t in $TARGETS; do
 	extra=""
 	if [ "$t" = sip_msg ] && [ -d ../shared/torture ]; then
 		for d in ../shared/torture/*/; do
+			extra="$extra $d"
+		done
+	fi
+	# the deciders start from the torture messages as well
+	if [ "$t" = registrar ] || [ "$t" = route ]; then
+		for d in test/data/torture/*/; do
 			extra="$extra $d"
 		done
 	fi

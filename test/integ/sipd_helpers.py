@@ -8,7 +8,8 @@ them need lives here.
 - MI reads: ul.dump, stats.get_statistics;
 - registrar checks: contact_of(), check_401();
 - proxy: the fake gateway and UAs (Px, Call), message builders (build,
-  answer, via_of), sipd's branch (sipd_branch) and hop checks.
+  answer, via_of), sipd's branch (sipd_branch) and hop checks;
+- HTTP: GET, and /metrics scraped, checked by promtool and parsed.
 
 SIP messages themselves are built and parsed by sipcli.py.
 """
@@ -23,6 +24,8 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 from sipcli import (Client, parse_challenge, proxy_authorization,
                     rand_token, register)
@@ -283,6 +286,25 @@ def have_sqlite():
             return "#define SIPD_HAVE_SQLITE 1" in f.read()
     except OSError:
         return os.path.exists(SIPD_DB)
+
+
+def aor_hash(aor):
+    """The location table's hash of an AoR (FNV-1a, murmur3's finaliser):
+    row ids sipd writes name it."""
+    h = 2166136261
+    for b in aor.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    h ^= h >> 16
+    h = (h * 0x85ebca6b) & 0xffffffff
+    h ^= h >> 13
+    h = (h * 0xc2b2ae35) & 0xffffffff
+    return h ^ (h >> 16)
+
+
+def ruid_of(aor, n=0, hash_size=512):
+    """The ruid sipd gives the n-th row of aor's group."""
+    h = aor_hash(aor)
+    return "sipd-%08x-%08x-%d" % (h & (hash_size - 1), h, n)
 
 
 def sqlite_rows(path, table):
@@ -677,3 +699,91 @@ def gw_invite(p, user, cseq=1):
     p.gw.send(call.invite())
     return call
 
+
+
+# --- HTTP and /metrics ------------------------------------------------------
+
+PROMTOOL = shutil.which("promtool")
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(s, path, method="GET"):
+    """(status, headers, body) of a request to s.http (the base URL)."""
+    req = urllib.request.Request(s.http + path, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+# One sample line of the 0.0.4 text format: name{labels} value
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                    r'(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
+                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})?'
+                    r' (-?[0-9.e+]+|NaN|\+Inf|-Inf)$')
+
+
+def parse_metrics(text):
+    """Strict reading of the format (what promtool also checks, for
+    machines without it): HELP then TYPE before each family's samples,
+    every family once, counters named _total. {name{labels}: value}."""
+    out, typed, seen = {}, {}, set()
+    current = None
+    assert text.endswith("\n")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split(" ")[2]
+            assert name not in seen, "family twice: " + name
+            seen.add(name)
+            current = name
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert name == current and kind in ("counter", "gauge")
+            typed[name] = kind
+            if kind == "counter":
+                assert name.endswith("_total"), name
+        else:
+            m = SAMPLE.match(line)
+            assert m, "bad sample line: %r" % line
+            assert m.group(1) == current, line
+            key = m.group(1) + (m.group(2) or "")
+            assert key not in out, "sample twice: " + key
+            out[key] = float(m.group(4))
+    return out
+
+
+def metrics_total(m, name, **labels):
+    """The sum of family name's samples carrying every label given."""
+    want = ['%s="%s"' % kv for kv in labels.items()]
+    n = 0
+    for key, v in m.items():
+        fam, _, rest = key.partition("{")
+        if fam == name and all(w in rest.rstrip("}").split(",")
+                               for w in want):
+            n += v
+    return n
+
+
+def promtool_check(text):
+    """promtool check metrics on text (when promtool is installed)."""
+    if PROMTOOL:
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def scrape(s):
+    """GET /metrics of s: checked by promtool and parsed."""
+    code, hdrs, text = http_get(s, "/metrics")
+    assert code == 200
+    assert hdrs["Content-Type"].startswith("text/plain; version=0.0.4")
+    promtool_check(text)
+    return parse_metrics(text)

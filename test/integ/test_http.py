@@ -11,24 +11,15 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from sipcli import Client, register
-from sipd_helpers import USERS, contact_of, write_tables
+from sipd_helpers import (USERS, Px, contact_of, free_tcp_port, gw_invite,
+                          http_get as get, metrics_total as total, reply_to,
+                          scrape, write_tables)
 
-PROMTOOL = shutil.which("promtool")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
@@ -42,71 +33,22 @@ def web(sipd_factory):
     return s
 
 
-def get(s, path, method="GET"):
-    req = urllib.request.Request(s.http + path, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.headers, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read().decode()
-
-
-# One sample line of the 0.0.4 text format: name{labels} value
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
-                    r'(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
-                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})?'
-                    r' (-?[0-9.e+]+|NaN|\+Inf|-Inf)$')
-
-
-def parse_metrics(text):
-    """Strict reading of the format (what promtool also checks, for
-    machines without it): HELP then TYPE before each family's samples,
-    every family once, counters named _total. {name{labels}: value}."""
-    out, typed, seen = {}, {}, set()
-    current = None
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            name = line.split(" ")[2]
-            assert name not in seen, "family twice: " + name
-            seen.add(name)
-            current = name
-        elif line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert name == current and kind in ("counter", "gauge")
-            typed[name] = kind
-            if kind == "counter":
-                assert name.endswith("_total"), name
-        else:
-            m = SAMPLE.match(line)
-            assert m, "bad sample line: %r" % line
-            assert m.group(1) == current, line
-            key = m.group(1) + (m.group(2) or "")
-            assert key not in out, "sample twice: " + key
-            out[key] = float(m.group(4))
-    return out
-
-
-def scrape(s):
-    code, hdrs, text = get(s, "/metrics")
-    assert code == 200
-    assert hdrs["Content-Type"].startswith("text/plain; version=0.0.4")
-    if PROMTOOL:
-        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-    return parse_metrics(text)
-
-
 def test_off_by_default(sipd):
     assert "http:" not in sipd.log_text()
 
 
 def test_metrics_count_exactly_what_was_sent(web):
     before = scrape(web)
-    for fam in ("sipd_sip_requests_received_total",
-                'sipd_registrations_total{outcome="ok"}',
-                'sipd_sip_replies_sent_total{class="4xx"}',
+    for fam in ('sipd_sip_requests_received_total{method="REGISTER"}',
+                'sipd_sip_requests_received_total{method="other"}',
+                'sipd_registrations_total{outcome="ok",code="200"}',
+                'sipd_registrations_total{outcome="rejected",code="other"}',
+                'sipd_sip_replies_sent_total{class="4xx",code="401"}',
+                'sipd_sip_replies_sent_total{class="4xx",code="other"}',
+                'sipd_sip_replies_forwarded_total{class="2xx",code="200"}',
+                'sipd_auth_failures_total{reason="stale_nonce"}',
+                'sipd_calls_total{path="ua_gw",outcome="answered"}',
+                'sipd_calls_total{path="other",outcome="failed_6xx"}',
                 "sipd_location_bindings", "sipd_location_aors",
                 "sipd_transactions", "sipd_transactions_capacity",
                 'sipd_shm_table_used_bytes{table="location"}',
@@ -129,16 +71,22 @@ def test_metrics_count_exactly_what_was_sent(web):
         if after[d] - before[d] == 1 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    ok = 'sipd_registrations_total{outcome="ok"}'
+    ok = 'sipd_registrations_total{outcome="ok",code="200"}'
     ch = 'sipd_auth_total{result="challenge"}'
     assert after[ok] - before[ok] == 3
     assert after[ch] - before[ch] == 3           # one 401 each
-    assert after['sipd_sip_replies_sent_total{class="4xx"}'] - \
-        before['sipd_sip_replies_sent_total{class="4xx"}'] == 3
-    assert after['sipd_sip_replies_sent_total{class="2xx"}'] - \
-        before['sipd_sip_replies_sent_total{class="2xx"}'] == 3
-    assert after["sipd_sip_requests_received_total"] - \
-        before["sipd_sip_requests_received_total"] == 6
+    reg401 = 'sipd_registrations_total{outcome="challenged",code="401"}'
+    assert after[reg401] - before[reg401] == 3
+
+    def delta(name, **labels):
+        return total(after, name, **labels) - total(before, name, **labels)
+    assert delta("sipd_sip_replies_sent_total", **{"class": "4xx"}) == 3
+    assert delta("sipd_sip_replies_sent_total", code="401") == 3
+    assert delta("sipd_sip_replies_sent_total", **{"class": "2xx"}) == 3
+    assert delta("sipd_sip_replies_sent_total", code="200") == 3
+    assert delta("sipd_sip_requests_received_total") == 6
+    assert delta("sipd_sip_requests_received_total", method="REGISTER") == 6
+    assert delta("sipd_registrations_total", outcome="rejected") == 0
     assert after[d] - before[d] == 1
     assert after["sipd_location_bindings"] == 3
     assert after["sipd_location_aors"] == 3
@@ -149,6 +97,73 @@ def test_metrics_count_exactly_what_was_sent(web):
     m = scrape(web)
     assert m['sipd_location_flushes_total{result="ok"}'] >= 1
     assert m["sipd_location_flush_last_success_timestamp_seconds"] > 0
+
+
+def test_call_outcomes(sipd_factory):
+    """Calls from the gateway end 404, 480, 486 and cancelled (487):
+    sipd_calls_total{path="gw_ua"} counts each once, by outcome, and
+    nothing else; each INVITE and ACK by method."""
+    gw = Client(0)
+    port = free_tcp_port()
+    s = sipd_factory(extra={"pstn.gw_ip": '"127.0.0.1"',
+                            "pstn.gw_port": str(gw.port),
+                            "http.listen": "127.0.0.1:%d" % port})
+    write_tables(s, USERS, ())
+    s.start()
+    s.http = "http://127.0.0.1:%d" % port
+    gw.server = ("127.0.0.1", s.port)
+    p = Px(s, gw)
+    bob = p.ua("bob")
+    before = scrape(s)
+    for user, code in (("nobody", 404), ("watson", 480)):
+        call = gw_invite(p, user)
+        r = p.recv(gw)
+        assert r.code == code, r.raw
+        gw.send(call.ack_non2xx(r))
+    call = gw_invite(p, "bob")                  # busy
+    p.expect_100(gw, call)
+    inv = p.recv(bob)
+    reply_to(bob, inv, 486, "Busy Here", "bt")
+    assert p.recv(bob).method == "ACK"
+    r = p.recv(gw)
+    assert r.code == 486
+    gw.send(call.ack_non2xx(r))
+    call = gw_invite(p, "bob", cseq=2)          # cancelled while ringing
+    p.expect_100(gw, call)
+    inv = p.recv(bob)
+    reply_to(bob, inv, 180, "Ringing", "bt2", bob, user="bob")
+    assert p.recv(gw).code == 180
+    gw.send(call.cancel())
+    assert p.recv(gw).code == 200
+    can = p.recv(bob)
+    reply_to(bob, can, 200, "OK", "bt2")
+    reply_to(bob, inv, 487, "Request Terminated", "bt2")
+    assert p.recv(bob).method == "ACK"
+    r = p.recv(gw)
+    assert r.code == 487
+    gw.send(call.ack_non2xx(r))
+    p.quiet(gw, 0.3)
+    after = scrape(s)
+
+    def delta(name, **labels):
+        return total(after, name, **labels) - total(before, name, **labels)
+    calls = "sipd_calls_total"
+    assert delta(calls, path="gw_ua", outcome="failed_4xx") == 3
+    assert delta(calls, path="gw_ua", outcome="cancelled") == 1
+    assert delta(calls) == 4
+    req = "sipd_sip_requests_received_total"
+    assert delta(req, method="INVITE") == 4
+    assert delta(req, method="ACK") == 4
+    assert delta(req, method="CANCEL") == 1
+    assert delta(req) == 9
+    fwd = "sipd_sip_replies_forwarded_total"
+    assert delta(fwd, code="486") == 1 and delta(fwd, code="487") == 1
+    assert delta(fwd, code="180") == 1
+    sent = "sipd_sip_replies_sent_total"
+    assert delta(sent, code="404") == 1 and delta(sent, code="480") == 1
+    assert delta(sent, code="100") == 2
+    assert delta(sent, code="200") == 1         # the CANCEL's
+    gw.close()
 
 
 def test_errors_and_methods(web):

@@ -12,7 +12,8 @@ import pytest
 
 from sipcli import Client, register
 from sipd_helpers import (SIPD, SIPD_DB, SRCDIR, USERS, contact_of, dump,
-                          have_sqlite, jd_to_time, sqlite_rows, write_tables)
+                          have_sqlite, jd_to_time, ruid_of, sqlite_rows,
+                          write_tables)
 
 pytestmark = pytest.mark.skipif(not have_sqlite(),
                                 reason="built without SQLite")
@@ -176,7 +177,7 @@ def test_register_lands_in_sqlite(sipd_factory):
     row = rows[0]
     assert (row["username"], row["contact"], row["domain"]) == \
         ("alice", contact_of(c), None)
-    assert row["ruid"] == "sipd-0000000001" and row["cseq"] >= 1
+    assert row["ruid"] == ruid_of("alice") and row["cseq"] >= 1
     assert jd_to_time(row["expires"]) > jd_to_time(row["last_modified"])
     assert "location: 1 bindings written" in s.log_text()
     # And back at the next start.

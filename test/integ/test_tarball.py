@@ -1,8 +1,10 @@
 """Board install (issue 12): conf/board-tarball.sh turns `meson install`
 into the tarball the board unpacks at /: binaries, the board profile as
-sipd.cfg, the tables and the SysV script at etc/init.d/sipd; no docs,
-man pages, headers or systemd units. The unpacked sipd accepts the
-unpacked config."""
+sipd.cfg.dist, the tables as .dist, sipd-install and the SysV script at
+etc/init.d/sipd; no docs, man pages, headers or systemd units.
+sipd-install (busybox sh) makes the config and tables from the .dist
+files where missing, so a second tarball unpacked over the first keeps
+the operator's edits. The unpacked sipd accepts the unpacked config."""
 import json
 import os
 import shutil
@@ -42,7 +44,18 @@ def tarball(tmp_path_factory):
     root.mkdir()
     subprocess.run(["tar", "xzf", str(out), "-C", str(root)], check=True,
                    timeout=60)
+    i = _sipd_install(root)
+    assert i.returncode == 0, i.stdout + i.stderr
     return out, root, r.stdout
+
+
+def _sipd_install(root):
+    """The unpacked sipd-install, under busybox sh as on the board."""
+    assert BUSYBOX is not None, "busybox not installed (test/dev.sh)"
+    sbin, _, _ = _dirs()
+    return subprocess.run([BUSYBOX, "sh", str(root / sbin / "sipd-install"),
+                           str(root)], capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_tarball_holds_exactly_what_the_board_needs(tarball):
@@ -50,11 +63,17 @@ def test_tarball_holds_exactly_what_the_board_needs(tarball):
     sbin, bin_, etc = _dirs()
     found = {os.path.relpath(os.path.join(d, f), root)
              for d, _, files in os.walk(root) for f in files}
-    want = {sbin + "/sipd", sbin + "/sipd-db", bin_ + "/mictl",
-            "etc/init.d/sipd", etc + "/sipd/sipd.cfg"} | \
-        {etc + "/sipd/db/" + t
-         for t in ("version", "subscriber", "trusted", "location")}
-    assert found == want, sorted(found ^ want)
+    files = [etc + "/sipd/sipd.cfg"] + [
+        etc + "/sipd/db/" + t
+        for t in ("version", "subscriber", "trusted", "location")]
+    want = {sbin + "/sipd", sbin + "/sipd-db", sbin + "/sipd-install",
+            bin_ + "/mictl", "etc/init.d/sipd"} | \
+        {f + ".dist" for f in files}
+    with tarfile.open(out) as t:
+        in_tar = {m.name for m in t.getmembers() if m.isfile()}
+    assert in_tar == want, sorted(in_tar ^ want)
+    # sipd-install made the live files from the .dist ones.
+    assert found == want | set(files), sorted(found ^ (want | set(files)))
     for f in found:
         assert "/share/" not in f and "/include/" not in f \
             and "systemd" not in f, f
@@ -64,8 +83,9 @@ def test_tarball_holds_exactly_what_the_board_needs(tarball):
     assert "bytes" in stdout and "etc/init.d/sipd" in stdout
     for x in (sbin + "/sipd", bin_ + "/mictl", "etc/init.d/sipd"):
         assert os.access(root / x, os.X_OK), x
-    assert os.stat(root / etc / "sipd/db/subscriber").st_mode & 0o777 \
-        == 0o600
+    for f in ("subscriber", "subscriber.dist"):
+        assert os.stat(root / etc / "sipd/db" / f).st_mode & 0o777 \
+            == 0o600, f
     # Owned by root, and no entry for / itself (would chmod / on the
     # board), nor absolute or .. names.
     with tarfile.open(out) as t:
@@ -122,3 +142,64 @@ def test_unpacked_tree_starts_with_its_init_script(tarball, tmp_path):
         r = init("stop")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not pid_file.exists()
+
+
+def test_upgrade_keeps_edited_config_and_tables(tarball, tmp_path):
+    """First install, edits, a second tarball unpacked over it (busybox
+    tar, as on the board) and sipd-install again: the edited config and
+    tables stay, the shipped config lands as .dist beside the kept one,
+    a removed table comes back, and the start hint names sipd-install
+    while there is no config yet."""
+    out, _, _ = tarball
+    sbin, _, etc = _dirs()
+    root = tmp_path / "board"
+    root.mkdir()
+
+    def unpack():
+        subprocess.run([BUSYBOX, "tar", "xzf", str(out), "-C", str(root)],
+                       check=True, timeout=60)
+    unpack()
+    cfg = root / etc / "sipd" / "sipd.cfg"
+    db = root / etc / "sipd" / "db"
+    assert not cfg.exists()
+    # Unpacked but not installed: start says what to do.
+    r = subprocess.run(
+        [BUSYBOX, "sh", str(root / "etc/init.d/sipd"), "start"],
+        capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, SIPD_BIN=str(root / sbin / "sipd"),
+                 SIPD_CONF=str(cfg), SIPD_PIDFILE=str(tmp_path / "p.pid")))
+    assert r.returncode == 6, r.stdout + r.stderr
+    assert "run sipd-install first" in r.stderr, r.stderr
+
+    r = _sipd_install(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("sipd-install: installed ") == 5, r.stdout
+    shipped = cfg.read_text()
+    assert 'pstn.gw_ip = "192.168.16.5"' in shipped
+
+    # The operator's edits: the gateway, a trusted row, a registration.
+    cfg.write_text(shipped.replace('"192.168.16.5"', '"10.9.8.7"'))
+    trusted = (db / "trusted").read_text() + "10.1.2.3:any::1\n"
+    (db / "trusted").write_text(trusted)
+    location = (db / "location").read_text() + "edited\n"
+    (db / "location").write_text(location)
+    version = (db / "version").read_text()
+    (db / "subscriber").unlink()
+
+    unpack()
+    r = _sipd_install(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert cfg.read_text() == shipped.replace('"192.168.16.5"', '"10.9.8.7"')
+    assert (db / "trusted").read_text() == trusted
+    assert (db / "location").read_text() == location
+    assert (db / "version").read_text() == version
+    assert (cfg.parent / "sipd.cfg.dist").read_text() == shipped
+    assert r.stdout.splitlines() == [
+        "sipd-install: kept %s; the shipped one is %s.dist" % (cfg, cfg),
+        "sipd-install: installed %s" % (db / "subscriber")], r.stdout
+    assert os.stat(db / "subscriber").st_mode & 0o777 == 0o600
+    # A third run changes nothing and says only what it kept.
+    before = {p: p.read_bytes() for p in db.iterdir()}
+    r = _sipd_install(root)
+    assert r.returncode == 0 and "installed" not in r.stdout, r.stdout
+    assert {p: p.read_bytes() for p in db.iterdir()} == before

@@ -14,7 +14,15 @@ build with -Dtests=false. Per run (R runs, default 3; medians printed):
   idle    CPU of the whole process tree (master + workers), the sum over
           every task of /proc/PID/task/TID/schedstat run time, over S
           seconds (default 20) of no traffic, as % of one core
-  flush   wall time of `mictl ul.flush` (forced: it writes all N rows)
+  flush   wall time of `mictl ul.flush` (forced: it writes all N rows;
+          the generated rows are not named by their AoR, so on SQLite
+          too this first flush replaces every row)
+          (and the CPU time of the tree meanwhile: on a busy machine
+          the wall time grows, the CPU time much less)
+  changed wall time of the next `ul.flush` after --changes MI edits over
+          one connection (half ul.add of a second contact to an AoR,
+          half ul.rm of an AoR): what a periodic flush costs; SQLite
+          writes only those AoRs' rows, DB_TEXT the whole file again
   RSS/PSS summed over the tree from /proc/PID/smaps_rollup, while idle
   stop    SIGTERM to the master's PID -> exit (the final flush writes
           nothing: the table did not change since ul.flush)
@@ -30,9 +38,11 @@ Not part of `meson test`: it takes a few minutes and its figures depend
 on the machine.
 """
 import argparse
+import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -127,7 +137,53 @@ class Sipd:
         return time.monotonic() - t0
 
 
-def one_run(build, work, db, idle_s, hash_size, backend):
+def mi_edits(sock_path, n, bindings, seed):
+    """n edits pipelined over one MI connection; every reply checked."""
+    import random
+    sys.path.insert(0, HERE)
+    from gen_tables import user
+    rnd = random.Random(seed)
+    picks = rnd.sample(range(bindings), n)
+    lines = []
+    for k, i in enumerate(picks):
+        if k % 2 == 0:
+            params = [user(i), "sip:%s@192.0.2.77:5070" % user(i), 86400]
+            method = "ul.add"
+        else:
+            params, method = [user(i)], "ul.rm"
+        lines.append(json.dumps({"jsonrpc": "2.0", "method": method,
+                                 "params": params, "id": k}) + "\n")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(120)
+        c.connect(sock_path)
+        c.sendall("".join(lines).encode())
+        c.shutdown(socket.SHUT_WR)
+        buf = b""
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            buf += d
+    replies = [json.loads(x) for x in buf.splitlines() if x.strip()]
+    bad = [r for r in replies if "error" in r]
+    if len(replies) != n or bad:
+        raise RuntimeError("MI edits: %d replies, %d errors (%s)" % (
+            len(replies), len(bad), bad[:1]))
+
+
+def timed_flush(s, res, key):
+    """ul.flush: wall seconds in res[key], the tree's CPU in key_cpu."""
+    c0, t0 = tree_cpu(s.proc.pid), time.monotonic()
+    r = s.rpc("ul.flush", timeout=120)
+    res[key] = time.monotonic() - t0
+    res[key + "_cpu"] = tree_cpu(s.proc.pid) - c0
+    if r is None or r.returncode != 0:
+        raise RuntimeError("ul.flush failed: %s" % (
+            "timeout" if r is None else r.stderr.strip()))
+
+
+def one_run(build, work, db, idle_s, hash_size, backend, changes=0,
+            bindings=0, seed=0):
     s = Sipd(build, work, db, hash_size, backend)
     res = {}
     try:
@@ -139,12 +195,10 @@ def one_run(build, work, db, idle_s, hash_size, backend):
         res["idle"] = 100.0 * (c1 - c0) / (t1 - t0)
         rss, pss, _ = tree_mem(s.proc.pid)
         res["rss"], res["pss"] = rss / 1024.0, pss / 1024.0
-        t0 = time.monotonic()
-        r = s.rpc("ul.flush", timeout=120)
-        res["flush"] = time.monotonic() - t0
-        if r is None or r.returncode != 0:
-            raise RuntimeError("ul.flush failed: %s" % (
-                "timeout" if r is None else r.stderr.strip()))
+        timed_flush(s, res, "flush")
+        if changes > 0:
+            mi_edits(s.sock, changes, bindings, seed)
+            timed_flush(s, res, "changed")
         res["stop"] = s.stop()
     finally:
         s.stop()
@@ -155,6 +209,9 @@ ROWS = [
     ("ready", "start-up, exec -> MI answers (s)", "%.2f"),
     ("idle", "idle CPU of the tree (% of a core)", "%.2f"),
     ("flush", "ul.flush of every binding (s)", "%.2f"),
+    ("flush_cpu", "  its CPU time, whole tree (s)", "%.2f"),
+    ("changed", "ul.flush after --changes edits (s)", "%.2f"),
+    ("changed_cpu", "  its CPU time, whole tree (s)", "%.2f"),
     ("stop", "stop, SIGTERM -> exit (s)", "%.2f"),
     ("rss", "RSS of the tree, idle (MiB)", "%.0f"),
     ("pss", "PSS of the tree, idle (MiB)", "%.0f"),
@@ -170,6 +227,8 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=20.0)
     ap.add_argument("--label", default="")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--changes", type=int, default=10000,
+                    help="MI edits before the second flush (0: none)")
     ap.add_argument("--backend", choices=("text", "sqlite"), default="text",
                     help="sqlite: the tables converted with sipd-db")
     args = ap.parse_args()
@@ -205,7 +264,8 @@ def main():
                 if os.path.exists(wal):
                     os.unlink(wal)
             r = one_run(build, work, db, args.idle_seconds,
-                        args.hash_size, args.backend)
+                        args.hash_size, args.backend, args.changes,
+                        args.bindings, seed=i)
             say("run %d: %s" % (i + 1, " ".join(
                 "%s=%.3f" % (k, v) for k, v in r.items() if v is not None)))
             runs.append(r)

@@ -166,6 +166,77 @@ test_states_sync(void **state)
 	assert_int_equal(loctab_check(lt), 0);
 }
 
+/* What an incremental flush is told to write, bucket by bucket. */
+static unsigned
+unsynced_in(struct loctab *lt, unsigned b, struct loctab_unsynced *us)
+{
+	static struct loctab_binding buf[64];
+
+	assert_int_equal(loctab_copy_unsynced(lt, b, buf, 64, us), 0);
+	return us->us_nbind;
+}
+
+static void
+test_unsynced_groups(void **state)
+{
+	struct loctab		*lt = new_table(1, 100);
+	struct loctab_unsynced	 us;
+	static struct loctab_binding small[1];
+	char			 aor[8];
+	unsigned		 i;
+
+	(void)state;
+	/* Nothing changed: nothing to write. */
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	assert_false(us.us_all);
+	assert_int_equal(us.us_nhash, 0);
+	assert_int_equal(save1(lt, "a", "sip:a@h", "c1", 1, 3600, -1), 0);
+	assert_int_equal(save1(lt, "a", "sip:a2@h", "c1", 2, 3600, -1), 0);
+	assert_int_equal(save1(lt, "b", "sip:b@h", "c1", 1, 3600, -1), 0);
+	/* Too small a buffer: told so, nothing forgotten. */
+	assert_int_equal(loctab_copy_unsynced(lt, 0, small, 1, &us),
+	    LOCTAB_E_SPACE);
+	/* Two new AoRs: both groups, with their three bindings. */
+	assert_int_equal(unsynced_in(lt, 0, &us), 3);
+	assert_false(us.us_all);
+	assert_int_equal(us.us_nhash, 2);
+	assert_int_equal(loctab_mark_synced(lt, loctab_changes(lt)), 3);
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	assert_int_equal(us.us_nhash, 0);
+	/* A removed binding names its AoR; the AoR's other one is copied. */
+	assert_int_equal(loctab_rm_contact(lt, S("a"), S("sip:a2@h")), 0);
+	assert_int_equal(unsynced_in(lt, 0, &us), 1);
+	assert_int_equal(us.us_nhash, 1);
+	assert_int_equal(us.us_hash[0], loctab_aor_hash("a", 1));
+	/* Reported once: the note is gone after the copy. */
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	/* A whole AoR gone: its group, with no binding left. */
+	assert_int_equal(loctab_rm_aor(lt, S("b")), 0);
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	assert_int_equal(us.us_nhash, 1);
+	assert_int_equal(us.us_hash[0], loctab_aor_hash("b", 1));
+	/* Rows dropped at load are noted the same way. */
+	assert_int_equal(loctab_note_gone(lt, "z", 1), 0);
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	assert_int_equal(us.us_hash[0], loctab_aor_hash("z", 1));
+	/* More AoRs gone than a bucket names: the whole bucket. */
+	for (i = 0; i < 5; i++) {
+		(void)snprintf(aor, sizeof(aor), "x%u", i);
+		assert_int_equal(save1(lt, aor, "sip:x@h", "c1", 1, 3600, -1),
+		    0);
+	}
+	assert_int_equal(loctab_mark_synced(lt, loctab_changes(lt)), 5);
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(aor, sizeof(aor), "x%u", i);
+		assert_int_equal(loctab_rm_aor(lt, S(aor)), 0);
+	}
+	assert_int_equal(unsynced_in(lt, 0, &us), 2);	/* a and x4 */
+	assert_true(us.us_all);
+	assert_int_equal(unsynced_in(lt, 0, &us), 0);
+	assert_false(us.us_all);
+	assert_int_equal(loctab_check(lt), 0);
+}
+
 static void
 test_cseq_rules(void **state)
 {
@@ -1181,6 +1252,7 @@ main(void)
 		cmocka_unit_test_teardown(test_sizes, teardown),
 		cmocka_unit_test_teardown(test_save_lookup, teardown),
 		cmocka_unit_test_teardown(test_states_sync, teardown),
+		cmocka_unit_test_teardown(test_unsynced_groups, teardown),
 		cmocka_unit_test_teardown(test_cseq_rules, teardown),
 		cmocka_unit_test_teardown(test_remove, teardown),
 		cmocka_unit_test_teardown(test_expire, teardown),

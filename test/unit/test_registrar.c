@@ -6,8 +6,8 @@
  * the nonce of a 401 is the one the following rows' credentials use,
  * and what a row saved is listed by the next 200.
  *
- * Each row names the README "Decisions where the contract was silent"
- * -> "Registrar" bullet it covers as [R1]..[R9] (in README order):
+ * Each row names the daemon/DESIGN.md "Decisions where the contract was
+ * silent" -> "Registrar" bullet it covers as [R1]..[R9] (in that order):
  *  R1 for sipd whatever the R-URI; order of the checks
  *  R2 AoR unescaped/lower-cased; subscriber byte for byte, first row;
  *     $au != $tU -> 403; trusted To user must be a subscriber

@@ -7,8 +7,8 @@
  * one the following rows' credentials use, and the To tag sipd gave a
  * 407 is what the next ACK carries.
  *
- * Each row names the README "Decisions where the contract was silent"
- * -> "Proxy" bullet it covers as [P1]..[P6] (in README order):
+ * Each row names the daemon/DESIGN.md "Decisions where the contract was
+ * silent" -> "Proxy" bullet it covers as [P1]..[P6] (in that order):
  *  P1 tm opens, route decides, proxy builds: the split itself; the rows
  *     show route_request() deciding with no socket and no clock
  *  P2 out of dialog: gateway not challenged, trusted/407/403, the

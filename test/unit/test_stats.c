@@ -178,6 +178,123 @@ test_sent_reply(void **state)
 	assert_int_equal(stats_get(STATS_SENT_6XX), 2);
 }
 
+/* The slot of code in a by-code family (code 1..6: that class's other). */
+static unsigned
+code_slot(enum stats_family f, int code)
+{
+	unsigned	 i;
+
+	for (i = 0; i < stats_family_size(f); i++)
+		if (stats_code_at(f, i) == code)
+			return i;
+	fail_msg("code %d not in family %d", code, (int)f);
+	return 0;
+}
+
+static uint64_t
+call(enum stats_path p, enum stats_outcome o)
+{
+	return stats_family_get(STATS_F_CALLS,
+	    ((unsigned)p - 1) * STATS_O__MAX + (unsigned)o);
+}
+
+/* The labeled families of /metrics: each event in exactly one slot. */
+static void
+test_families(void **state)
+{
+	uint64_t	 sum;
+	unsigned	 i, j;
+	int		 f;
+
+	(void)state;
+	new_shm(3);
+	/* Codes: listed ones once each, then the six class slots. */
+	for (f = STATS_F_SENT; f <= STATS_F_FORWARDED; f++) {
+		assert_int_equal(stats_family_size((enum stats_family)f), 44);
+		for (i = 0; i < 44; i++)
+			for (j = i + 1; j < 44; j++)
+				assert_int_not_equal(stats_code_at(
+				    (enum stats_family)f, i), stats_code_at(
+				    (enum stats_family)f, j));
+		for (i = 1; i <= 6; i++)
+			assert_int_equal(stats_code_at((enum stats_family)f,
+			    43 - 6 + i), (int)i);
+	}
+	assert_int_equal(stats_code_at(STATS_F_REGISTER, 0), 200);
+	assert_int_equal(stats_code_at(STATS_F_REGISTER,
+	    stats_family_size(STATS_F_REGISTER) - 1), 0);
+	assert_int_equal(stats_code_at(STATS_F_REQUESTS, 0), -1);
+	assert_int_equal(stats_family_size(STATS_F__MAX), 0);
+	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M__MAX), 0);
+
+	stats_set_row(1);
+	stats_request(STATS_M_INVITE);
+	stats_request(STATS_M_INVITE);
+	stats_request((enum stats_method)99);		/* other */
+	stats_set_row(2);
+	stats_request(STATS_M_REGISTER);
+	stats_sent_reply(487);
+	stats_sent_reply(499);				/* 4xx other */
+	stats_sent_reply(700);				/* not a code */
+	stats_forwarded_reply(180);
+	stats_forwarded_reply(0);
+	stats_register_reply(423);
+	stats_register_reply(200);
+	stats_register_reply(202);			/* other */
+	stats_register_reply(100);			/* not final */
+	stats_auth_failure(STATS_AF_REPLAY);
+	stats_auth_failure(STATS_AF__MAX);
+	stats_call_end(STATS_PATH_UA_GW, 200, true);	/* answered anyway */
+	stats_call_end(STATS_PATH_GW_UA, 487, true);
+	stats_call_end(STATS_PATH_OTHER, 407, false);
+	stats_call_end(STATS_PATH_OTHER, 401, false);
+	stats_call_end(STATS_PATH_OTHER, 408, false);
+	stats_call_end(STATS_PATH_UA_GW, 302, false);
+	stats_call_end(STATS_PATH_UA_GW, 503, false);
+	stats_call_end(STATS_PATH_GW_UA, 603, false);
+	stats_call_end(STATS_PATH_NONE, 200, false);	/* not a call */
+	stats_call_end(STATS_PATH__MAX, 200, false);
+	stats_call_end(STATS_PATH_UA_GW, 180, false);
+
+	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_INVITE), 2);
+	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_OTHER), 1);
+	assert_int_equal(stats_family_get(STATS_F_REQUESTS,
+	    STATS_M_REGISTER), 1);
+	assert_int_equal(stats_family_get(STATS_F_SENT,
+	    code_slot(STATS_F_SENT, 487)), 1);
+	assert_int_equal(stats_family_get(STATS_F_SENT,
+	    code_slot(STATS_F_SENT, 4)), 1);
+	assert_int_equal(stats_get(STATS_SENT_4XX), 2);
+	assert_int_equal(stats_family_get(STATS_F_FORWARDED,
+	    code_slot(STATS_F_FORWARDED, 180)), 1);
+	assert_int_equal(stats_family_get(STATS_F_REGISTER,
+	    code_slot(STATS_F_REGISTER, 423)), 1);
+	assert_int_equal(stats_family_get(STATS_F_REGISTER,
+	    code_slot(STATS_F_REGISTER, 200)), 1);
+	assert_int_equal(stats_family_get(STATS_F_REGISTER,
+	    code_slot(STATS_F_REGISTER, 0)), 1);
+	assert_int_equal(stats_family_get(STATS_F_AUTH_FAIL,
+	    STATS_AF_REPLAY), 1);
+	assert_int_equal(call(STATS_PATH_UA_GW, STATS_O_ANSWERED), 1);
+	assert_int_equal(call(STATS_PATH_GW_UA, STATS_O_CANCELLED), 1);
+	assert_int_equal(call(STATS_PATH_OTHER, STATS_O_CHALLENGED), 2);
+	assert_int_equal(call(STATS_PATH_OTHER, STATS_O_FAILED_4XX), 1);
+	assert_int_equal(call(STATS_PATH_UA_GW, STATS_O_REDIRECTED), 1);
+	assert_int_equal(call(STATS_PATH_UA_GW, STATS_O_FAILED_5XX), 1);
+	assert_int_equal(call(STATS_PATH_GW_UA, STATS_O_FAILED_6XX), 1);
+	/* Every event above landed once: nothing anywhere else. */
+	for (f = 0, sum = 0; f < STATS_F__MAX; f++)
+		for (i = 0; i < stats_family_size((enum stats_family)f); i++)
+			sum += stats_family_get((enum stats_family)f, i);
+	assert_int_equal(sum, 4 + 2 + 1 + 3 + 1 + 8);
+	/* A reset covers the families too. */
+	stats_reset();
+	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_INVITE), 0);
+	assert_int_equal(call(STATS_PATH_OTHER, STATS_O_CHALLENGED), 0);
+	stats_call_end(STATS_PATH_OTHER, 407, false);
+	assert_int_equal(call(STATS_PATH_OTHER, STATS_O_CHALLENGED), 1);
+}
+
 static void
 test_reset(void **state)
 {
@@ -448,6 +565,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test_teardown(test_counts, teardown),
 		cmocka_unit_test_teardown(test_sent_reply, teardown),
+		cmocka_unit_test_teardown(test_families, teardown),
 		cmocka_unit_test_teardown(test_reset, teardown),
 		cmocka_unit_test_teardown(test_across_fork, teardown),
 		cmocka_unit_test_teardown(test_runcfg, teardown),
