@@ -299,6 +299,41 @@ sync_drop_unseen(void *arg, unsigned bucket, const struct loctab_binding *b,
 }
 
 /*
+ * Redis holds no AoR and no stream: a new (or wiped) Redis. This node's
+ * table, loaded from its DB_TEXT/SQLite snapshot, goes in through the
+ * script's replay (CSeq rule and modification times still decide), so
+ * turning cluster.redis on, or a Redis that lost its data, does not cost
+ * every registration this node knew.
+ */
+static int
+sync_seed_bucket(void *arg, unsigned bucket, const struct loctab_binding *b,
+    unsigned n)
+{
+	size_t		*seeded = arg;
+	time_t		 now = time(NULL);
+	unsigned	 i, j, k, m;
+
+	(void)bucket;
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && b[j].lb_aor_len == b[i].lb_aor_len &&
+		    memcmp(b[j].lb_aor, b[i].lb_aor, b[i].lb_aor_len) == 0;)
+			j++;
+		for (k = i, m = 0; k < j && m < CLUSTER_CONTACTS_MAX; k++)
+			if (b[k].lb_expires > now)	/* not permanent ones */
+				sync_local[m++] = b[k];
+		if (m == 0)
+			continue;
+		if (cluster_replay(&sync_conn, b[i].lb_aor, b[i].lb_aor_len,
+		    sync_local, m, 0, now) != 0) {
+			sync_lost("seed");
+			return -1;
+		}
+		(*seeded)++;
+	}
+	return 0;
+}
+
+/*
  * One SCAN batch of keys: every HGETALL sent at once, then the replies
  * read and applied in order (one round trip per batch, not per AoR).
  */
@@ -361,7 +396,7 @@ sync_full_load(void)
 	redisReply		*r, *keys;
 	char			 cursor[32] = "0", id[SYNC_ID_MAX];
 	unsigned		 bufmax = 0;
-	size_t			 nkeys = 0;
+	size_t			 nkeys = 0, seeded = 0;
 	int			 rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -386,7 +421,16 @@ sync_full_load(void)
 		nkeys += keys->elements;
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0 && !sync_stop);
-	rc = loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf, &bufmax);
+	if (nkeys == 0 && strcmp(id, "0-0") == 0) {
+		rc = loctab_visit(sync_lt, sync_seed_bucket, &seeded, &buf,
+		    &bufmax);
+		if (seeded > 0)
+			log_info("cluster: Redis had no AoR and no stream: "
+			    "%zu AoR(s) of this node's table written to it",
+			    seeded);
+	} else
+		rc = loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf,
+		    &bufmax);
 	free(buf);
 	if (rc != 0)
 		return -1;

@@ -36,7 +36,7 @@ def free_tcp_port():
 class Redis:
     """A redis-server of the test's own, and a minimal RESP client."""
 
-    def __init__(self, d, replica_of=None, sentinel_of=None):
+    def __init__(self, d, replica_of=None, sentinel_of=None, port=None):
         """A master; replica_of: a replica of that Redis; sentinel_of: a
         sentinel watching that master as "sipd" (quorum 2, down after
         1000 ms)."""
@@ -44,7 +44,7 @@ class Redis:
             pytest.fail("redis-server/redis-sentinel not installed "
                         "(test/dev.sh TEST_DEPS)")
         os.makedirs(d)
-        self.port = free_tcp_port()
+        self.port = port or free_tcp_port()
         self.log = os.path.join(d, "redis.log")
         if sentinel_of is not None:
             conf = os.path.join(d, "sentinel.conf")
@@ -592,7 +592,8 @@ def test_start_with_100k_aors_in_redis(cluster):
         r.stdout + r.stderr
 
 
-def test_node_starts_from_its_snapshot_while_redis_is_down(cluster):
+def test_node_starts_from_its_snapshot_while_redis_is_down(cluster,
+                                                          tmp_path):
     n1 = cluster.node()
     ph, r = phone(n1, "alice")
     assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
@@ -604,5 +605,16 @@ def test_node_starts_from_its_snapshot_while_redis_is_down(cluster):
     assert (st["state"], st["full_loads"]) == ("unreachable", 0)
     # from the DB_TEXT snapshot: calls route without Redis
     req = invite_via(cluster, n1, "alice", ph)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    # a new, empty Redis: n1 writes what its table holds into it
+    cluster.redis = Redis(str(tmp_path / "redis2"), port=cluster.redis.port)
+    h = wait_for("alice seeded", lambda: cluster.redis.aor("alice"), 5)
+    c = h["sip:alice@127.0.0.1:%d" % ph.port]
+    assert (c["node"], c["cseq"]) == ("n1", 2)
+    assert abs(c["expires"] - time.time() - 3600) <= 5
+    assert "cluster: Redis had no AoR and no stream: 1 AoR(s) of this " \
+        "node's table written to it" in n1.log_text()
+    n2 = cluster.node()
+    req = invite_via(cluster, n2, "alice", ph)
     assert isinstance(req, Request) and req.method == "INVITE"
     ph.close()
