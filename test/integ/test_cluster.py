@@ -612,8 +612,9 @@ def test_node_starts_from_its_snapshot_while_redis_is_down(cluster,
     c = h["sip:alice@127.0.0.1:%d" % ph.port]
     assert (c["node"], c["cseq"]) == ("n1", 2)
     assert abs(c["expires"] - time.time() - 3600) <= 5
-    assert "cluster: Redis had no AoR and no stream: 1 AoR(s) of this " \
-        "node's table written to it" in n1.log_text()
+    wait_for("the seed logged", lambda: "cluster: Redis had no AoR and no "
+             "stream: 1 AoR(s) of this node's table written to it" in
+             n1.log_text(), 2)
     n2 = cluster.node()
     req = invite_via(cluster, n2, "alice", ph)
     assert isinstance(req, Request) and req.method == "INVITE"
