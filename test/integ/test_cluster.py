@@ -172,12 +172,16 @@ def cluster(tmp_path):
     gw = Client(0)
     c = Cluster(tmp_path, redis, gw, 0)
     yield c
-    for s in c.nodes:
-        if s.proc is not None and s.proc.poll() is None:
-            s.stop()
-        s.check_log_clean()
-    gw.close()
-    redis.stop()
+    try:
+        for s in c.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+            s.check_log_clean()
+    finally:
+        gw.close()
+        # a test may have replaced the Redis: both are stopped by PID
+        redis.stop()
+        c.redis.stop()
 
 
 def phone(node, user, expires=None, contact_port=None):
@@ -487,6 +491,7 @@ def sentinel_master(sentinels):
 def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
     gw = Client(0)
     procs = []
+    cl = None
     master = Redis(str(tmp_path / "master"))
     procs.append(master)
     try:
@@ -546,6 +551,9 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
         ph.close()
         bob.close()
     finally:
+        for s in cl.nodes if cl is not None else ():
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
         gw.close()
         for p in procs:
             p.stop()

@@ -82,9 +82,13 @@ class Redis:
         self.proc.wait(10)
 
 
+STARTED = []     # every server started, stopped by PID at the end
+
+
 def start_node(work, name, build, db, children, extra):
     srv = run.Sipd(os.path.join(work, name), children, build, extra,
                    name=name)
+    STARTED.append(srv)
     srv.start(db)
     if any(k == "cluster.redis" for k, _ in extra):
         deadline = time.monotonic() + 30
@@ -344,8 +348,9 @@ def main():
         nodes = []
         gw.close()
     finally:
-        for n in nodes:
-            n.stop()
+        for n in nodes + STARTED:
+            if n.proc is not None:
+                n.stop()
         redis.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
