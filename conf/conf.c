@@ -75,7 +75,7 @@ static conf_setter conf_set_int, conf_set_uint, conf_set_pow2, conf_set_bool,
     conf_set_mode, conf_set_name, conf_set_realm, conf_set_secret,
     conf_set_path, conf_set_listen, conf_set_db_url, conf_set_gw_ip,
     conf_set_gw_port, conf_set_level, conf_set_facility, conf_set_algs,
-    conf_set_qop, conf_set_nat, conf_set_http_listen, conf_set_http_allow;
+    conf_set_qop, conf_set_nat, conf_set_sub;
 static conf_getter conf_get_int, conf_get_uint, conf_get_bool,
     conf_get_mode, conf_get_str, conf_get_secret, conf_get_listen,
     conf_get_db_url, conf_get_gw_port, conf_get_level, conf_get_facility,
@@ -147,10 +147,18 @@ static const struct conf_dir conf_dirs[] = {
 	    OFF(c_tm_fr_inv_timeout), 0, 1, 3600, "120", 0 },
 	{ "tm.max_transactions", conf_set_uint, conf_get_uint,
 	    OFF(c_tm_max_transactions), 0, 16, 1048576, "65536", 0 },
-	{ "http.listen", conf_set_http_listen, conf_get_str,
+	{ "http.listen", conf_set_sub, conf_get_str,
 	    OFF(c_http.ch_listen), 0, 0, 0, "", 0 },
-	{ "http.allow", conf_set_http_allow, conf_get_str,
+	{ "http.allow", conf_set_sub, conf_get_str,
 	    OFF(c_http.ch_allow_text), 0, 0, 0, "127.0.0.0/8 ::1", 0 },
+	{ "cluster.redis", conf_set_sub, conf_get_str,
+	    OFF(c_cluster.cu_url), 0, 0, 0, "", 0 },
+	{ "cluster.node_id", conf_set_sub, conf_get_str,
+	    OFF(c_cluster.cu_node_id), 0, 0, 0, "", 0 },
+	{ "cluster.unreachable", conf_set_sub, conf_get_str,
+	    OFF(c_cluster.cu_policy), 0, 0, 0, "short", 0 },
+	{ "cluster.short_expires", conf_set_uint, conf_get_uint,
+	    OFF(c_cluster.cu_short_expires), 0, 1, 86400, "60", 0 },
 };
 
 #define CONF_NDIRS	(sizeof(conf_dirs) / sizeof(conf_dirs[0]))
@@ -236,21 +244,16 @@ conf_why(char *why, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* http.*: parsed in conf_http.c. */
+/* http.* and cluster.*: parsed in conf_http.c and conf_cluster.c. */
 static int
-conf_set_http_listen(struct conf *c, const struct conf_dir *d,
-    const char *value, char *why, size_t len)
+conf_set_sub(struct conf *c, const struct conf_dir *d, const char *value,
+    char *why, size_t len)
 {
-	(void)d;
-	return conf_http_set_listen(&c->c_http, value, why, len);
-}
-
-static int
-conf_set_http_allow(struct conf *c, const struct conf_dir *d,
-    const char *value, char *why, size_t len)
-{
-	(void)d;
-	return conf_http_set_allow(&c->c_http, value, why, len);
+	if (strcmp(d->cd_name, "http.listen") == 0)
+		return conf_http_set_listen(&c->c_http, value, why, len);
+	if (strcmp(d->cd_name, "http.allow") == 0)
+		return conf_http_set_allow(&c->c_http, value, why, len);
+	return conf_cluster_set(&c->c_cluster, d->cd_name, value, why, len);
 }
 
 /* Decimal digits only: no sign, no spaces, no hex (a config is not C). */

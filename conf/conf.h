@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "conf_cluster.h"
 #include "conf_http.h"
 #include "errbuf.h"
 
@@ -98,6 +99,7 @@ struct conf {
 	unsigned	 c_tm_max_transactions;	/* 65536; shm sized from it */
 
 	struct conf_http c_http;	/* http.listen, http.allow */
+	struct conf_cluster c_cluster;	/* cluster.* */
 };
 
 /* Fills every key with its SPEC §3 default; c_file/c_dir left empty. */

@@ -121,8 +121,18 @@ main(int argc, char *argv[])
 		return SIPD_EXIT_CONFIG;
 	}
 	errbuf_free(&errs);
+	if (!SIPD_HAVE_REDIS && conf.c_cluster.cu_kind != CONF_CLUSTER_OFF) {
+		fprintf(stderr, "sipd: cluster.redis: this sipd was built "
+		    "without Redis (hiredis)\n");
+		return SIPD_EXIT_CONFIG;
+	}
 	if (check) {
 		rc = tables_check(&conf);
+		if (rc == 0 && conf.c_cluster.cu_kind != CONF_CLUSTER_OFF)
+			printf("%s: cluster: %s, node %s, Redis unreachable: "
+			    "%s (%u s)\n", file, conf.c_cluster.cu_url,
+			    conf.c_cluster.cu_node_id, conf.c_cluster.cu_policy,
+			    conf.c_cluster.cu_short_expires);
 		if (rc == 0)
 			printf("%s: configuration and tables OK\n", file);
 		return rc == 0 ? SIPD_EXIT_OK : SIPD_EXIT_CONFIG;

@@ -39,6 +39,7 @@
 #include "shm.h"
 #include "shm_lock.h"
 #include "stats.h"
+#include "cluster_sync.h"
 #include "paths.h"
 #include "tables.h"
 #include "tmtab.h"
@@ -114,6 +115,11 @@ master_spawn(int index)
 		if (getppid() == 1)
 			_exit(0);
 		master_child_close_fds();
+		/* the process after the workers: cluster sync (proc.c) */
+		if (index > master_conf->c_children) {
+			log_procname("cluster");
+			cluster_sync_run(master_conf, tables_loctab());
+		}
 		snprintf(name, sizeof(name), "worker[%d]", index);
 		log_procname(name);
 		worker_run(master_conf, tables_loctab(), master_socks,
@@ -437,8 +443,9 @@ master_run(struct conf *c, bool foreground)
 		master_report_start(status_fd, SIPD_EXIT_BIND);
 		return SIPD_EXIT_BIND;
 	}
-	proc_table_init(c->c_children, master_socks[0].us_text);
-	if ((master_workers = calloc((size_t)c->c_children + 1,
+	proc_table_init(c->c_children, master_socks[0].us_text,
+	    c->c_cluster.cu_kind != CONF_CLUSTER_OFF);
+	if ((master_workers = calloc((size_t)proc_count(),
 	    sizeof(*master_workers))) == NULL)
 		fatal("worker table");
 
@@ -476,7 +483,7 @@ master_run(struct conf *c, bool foreground)
 
 	if (!foreground)
 		master_detach_stdio();
-	for (i = 1; i <= c->c_children; i++)
+	for (i = 1; i < proc_count(); i++)
 		master_spawn(i);
 	log_info("sipd %s ready: %d workers on %s", SIPD_VERSION,
 	    c->c_children, master_socks[0].us_text);
@@ -492,7 +499,7 @@ master_run(struct conf *c, bool foreground)
 	mi_server_stop();
 	master_unlock_pidfile(c->c_pid_file);
 	udp_close_all(master_socks, master_nsocks);
-	for (i = 1; i <= c->c_children; i++)
+	for (i = 1; i < proc_count(); i++)
 		if (master_workers[i].mw_delay)
 			event_free(master_workers[i].mw_delay);
 	if (master_kill_timer)

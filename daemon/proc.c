@@ -15,11 +15,11 @@ static int			 proc_n;
 static time_t			 proc_started;
 
 void
-proc_table_init(int nworkers, const char *listen_text)
+proc_table_init(int nworkers, const char *listen_text, bool cluster)
 {
 	int	 i;
 
-	proc_n = nworkers + 1;
+	proc_n = nworkers + 1 + (cluster ? 1 : 0);
 	if ((proc_table = calloc((size_t)proc_n, sizeof(*proc_table))) == NULL)
 		fatal("proc table");
 	proc_started = time(NULL);
@@ -31,8 +31,14 @@ proc_table_init(int nworkers, const char *listen_text)
 	for (i = 1; i < proc_n; i++) {
 		proc_table[i].pe_role = PROC_WORKER;
 		proc_table[i].pe_index = i;
-		snprintf(proc_table[i].pe_desc, sizeof(proc_table[i].pe_desc),
-		    "udp worker %d sock=%s", i, listen_text);
+		if (i > nworkers)
+			snprintf(proc_table[i].pe_desc,
+			    sizeof(proc_table[i].pe_desc),
+			    "cluster sync (Redis -> location table)");
+		else
+			snprintf(proc_table[i].pe_desc,
+			    sizeof(proc_table[i].pe_desc),
+			    "udp worker %d sock=%s", i, listen_text);
 	}
 }
 

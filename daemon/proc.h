@@ -32,7 +32,8 @@ const struct proc_entry *proc_get(int i);
 time_t	proc_start_time(void);
 
 /* master side */
-void	proc_table_init(int nworkers, const char *listen_text);
+/* cluster: one more supervised process after the workers (cluster.redis) */
+void	proc_table_init(int nworkers, const char *listen_text, bool cluster);
 struct proc_entry *proc_by_pid(pid_t pid);
 struct proc_entry *proc_worker(int index);
 

@@ -46,6 +46,7 @@
 
 #include "addr.h"
 #include "auth.h"
+#include "cluster_worker.h"
 #include "log.h"
 #include "loctab.h"
 #include "registrar.h"
@@ -80,6 +81,7 @@
 #define REG_E_TOO_MANY		"Too many registered contacts"
 #define REG_E_FULL		"Location table full"
 #define REG_E_INTERNAL		"Internal error"
+#define REG_E_CLUSTER		"Shared location store unreachable"
 
 /* One REGISTER on its way through the steps. */
 struct reg_ctx {
@@ -124,6 +126,7 @@ registrar_init(const struct conf *c, struct loctab *location)
 {
 	reg_conf = c;
 	reg_table = location;
+	cluster_worker_init(c, location);
 }
 
 static const char *
@@ -672,9 +675,12 @@ registrar_apply(struct registrar_verdict *v)
 	v->rv_save = false;
 	if (reg_table == NULL)
 		r = -ENXIO;
-	else
+	else if ((r = cluster_worker_register(&v->rv_change)) == 0)
 		r = loctab_save(reg_table, &v->rv_change, reg_list,
 		    REGISTRAR_LIST_MAX, &n);
+	else if (r == LOCTAB_E_TOO_MANY)	/* Redis said so: list ours */
+		(void)loctab_lookup(reg_table, v->rv_change.sv_aor, rc->rc_now,
+		    reg_list, REGISTRAR_LIST_MAX, &n);
 	if (n > REGISTRAR_LIST_MAX) {
 		log_debug("registrar: \"%s\" has %u bindings, %u listed",
 		    rc->rc_qaor, n, REGISTRAR_LIST_MAX);
@@ -721,6 +727,10 @@ registrar_apply(struct registrar_verdict *v)
 		return;
 	case LOCTAB_E_INVAL:
 		reg_bad(rc, REG_E_PARSE_CONT);
+		return;
+	case CLUSTER_W_REFUSED:
+		reg_fail(rc, 503, "Service Unavailable", REG_E_CLUSTER,
+		    "Retry-After: 5\r\n");
 		return;
 	default:
 		log_warnx("registrar: location table: error %d", r);

@@ -47,6 +47,7 @@
 
 #include "addr.h"
 #include "auth.h"
+#include "cluster_worker.h"
 #include "log.h"
 #include "loctab.h"
 #include "route.h"
@@ -531,6 +532,10 @@ route_to_user(struct route_ctx *rx, const struct sip_uri *ruri)
 	r = route_table == NULL ? -ENXIO :
 	    loctab_lookup(route_table, aor, rx->rx_now, route_bindings,
 	    ROUTE_BRANCHES_MAX, &nb);
+	/* cluster.redis: registered on another node a moment ago? */
+	if (r == LOCTAB_E_NOTFOUND && cluster_worker_miss(aor, rx->rx_now))
+		r = loctab_lookup(route_table, aor, rx->rx_now,
+		    route_bindings, ROUTE_BRANCHES_MAX, &nb);
 	if (r == LOCTAB_E_NOTFOUND) {
 		route_reply(rx, 480, "Temporarily Unavailable", NULL);
 		return;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loctab.h"
 #include "replycache.h"
+#include "clusterstat.h"
 #include "runcfg.h"
 #include "shm.h"
 #include "shmplan.h"
@@ -74,6 +75,14 @@ shmplan_make(const struct conf *c, struct shmplan *ret)
 	    SIZE_MAX)
 		return -ERANGE;
 	shmplan_add(&p, "runcfg", NULL, 0, prev, acc);
+	/* cluster.redis only: a node without it maps what it did */
+	if (c->c_cluster.cu_kind != CONF_CLUSTER_OFF) {
+		prev = acc;
+		if ((acc = shm_size_add(acc, clusterstat_shm_size(),
+		    CLUSTERSTAT_SHM_ALIGN)) == SIZE_MAX)
+			return -ERANGE;
+		shmplan_add(&p, "cluster", NULL, 0, prev, acc);
+	}
 	prev = acc;
 	if ((acc = shm_size_add(acc,
 	    tmtab_shm_size(c->c_tm_max_transactions), TMTAB_SHM_ALIGN)) ==

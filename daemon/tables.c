@@ -27,6 +27,7 @@
 #include "loctab.h"
 #include "replycache.h"
 #include "tmtab.h"
+#include "clusterstat.h"
 #include "runcfg.h"
 #include "shm.h"
 #include "shm_lock.h"
@@ -394,6 +395,9 @@ tables_load(const struct conf *c)
 	    (rc = stats_create((unsigned)c->c_children + 1)) != 0 ||
 	    (rc = shm_table_begin("runcfg", NULL)) != 0 ||
 	    (rc = runcfg_create()) != 0 ||
+	    (c->c_cluster.cu_kind != CONF_CLUSTER_OFF &&
+	    ((rc = shm_table_begin("cluster", NULL)) != 0 ||
+	    (rc = clusterstat_create()) != 0)) ||
 	    (rc = shm_table_begin("transactions", tables_tmtab_fill)) != 0 ||
 	    (rc = tmtab_create(c->c_tm_max_transactions)) != 0 ||
 	    (rc = userdb_create(c)) != 0) {

@@ -41,6 +41,7 @@
 #include "conf.h"
 #include "errbuf.h"
 #include "mi_cfg.h"
+#include "mi_cluster.h"
 #include "mi_cmd.h"
 #include "mi_daemon.h"
 #include "mi_reply.h"
@@ -687,7 +688,8 @@ mi_server_start(struct event_base *base, const struct conf *c,
 	mi_daemon_set(d);
 	if ((rc = mi_cmd_init()) != 0 || (rc = mi_ul_register()) != 0 ||
 	    (rc = mi_stats_register()) != 0 || (rc = mi_cfg_register()) != 0 ||
-	    (rc = mi_users_register()) != 0) {
+	    (rc = mi_users_register()) != 0 ||
+	    (rc = mi_cluster_register()) != 0) {
 		errbuf_add(errs, path, 0, "cannot register MI commands: %s",
 		    strerror(-rc));
 		return rc;

@@ -6,9 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DEPS="gcc meson ninja-build pkg-config libevent-dev libssl-dev
-libsqlite3-dev libjansson-dev libcmocka-dev"
+libsqlite3-dev libjansson-dev libcmocka-dev libhiredis-dev"
 TEST_DEPS="python3 python3-pytest sip-tester sipsak busybox prometheus
-chromium mandoc clang time"
+chromium mandoc clang time redis-server redis-sentinel"
 
 install_missing() {
 	missing=""

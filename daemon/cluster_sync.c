@@ -1,0 +1,695 @@
+/*
+ * cluster_sync: the sync process (see cluster_sync.h).
+ *
+ * At start, and whenever it cannot be sure it saw every event: note the
+ * newest ID of the stream sipd:events, load every AoR (SCAN + HGETALL)
+ * into the table, drop the local AoRs Redis does not have, then read
+ * the stream from the noted ID (what changed during the load comes
+ * again; applying an AoR twice is harmless). "Cannot be sure": the
+ * first start, and a reconnect after which the stream's oldest entry is
+ * newer than the last one read (trimmed away during a long outage).
+ * Otherwise it blocks in XREAD from its last ID and refetches each AoR
+ * named in a batch whose version is newer than the one it applied.
+ *
+ * Expiry stays local: times are absolute, the master's timer removes
+ * what expired; Redis key expiry events are never used (lost while
+ * disconnected). A queue entry (cluster_queue.h) is replayed through
+ * the script once Redis answers, then the AoR is refetched.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "cluster_map.h"
+#include "cluster_queue.h"
+#include "cluster_sync.h"
+#include "clusterstat.h"
+#include "log.h"
+
+#if !SIPD_HAVE_REDIS
+void
+cluster_sync_run(const struct conf *c, struct loctab *lt)
+{
+	(void)c;
+	(void)lt;
+	log_warnx("cluster.redis: sipd was built without Redis (hiredis)");
+	exit(1);
+}
+#else
+#include <hiredis/hiredis.h>
+
+#define SYNC_CONNECT_MS		1000
+#define SYNC_READ_MS		3000	/* socket bound, above the block */
+#define SYNC_BLOCK_MS		"1000"	/* XREAD BLOCK */
+#define SYNC_BATCH		"512"	/* XREAD COUNT */
+#define SYNC_SCAN_COUNT		"1000"
+#define SYNC_HEARTBEAT_SEC	3
+#define SYNC_ID_MAX		48
+/* An own event is refetched only if the AoR was fetched this recently */
+#define SYNC_OWN_RECENT_MS	1000
+
+static volatile sig_atomic_t	 sync_stop;
+static const struct conf	*sync_conf;
+static struct loctab		*sync_lt;
+static struct cluster_conn	 sync_conn;
+static struct cluster_aor	 sync_aor;
+static struct cluster_map	*sync_queue;	/* AoR -> first queued */
+static struct cluster_map	*sync_versions;	/* AoR -> version applied */
+static struct cluster_map	*sync_fetched;	/* AoR -> when fetched, ms */
+static struct cluster_map	*sync_seen;	/* during a full load */
+static char			 sync_id[SYNC_ID_MAX] = "";
+static int			 sync_qfd = -1;
+static time_t			 sync_heartbeat;
+static struct log_ratelimit	 sync_warn = { "cluster sync", 5, 0, 0 };
+static struct clusterstat	 sync_stat;	/* MI cluster.status */
+
+static void
+sync_on_term(int sig)
+{
+	(void)sig;
+	sync_stop = 1;
+}
+
+static void
+sync_lost(const char *what)
+{
+	log_warnx_limited(&sync_warn, time(NULL), "Redis %s: %s: %s",
+	    sync_conf->c_cluster.cu_url, what, sync_conn.cn_err);
+	cluster_close(&sync_conn);
+}
+
+static redisReply *
+sync_cmd(int argc, const char **argv)
+{
+	redisReply	*r;
+
+	r = redisCommandArgv(sync_conn.cn_ctx, argc, argv, NULL);
+	if (r == NULL) {
+		snprintf(sync_conn.cn_err, sizeof(sync_conn.cn_err), "%s",
+		    sync_conn.cn_ctx->errstr);
+		sync_lost(argv[0]);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(sync_conn.cn_err, sizeof(sync_conn.cn_err), "%s",
+		    r->str);
+		freeReplyObject(r);
+		sync_lost(argv[0]);
+		return NULL;
+	}
+	return r;
+}
+
+static int64_t
+sync_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether an event this node's own worker caused needs a refetch. The
+ * worker put the same change into the table itself after Redis
+ * applied it, so usually not: that saves Redis and this process one
+ * HGETALL per REGISTER. Except when this process fetched the AoR
+ * shortly before (for another node's event): that older state may have
+ * been applied over the worker's change, and the refetch repairs it.
+ */
+static bool
+sync_own_needs_fetch(const char *aor, size_t len)
+{
+	int64_t	 at;
+
+	return cluster_map_get(sync_fetched, aor, len, &at) &&
+	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
+}
+
+/* Fetches one AoR and makes the table hold it; -1 when Redis failed. */
+static int
+sync_refetch(const char *aor, size_t len)
+{
+	int	 rc;
+
+	if ((rc = cluster_fetch(&sync_conn, aor, len, &sync_aor)) != 0) {
+		sync_lost("HGETALL");
+		return -1;
+	}
+	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
+		log_warnx("cluster sync: location table: error %d", rc);
+	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
+	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
+	sync_stat.cs_refetched++;
+	return 0;
+}
+
+/* The queue socket: AoRs the workers changed without Redis. */
+static void
+sync_drain_queue(void)
+{
+	char	 buf[LOCTAB_AOR_MAX + 1];
+	int64_t	 since;
+	ssize_t	 n;
+
+	if (sync_qfd == -1)
+		return;
+	while ((n = recv(sync_qfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if ((size_t)n > LOCTAB_AOR_MAX)
+			continue;
+		if (cluster_map_get(sync_queue, buf, (size_t)n, &since) == 0)
+			(void)cluster_map_put(sync_queue, buf, (size_t)n,
+			    (int64_t)time(NULL));
+	}
+}
+
+static struct loctab_binding	 sync_local[CLUSTER_CONTACTS_MAX];
+
+static int
+sync_replay_one(void *arg, const char *aor, size_t len, int64_t *since)
+{
+	struct loctab_str	 a = { aor, len };
+	unsigned		 n = 0;
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	(void)arg;
+	rc = loctab_lookup(sync_lt, a, now, sync_local, CLUSTER_CONTACTS_MAX,
+	    &n);
+	if (rc != 0)
+		n = 0;
+	if (n > CLUSTER_CONTACTS_MAX)
+		n = CLUSTER_CONTACTS_MAX;
+	if (cluster_replay(&sync_conn, aor, len, sync_local, n,
+	    (time_t)*since, now) != 0) {
+		sync_lost("replay");
+		return -1;
+	}
+	if (sync_refetch(aor, len) != 0)
+		return -1;
+	sync_stat.cs_replayed++;
+	return 1;	/* done: off the queue */
+}
+
+static void
+sync_replay(void)
+{
+	size_t	 before = cluster_map_count(sync_queue);
+
+	if (before == 0 || !cluster_connected(&sync_conn))
+		return;
+	(void)cluster_map_each(sync_queue, sync_replay_one, NULL);
+	log_info("cluster: replayed %zu queued change(s), %zu left",
+	    before - cluster_map_count(sync_queue),
+	    cluster_map_count(sync_queue));
+}
+
+/* Newest stream ID ("0-0" when the stream is empty). */
+static int
+sync_newest_id(char *id, size_t len)
+{
+	const char	*argv[] = { "XREVRANGE", CLUSTER_KEY_EVENTS, "+", "-",
+	    "COUNT", "1" };
+	redisReply	*r;
+
+	if ((r = sync_cmd(6, argv)) == NULL)
+		return -1;
+	snprintf(id, len, "0-0");
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements >= 1 &&
+	    r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(id, len, "%s", r->element[0]->element[0]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* a < b, for stream IDs "MS-SEQ". */
+static bool
+sync_id_less(const char *a, const char *b)
+{
+	unsigned long long	 am, as = 0, bm, bs = 0;
+
+	am = strtoull(a, NULL, 10);
+	bm = strtoull(b, NULL, 10);
+	if (strchr(a, '-'))
+		as = strtoull(strchr(a, '-') + 1, NULL, 10);
+	if (strchr(b, '-'))
+		bs = strtoull(strchr(b, '-') + 1, NULL, 10);
+	return am < bm || (am == bm && as < bs);
+}
+
+/* Whether events after sync_id may have been trimmed away: -1 error. */
+static int
+sync_trimmed(void)
+{
+	const char	*argv[] = { "XRANGE", CLUSTER_KEY_EVENTS, "-", "+",
+	    "COUNT", "1" };
+	redisReply	*r;
+	int		 gap = 0;
+
+	if ((r = sync_cmd(6, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements >= 1 &&
+	    r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		gap = sync_id_less(sync_id, r->element[0]->element[0]->str);
+	freeReplyObject(r);
+	return gap;
+}
+
+static int
+sync_drop_unseen(void *arg, unsigned bucket, const struct loctab_binding *b,
+    unsigned n)
+{
+	int64_t		 v;
+	unsigned	 i, j;
+
+	(void)arg;
+	(void)bucket;
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && b[j].lb_aor_len == b[i].lb_aor_len &&
+		    memcmp(b[j].lb_aor, b[i].lb_aor, b[i].lb_aor_len) == 0;)
+			j++;
+		if (cluster_map_get(sync_seen, b[i].lb_aor, b[i].lb_aor_len,
+		    &v) || cluster_map_get(sync_queue, b[i].lb_aor,
+		    b[i].lb_aor_len, &v))
+			continue;
+		/*
+		 * Not in the SCAN: gone from Redis, or written after the
+		 * SCAN passed its slot (a worker of this node registering
+		 * it meanwhile). Asking again tells which; no key removes
+		 * the bindings.
+		 */
+		if (sync_refetch(b[i].lb_aor, b[i].lb_aor_len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Redis holds no AoR and no stream: a new (or wiped) Redis. This node's
+ * table, loaded from its DB_TEXT/SQLite snapshot, goes in through the
+ * script's replay (CSeq rule and modification times still decide), so
+ * turning cluster.redis on, or a Redis that lost its data, does not cost
+ * every registration this node knew.
+ */
+static int
+sync_seed_bucket(void *arg, unsigned bucket, const struct loctab_binding *b,
+    unsigned n)
+{
+	size_t		*seeded = arg;
+	time_t		 now = time(NULL);
+	unsigned	 i, j, k, m;
+
+	(void)bucket;
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && b[j].lb_aor_len == b[i].lb_aor_len &&
+		    memcmp(b[j].lb_aor, b[i].lb_aor, b[i].lb_aor_len) == 0;)
+			j++;
+		for (k = i, m = 0; k < j && m < CLUSTER_CONTACTS_MAX; k++)
+			if (b[k].lb_expires > now)	/* not permanent ones */
+				sync_local[m++] = b[k];
+		if (m == 0)
+			continue;
+		if (cluster_replay(&sync_conn, b[i].lb_aor, b[i].lb_aor_len,
+		    sync_local, m, 0, now) != 0) {
+			sync_lost("seed");
+			return -1;
+		}
+		(*seeded)++;
+	}
+	return 0;
+}
+
+/*
+ * One SCAN batch of keys: every HGETALL sent at once, then the replies
+ * read and applied in order (one round trip per batch, not per AoR).
+ */
+static int
+sync_load_keys(const redisReply *keys)
+{
+	const size_t	 plen = sizeof(CLUSTER_KEY_AOR) - 1;
+	const char	*argv[2];
+	size_t		 lens[2], i, n = 0;
+	redisReply	*k;
+	void		*vr;
+	int		 rc = 0;
+
+	for (i = 0; i < keys->elements; i++) {
+		argv[0] = "HGETALL";
+		lens[0] = 7;
+		argv[1] = keys->element[i]->str;
+		lens[1] = keys->element[i]->len;
+		if (redisAppendCommandArgv(sync_conn.cn_ctx, 2, argv, lens) !=
+		    REDIS_OK)
+			break;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(sync_conn.cn_ctx, &vr) != REDIS_OK) {
+			snprintf(sync_conn.cn_err, sizeof(sync_conn.cn_err),
+			    "%s", sync_conn.cn_ctx->errstr);
+			sync_lost("HGETALL");
+			return -1;
+		}
+		k = keys->element[i];
+		if (rc == 0 && k->len > plen && k->len - plen <= LOCTAB_AOR_MAX &&
+		    cluster_aor_from_reply(vr, k->str + plen, k->len - plen,
+		    &sync_aor) == 0) {
+			(void)cluster_map_put(sync_seen, k->str + plen,
+			    k->len - plen, 0);
+			if (cluster_apply(sync_lt, &sync_aor, time(NULL)) < 0)
+				rc = -1;
+			(void)cluster_map_put(sync_versions, k->str + plen,
+			    k->len - plen, sync_aor.ca_version);
+			(void)cluster_map_put(sync_fetched, k->str + plen,
+			    k->len - plen, sync_now_ms());
+		}
+		freeReplyObject(vr);
+	}
+	if (rc != 0)
+		log_warnx("cluster sync: location table full or damaged "
+		    "during the load");
+	return n == keys->elements ? 0 : -1;
+}
+
+/* SCAN + HGETALL of every AoR; 0, or -1 when Redis failed. */
+static int
+sync_full_load(void)
+{
+	const char		*argv[] = { "SCAN", "0", "MATCH",
+	    CLUSTER_KEY_AOR "*", "COUNT", SYNC_SCAN_COUNT };
+	struct loctab_binding	*buf = NULL;
+	struct timespec		 t0, t1;
+	redisReply		*r, *keys;
+	char			 cursor[32] = "0", id[SYNC_ID_MAX];
+	unsigned		 bufmax = 0;
+	size_t			 nkeys = 0, seeded = 0;
+	int			 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (sync_newest_id(id, sizeof(id)) != 0)
+		return -1;
+	cluster_map_clear(sync_seen);
+	do {
+		argv[1] = cursor;
+		if ((r = sync_cmd(6, argv)) == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		keys = r->element[1];
+		if (sync_load_keys(keys) != 0) {
+			freeReplyObject(r);
+			return -1;
+		}
+		nkeys += keys->elements;
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0 && !sync_stop);
+	if (nkeys == 0 && strcmp(id, "0-0") == 0) {
+		rc = loctab_visit(sync_lt, sync_seed_bucket, &seeded, &buf,
+		    &bufmax);
+		if (seeded > 0)
+			log_info("cluster: Redis had no AoR and no stream: "
+			    "%zu AoR(s) of this node's table written to it",
+			    seeded);
+	} else
+		rc = loctab_visit(sync_lt, sync_drop_unseen, NULL, &buf,
+		    &bufmax);
+	free(buf);
+	if (rc != 0)
+		return -1;
+	cluster_map_clear(sync_seen);
+	snprintf(sync_id, sizeof(sync_id), "%s", id);
+	sync_stat.cs_full_loads++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("cluster: loaded %zu AoR(s) from Redis in %ld ms, "
+	    "following the stream from %s", nkeys,
+	    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000), sync_id);
+	return 0;
+}
+
+/* The nodes whose heartbeat is alive (a few: one SCAN round suffices). */
+static void
+sync_list_nodes(void)
+{
+	const char	*argv[] = { "SCAN", "0", "MATCH", CLUSTER_KEY_NODE "*",
+	    "COUNT", "1000" };
+	const size_t	 plen = sizeof(CLUSTER_KEY_NODE) - 1;
+	redisReply	*r, *keys;
+	size_t		 i, used = 0;
+	char		*out = sync_stat.cs_node_ids;
+
+	if (!cluster_connected(&sync_conn) || (r = sync_cmd(6, argv)) == NULL)
+		return;
+	out[0] = '\0';
+	sync_stat.cs_nodes = 0;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_ARRAY) {
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++) {
+			if (keys->element[i]->len <= plen || used +
+			    keys->element[i]->len - plen + 2 >=
+			    sizeof(sync_stat.cs_node_ids))
+				continue;
+			used += (size_t)snprintf(out + used,
+			    sizeof(sync_stat.cs_node_ids) - used, "%s%s",
+			    used > 0 ? " " : "", keys->element[i]->str + plen);
+			sync_stat.cs_nodes++;
+		}
+	}
+	freeReplyObject(r);
+}
+
+static void
+sync_send_heartbeat(void)
+{
+	char		 key[sizeof(CLUSTER_KEY_NODE) + CONF_CLUSTER_NODE_MAX];
+	char		 val[512], ex[16];
+	const char	*argv[5];
+	redisReply	*r;
+	time_t		 now = time(NULL);
+
+	if (now - sync_heartbeat < SYNC_HEARTBEAT_SEC)
+		return;
+	sync_heartbeat = now;
+	snprintf(key, sizeof(key), "%s%s", CLUSTER_KEY_NODE,
+	    sync_conf->c_cluster.cu_node_id);
+	snprintf(val, sizeof(val), "{\"node\":\"%s\",\"pid\":%ld,"
+	    "\"time\":%lld,\"stream_id\":\"%s\",\"queue\":%zu}",
+	    sync_conf->c_cluster.cu_node_id, (long)getppid(),
+	    (long long)now, sync_id, cluster_map_count(sync_queue));
+	snprintf(ex, sizeof(ex), "%d", 3 * SYNC_HEARTBEAT_SEC);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = val;
+	argv[3] = "EX";
+	argv[4] = ex;
+	if ((r = sync_cmd(5, argv)) != NULL)
+		freeReplyObject(r);
+	sync_list_nodes();
+}
+
+static int
+sync_refetch_each(void *arg, const char *aor, size_t len, int64_t *version)
+{
+	(void)arg;
+	(void)version;
+	return sync_refetch(aor, len) == 0 ? 1 : -1;
+}
+
+/* One XREAD batch: the AoRs named, each refetched once if newer. */
+static int
+sync_read_stream(void)
+{
+	const char	*argv[] = { "XREAD", "COUNT", SYNC_BATCH, "BLOCK",
+	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
+	redisReply	*r, *entries, *e, *kv;
+	struct cluster_map *batch;
+	const char	*aor, *node, *me = sync_conf->c_cluster.cu_node_id;
+	struct timespec	 ts;
+	int64_t		 version, known;
+	size_t		 i, k, alen, nlen;
+	int		 rc = 0;
+
+	if ((r = sync_cmd(8, argv)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2) {
+		freeReplyObject(r);	/* nil: nothing within the block */
+		sync_stat.cs_lag_ms = 0;
+		return 0;
+	}
+	if ((batch = cluster_map_new()) == NULL)
+		fatal("cluster sync: out of memory");
+	entries = r->element[0]->element[1];
+	for (i = 0; i < entries->elements; i++) {
+		e = entries->element[i];
+		snprintf(sync_id, sizeof(sync_id), "%s", e->element[0]->str);
+		kv = e->element[1];
+		aor = node = NULL;
+		alen = nlen = 0;
+		version = 0;
+		for (k = 0; k + 1 < kv->elements; k += 2) {
+			if (strcmp(kv->element[k]->str, "aor") == 0) {
+				aor = kv->element[k + 1]->str;
+				alen = kv->element[k + 1]->len;
+			} else if (strcmp(kv->element[k]->str, "node") == 0) {
+				node = kv->element[k + 1]->str;
+				nlen = kv->element[k + 1]->len;
+			} else if (strcmp(kv->element[k]->str, "version") == 0)
+				version = strtoll(kv->element[k + 1]->str,
+				    NULL, 10);
+		}
+		if (aor == NULL || alen == 0 || alen > LOCTAB_AOR_MAX)
+			continue;
+		if (cluster_map_get(sync_versions, aor, alen, &known) &&
+		    known >= version)
+			continue;
+		if (node != NULL && nlen == strlen(me) &&
+		    memcmp(node, me, nlen) == 0 &&
+		    !sync_own_needs_fetch(aor, alen)) {
+			(void)cluster_map_put(sync_versions, aor, alen, version);
+			continue;
+		}
+		(void)cluster_map_put(batch, aor, alen, version);
+	}
+	freeReplyObject(r);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    (int64_t)strtoll(sync_id, NULL, 10);
+	rc = cluster_map_each(batch, sync_refetch_each, NULL);
+	cluster_map_free(batch);
+	return rc;
+}
+
+/* Connects, and loads everything when events may have been missed. */
+static int
+sync_connect(void)
+{
+	int	 gap;
+
+	if (cluster_connect(&sync_conn, &sync_conf->c_cluster,
+	    SYNC_CONNECT_MS) != 0) {
+		log_warnx_limited(&sync_warn, time(NULL), "Redis %s: %s",
+		    sync_conf->c_cluster.cu_url, sync_conn.cn_err);
+		return -1;
+	}
+	if (cluster_set_timeout(&sync_conn, SYNC_READ_MS) != 0)
+		return -1;
+	log_info("cluster: connected to Redis %s (node %s)",
+	    sync_conn.cn_master, sync_conf->c_cluster.cu_node_id);
+	/* what this node changed alone goes first: it is the newest */
+	sync_replay();
+	if (!cluster_connected(&sync_conn))
+		return -1;
+	if (sync_id[0] != '\0') {
+		if ((gap = sync_trimmed()) < 0)
+			return -1;
+		if (gap == 0)
+			return 0;
+		log_warnx("cluster: events after %s were trimmed from the "
+		    "stream: full resync", sync_id);
+	}
+	return sync_full_load();
+}
+
+/* Waits up to ms for a queue datagram (or a signal). */
+static void
+sync_idle(int ms)
+{
+	struct pollfd	 pfd = { sync_qfd, POLLIN, 0 };
+
+	if (sync_qfd == -1) {
+		usleep((useconds_t)ms * 1000);
+		return;
+	}
+	(void)poll(&pfd, 1, ms);
+	sync_drain_queue();
+}
+
+static void
+sync_open_queue(void)
+{
+	struct sockaddr_un	 sa;
+	socklen_t		 sl;
+
+	sl = cluster_queue_addr(getppid(), &sa);
+	sync_qfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sync_qfd != -1 && bind(sync_qfd, (struct sockaddr *)&sa, sl) ==
+	    -1) {
+		log_warn("cluster sync: replay queue socket");
+		close(sync_qfd);
+		sync_qfd = -1;
+	}
+}
+
+static void
+sync_report(void)
+{
+	sync_stat.cs_connected = cluster_connected(&sync_conn);
+	sync_stat.cs_queue = (uint32_t)cluster_map_count(sync_queue);
+	sync_stat.cs_updated = (int64_t)time(NULL);
+	snprintf(sync_stat.cs_master, sizeof(sync_stat.cs_master), "%s",
+	    sync_stat.cs_connected ? sync_conn.cn_master : "");
+	snprintf(sync_stat.cs_stream_id, sizeof(sync_stat.cs_stream_id), "%s",
+	    sync_id);
+	clusterstat_set(&sync_stat);
+}
+
+void
+cluster_sync_run(const struct conf *c, struct loctab *lt)
+{
+	struct sigaction	 sa;
+
+	sync_conf = c;
+	sync_lt = lt;
+	/* No SA_RESTART: a SIGTERM ends a wait; XREAD blocks 1 s at most. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sync_on_term;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1)
+		fatal("sigaction");
+	sync_queue = cluster_map_new();
+	sync_versions = cluster_map_new();
+	sync_fetched = cluster_map_new();
+	sync_seen = cluster_map_new();
+	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL ||
+	    sync_fetched == NULL)
+		fatal("cluster sync: out of memory");
+	sync_open_queue();
+	while (!sync_stop) {
+		sync_report();
+		sync_drain_queue();
+		if (!cluster_connected(&sync_conn) && sync_connect() != 0) {
+			cluster_close(&sync_conn);
+			sync_idle(1000);
+			continue;
+		}
+		sync_replay();
+		if (cluster_connected(&sync_conn))
+			sync_send_heartbeat();
+		if (cluster_connected(&sync_conn))
+			(void)sync_read_stream();
+	}
+	cluster_close(&sync_conn);
+	exit(0);
+}
+#endif

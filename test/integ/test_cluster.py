@@ -1,0 +1,629 @@
+"""Several sipd nodes sharing registrations through one Redis (issue 13,
+cluster.* keys, README "Several nodes").
+
+Each test starts its own redis-server (free port, temp dir, no
+persistence) and three sipd nodes on 127.0.0.1 with their own ports,
+stops everything by PID and bounds every wait. A phone is a sipcli
+Client; the PSTN gateway is a Client whose address is pstn.gw_ip/port of
+every node, so an INVITE from it goes to the registered contact.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from sipcli import Client, Request, rand_token, register, register_request
+from sipd_helpers import (GW_NUM, TRUSTED, USERS, Call, Sipd, answer,
+                          via_of, write_tables, write_users)
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_SENTINEL = shutil.which("redis-sentinel")
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    """A redis-server of the test's own, and a minimal RESP client."""
+
+    def __init__(self, d, replica_of=None, sentinel_of=None, port=None):
+        """A master; replica_of: a replica of that Redis; sentinel_of: a
+        sentinel watching that master as "sipd" (quorum 2, down after
+        1000 ms)."""
+        if REDIS_SERVER is None or REDIS_SENTINEL is None:
+            pytest.fail("redis-server/redis-sentinel not installed "
+                        "(test/dev.sh TEST_DEPS)")
+        os.makedirs(d)
+        self.port = port or free_tcp_port()
+        self.log = os.path.join(d, "redis.log")
+        if sentinel_of is not None:
+            conf = os.path.join(d, "sentinel.conf")
+            with open(conf, "w") as f:
+                f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+                        "sentinel monitor sipd 127.0.0.1 %d 2\n"
+                        "sentinel down-after-milliseconds sipd 1000\n"
+                        "sentinel failover-timeout sipd 10000\n" % (
+                            self.port, d, self.log, sentinel_of.port))
+            self.proc = subprocess.Popen([REDIS_SENTINEL, conf])
+        else:
+            args = [REDIS_SERVER, "--port", str(self.port), "--bind",
+                    "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--dir", d, "--logfile", self.log]
+            if replica_of is not None:
+                args += ["--replicaof", "127.0.0.1", str(replica_of.port)]
+            self.proc = subprocess.Popen(args)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if self.cmd("PING") == "PONG":
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError("redis-server not ready in 5 s")
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def cmd(self, *args, timeout=2.0):
+        with socket.create_connection(("127.0.0.1", self.port),
+                                      timeout=timeout) as s:
+            out = b"*%d\r\n" % len(args)
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            return self._reply(s.makefile("rb"))
+
+    def _reply(self, f):
+        line = f.readline()
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise AssertionError("redis: " + rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = f.read(n + 2)[:-2]
+            return data.decode()
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply(f) for _ in range(n)]
+        raise AssertionError("redis: bad reply %r" % line)
+
+    def aor(self, aor):
+        """{contact: json} of sipd:aor:{aor} (no "version")."""
+        flat = self.cmd("HGETALL", "sipd:aor:" + aor)
+        h = dict(zip(flat[::2], flat[1::2]))
+        h.pop("version", None)
+        return {k: json.loads(v) for k, v in h.items()}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_for(what, fn, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("not within %.1f s: %s" % (timeout, what))
+        time.sleep(0.01)
+
+
+class Cluster:
+    def __init__(self, tmp_path, redis, gw, users):
+        self.tmp = tmp_path
+        self.redis = redis
+        self.gw = gw
+        self.users = users
+        self.nodes = []
+
+    def node(self, extra=None):
+        i = len(self.nodes) + 1
+        d = self.tmp / ("n%d" % i)
+        d.mkdir()
+        cfg = {"cluster.redis": self.redis.url, "cluster.node_id": "n%d" % i,
+               "pstn.gw_ip": '"127.0.0.1"', "pstn.gw_port": str(self.gw.port)}
+        cfg.update(extra or {})
+        s = Sipd(d, extra=cfg)
+        write_tables(s, USERS, TRUSTED)
+        if self.users:
+            write_users(s.db, self.users)
+        self.nodes.append(s)
+        return self.start(s)
+
+    @staticmethod
+    def start(s):
+        n = s.log_text().count("cluster: loaded ")
+        s.start()
+        # the sync process has read Redis once: the node is in step
+        wait_for("sync ready", lambda: s.log_text().count(
+            "cluster: loaded ") > n, 10)
+        return s
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    redis = Redis(str(tmp_path / "redis"))
+    gw = Client(0)
+    c = Cluster(tmp_path, redis, gw, 0)
+    yield c
+    try:
+        for s in c.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+            s.check_log_clean()
+    finally:
+        gw.close()
+        # a test may have replaced the Redis: both are stopped by PID
+        redis.stop()
+        c.redis.stop()
+
+
+def phone(node, user, expires=None, contact_port=None):
+    """A UA registered with node (digest): (client, final response)."""
+    c = Client(node.port)
+    contact = "<sip:%s@127.0.0.1:%d>" % (user, contact_port or c.port)
+    _, r = register(c, user, dict(USERS)[user], contacts=[contact],
+                    expires=expires)
+    return c, r
+
+
+def invite_via(cl, node, user, ph, timeout=2.0):
+    """The gateway calls user through node. Returns the INVITE the phone
+    got (answered 486, so the transaction ends), or the gateway's final
+    response when the phone got nothing."""
+    cl.gw.server = ("127.0.0.1", node.port)
+    call = Call(cl.gw, "sip:%s@127.0.0.1:%d" % (user, node.port), GW_NUM)
+    cl.gw.send(call.invite())
+    deadline = time.monotonic() + timeout
+    while ph is not None and time.monotonic() < deadline:
+        ph.sock.settimeout(deadline - time.monotonic())
+        try:
+            data, addr = ph.sock.recvfrom(65535)
+        except socket.timeout:
+            break
+        req = Request(data)
+        if req.method != "INVITE" or req.get("Call-ID") != call.call_id:
+            continue    # the ACK of an earlier call's 486
+        ph.sock.sendto(answer(req, 486, "Busy Here", rand_token(6)), addr)
+        return req
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = cl.gw.recv(deadline - time.monotonic())
+        if r is not None and r.code >= 200 and \
+                r.get("Call-ID") == call.call_id:
+            return r
+    return None
+
+
+def status(node):
+    r = node.mictl("cluster.status", json=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def has_aor(node, aor):
+    r = node.mictl("ul.dump")
+    assert r.returncode == 0, r.stderr
+    return ("AoR: %s\n" % aor) in r.stdout
+
+
+def contacts_of(node):
+    """{(aor, contact)} of node's table (ul.dump, text)."""
+    r = node.mictl("ul.dump", timeout=30)
+    assert r.returncode == 0, r.stderr
+    out, aor = set(), None
+    for line in r.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("AoR: "):
+            aor = line[5:]
+        elif line.startswith("Address: "):
+            out.add((aor, line[9:]))
+    return out
+
+
+def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
+    s = cluster.node()
+    r = s.mictl("core.shmmem", json=True)
+    assert "cluster" in json.loads(r.stdout)["tables"]
+    assert "cluster sync (Redis -> location table)" in \
+        s.mictl("core.ps").stdout
+    r = subprocess.run([os.environ.get("SIPD_BIN", "sipd"), "-c", "-f",
+                        s.cfg], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "%s: cluster: %s, node n1, Redis unreachable: short (60 s)\n" % (
+        s.cfg, cluster.redis.url) in r.stdout
+    with open(s.cfg) as f:
+        lines = f.read().splitlines()
+    n = [i for i, l in enumerate(lines) if l.startswith("cluster.redis")][0]
+    lines[n] = "cluster.redis = redis://127.0.0.1"
+    bad = str(tmp_path / "bad.cfg")
+    with open(bad, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run([os.environ.get("SIPD_BIN", "sipd"), "-c", "-f", bad],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert r.stderr == ('%s:%d: cluster.redis: bad value '
+                        '"redis://127.0.0.1": redis://HOST:PORT[/DB] '
+                        'expected\n' % (bad, n + 1))
+
+
+def test_one_node_without_cluster_redis_is_as_before(sipd):
+    r = sipd.mictl("cluster.status")
+    assert r.returncode != 0
+    assert "cluster.redis is not set: one node" in r.stdout + r.stderr
+    assert "cluster" not in json.loads(
+        sipd.mictl("core.shmmem", json=True).stdout)["tables"]
+    ps = sipd.mictl("core.ps").stdout.splitlines()
+    assert len(ps) == 3 and "cluster" not in sipd.mictl("core.ps").stdout
+
+
+def test_register_on_one_node_routes_through_the_others(cluster):
+    n1, n2, n3 = cluster.node(), cluster.node(), cluster.node()
+    for user, delay in (("alice", 0), ("bob", 0.005), ("watson", 0.02)):
+        ph, r = phone(n1, user)
+        assert r is not None and r.code == 200, r
+        time.sleep(delay)
+        for node in (n2, n3):
+            req = invite_via(cluster, node, user, ph)
+            assert isinstance(req, Request) and req.method == "INVITE", \
+                (user, delay, req)
+            assert req.ruri == "sip:%s@127.0.0.1:%d" % (user, ph.port)
+        assert r.get("Contact") == "<sip:%s@127.0.0.1:%d>;expires=3600" % (
+            user, ph.port)
+        # in Redis before the 200: the layout of README "Several nodes"
+        h = cluster.redis.aor(user)
+        c = h["sip:%s@127.0.0.1:%d" % (user, ph.port)]
+        assert c["node"] == "n1" and c["cseq"] == 2 and c["q"] == -1
+        assert abs(c["expires"] - (time.time() + 3600)) <= 2
+        ph.close()
+    # with n3's sync process stopped, a call through n3 still finds a
+    # fresh registration: the lookup miss asks Redis once
+    sync = [int(l.split("\t")[0]) for l in n3.mictl("core.ps").stdout
+            .splitlines() if "cluster sync" in l]
+    assert len(sync) == 1
+    os.kill(sync[0], signal.SIGSTOP)
+    try:
+        ph, r = phone(n1, "j.user")
+        assert r.code == 200
+        req = invite_via(cluster, n3, "j.user", ph)
+        assert isinstance(req, Request) and req.method == "INVITE"
+        # an AoR Redis does not have either stays a 480
+        r = invite_via(cluster, n3, "user", None)
+        assert (r.code, r.reason) == (480, "Temporarily Unavailable")
+    finally:
+        os.kill(sync[0], signal.SIGCONT)
+    ph.close()
+    st = wait_for("n2 sees 3 nodes", lambda: (
+        lambda x: x if x["nodes_seen"] == 3 else None)(status(n2)), 8)
+    assert sorted(st["nodes"].split()) == ["n1", "n2", "n3"]
+    assert (st["node"], st["redis"], st["state"], st["policy"],
+            st["queue"], st["full_loads"]) == (
+        "n2", cluster.redis.url, "connected", "short", 0, 1)
+    assert st["master"] == "127.0.0.1:%d" % cluster.redis.port
+    assert st["refetched"] == 4 and 0 <= st["lag_ms"] < 1000
+    ev = cluster.redis.cmd("XRANGE", "sipd:events", "-", "+")
+    assert [dict(zip(e[1][::2], e[1][1::2])) for e in ev] == [
+        {"aor": u, "version": "1", "node": "n1", "op": "reg"}
+        for u in ("alice", "bob", "watson", "j.user")]
+
+
+def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
+    n1, n2, n3 = cluster.node(), cluster.node(), cluster.node()
+    ph, r = phone(n1, "alice")
+    assert r.code == 200
+    wait_for("alice on n3", lambda: has_aor(n3, "alice"), 2)
+    req = invite_via(cluster, n3, "alice", ph)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    c = Client(n2.port)
+    _, r = register(c, "alice", "secret-a", contacts=[
+        "<sip:alice@127.0.0.1:%d>;expires=0" % ph.port])
+    assert r.code == 200 and r.get("Contact") is None, r
+    assert cluster.redis.aor("alice") == {}
+    for node in (n1, n2, n3):
+        wait_for("alice gone", lambda: not has_aor(node, "alice"), 2)
+    r = invite_via(cluster, n1, "alice", None)
+    assert r is not None and (r.code, r.reason) == \
+        (480, "Temporarily Unavailable"), r
+    c.close()
+    ph.close()
+
+
+def trusted_register(c, user, contact, call_id):
+    """A REGISTER from the trusted source: no challenge."""
+    return c.request("REGISTER", "sip:127.0.0.1", headers=[
+        "Contact: <%s>" % contact, "Expires: 3600"], call_id=call_id,
+        user=user).replace(
+        b"From: <sip:%s@" % user.encode(), b"From: <sip:trusty@")
+
+
+def test_kill9_under_registration_load_loses_no_acked_binding(tmp_path):
+    redis = Redis(str(tmp_path / "redis"))
+    gw = Client(0)
+    cl = Cluster(tmp_path, redis, gw, 300)
+    try:
+        n1, n2, n3 = cl.node(), cl.node(), cl.node()
+        pids = [int(l.split("\t")[0]) for l in
+                n1.mictl("core.ps").stdout.splitlines()]
+        assert len(pids) == 4    # master, 2 workers, cluster sync
+        c = Client(n1.port)
+        c.sock.setblocking(False)
+        sent, acked = {}, set()
+        t0 = time.monotonic()
+        killed_at = None
+        i = 0
+        # 500 REGISTERs a second for at most 3 s; kill -9 after 1 s
+        while time.monotonic() - t0 < 3 and i < 1500:
+            due = t0 + i / 500.0
+            if time.monotonic() >= due:
+                user = "u%04d" % (i % 300)
+                contact = "sip:%s@127.0.0.1:%d" % (user, 20000 + i // 300)
+                cid = "load-%d@127.0.0.1" % i
+                sent[cid] = (user, contact)
+                c.sock.sendto(trusted_register(c, user, contact, cid),
+                              c.server)
+                i += 1
+            if killed_at is None and time.monotonic() - t0 > 1:
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                killed_at = i
+            try:
+                while True:
+                    data = c.sock.recv(65535)
+                    if data.startswith(b"SIP/2.0 200 "):
+                        for line in data.split(b"\r\n"):
+                            if line.startswith(b"Call-ID: "):
+                                acked.add(line[9:].decode())
+            except (BlockingIOError, ConnectionRefusedError):
+                pass
+            time.sleep(0.0005)
+        n1.proc.wait(5)
+        n1.log.close()
+        want = {sent[cid] for cid in acked}
+        # most of what was sent before the kill was acknowledged
+        assert killed_at is not None and \
+            killed_at * 0.8 <= len(want) <= killed_at, (killed_at, len(want))
+        for node in (n2, n3):
+            wait_for("every acknowledged binding on %d" % node.port,
+                     lambda: want <= contacts_of(node), 5)
+        Cluster.start(n1)
+        assert want <= contacts_of(n1)
+        c.close()
+    finally:
+        for s in cl.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+        gw.close()
+        redis.stop()
+
+
+def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
+    n1 = cluster.node()
+    n2 = cluster.node()
+    n3 = cluster.node({"cluster.unreachable": "refuse"})
+    ph, r = phone(n1, "alice")
+    assert r.code == 200
+    wait_for("alice on n2", lambda: has_aor(n2, "alice"), 2)
+    os.kill(cluster.redis.proc.pid, signal.SIGSTOP)
+    t_stop = time.monotonic()
+    try:
+        req = invite_via(cluster, n2, "alice", ph)
+        assert isinstance(req, Request) and req.method == "INVITE"
+        bob, r = phone(n1, "bob")
+        assert r.code == 200, r
+        assert r.get("Contact") == "<sip:bob@127.0.0.1:%d>;expires=60" % \
+            bob.port
+        w, r = phone(n3, "watson")
+        assert (r.code, r.reason) == (503, "Service Unavailable"), r
+        assert r.get("Retry-After") == "5"
+        assert r.get("P-Registrar-Error") == \
+            "Shared location store unreachable"
+        st = wait_for("n1 knows Redis is away and has 1 queued", lambda: (
+            lambda x: x if x["state"] == "unreachable" and x["queue"] == 1
+            else None)(status(n1)), 8)
+        assert st["master"] == ""
+        time.sleep(max(0, 10 - (time.monotonic() - t_stop)))
+        # still routing from shm after 10 s without Redis
+        for node in (n1, n2, n3):
+            req = invite_via(cluster, node, "alice", ph)
+            assert isinstance(req, Request) and req.method == "INVITE"
+    finally:
+        os.kill(cluster.redis.proc.pid, signal.SIGCONT)
+    # n1's queued change is replayed (a write of the same REGISTER that
+    # timed out may have been run by Redis after CONT: the replay puts
+    # back the expiry bob was told), the others learn it
+    st = wait_for("n1 replayed", lambda: (
+        lambda x: x if x["replayed"] == 1 else None)(status(n1)), 10)
+    assert (st["state"], st["queue"]) == ("connected", 0)
+    assert "cluster: replayed 1 queued change(s), 0 left" in n1.log_text()
+    c = cluster.redis.aor("bob")["sip:bob@127.0.0.1:%d" % bob.port]
+    assert c["node"] == "n1" and abs(c["expires"] - time.time() - 60) <= 12
+    for node in (n2, n3):
+        wait_for("bob on %d" % node.port, lambda: has_aor(node, "bob"), 3)
+    req = invite_via(cluster, n3, "bob", bob)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    # registrations go to Redis again
+    w2, r = phone(n3, "watson")
+    assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
+    assert list(cluster.redis.aor("watson")) == [
+        "sip:watson@127.0.0.1:%d" % w2.port]
+    for x in (ph, bob, w, w2):
+        x.close()
+
+
+def sentinel_master(sentinels):
+    """The master the sentinels agree on, as a port, or None."""
+    ports = set()
+    for st in sentinels:
+        try:
+            a = st.cmd("SENTINEL", "get-master-addr-by-name", "sipd")
+        except (OSError, AssertionError):
+            return None
+        ports.add(int(a[1]) if a else None)
+    return ports.pop() if len(ports) == 1 else None
+
+
+def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
+    gw = Client(0)
+    procs = []
+    cl = None
+    master = Redis(str(tmp_path / "master"))
+    procs.append(master)
+    try:
+        replica = Redis(str(tmp_path / "replica"), replica_of=master)
+        procs.append(replica)
+        sentinels = []
+        for i in range(3):
+            sentinels.append(Redis(str(tmp_path / ("s%d" % i)),
+                                   sentinel_of=master))
+            procs.append(sentinels[-1])
+
+        def ready():
+            for st in sentinels:
+                m = st.cmd("SENTINEL", "master", "sipd")
+                m = dict(zip(m[::2], m[1::2]))
+                if m["num-other-sentinels"] != "2" or \
+                        m["num-slaves"] != "1":
+                    return False
+            return True
+        wait_for("sentinels know each other and the replica", ready, 20)
+        cl = Cluster(tmp_path, master, gw, 0)
+        url = "sentinel://%s/sipd" % ",".join(
+            "127.0.0.1:%d" % st.port for st in sentinels)
+        n1 = cl.node({"cluster.redis": url})
+        n2 = cl.node({"cluster.redis": url})
+        ph, r = phone(n1, "alice")
+        assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
+        wait_for("alice on n2", lambda: has_aor(n2, "alice"), 2)
+        wait_for("alice on the replica",
+                 lambda: replica.cmd("HGET", "sipd:aor:alice", "version"), 5)
+        os.kill(master.proc.pid, signal.SIGKILL)
+        master.proc.wait()
+        t0 = time.monotonic()
+        # calls route throughout the failover, at most 30 s
+        while sentinel_master(sentinels) != replica.port:
+            assert time.monotonic() - t0 < 30, "no failover in 30 s"
+            req = invite_via(cl, n2, "alice", ph)
+            assert isinstance(req, Request) and req.method == "INVITE"
+            time.sleep(0.2)
+        # registrations resume on the new master, within 10 s
+        deadline = time.monotonic() + 10
+        while True:
+            bob, r = phone(n1, "bob")
+            assert r.code == 200, r
+            if r.get("Contact").endswith(";expires=3600"):
+                break
+            assert time.monotonic() < deadline, r.get("Contact")
+            bob.close()
+            time.sleep(0.3)
+        assert "sip:bob@127.0.0.1:%d" % bob.port in replica.aor("bob")
+        wait_for("bob on n2", lambda: has_aor(n2, "bob"), 5)
+        req = invite_via(cl, n2, "bob", bob)
+        assert isinstance(req, Request) and req.method == "INVITE"
+        for s in cl.nodes:
+            s.stop()
+            s.check_log_clean()
+        ph.close()
+        bob.close()
+    finally:
+        for s in cl.nodes if cl is not None else ():
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+        gw.close()
+        for p in procs:
+            p.stop()
+
+
+def fill_redis(redis, n, now):
+    """n AoRs f000000.. with one contact each, written as sipd writes
+    them (one pipelined connection: seconds, not minutes)."""
+    out = []
+    for i in range(n):
+        aor = "f%06d" % i
+        val = json.dumps({"expires": now + 3600, "q": -1,
+                          "callid": "fill-%d" % i, "cseq": 1, "ua": "fill",
+                          "received": "", "path": "", "socket": "",
+                          "node": "filler", "flags": 0, "cflags": 0,
+                          "methods": 4294967295, "modified": now},
+                         separators=(",", ":")).encode()
+        key = b"sipd:aor:" + aor.encode()
+        contact = b"sip:%s@127.0.0.1:5060" % aor.encode()
+        out.append(b"*6\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$7\r\nversion\r\n"
+                   b"$1\r\n1\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                       len(key), key, len(contact), contact, len(val), val))
+    with socket.create_connection(("127.0.0.1", redis.port),
+                                  timeout=30) as s:
+        s.sendall(b"".join(out))
+        f = s.makefile("rb")
+        for _ in range(n):
+            assert f.readline() == b":2\r\n"
+
+
+def test_start_with_100k_aors_in_redis(cluster):
+    fill_redis(cluster.redis, 100000, int(time.time()))
+    assert cluster.redis.cmd("DBSIZE") == 100000
+    t0 = time.monotonic()
+    n1 = cluster.node({"usrloc.max_contacts": "120000",
+                       "usrloc.hash_size": "65536"})
+    took = time.monotonic() - t0
+    log = n1.log_text()
+    assert "cluster: loaded 100000 AoR(s) from Redis in " in log
+    # ready (MI answers, every AoR in shm) within 10 s on this shared box
+    assert took < 10, took
+    r = n1.mictl("ul.lookup", "location", "f099999")
+    assert r.returncode == 0 and "sip:f099999@127.0.0.1:5060" in r.stdout, \
+        r.stdout + r.stderr
+
+
+def test_node_starts_from_its_snapshot_while_redis_is_down(cluster,
+                                                          tmp_path):
+    n1 = cluster.node()
+    ph, r = phone(n1, "alice")
+    assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
+    assert n1.stop() == 0       # SIGTERM: the local table is written
+    cluster.redis.stop()
+    n1.start()
+    st = wait_for("n1's sync process tried Redis", lambda: (
+        lambda x: x if x["updated"] > 0 else None)(status(n1)), 5)
+    assert (st["state"], st["full_loads"]) == ("unreachable", 0)
+    # from the DB_TEXT snapshot: calls route without Redis
+    req = invite_via(cluster, n1, "alice", ph)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    # a new, empty Redis: n1 writes what its table holds into it
+    cluster.redis = Redis(str(tmp_path / "redis2"), port=cluster.redis.port)
+    h = wait_for("alice seeded", lambda: cluster.redis.aor("alice"), 5)
+    c = h["sip:alice@127.0.0.1:%d" % ph.port]
+    assert (c["node"], c["cseq"]) == ("n1", 2)
+    assert abs(c["expires"] - time.time() - 3600) <= 5
+    wait_for("the seed logged", lambda: "cluster: Redis had no AoR and no "
+             "stream: 1 AoR(s) of this node's table written to it" in
+             n1.log_text(), 2)
+    n2 = cluster.node()
+    req = invite_via(cluster, n2, "alice", ph)
+    assert isinstance(req, Request) and req.method == "INVITE"
+    ph.close()

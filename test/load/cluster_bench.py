@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Several nodes through Redis (issue 13, Speed): bounded benchmarks.
+
+1. Registration visible on another node: a trusted REGISTER (no digest)
+   on node 1; from the moment its 200 arrives, the gateway sends OPTIONS
+   (routed as an INVITE is, without a dialog to end) for that AoR
+   through node 2 until one reaches the phone (a 480 means not yet: the
+   next probe goes at once). The time from the 200 to the sending of
+   the successful probe, p50/p99 over --samples AoRs.
+2. REGISTER throughput, SIPp reg_auth.xml (401 + 200) at fixed rates:
+   one node without cluster.redis, one node with, and three nodes with
+   one SIPp each at the same time. Per run: REGISTERs completed per
+   second, failures, and CPU per REGISTER of the sipd trees and of
+   redis-server (schedstat, as run.py measures).
+3. Start to "loaded" with --aors AoRs in Redis.
+
+Everything runs on 127.0.0.1, each SIPp run bounded by -m and a wall
+clock limit, servers stopped by PID. Figures are noisy on a shared box:
+compare within one run. Usage:
+  python3 test/load/cluster_bench.py --build build-load [--quick]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integ"))
+import run  # noqa: E402
+from sipcli import Client, Request, rand_token  # noqa: E402
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Redis:
+    def __init__(self, d):
+        os.makedirs(d, exist_ok=True)
+        self.port = free_tcp_port()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", d,
+             "--logfile", os.path.join(d, "redis.log")])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.cmd("PING") == b"+PONG\r\n":
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server not ready")
+
+    def cmd(self, *args):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 2) as s:
+                out = b"*%d\r\n" % len(args)
+                for a in args:
+                    a = str(a).encode()
+                    out += b"$%d\r\n%s\r\n" % (len(a), a)
+                s.sendall(out)
+                return s.recv(65536)
+        except OSError:
+            return None
+
+    def flush(self):
+        self.cmd("FLUSHALL")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+STARTED = []     # every server started, stopped by PID at the end
+
+
+def start_node(work, name, build, db, children, extra):
+    srv = run.Sipd(os.path.join(work, name), children, build, extra,
+                   name=name)
+    STARTED.append(srv)
+    srv.start(db)
+    if any(k == "cluster.redis" for k, _ in extra):
+        deadline = time.monotonic() + 30
+        while cluster_status(srv).get("full_loads", 0) < 1:
+            if time.monotonic() > deadline:
+                raise RuntimeError(name + ": no cluster load in 30 s")
+            time.sleep(0.005)
+    return srv
+
+
+def cluster_status(srv):
+    r = subprocess.run([srv.mictl, "-s", srv.sock, "-j", "cluster.status"],
+                       capture_output=True, text=True, timeout=10)
+    try:
+        return json.loads(r.stdout) if r.returncode == 0 else {}
+    except ValueError:
+        return {}
+
+
+def trusted_register(c, node_port, user, contact, call_id):
+    lines = ["REGISTER sip:127.0.0.1 SIP/2.0",
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
+                 c.port, rand_token()),
+             "Max-Forwards: 70",
+             "From: <sip:trusty@127.0.0.1>;tag=%s" % rand_token(6),
+             "To: <sip:%s@127.0.0.1>" % user,
+             "Call-ID: " + call_id, "CSeq: 1 REGISTER",
+             "Contact: <%s>" % contact, "Expires: 3600",
+             "Content-Length: 0"]
+    c.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(),
+                  ("127.0.0.1", node_port))
+
+
+def visibility(n1, n2, gw, users, samples):
+    """ms from the 200 on n1 until an INVITE through n2 reaches the phone."""
+    ph = Client(n1.port)
+    c = Client(n1.port)
+    out = []
+    for i in range(samples):
+        user = users[i]
+        contact = "sip:%s@127.0.0.1:%d" % (user, ph.port)
+        trusted_register(c, n1.port, user, contact, "vis-%d" % i)
+        r = c.recv(2.0)
+        if r is None or r.code != 200:
+            raise RuntimeError("REGISTER %s: %r" % (user, r))
+        t200 = time.monotonic()
+        deadline = t200 + 2.0
+        while True:
+            sent = time.monotonic()
+            cid = "probe-%s@gw" % rand_token(10)
+            gw.sock.sendto(probe_invite(gw, user, n2.port, cid),
+                           ("127.0.0.1", n2.port))
+            got = wait_probe(gw, ph, cid, deadline)
+            if got:
+                out.append((sent - t200) * 1000)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s never visible on node 2" % user)
+    ph.close()
+    c.close()
+    return out
+
+
+def probe_invite(gw, user, port, cid):
+    lines = ["OPTIONS sip:%s@127.0.0.1:%d SIP/2.0" % (user, port),
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
+                 gw.port, rand_token()),
+             "Max-Forwards: 70",
+             "From: <sip:004930123456@127.0.0.1>;tag=%s" % rand_token(6),
+             "To: <sip:%s@127.0.0.1>" % user,
+             "Call-ID: " + cid, "CSeq: 1 OPTIONS",
+             "Contact: <sip:gw@127.0.0.1:%d>" % gw.port,
+             "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def wait_probe(gw, ph, cid, deadline):
+    """True when the phone got the OPTIONS (answered 200), False on 480
+    or when nothing came for 200 ms (a lost datagram: probe again)."""
+    deadline = min(deadline, time.monotonic() + 0.2)
+    while time.monotonic() < deadline:
+        ph.sock.settimeout(0)
+        try:
+            data, addr = ph.sock.recvfrom(65535)
+            req = Request(data)
+            if req.method == "OPTIONS" and req.get("Call-ID") == cid:
+                ph.sock.sendto(run_answer(req), addr)
+                return True
+        except (BlockingIOError, ValueError):
+            pass
+        gw.sock.settimeout(0)
+        try:
+            data = gw.sock.recv(65535)
+            if b"Call-ID: " + cid.encode() in data and \
+                    data.startswith(b"SIP/2.0 480"):
+                return False
+        except BlockingIOError:
+            pass
+        time.sleep(0.0001)
+    return False
+
+
+def run_answer(req):
+    hdrs = ["Via: " + v for v in req.all("Via")]
+    hdrs += ["From: " + req.get("From"),
+             "To: " + req.get("To") + ";tag=" + rand_token(6),
+             "Call-ID: " + req.get("Call-ID"), "CSeq: " + req.get("CSeq"),
+             "Content-Length: 0"]
+    return ("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+            "\r\n\r\n").encode()
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def sipp_runs(nodes, csvs, count, rate, work, tag, redis_pid):
+    """One SIPp per node at once; totals."""
+    results = [None] * len(nodes)
+    cpu0 = run.tree_cpu(redis_pid) if redis_pid else 0
+
+    def one(i):
+        results[i] = run.run_sipp(nodes[i], csvs[i], count, rate,
+                                  run.free_udp_port(), work, tag)
+    th = [threading.Thread(target=one, args=(i,)) for i in range(len(nodes))]
+    t0 = time.monotonic()
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    wall = time.monotonic() - t0
+    rcpu = (run.tree_cpu(redis_pid) - cpu0) if redis_pid else 0
+    ok = sum(r.get("ok", 0) for r in results)
+    failed = sum(r.get("failed", 0) for r in results)
+    cpu = sum(r.get("cpu", 0) for r in results)
+    # REGISTER transactions with a 200 per second of traffic
+    span = max(r.get("wall", wall) for r in results)
+    return {"ok": ok, "failed": failed,
+            "rate": sum(r.get("achieved", 0) or 0 for r in results),
+            "cpu_us": cpu / max(ok, 1) * 1e6,
+            "redis_us": rcpu / max(ok, 1) * 1e6, "wall": span}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(run.SRCDIR, "build"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--rates", default="1000,2000,4000")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--aors", type=int, default=100000)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.samples, args.seconds, args.aors = 200, 3.0, 20000
+    for tool in ("sipp", "redis-server"):
+        if shutil.which(tool) is None:
+            sys.exit("%s is not installed" % tool)
+    work = tempfile.mkdtemp(prefix="sipd-cluster-bench-")
+    nodes = []
+    redis = Redis(os.path.join(work, "redis"))
+    try:
+        users = 10000
+        subprocess.run([sys.executable, run.GEN, "--users", str(users),
+                        "--out", work, "--sipd-only"], check=True)
+        db = os.path.join(work, "sipd")
+        with open(os.path.join(db, "trusted"), "a") as f:
+            f.write("1:127.0.0.1:udp:^sip.trusty@:\n")
+        gw = Client(0)
+        base = [("pstn.gw_ip", '"127.0.0.1"'), ("pstn.gw_port", str(gw.port)),
+                ("usrloc.max_contacts", "200000"),
+                ("usrloc.hash_size", "65536")]
+        cl = base + [("cluster.redis", "redis://127.0.0.1:%d" % redis.port)]
+        with open(os.path.join(work, "users.csv")) as f:
+            names = [ln.split(";")[0] for ln in f.read().splitlines()[1:]]
+
+        print("## cluster bench (%s), %s" % (args.build, time.strftime(
+            "%Y-%m-%d %H:%M UTC", time.gmtime())))
+        # 1. visibility
+        n1 = start_node(work, "v1", args.build, db, 2,
+                        cl + [("cluster.node_id", "v1")])
+        n2 = start_node(work, "v2", args.build, db, 2,
+                        cl + [("cluster.node_id", "v2")])
+        nodes += [n1, n2]
+        vis = visibility(n1, n2, gw, names, args.samples)
+        first = sum(1 for v in vis if v < 0.05)
+        print("visible on node 2 after the 200 on node 1 (%d AoRs): "
+              "p50 %.2f ms, p99 %.2f ms, max %.2f ms; the first probe "
+              "(sent as the 200 arrived) found it for %d" % (
+                  len(vis), statistics.median(vis), pct(vis, 99), max(vis),
+                  first))
+        for n in (n1, n2):
+            n.stop()
+        nodes = []
+        # 2. throughput
+        rows = []
+        csv = os.path.join(work, "users.csv")
+        for rate in [int(x) for x in args.rates.split(",")]:
+            count = int(rate * args.seconds)
+            for label, cfgs in (("1 node, no Redis", [base]),
+                                ("1 node, Redis", [cl]),
+                                ("3 nodes, Redis", [cl, cl, cl])):
+                redis.flush()
+                ns = [start_node(work, "t%d" % i, args.build, db, 2,
+                                 c + ([("cluster.node_id", "t%d" % i)]
+                                      if c is cl else []))
+                      for i, c in enumerate(cfgs)]
+                nodes = ns
+                r = sipp_runs(ns, [csv] * len(ns), count, rate, work,
+                              "%s-%d" % (label[0], rate),
+                              redis.proc.pid if cfgs[0] is cl else None)
+                for n in ns:
+                    n.stop()
+                nodes = []
+                rows.append((label, rate * len(ns), r))
+        print()
+        print("| servers | offered /s | 200s | failed | completed /s | "
+              "sipd CPU us/REGISTER | redis CPU us/REGISTER |")
+        print("|---|---|---|---|---|---|---|")
+        for label, offered, r in rows:
+            print("| %s | %d | %d | %d | %.0f | %.1f | %.1f |" % (
+                label, offered, r["ok"], r["failed"], r["rate"], r["cpu_us"],
+                r["redis_us"]))
+        # 3. start with AoRs in Redis
+        redis.flush()
+        now = int(time.time())
+        out = []
+        for i in range(args.aors):
+            aor = "b%07d" % i
+            val = json.dumps({"expires": now + 3600, "q": -1,
+                              "callid": "b-%d" % i, "cseq": 1, "ua": "b",
+                              "received": "", "path": "", "socket": "",
+                              "node": "bench", "flags": 0, "cflags": 0,
+                              "methods": 4294967295, "modified": now},
+                             separators=(",", ":")).encode()
+            key = b"sipd:aor:" + aor.encode()
+            ct = b"sip:%s@127.0.0.1:5060" % aor.encode()
+            out.append(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                       b"$%d\r\n%s\r\n" % (len(key), key, len(ct), ct,
+                                           len(val), val))
+        with socket.create_connection(("127.0.0.1", redis.port), 60) as s:
+            s.sendall(b"".join(out))
+            f = s.makefile("rb")
+            for _ in range(args.aors):
+                f.readline()
+        t0 = time.monotonic()
+        n = start_node(work, "r1", args.build, db, 2,
+                       cl + [("cluster.node_id", "r1")])
+        took = time.monotonic() - t0
+        nodes = [n]
+        print()
+        print("start with %d AoRs in Redis: %.2f s from exec to every AoR "
+              "in shm (cluster.status full_loads 1, polled every 5 ms)" % (
+                  args.aors, took))
+        n.stop()
+        nodes = []
+        gw.close()
+    finally:
+        for n in nodes + STARTED:
+            if n.proc is not None:
+                n.stop()
+        redis.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("kept", work)
+
+
+if __name__ == "__main__":
+    main()
