@@ -90,8 +90,13 @@ def tree_pids(root):
 
 def tree_cpu(root):
     """CPU seconds used so far by the live processes of the tree."""
+    return cpu_of(tree_pids(root))
+
+
+def cpu_of(pids):
+    """CPU seconds of these processes' tasks so far (schedstat)."""
     ns = 0
-    for pid in tree_pids(root):
+    for pid in pids:
         try:
             tids = os.listdir("/proc/%d/task" % pid)
         except OSError:

@@ -47,7 +47,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run  # noqa: E402
-from run import LOG, say  # noqa: E402
+from run import LOG, cpu_of, say  # noqa: E402
 
 GW_IP = "127.0.0.2"
 
@@ -58,23 +58,6 @@ def free_tcp_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def cpu_of(pids):
-    """CPU seconds of these processes' tasks so far (schedstat)."""
-    ns = 0
-    for pid in pids:
-        try:
-            tids = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    ns += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
-    return ns / 1e9
 
 
 def scrape_once(port):
