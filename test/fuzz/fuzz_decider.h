@@ -568,4 +568,39 @@ fd_expire(void)
 	(void)loctab_expire(fd_lt, fd_now);
 }
 
+/* One request of an input that dispatch would hand on (checked). */
+typedef void	fd_msg_fn(const struct sip_msg *m, const struct fd_src *src,
+		    bool authed);
+
+/*
+ * The body of a decider target: each datagram of the input that parses
+ * as a request and passes sip_msg_check() goes to fn, the table expired
+ * to the input's clock before each.
+ */
+static int
+fd_run(const uint8_t *data, size_t size, fd_msg_fn *fn)
+{
+	const struct fd_src	*src;
+	struct sip_msg		 m;
+	struct sip_check	 chk;
+	const char		*buf;
+	size_t			 off = 0, len;
+	unsigned		 n = 0;
+	bool			 authed;
+
+	if (size > 65535)
+		return 0;
+	fd_begin();
+	while (fd_next(data, size, &off, &n, &buf, &len, &src, &authed)) {
+		fd_expire();
+		if (sip_msg_parse(&m, buf, len) != 0 || !m.sm_request)
+			continue;
+		sip_msg_check(&m, &chk);
+		if (chk.sc_verdict != SIP_CHECK_OK)
+			continue;
+		fn(&m, src, authed);
+	}
+	return 0;
+}
+
 #endif

@@ -175,37 +175,22 @@ fr_for_dispatch(const struct sip_msg *m)
 	    sip_msg_hdr(m, SIP_HDR_PROXY_REQUIRE) != NULL;
 }
 
+static void
+fr_one(const struct sip_msg *m, const struct fd_src *src, bool authed)
+{
+	if (m->sm_method == SIP_METHOD_REGISTER) {
+		(void)fd_register(m, src, authed);
+		fd_check_table();
+		return;
+	}
+	if (fr_for_dispatch(m))
+		return;
+	fr_route(m, src, authed);
+	fd_check_table();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct fd_src	*src;
-	struct sip_msg		 m;
-	struct sip_check	 chk;
-	const char		*buf;
-	size_t			 off = 0, len;
-	unsigned		 n = 0;
-	bool			 authed;
-
-	if (size > 65535)
-		return 0;
-	fd_begin();
-	while (fd_next(data, size, &off, &n, &buf, &len, &src,
-	    &authed)) {
-		fd_expire();
-		if (sip_msg_parse(&m, buf, len) != 0 || !m.sm_request)
-			continue;
-		sip_msg_check(&m, &chk);
-		if (chk.sc_verdict != SIP_CHECK_OK)
-			continue;
-		if (m.sm_method == SIP_METHOD_REGISTER) {
-			(void)fd_register(&m, src, authed);
-			fd_check_table();
-			continue;
-		}
-		if (fr_for_dispatch(&m))
-			continue;
-		fr_route(&m, src, authed);
-		fd_check_table();
-	}
-	return 0;
+	return fd_run(data, size, fr_one);
 }
