@@ -63,18 +63,7 @@ static int
 begin_b(uint64_t key, bool invite, const char *req, size_t len,
     struct tmtab_ref *ref)
 {
-	struct tmtab_new	 n;
-
-	memset(&n, 0, sizeof(n));
-	n.tn_key = key;
-	n.tn_invite = invite;
-	n.tn_sock = SOCK_IN;
-	n.tn_up = up;
-	n.tn_src = src;
-	n.tn_req = req;
-	n.tn_reqlen = len;
-	n.tn_budget = true;
-	return tmtab_begin(&n, T0, ref, O());
+	return begin_nb(key, invite, req, len, T0, true, ref);
 }
 
 /*

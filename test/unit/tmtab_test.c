@@ -164,8 +164,8 @@ assert_act(unsigned i, int kind, struct tmtab_ref ref, int branch,
 
 
 int
-begin_n(uint64_t key, bool invite, const char *req, size_t len,
-    uint64_t now, struct tmtab_ref *ref)
+begin_nb(uint64_t key, bool invite, const char *req, size_t len,
+    uint64_t now, bool budget, struct tmtab_ref *ref)
 {
 	struct tmtab_new	 n;
 
@@ -177,7 +177,15 @@ begin_n(uint64_t key, bool invite, const char *req, size_t len,
 	n.tn_src = src;
 	n.tn_req = req;
 	n.tn_reqlen = len;
+	n.tn_budget = budget;
 	return tmtab_begin(&n, now, ref, O());
+}
+
+int
+begin_n(uint64_t key, bool invite, const char *req, size_t len,
+    uint64_t now, struct tmtab_ref *ref)
+{
+	return begin_nb(key, invite, req, len, now, false, ref);
 }
 
 /* A new transaction: 0, a real ref, nothing to send. */

@@ -77,8 +77,12 @@ unsigned timers(uint64_t now);
 /* action i of out is exactly this */
 void	assert_act(unsigned i, int kind, struct tmtab_ref ref, int branch,
 	    const char *msg, size_t len);
+/* tmtab_begin() of a request from src (not charged to its budget) */
 int	begin_n(uint64_t key, bool invite, const char *req, size_t len,
 	    uint64_t now, struct tmtab_ref *ref);
+/* The same, charged to the source's budget when budget is set. */
+int	begin_nb(uint64_t key, bool invite, const char *req, size_t len,
+	    uint64_t now, bool budget, struct tmtab_ref *ref);
 /* a new transaction: 0, a real ref, nothing to send */
 struct tmtab_ref begin_ok(uint64_t key, bool invite);
 /* a retransmitted request: 0, no ref; returns how many actions */
