@@ -243,6 +243,9 @@ def main():
                         gw_port, sipp_port)
     finally:
         srv.stop()
+    if not rounds:      # --rounds 0: only the screenshot
+        say("screenshot: %s" % (shot or "not taken"))
+        return
     med = statistics.median
 
     def rows(every):
