@@ -25,7 +25,8 @@ sipd (2 UDP workers, http.listen on) starts on a location table of
   page      with --screenshot: registrations and calls (a UA calling the
             gateway, 407 first; SIPp plays the gateway on 127.0.0.2) for
             --page-seconds, then headless Chromium's screenshot of the
-            status page, taken while the traffic still runs.
+            status page, taken while the traffic still runs (--rounds 0:
+            only this).
 
 Bounded: fixed counts, SIPp -timeout, a wall-clock limit on every wait,
 every process stopped by its PID; only 127.0.0.1 and 127.0.0.2. Reuses
