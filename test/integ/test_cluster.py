@@ -19,7 +19,8 @@ import pytest
 
 from sipcli import Client, Request, rand_token, register, register_request
 from sipd_helpers import (GW_NUM, TRUSTED, USERS, Call, Sipd, answer,
-                          via_of, write_tables, write_users)
+                          metrics_total, scrape, via_of, write_tables,
+                          write_users)
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_SENTINEL = shutil.which("redis-sentinel")
@@ -146,10 +147,13 @@ class Cluster:
         i = len(self.nodes) + 1
         d = self.tmp / ("n%d" % i)
         d.mkdir()
+        http = free_tcp_port()
         cfg = {"cluster.redis": self.redis.url, "cluster.node_id": "n%d" % i,
-               "pstn.gw_ip": '"127.0.0.1"', "pstn.gw_port": str(self.gw.port)}
+               "pstn.gw_ip": '"127.0.0.1"', "pstn.gw_port": str(self.gw.port),
+               "http.listen": "127.0.0.1:%d" % http}
         cfg.update(extra or {})
         s = Sipd(d, extra=cfg)
+        s.http = "http://127.0.0.1:%d" % http
         write_tables(s, USERS, TRUSTED)
         if self.users:
             write_users(s.db, self.users)
@@ -227,6 +231,18 @@ def status(node):
     return json.loads(r.stdout)
 
 
+def cluster_metrics(node):
+    """node's sipd_cluster_* samples (the whole scrape promtool-checked),
+    writes and miss fetches by result as {result: n}."""
+    m = scrape(node)
+    out = {k: v for k, v in m.items() if k.startswith("sipd_cluster_")}
+    for fam in ("writes", "miss_fetches"):
+        name = "sipd_cluster_%s_total" % fam
+        out[fam] = {k.split('"')[1]: v for k, v in m.items()
+                    if k.startswith(name + "{")}
+    return out
+
+
 def has_aor(node, aor):
     r = node.mictl("ul.dump")
     assert r.returncode == 0, r.stderr
@@ -273,7 +289,13 @@ def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
                         'expected\n' % (bad, n + 1))
 
 
-def test_one_node_without_cluster_redis_is_as_before(sipd):
+def test_one_node_without_cluster_redis_is_as_before(sipd, sipd_factory):
+    port = free_tcp_port()
+    web = sipd_factory(extra={"http.listen": "127.0.0.1:%d" % port})
+    web.http = "http://127.0.0.1:%d" % port
+    web.start()
+    assert not [k for k in scrape(web) if k.startswith("sipd_cluster")]
+    web.stop()
     r = sipd.mictl("cluster.status")
     assert r.returncode != 0
     assert "cluster.redis is not set: one node" in r.stdout + r.stderr
@@ -307,6 +329,7 @@ def test_register_on_one_node_routes_through_the_others(cluster):
     sync = [int(l.split("\t")[0]) for l in n3.mictl("core.ps").stdout
             .splitlines() if "cluster sync" in l]
     assert len(sync) == 1
+    before = cluster_metrics(n3)["miss_fetches"]
     os.kill(sync[0], signal.SIGSTOP)
     try:
         ph, r = phone(n1, "j.user")
@@ -318,6 +341,9 @@ def test_register_on_one_node_routes_through_the_others(cluster):
         assert (r.code, r.reason) == (480, "Temporarily Unavailable")
     finally:
         os.kill(sync[0], signal.SIGCONT)
+    after = cluster_metrics(n3)["miss_fetches"]
+    assert {k: after[k] - before[k] for k in after} == {
+        "found": 1, "none": 1, "error": 0}
     ph.close()
     st = wait_for("n2 sees 3 nodes", lambda: (
         lambda x: x if x["nodes_seen"] == 3 else None)(status(n2)), 8)
@@ -331,6 +357,23 @@ def test_register_on_one_node_routes_through_the_others(cluster):
     assert [dict(zip(e[1][::2], e[1][1::2])) for e in ev] == [
         {"aor": u, "version": "1", "node": "n1", "op": "reg"}
         for u in ("alice", "bob", "watson", "j.user")]
+    # /metrics says what cluster.status says; n1 wrote all 4 REGISTERs
+    m = wait_for("n1 sees 3 nodes in /metrics", lambda: (
+        lambda x: x if x["sipd_cluster_nodes_seen"] == 3 else None)(
+        cluster_metrics(n1)), 8)
+    assert m["writes"] == {"acked": 4, "script_refused": 0, "short": 0,
+                           "refused": 0}
+    assert (m["sipd_cluster_up"], m["sipd_cluster_replay_queue"],
+            m["sipd_cluster_full_loads_total"],
+            m["sipd_cluster_replays_total"]) == (1, 0, 1, 0)
+    assert m['sipd_cluster_info{master="127.0.0.1:%d"}' %
+             cluster.redis.port] == 1
+    assert 0 <= m["sipd_cluster_lag_seconds"] < 1
+    assert m["sipd_cluster_report_age_seconds"] <= 2
+    # n1's own events are not fetched again; n2 refetched alice, bob,
+    # watson and j.user
+    assert m["sipd_cluster_refetches_total"] == 0
+    assert cluster_metrics(n2)["sipd_cluster_refetches_total"] == 4
 
 
 def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
@@ -447,6 +490,13 @@ def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
             lambda x: x if x["state"] == "unreachable" and x["queue"] == 1
             else None)(status(n1)), 8)
         assert st["master"] == ""
+        m = cluster_metrics(n1)
+        assert (m["sipd_cluster_up"], m["sipd_cluster_replay_queue"],
+                m['sipd_cluster_info{master=""}']) == (0, 1, 1)
+        assert m["writes"] == {"acked": 1, "script_refused": 0,
+                               "short": 1, "refused": 0}
+        assert cluster_metrics(n3)["writes"] == {
+            "acked": 0, "script_refused": 0, "short": 0, "refused": 1}
         time.sleep(max(0, 10 - (time.monotonic() - t_stop)))
         # still routing from shm after 10 s without Redis
         for node in (n1, n2, n3):
@@ -472,6 +522,11 @@ def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
     assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
     assert list(cluster.redis.aor("watson")) == [
         "sip:watson@127.0.0.1:%d" % w2.port]
+    m = cluster_metrics(n1)
+    assert (m["sipd_cluster_up"], m["sipd_cluster_replay_queue"],
+            m["sipd_cluster_replays_total"]) == (1, 0, 1)
+    assert cluster_metrics(n3)["writes"] == {
+        "acked": 1, "script_refused": 0, "short": 0, "refused": 1}
     for x in (ph, bob, w, w2):
         x.close()
 
