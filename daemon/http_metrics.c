@@ -314,8 +314,9 @@ http_cluster(struct evbuffer *b)
 	    "while Redis was unreachable, waiting to be replayed.",
 	    cs.cs_queue);
 	http_u64(b, "sipd_cluster_report_age_seconds", "gauge", "Seconds "
-	    "since the sync process last reported (it reports at least once "
-	    "a second while it runs).", cs.cs_updated > 0 && now >
+	    "since the sync process last reported: about 1 while it reads "
+	    "the stream; more while it loads everything, waits on a stopped "
+	    "Redis (3 s at most) or is dead.", cs.cs_updated > 0 && now >
 	    cs.cs_updated ? (uint64_t)(now - cs.cs_updated) : 0);
 	http_u64(b, "sipd_cluster_full_loads_total", "counter", "Whole "
 	    "loads of Redis (SCAN + HGETALL): at start and after events "
