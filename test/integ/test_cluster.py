@@ -719,3 +719,100 @@ def test_node_starts_from_its_snapshot_while_redis_is_down(cluster,
     req = invite_via(cluster, n2, "alice", ph)
     assert isinstance(req, Request) and req.method == "INVITE"
     ph.close()
+
+
+def sipp_gateway_calls(top, name, node, users, phones_addr, rate=100):
+    """SIPp as the gateway (127.0.0.1) calls each of users through node;
+    SIPp as the phones (phones_addr, where every binding points) answers.
+    Returns (calls answered by the phones, calls the gateway completed)."""
+    from test_metrics_sipp import IN_XML, UAS_XML, Sipp, csv_rows, free_port
+    ip, port = phones_addr.split(":")
+    csv = os.path.join(top, name + ".csv")
+    csv_rows(csv, [("4930%06d" % i, "-", u, "-")
+                   for i, u in enumerate(sorted(users))])
+    ph = Sipp(top, name + "-phones", UAS_XML, ip, int(port),
+              ["-m", str(len(users))])
+    try:
+        time.sleep(0.3)     # the phones listen
+        gw = Sipp(top, name + "-gw", IN_XML, "127.0.0.1",
+                  free_port("127.0.0.1"),
+                  ["-inf", csv, "-m", str(len(users)), "-r", str(rate),
+                   "-d", "10"], "%s:%d" % (node.host, node.port))
+        try:
+            gw.wait(75)
+            ph.wait(75)
+        finally:
+            gw.kill()
+    finally:
+        ph.kill()
+    return ph.calls()[0], gw.calls()[0]
+
+
+def test_kill9_under_sipp_registrations_calls_reach_every_acked(tmp_path):
+    """SIPp registers phones (digest) on n1 at 500 registrations/s; n1 is
+    killed (-9, every process) after 1 s. Every registration SIPp saw
+    acknowledged is then called by SIPp playing the gateway, through n2,
+    n3 and the restarted n1, and SIPp playing the phones answers each."""
+    from test_metrics_sipp import Sipp, free_port
+    assert shutil.which("sipp"), "SIPp (sip-tester) is needed"
+    n_users = 1500
+    redis = Redis(str(tmp_path / "redis"))
+    gw = Client(0)
+    cl = Cluster(tmp_path, redis, gw, n_users)
+    top = str(tmp_path / "sipp")
+    os.mkdir(top)
+    try:
+        extra = {"pstn.match_port": "no", "log.level": "info"}
+        n1, n2, n3 = cl.node(extra), cl.node(extra), cl.node(extra)
+        phones = "127.0.0.5:%d" % free_port("127.0.0.5")
+        csv = os.path.join(top, "reg.csv")
+        with open(os.path.join(str(tmp_path), "n1", "users.csv")) as f:
+            rows = f.read().splitlines()
+        with open(csv, "w") as f:
+            f.write(rows[0] + "\n" + "".join(
+                "%s;%s\n" % (r, phones) for r in rows[1:]))
+        pids = [int(l.split("\t")[0]) for l in
+                n1.mictl("core.ps").stdout.splitlines()]
+        assert len(pids) == 4    # master, 2 workers, cluster sync
+        reg = Sipp(top, "register", os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "scenarios",
+            "reg_cluster.xml"), "127.0.0.5", free_port("127.0.0.5"),
+            ["-inf", csv, "-m", str(n_users), "-r", "500",
+             "-recv_timeout", "2000", "-trace_logs"],
+            "%s:%d" % (n1.host, n1.port))
+        time.sleep(1.0)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        n1.proc.wait(5)
+        n1.log.close()
+        try:
+            reg.proc.wait(30)   # the rest time out (-recv_timeout 2 s)
+        finally:
+            reg.kill()
+        logs = [os.path.join(reg.dir, f) for f in os.listdir(reg.dir)
+                if f.endswith("_logs.log")]
+        assert len(logs) == 1, os.listdir(reg.dir)
+        with open(logs[0]) as f:
+            acked = {ln.split()[1] for ln in f if ln.startswith("acked ")}
+        # 1 s at 500/s before the kill: most of those were acknowledged,
+        # none after it
+        print("acked before the kill: %d" % len(acked))
+        assert 300 <= len(acked) <= 600, len(acked)
+        for node in (n2, n3):
+            wait_for("every acknowledged AoR on %d" % node.port, lambda: {
+                (u, "sip:%s@%s" % (u, phones)) for u in acked} <=
+                contacts_of(node), 5)
+        assert sipp_gateway_calls(top, "n2", n2, acked, phones) == \
+            (len(acked), len(acked))
+        Cluster.start(n1)
+        assert sipp_gateway_calls(top, "n1", n1, acked, phones) == \
+            (len(acked), len(acked))
+        for s in (n2, n3):
+            s.stop()
+            s.check_log_clean()
+    finally:
+        for s in cl.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+        gw.close()
+        redis.stop()
