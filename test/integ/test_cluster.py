@@ -589,9 +589,12 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
             "127.0.0.1:%d" % st.port for st in sentinels)
         n1 = cl.node({"cluster.redis": url})
         n2 = cl.node({"cluster.redis": url})
+        n3 = cl.node({"cluster.redis": url})
         ph, r = phone(n1, "alice")
         assert r.code == 200 and r.get("Contact").endswith(";expires=3600")
-        wait_for("alice on n2", lambda: has_aor(n2, "alice"), 2)
+        for node in (n2, n3):
+            wait_for("alice on %s" % node.host,
+                     lambda: has_aor(node, "alice"), 2)
         wait_for("alice on the replica",
                  lambda: replica.cmd("HGET", "sipd:aor:alice", "version"), 5)
         os.kill(master.proc.pid, signal.SIGKILL)
@@ -600,8 +603,9 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
         # calls route throughout the failover, at most 30 s
         while sentinel_master(sentinels) != replica.port:
             assert time.monotonic() - t0 < 30, "no failover in 30 s"
-            req = invite_via(cl, n2, "alice", ph)
-            assert isinstance(req, Request) and req.method == "INVITE"
+            for node in (n2, n3):
+                req = invite_via(cl, node, "alice", ph)
+                assert isinstance(req, Request) and req.method == "INVITE"
             time.sleep(0.2)
         # registrations resume on the new master, within 10 s
         deadline = time.monotonic() + 10
@@ -614,9 +618,17 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
             bob.close()
             time.sleep(0.3)
         assert "sip:bob@127.0.0.1:%d" % bob.port in replica.aor("bob")
-        wait_for("bob on n2", lambda: has_aor(n2, "bob"), 5)
-        req = invite_via(cl, n2, "bob", bob)
-        assert isinstance(req, Request) and req.method == "INVITE"
+        # /metrics names the promoted replica as the master in use
+        m = wait_for("n1 reads the new master", lambda: (
+            lambda x: x if x["sipd_cluster_up"] == 1 and
+            'sipd_cluster_info{master="127.0.0.1:%d"}' % replica.port in x
+            else None)(cluster_metrics(n1)), 5)
+        # alice before the kill, bob once the new master took it
+        assert m["writes"]["acked"] == 2 and m["writes"]["refused"] == 0
+        for node in (n2, n3):
+            wait_for("bob on %s" % node.host, lambda: has_aor(node, "bob"), 5)
+            req = invite_via(cl, node, "bob", bob)
+            assert isinstance(req, Request) and req.method == "INVITE"
         for s in cl.nodes:
             s.stop()
             s.check_log_clean()
