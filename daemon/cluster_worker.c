@@ -32,6 +32,7 @@
 #include "cluster_worker.h"
 #include "fnv.h"
 #include "log.h"
+#include "stats.h"
 
 static const struct conf_cluster *cw_conf;
 static struct loctab		*cw_table;
@@ -96,8 +97,11 @@ cw_unreachable(struct loctab_save *sv)
 	struct loctab_contact	*lc;
 	unsigned		 i;
 
-	if (cw_conf->cu_unreachable == CONF_CLUSTER_REFUSE)
+	if (cw_conf->cu_unreachable == CONF_CLUSTER_REFUSE) {
+		stats_cluster(STATS_CL_REFUSED);
 		return CLUSTER_W_REFUSED;
+	}
+	stats_cluster(STATS_CL_SHORT);
 	/* sv_contacts points at the registrar's own (writable) array */
 	lc = (struct loctab_contact *)(uintptr_t)sv->sv_contacts;
 	for (i = 0; i < sv->sv_ncontacts; i++)
@@ -139,17 +143,23 @@ cluster_worker_miss(struct loctab_str aor, time_t t)
 		return 0;
 	cw_missed[slot].mi_hash = h;
 	cw_missed[slot].mi_at = now;
-	if (!cw_ready(now, t))
+	if (!cw_ready(now, t)) {
+		stats_cluster(STATS_CL_MISS_ERROR);
 		return 0;
+	}
 	if (cluster_fetch(&cw_conn, aor.ls_ptr, aor.ls_len, &cw_aor) != 0) {
+		stats_cluster(STATS_CL_MISS_ERROR);
 		log_warnx_limited(&cw_warn, t, "Redis %s: %s",
 		    cw_conf->cu_url, cw_conn.cn_err);
 		if (!cluster_connected(&cw_conn))
 			cw_down_until = now + CLUSTER_W_BACKOFF_MS;
 		return 0;
 	}
-	if (cw_aor.ca_n == 0)
+	if (cw_aor.ca_n == 0) {
+		stats_cluster(STATS_CL_MISS_NONE);
 		return 0;
+	}
+	stats_cluster(STATS_CL_MISS_FOUND);
 	/* 0 changes: the sync process was just faster; look again anyway */
 	return cluster_apply(cw_table, &cw_aor, t) >= 0;
 }
@@ -177,12 +187,15 @@ cluster_worker_register(struct loctab_save *sv)
 	}
 	switch (st) {
 	case CLUSTER_CSEQ:
+		stats_cluster(STATS_CL_SCRIPT_REFUSED);
 		return LOCTAB_E_CSEQ;
 	case CLUSTER_TOO_MANY:
+		stats_cluster(STATS_CL_SCRIPT_REFUSED);
 		return LOCTAB_E_TOO_MANY;
 	case CLUSTER_OK:
 		break;
 	}
+	stats_cluster(STATS_CL_ACKED);
 	/* Redis is the authority: its rules were applied there. */
 	sv->sv_force = 1;
 	sv->sv_max_per_aor = 0;

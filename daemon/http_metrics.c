@@ -15,6 +15,7 @@
 
 #include "config.h"
 
+#include "clusterstat.h"
 #include "http.h"
 #include "loctab.h"
 #include "mi_server.h"
@@ -278,6 +279,69 @@ http_shm(struct evbuffer *b)
 		    "{table=\"%s\"} %zu\n", t[i].tu_name, t[i].tu_real_used);
 }
 
+/*
+ * cluster.redis only (clusterstat is carved with it): the sync process's
+ * report, as MI cluster.status shows it, and the workers' Redis round
+ * trips. A node without cluster.redis prints none of these families.
+ */
+static void
+http_cluster(struct evbuffer *b)
+{
+	static const char *const wt[] = { "acked", "script_refused",
+	    "short", "refused" };
+	static const char *const miss[] = { "found", "none", "error" };
+	struct clusterstat	 cs;
+	time_t			 now = time(NULL);
+	unsigned		 i;
+
+	if (clusterstat_get(&cs) != 0)
+		return;
+	http_u64(b, "sipd_cluster_up", "gauge", "1: the cluster sync "
+	    "process reads Redis now; 0: Redis unreachable (or not yet "
+	    "connected).", cs.cs_connected);
+	http_family(b, "sipd_cluster_info", "gauge", "The Redis master the "
+	    "sync process uses (empty while unreachable).");
+	evbuffer_add_printf(b, "sipd_cluster_info{master=\"%s\"} 1\n",
+	    cs.cs_master);
+	http_u64(b, "sipd_cluster_nodes_seen", "gauge", "Nodes with a live "
+	    "heartbeat key in Redis, this node included.", cs.cs_nodes);
+	http_family(b, "sipd_cluster_lag_seconds", "gauge", "Age of the "
+	    "newest event of the last batch read from the stream when it was "
+	    "read (0: nothing new within the block).");
+	evbuffer_add_printf(b, "sipd_cluster_lag_seconds %.3f\n",
+	    (double)(cs.cs_lag_ms > 0 ? cs.cs_lag_ms : 0) / 1000.0);
+	http_u64(b, "sipd_cluster_replay_queue", "gauge", "AoRs registered "
+	    "while Redis was unreachable, waiting to be replayed.",
+	    cs.cs_queue);
+	http_u64(b, "sipd_cluster_report_age_seconds", "gauge", "Seconds "
+	    "since the sync process last reported: about 1 while it reads "
+	    "the stream; more while it loads everything, waits on a stopped "
+	    "Redis (3 s at most) or is dead.", cs.cs_updated > 0 && now >
+	    cs.cs_updated ? (uint64_t)(now - cs.cs_updated) : 0);
+	http_u64(b, "sipd_cluster_full_loads_total", "counter", "Whole "
+	    "loads of Redis (SCAN + HGETALL): at start and after events "
+	    "were trimmed away.", cs.cs_full_loads);
+	http_u64(b, "sipd_cluster_refetches_total", "counter", "AoRs "
+	    "fetched again because the stream announced a newer version.",
+	    cs.cs_refetched);
+	http_u64(b, "sipd_cluster_replays_total", "counter", "Queued "
+	    "changes replayed to Redis.", cs.cs_replayed);
+	http_family(b, "sipd_cluster_writes_total", "counter", "REGISTERs "
+	    "written through to Redis by the workers, by result: acked, "
+	    "script_refused (CSeq or max_contacts), short (Redis not "
+	    "reached: short expiry, queued), refused (not reached: 503).");
+	for (i = 0; i < 4; i++)
+		evbuffer_add_printf(b, "sipd_cluster_writes_total"
+		    "{result=\"%s\"} %llu\n", wt[i], (unsigned long long)
+		    stats_family_get(STATS_F_CLUSTER, STATS_CL_ACKED + i));
+	http_family(b, "sipd_cluster_miss_fetches_total", "counter", "Calls "
+	    "whose lookup found no binding and asked Redis, by result.");
+	for (i = 0; i < 3; i++)
+		evbuffer_add_printf(b, "sipd_cluster_miss_fetches_total"
+		    "{result=\"%s\"} %llu\n", miss[i], (unsigned long long)
+		    stats_family_get(STATS_F_CLUSTER, STATS_CL_MISS_FOUND + i));
+}
+
 void
 http_metrics(struct evbuffer *b)
 {
@@ -362,6 +426,7 @@ http_metrics(struct evbuffer *b)
 
 	http_shm(b);
 	http_processes(b);
+	http_cluster(b);
 
 	mi_server_counts(&mi_open, &mi_total);
 	http_u64(b, "sipd_mi_connections", "gauge",

@@ -93,7 +93,8 @@ static const short stats_reg_codes[] = {
 #define STATS_OFF_AF	(STATS_OFF_REG + STATS_NREG)
 #define STATS_OFF_CALLS	(STATS_OFF_AF + STATS_AF__MAX)
 #define STATS_NCALLS	((STATS_PATH__MAX - 1) * STATS_O__MAX)
-#define STATS_SLOTS	(STATS_OFF_CALLS + STATS_NCALLS)
+#define STATS_OFF_CL	(STATS_OFF_CALLS + STATS_NCALLS)
+#define STATS_SLOTS	(STATS_OFF_CL + STATS_CL__MAX)
 
 static const unsigned stats_fam_off[STATS_F__MAX] = {
 	[STATS_F_REQUESTS] = STATS_OFF_REQ,
@@ -102,6 +103,7 @@ static const unsigned stats_fam_off[STATS_F__MAX] = {
 	[STATS_F_REGISTER] = STATS_OFF_REG,
 	[STATS_F_AUTH_FAIL] = STATS_OFF_AF,
 	[STATS_F_CALLS] = STATS_OFF_CALLS,
+	[STATS_F_CLUSTER] = STATS_OFF_CL,
 };
 
 static const unsigned stats_fam_size[STATS_F__MAX] = {
@@ -111,6 +113,7 @@ static const unsigned stats_fam_size[STATS_F__MAX] = {
 	[STATS_F_REGISTER] = STATS_NREG,
 	[STATS_F_AUTH_FAIL] = STATS_AF__MAX,
 	[STATS_F_CALLS] = STATS_NCALLS,
+	[STATS_F_CLUSTER] = STATS_CL__MAX,
 };
 
 /* One process's counters; written by that process only. */
@@ -288,6 +291,13 @@ stats_auth_failure(enum stats_auth_fail why)
 {
 	if ((unsigned)why < STATS_AF__MAX)
 		stats_slot_add(STATS_OFF_AF + (unsigned)why, 1);
+}
+
+void
+stats_cluster(enum stats_cluster what)
+{
+	if ((unsigned)what < STATS_CL__MAX)
+		stats_slot_add(STATS_OFF_CL + (unsigned)what, 1);
 }
 
 void

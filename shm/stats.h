@@ -110,6 +110,19 @@ enum stats_auth_fail {
 	STATS_AF__MAX
 };
 
+/* What a worker's write-through of a REGISTER to Redis came to. */
+enum stats_cluster {
+	STATS_CL_ACKED,		/* Redis applied it: 200 */
+	STATS_CL_SCRIPT_REFUSED,	/* Redis's script refused it (CSeq,
+				   max_contacts) */
+	STATS_CL_SHORT,		/* Redis not reached: short expiry, queued */
+	STATS_CL_REFUSED,	/* Redis not reached: 503 (refuse policy) */
+	STATS_CL_MISS_FOUND,	/* a call's lookup missed; Redis had it */
+	STATS_CL_MISS_NONE,	/* ... Redis did not have it either */
+	STATS_CL_MISS_ERROR,	/* ... Redis not reached */
+	STATS_CL__MAX
+};
+
 enum stats_family {
 	STATS_F_REQUESTS,	/* received, by enum stats_method */
 	STATS_F_SENT,		/* replies sipd made, by code (see below) */
@@ -117,6 +130,7 @@ enum stats_family {
 	STATS_F_REGISTER,	/* final replies to REGISTER, by code */
 	STATS_F_AUTH_FAIL,	/* by enum stats_auth_fail */
 	STATS_F_CALLS,		/* (path - 1) * STATS_O__MAX + outcome */
+	STATS_F_CLUSTER,	/* by enum stats_cluster */
 	STATS_F__MAX
 };
 
@@ -133,6 +147,8 @@ void	stats_auth_failure(enum stats_auth_fail why);
  * sends that final (tmtab when it has a cell, else the stateless path).
  */
 void	stats_call_end(enum stats_path path, int code, bool cancelled);
+/* A worker's Redis round trip (cluster.redis only) came to this. */
+void	stats_cluster(enum stats_cluster what);
 
 /* Slots of a family; the sum of slot i over all rows. */
 unsigned stats_family_size(enum stats_family f);

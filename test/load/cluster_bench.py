@@ -13,11 +13,19 @@
    second, failures, and CPU per REGISTER of the sipd trees and of
    redis-server (schedstat, as run.py measures).
 3. Start to "loaded" with --aors AoRs in Redis.
+4. CPU per GW -> UA call (calls.py's gw-ua path: SIPp as the gateway on
+   127.0.0.2 calls registered users, SIPp as the phones answers): one
+   node without cluster.redis and one node with it (its sync process and
+   heartbeat included; redis-server's CPU shown beside), --call-count
+   calls at --call-rate, the two alternated --call-rounds times in the
+   same run, each with its own ports and tables (10,000 users, every
+   binding at the phones' SIPp).
 
 Everything runs on 127.0.0.1, each SIPp run bounded by -m and a wall
 clock limit, servers stopped by PID. Figures are noisy on a shared box:
 compare within one run. Usage:
   python3 test/load/cluster_bench.py --build build-load [--quick]
+      [--only vis,reg,start,calls]
 """
 import argparse
 import json
@@ -36,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 import run  # noqa: E402
+import calls  # noqa: E402
 from sipcli import Client, Request, rand_token  # noqa: E402
 
 
@@ -227,10 +236,85 @@ def sipp_runs(nodes, csvs, count, rate, work, tag, redis_pid):
     cpu = sum(r.get("cpu", 0) for r in results)
     # REGISTER transactions with a 200 per second of traffic
     span = max(r.get("wall", wall) for r in results)
+    scpu = sum(r.get("sipp_cpu") or 0 for r in results)
+    # cores busy during the run: sipd trees, redis-server, SIPp
     return {"ok": ok, "failed": failed,
             "rate": sum(r.get("achieved", 0) or 0 for r in results),
             "cpu_us": cpu / max(ok, 1) * 1e6,
-            "redis_us": rcpu / max(ok, 1) * 1e6, "wall": span}
+            "redis_us": rcpu / max(ok, 1) * 1e6, "wall": span,
+            "cores": (cpu / span, rcpu / span, scpu / span)}
+
+
+def call_cpu(args, work, redis):
+    """Section 4: CPU per GW -> UA call, one node without and one with
+    cluster.redis, alternated in the same run (see the docstring)."""
+    users = 10000
+    # an empty Redis: the cluster node seeds it with its own table (with
+    # AoRs already there, its bindings would be dropped at the first load)
+    redis.flush()
+    csv = os.path.join(work, "calls.csv")
+    calls.write_csv(csv, users)
+    servers = []
+    for name, cl in (("single", []), ("cluster", [
+            ("cluster.redis", "redis://127.0.0.1:%d" % redis.port),
+            ("cluster.node_id", "c1")])):
+        ports = calls.Ports()
+        s = calls.SipdCalls(os.path.join(work, "calls-" + name), 2,
+                            args.build, cl, ports.gw)
+        s.name = name
+        s.ports = ports
+        tables = os.path.join(work, "tables-" + name)
+        run.run_cmd([sys.executable, run.GEN, "--users", str(users),
+                     "--bindings", str(users), "--out", tables,
+                     "--contact-host", calls.UA_IP, "--contact-port",
+                     str(ports.phones)], check=True)
+        db = os.path.join(s.dir, "db")
+        shutil.copytree(os.path.join(tables, "sipd"), db)
+        STARTED.append(s)
+        s.start(db, expect=users)
+        if cl:
+            deadline = time.monotonic() + 30
+            while cluster_status(s).get("full_loads", 0) < 1:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("cluster node: no load in 30 s")
+                time.sleep(0.01)
+        servers.append(s)
+    # warm-up, then the rounds alternating
+    for s in servers:
+        calls.run_calls(s, "gw-ua", csv, 200, 200, work, "warm")
+    per = {s.name: [] for s in servers}
+    rcpu = []
+    for i in range(args.call_rounds):
+        for s in servers:
+            r0 = run.tree_cpu(redis.proc.pid)
+            r = calls.run_calls(s, "gw-ua", csv, args.call_count,
+                                args.call_rate, work, "r%d" % i)
+            us = calls.cpu_per_call(r)
+            per[s.name].append((us * 1e6 if us else None, r))
+            if s.name == "cluster":
+                rcpu.append((run.tree_cpu(redis.proc.pid) - r0) /
+                            max(r.get("ok") or 1, 1) * 1e6)
+    for s in servers:
+        s.stop()
+    print()
+    print("CPU per GW -> UA call (%d calls at %d/s per run, SIPp gw_ua + "
+          "uas, 10,000 users):" % (args.call_count, args.call_rate))
+    print("| round | single node us/call | cluster node us/call | "
+          "ratio | redis-server us/call | failed (single, cluster) |")
+    print("|---|---|---|---|---|---|")
+    for i in range(args.call_rounds):
+        a, ra = per["single"][i]
+        b, rb = per["cluster"][i]
+        print("| %d | %s | %s | %s | %.1f | %s, %s |" % (
+            i + 1, run.fmt(a, "%.1f"), run.fmt(b, "%.1f"),
+            "%.3f" % (b / a) if a and b else "-", rcpu[i],
+            ra.get("failed"), rb.get("failed")))
+    sa = [x for x, _ in per["single"] if x]
+    sb = [x for x, _ in per["cluster"] if x]
+    if sa and sb:
+        print("all rounds: single %.1f, cluster %.1f us/call, ratio %.3f" % (
+            sum(sa) / len(sa), sum(sb) / len(sb),
+            (sum(sb) / len(sb)) / (sum(sa) / len(sa))))
 
 
 def main():
@@ -242,7 +326,16 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--aors", type=int, default=100000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--only", default="vis,reg,start,calls",
+                    help="sections to run (comma list)")
+    ap.add_argument("--configs", default="1 node, no Redis;1 node, Redis;"
+                    "3 nodes, Redis", help="throughput runs (; list)")
+    ap.add_argument("--call-count", type=int, default=5000)
+    ap.add_argument("--call-rate", type=int, default=1000)
+    ap.add_argument("--call-rounds", type=int, default=2)
     args = ap.parse_args()
+    args.only = set(args.only.split(","))
+    args.configs = args.configs.split(";")
     if args.quick:
         args.samples, args.seconds, args.aors = 200, 3.0, 20000
     for tool in ("sipp", "redis-server"):
@@ -268,84 +361,95 @@ def main():
 
         print("## cluster bench (%s), %s" % (args.build, time.strftime(
             "%Y-%m-%d %H:%M UTC", time.gmtime())))
-        # 1. visibility
-        n1 = start_node(work, "v1", args.build, db, 2,
-                        cl + [("cluster.node_id", "v1")])
-        n2 = start_node(work, "v2", args.build, db, 2,
-                        cl + [("cluster.node_id", "v2")])
-        nodes += [n1, n2]
-        vis = visibility(n1, n2, gw, names, args.samples)
-        first = sum(1 for v in vis if v < 0.05)
-        print("visible on node 2 after the 200 on node 1 (%d AoRs): "
-              "p50 %.2f ms, p99 %.2f ms, max %.2f ms; the first probe "
-              "(sent as the 200 arrived) found it for %d" % (
-                  len(vis), statistics.median(vis), pct(vis, 99), max(vis),
-                  first))
-        for n in (n1, n2):
+        if "vis" in args.only:
+            # 1. visibility
+            n1 = start_node(work, "v1", args.build, db, 2,
+                            cl + [("cluster.node_id", "v1")])
+            n2 = start_node(work, "v2", args.build, db, 2,
+                            cl + [("cluster.node_id", "v2")])
+            nodes += [n1, n2]
+            vis = visibility(n1, n2, gw, names, args.samples)
+            first = sum(1 for v in vis if v < 0.05)
+            print("visible on node 2 after the 200 on node 1 (%d AoRs): "
+                  "p50 %.2f ms, p99 %.2f ms, max %.2f ms; the first probe "
+                  "(sent as the 200 arrived) found it for %d" % (
+                      len(vis), statistics.median(vis), pct(vis, 99),
+                      max(vis), first))
+            for n in (n1, n2):
+                n.stop()
+            nodes = []
+        if "reg" in args.only:
+            # 2. throughput
+            rows = []
+            csv = os.path.join(work, "users.csv")
+            for rate in [int(x) for x in args.rates.split(",")]:
+                count = int(rate * args.seconds)
+                for label, cfgs in [x for x in (
+                        ("1 node, no Redis", [base]),
+                        ("1 node, Redis", [cl]),
+                        ("3 nodes, Redis", [cl, cl, cl]))
+                        if x[0] in args.configs]:
+                    redis.flush()
+                    ns = [start_node(work, "t%d" % i, args.build, db, 2,
+                                     c + ([("cluster.node_id", "t%d" % i)]
+                                          if c is cl else []))
+                          for i, c in enumerate(cfgs)]
+                    nodes = ns
+                    r = sipp_runs(ns, [csv] * len(ns), count, rate, work,
+                                  "%s-%d" % (label[0], rate),
+                                  redis.proc.pid if cfgs[0] is cl else None)
+                    for n in ns:
+                        n.stop()
+                    nodes = []
+                    rows.append((label, rate * len(ns), r))
+            print()
+            # SIPp's "achieved": the rate it really started registrations
+            # at (below -r when SIPp itself runs out of CPU)
+            print("| servers | asked /s | SIPp sent /s | 200s | failed | "
+                  "sipd CPU us/reg. | redis CPU us/reg. | "
+                  "cores busy: sipd, redis, SIPp |")
+            print("|---|---|---|---|---|---|---|---|")
+            for label, offered, r in rows:
+                print("| %s | %d | %.0f | %d | %d | %.1f | %.1f | "
+                      "%.2f, %.2f, %.2f |" % (
+                          label, offered, r["rate"], r["ok"], r["failed"],
+                          r["cpu_us"], r["redis_us"], *r["cores"]))
+        if "start" in args.only:
+            # 3. start with AoRs in Redis
+            redis.flush()
+            now = int(time.time())
+            out = []
+            for i in range(args.aors):
+                aor = "b%07d" % i
+                val = json.dumps({"expires": now + 3600, "q": -1,
+                                  "callid": "b-%d" % i, "cseq": 1, "ua": "b",
+                                  "received": "", "path": "", "socket": "",
+                                  "node": "bench", "flags": 0, "cflags": 0,
+                                  "methods": 4294967295, "modified": now},
+                                 separators=(",", ":")).encode()
+                key = b"sipd:aor:" + aor.encode()
+                ct = b"sip:%s@127.0.0.1:5060" % aor.encode()
+                out.append(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                           b"$%d\r\n%s\r\n" % (len(key), key, len(ct), ct,
+                                               len(val), val))
+            with socket.create_connection(("127.0.0.1", redis.port), 60) as s:
+                s.sendall(b"".join(out))
+                f = s.makefile("rb")
+                for _ in range(args.aors):
+                    f.readline()
+            t0 = time.monotonic()
+            n = start_node(work, "r1", args.build, db, 2,
+                           cl + [("cluster.node_id", "r1")])
+            took = time.monotonic() - t0
+            nodes = [n]
+            print()
+            print("start with %d AoRs in Redis: %.2f s from exec to every AoR "
+                  "in shm (cluster.status full_loads 1, polled every 5 ms)" % (
+                      args.aors, took))
             n.stop()
-        nodes = []
-        # 2. throughput
-        rows = []
-        csv = os.path.join(work, "users.csv")
-        for rate in [int(x) for x in args.rates.split(",")]:
-            count = int(rate * args.seconds)
-            for label, cfgs in (("1 node, no Redis", [base]),
-                                ("1 node, Redis", [cl]),
-                                ("3 nodes, Redis", [cl, cl, cl])):
-                redis.flush()
-                ns = [start_node(work, "t%d" % i, args.build, db, 2,
-                                 c + ([("cluster.node_id", "t%d" % i)]
-                                      if c is cl else []))
-                      for i, c in enumerate(cfgs)]
-                nodes = ns
-                r = sipp_runs(ns, [csv] * len(ns), count, rate, work,
-                              "%s-%d" % (label[0], rate),
-                              redis.proc.pid if cfgs[0] is cl else None)
-                for n in ns:
-                    n.stop()
-                nodes = []
-                rows.append((label, rate * len(ns), r))
-        print()
-        print("| servers | offered /s | 200s | failed | completed /s | "
-              "sipd CPU us/REGISTER | redis CPU us/REGISTER |")
-        print("|---|---|---|---|---|---|---|")
-        for label, offered, r in rows:
-            print("| %s | %d | %d | %d | %.0f | %.1f | %.1f |" % (
-                label, offered, r["ok"], r["failed"], r["rate"], r["cpu_us"],
-                r["redis_us"]))
-        # 3. start with AoRs in Redis
-        redis.flush()
-        now = int(time.time())
-        out = []
-        for i in range(args.aors):
-            aor = "b%07d" % i
-            val = json.dumps({"expires": now + 3600, "q": -1,
-                              "callid": "b-%d" % i, "cseq": 1, "ua": "b",
-                              "received": "", "path": "", "socket": "",
-                              "node": "bench", "flags": 0, "cflags": 0,
-                              "methods": 4294967295, "modified": now},
-                             separators=(",", ":")).encode()
-            key = b"sipd:aor:" + aor.encode()
-            ct = b"sip:%s@127.0.0.1:5060" % aor.encode()
-            out.append(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                       b"$%d\r\n%s\r\n" % (len(key), key, len(ct), ct,
-                                           len(val), val))
-        with socket.create_connection(("127.0.0.1", redis.port), 60) as s:
-            s.sendall(b"".join(out))
-            f = s.makefile("rb")
-            for _ in range(args.aors):
-                f.readline()
-        t0 = time.monotonic()
-        n = start_node(work, "r1", args.build, db, 2,
-                       cl + [("cluster.node_id", "r1")])
-        took = time.monotonic() - t0
-        nodes = [n]
-        print()
-        print("start with %d AoRs in Redis: %.2f s from exec to every AoR "
-              "in shm (cluster.status full_loads 1, polled every 5 ms)" % (
-                  args.aors, took))
-        n.stop()
-        nodes = []
+            nodes = []
+        if "calls" in args.only:
+            call_cpu(args, work, redis)
         gw.close()
     finally:
         for n in nodes + STARTED:

@@ -255,7 +255,17 @@ test_families(void **state)
 	stats_call_end(STATS_PATH_NONE, 200, false);	/* not a call */
 	stats_call_end(STATS_PATH__MAX, 200, false);
 	stats_call_end(STATS_PATH_UA_GW, 180, false);
+	stats_set_row(1);
+	stats_cluster(STATS_CL_ACKED);
+	stats_cluster(STATS_CL_SHORT);
+	stats_set_row(2);
+	stats_cluster(STATS_CL_ACKED);
+	stats_cluster(STATS_CL__MAX);			/* ignored */
 
+	assert_int_equal(stats_family_size(STATS_F_CLUSTER), STATS_CL__MAX);
+	assert_int_equal(stats_family_get(STATS_F_CLUSTER, STATS_CL_ACKED), 2);
+	assert_int_equal(stats_family_get(STATS_F_CLUSTER, STATS_CL_SHORT), 1);
+	assert_int_equal(stats_family_get(STATS_F_CLUSTER, STATS_CL__MAX), 0);
 	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_INVITE), 2);
 	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_OTHER), 1);
 	assert_int_equal(stats_family_get(STATS_F_REQUESTS,
@@ -286,7 +296,7 @@ test_families(void **state)
 	for (f = 0, sum = 0; f < STATS_F__MAX; f++)
 		for (i = 0; i < stats_family_size((enum stats_family)f); i++)
 			sum += stats_family_get((enum stats_family)f, i);
-	assert_int_equal(sum, 4 + 2 + 1 + 3 + 1 + 8);
+	assert_int_equal(sum, 4 + 2 + 1 + 3 + 1 + 8 + 3);
 	/* A reset covers the families too. */
 	stats_reset();
 	assert_int_equal(stats_family_get(STATS_F_REQUESTS, STATS_M_INVITE), 0);
