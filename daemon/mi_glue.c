@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster_mi.h"
 #include "log.h"
 #include "mi_glue.h"
 #include "proc.h"
@@ -27,6 +28,13 @@ static int
 mi_glue_flush(struct errbuf *errs)
 {
 	return tables_flush(true, errs);
+}
+
+static int
+mi_glue_ul_changed(struct loctab *lt, struct loctab_str aor,
+    struct loctab_str contact, struct errbuf *errs)
+{
+	return cluster_mi_share(lt, aor, contact, errs);
 }
 
 static struct conf *
@@ -180,6 +188,7 @@ static const struct mi_users mi_glue_users = {
 static const struct mi_daemon mi_glue_iface = {
 	.md_loctab = mi_glue_loctab,
 	.md_flush = mi_glue_flush,
+	.md_ul_changed = mi_glue_ul_changed,
 	.md_conf = mi_glue_get_conf,
 	.md_conf_changed = mi_glue_conf_changed,
 	.md_proc = mi_glue_proc,
@@ -192,5 +201,6 @@ const struct mi_daemon *
 mi_glue(struct conf *c)
 {
 	mi_glue_conf = c;
+	cluster_mi_init(c);
 	return &mi_glue_iface;
 }

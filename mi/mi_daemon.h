@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "loctab.h"
 #include "trustab.h"
 #include "usertab.h"
 
@@ -66,6 +67,15 @@ struct mi_users {
 struct mi_daemon {
 	/* The location table (ul.*, usrloc gauges), or NULL: none. */
 	struct loctab	*(*md_loctab)(void);
+	/*
+	 * After ul.add/ul.rm_contact changed contact of aor (ul.rm: contact
+	 * empty, every contact): shares the change with the other nodes
+	 * (cluster.redis). 0, or -1 + errs: the change stays on this node.
+	 * NULL: a single node.
+	 */
+	int		 (*md_ul_changed)(struct loctab *lt,
+			    struct loctab_str aor, struct loctab_str contact,
+			    struct errbuf *errs);
 	/* ul.flush: writes the location table now. 0, or -1 + errs. */
 	int		 (*md_flush)(struct errbuf *errs);
 	/*

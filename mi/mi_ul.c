@@ -470,6 +470,32 @@ mi_ul_ok(struct mi_reply *r)
 		mi_reply_set(r, v);
 }
 
+/*
+ * The table changed aor: other nodes are told (cluster.redis) before
+ * the reply. When they cannot be, the reply says so: the change holds
+ * on this node only.
+ */
+static void
+mi_ul_changed(struct mi_reply *r, struct loctab *lt, struct loctab_str aor,
+    struct loctab_str contact)
+{
+	struct errbuf	 errs = ERRBUF_INIT;
+	char		 text[MI_ERROR_TEXT_MAX];
+
+	if (mi_daemon()->md_ul_changed == NULL ||
+	    mi_daemon()->md_ul_changed(lt, aor, contact, &errs) == 0) {
+		errbuf_free(&errs);
+		mi_ul_ok(r);
+		return;
+	}
+	(void)snprintf(text, sizeof(text), "Changed on this node only, not "
+	    "shared with the other nodes: %s", errbuf_text(&errs));
+	text[strcspn(text, "\n")] = '\0';
+	errbuf_free(&errs);
+	mi_log_warnx("MI: %s", text);
+	mi_reply_error(r, MI_E_UNAVAIL, text);
+}
+
 static void
 mi_ul_rm(struct mi_reply *r, int argc, char *const *argv)
 {
@@ -484,7 +510,7 @@ mi_ul_rm(struct mi_reply *r, int argc, char *const *argv)
 		return;
 	rc = loctab_rm_aor(lt, aor);
 	if (rc == 0)
-		mi_ul_ok(r);
+		mi_ul_changed(r, lt, aor, (struct loctab_str){ "", 0 });
 	else if (rc == LOCTAB_E_NOTFOUND)
 		mi_reply_error(r, MI_E_NOTFOUND, "AOR not found");
 	else
@@ -509,7 +535,7 @@ mi_ul_rm_contact(struct mi_reply *r, int argc, char *const *argv)
 	contact.ls_len = strlen(argv[1]);
 	rc = loctab_rm_contact(lt, aor, contact);
 	if (rc == 0) {
-		mi_ul_ok(r);
+		mi_ul_changed(r, lt, aor, contact);
 		return;
 	}
 	if (rc != LOCTAB_E_NOTFOUND) {
@@ -565,7 +591,7 @@ mi_ul_add(struct mi_reply *r, int argc, char *const *argv)
 	}
 	rc = loctab_add(lt, aor, contact, expires, q, time(NULL));
 	if (rc == 0)
-		mi_ul_ok(r);
+		mi_ul_changed(r, lt, aor, contact);
 	else
 		mi_ul_fail(r, rc);
 }

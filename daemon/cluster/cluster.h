@@ -108,6 +108,14 @@ int	cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
 int	cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 	    const struct loctab_binding *b, unsigned n, time_t since,
 	    time_t now);
+/*
+ * An operator's change (MI ul.add, ul.rm_contact, ul.rm), whichever
+ * node owns the contacts: each of b[0..n) is set in Redis as given, or
+ * removed when its lb_expires is -1; star removes them all. Other
+ * nodes learn it from the stream.
+ */
+int	cluster_mi(struct cluster_conn *cn, const char *aor, size_t len,
+	    const struct loctab_binding *b, unsigned n, bool star, time_t now);
 /* HGETALL of one AoR into *ret (ca_version 0 when the key is gone). */
 int	cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 	    struct cluster_aor *ret);

@@ -62,6 +62,13 @@ cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 }
 
 int
+cluster_mi(struct cluster_conn *cn, const char *aor, size_t len,
+    const struct loctab_binding *b, unsigned n, bool star, time_t now)
+{
+	return -ENOTSUP;
+}
+
+int
 cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
     struct cluster_aor *ret)
 {

@@ -180,9 +180,11 @@ cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
 	return cluster_run(cn, a, ret_status, ret_version);
 }
 
-int
-cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
-    const struct loctab_binding *b, unsigned n, time_t since, time_t now)
+/* Bindings of an AoR through the script in mode (replay, mi). */
+static int
+cluster_push(struct cluster_conn *cn, const char *aor, size_t len,
+    const struct loctab_binding *b, unsigned n, bool star, const char *mode,
+    time_t since, time_t now)
 {
 	struct cluster_args	*a = &cluster_a;
 	struct cluster_contact	*c = &cluster_tmp;
@@ -193,7 +195,7 @@ cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 
 	if (len > LOCTAB_AOR_MAX)
 		return -EINVAL;
-	cluster_args_head(a, cn, aor, len, now, "", 0, 0, 0, 0, "replay",
+	cluster_args_head(a, cn, aor, len, now, "", 0, 0, star, 0, mode,
 	    since);
 	for (i = 0; i < n && k < CLUSTER_CONTACTS_MAX; i++) {
 		memset(c, 0, sizeof(*c));
@@ -222,6 +224,20 @@ cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 			return rc;
 	}
 	return cluster_run(cn, a, &st, &version);
+}
+
+int
+cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
+    const struct loctab_binding *b, unsigned n, time_t since, time_t now)
+{
+	return cluster_push(cn, aor, len, b, n, false, "replay", since, now);
+}
+
+int
+cluster_mi(struct cluster_conn *cn, const char *aor, size_t len,
+    const struct loctab_binding *b, unsigned n, bool star, time_t now)
+{
+	return cluster_push(cn, aor, len, b, n, star, "mi", 0, now);
 }
 
 int

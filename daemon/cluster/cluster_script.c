@@ -7,7 +7,7 @@
  * KEYS[1] sipd:aor:{AOR}, KEYS[2] sipd:events.
  * ARGV: 1 aor, 2 node, 3 now, 4 Call-ID, 5 CSeq, 6 star (0/1),
  *       7 max contacts (0 = no limit), 8 grace s, 9 stream MAXLEN,
- *       10 mode ("reg" or "replay"), 11 since (replay),
+ *       10 mode ("reg", "replay" or "mi"), 11 since (replay),
  *       then per contact: URI, absolute expiry (0 = remove), JSON.
  * Steps: drop expired contacts; the CSeq rule (same Call-ID: a lower
  * CSeq is refused, the same one within 20 s is a retransmission that
@@ -20,6 +20,9 @@
  * later, with the expiry the phone was never told, and the replay
  * puts back what the phone was told. Contacts owned by this node,
  * changed before "since" and not listed, are removed.
+ * MI mode (cluster_mi(), an operator's change): each listed contact is
+ * set as given, or removed when its expiry is -1; the star removes all;
+ * whoever owns them, no CSeq rule, no limit.
  * Returns {status, version}: status "ok", "cseq" or "too_many".
  */
 #include "cluster.h"
@@ -48,6 +51,16 @@ const char cluster_script_lua[] =
 "local set, del, ins = {}, {}, 0\n"
 "if star then\n"
 "  for f in pairs(cur) do del[f] = true end\n"
+"elseif mode == 'mi' then\n"
+"  for i = 12, #ARGV, 3 do\n"
+"    local f, exp = ARGV[i], tonumber(ARGV[i + 1])\n"
+"    if exp < 0 then\n"
+"      if cur[f] ~= nil then del[f] = true end\n"
+"    else\n"
+"      if cur[f] == nil then ins = ins + 1 end\n"
+"      set[f] = ARGV[i + 2]\n"
+"    end\n"
+"  end\n"
 "elseif mode == 'replay' then\n"
 "  local mine = {}\n"
 "  for i = 12, #ARGV, 3 do mine[ARGV[i]] = true end\n"

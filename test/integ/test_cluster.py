@@ -19,7 +19,7 @@ import time
 import pytest
 
 from sipcli import Client, Request, rand_token, register, register_request
-from sipd_helpers import (GW_NUM, TRUSTED, USERS, Call, Sipd, answer,
+from sipd_helpers import (GW_NUM, SIPD, TRUSTED, USERS, Call, Sipd, answer,
                           metrics_total, scrape, via_of, write_tables,
                           write_users)
 
@@ -286,7 +286,7 @@ def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
     assert "cluster" in json.loads(r.stdout)["tables"]
     assert "cluster sync (Redis -> location table)" in \
         s.mictl("core.ps").stdout
-    r = subprocess.run([os.environ.get("SIPD_BIN", "sipd"), "-c", "-f",
+    r = subprocess.run([SIPD, "-c", "-f",
                         s.cfg], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "%s: cluster: %s, node n1, Redis unreachable: short (60 s)\n" % (
@@ -298,7 +298,7 @@ def test_check_reports_cluster_and_refuses_bad_url(cluster, tmp_path):
     bad = str(tmp_path / "bad.cfg")
     with open(bad, "w") as f:
         f.write("\n".join(lines) + "\n")
-    r = subprocess.run([os.environ.get("SIPD_BIN", "sipd"), "-c", "-f", bad],
+    r = subprocess.run([SIPD, "-c", "-f", bad],
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert r.stderr == ('%s:%d: cluster.redis: bad value '
@@ -411,6 +411,46 @@ def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
     assert r is not None and (r.code, r.reason) == \
         (480, "Temporarily Unavailable"), r
     c.close()
+    ph.close()
+
+
+def test_mi_changes_are_shared(cluster):
+    """An operator's ul.add / ul.rm_contact / ul.rm on one node reach the
+    others (Kamailio's DMQ users report deletes that were not)."""
+    n1, n2, n3 = cluster.node(), cluster.node(), cluster.node()
+    ph, r = phone(n1, "alice")
+    assert r.code == 200
+    wait_for("alice on n3", lambda: has_aor(n3, "alice"), 2)
+    extra = "sip:alice@192.0.2.7:5060"
+    assert n2.mictl("ul.add", "alice", extra, "3600").returncode == 0
+    assert set(cluster.redis.aor("alice")) == {
+        "sip:alice@127.0.0.1:%d" % ph.port, extra}
+    for node in (n1, n3):
+        wait_for("extra on every node", lambda: ("alice", extra) in
+                 contacts_of(node), 2)
+    # the phone's own binding, registered through n1, removed on n3
+    mine = "sip:alice@127.0.0.1:%d" % ph.port
+    assert n3.mictl("ul.rm_contact", "alice", mine).returncode == 0
+    assert set(cluster.redis.aor("alice")) == {extra}
+    for node in (n1, n2):
+        wait_for("phone contact gone", lambda: ("alice", mine) not in
+                 contacts_of(node), 2)
+    assert n1.mictl("ul.rm", "alice").returncode == 0
+    assert cluster.redis.aor("alice") == {}
+    for node in (n2, n3):
+        wait_for("alice gone", lambda: not has_aor(node, "alice"), 2)
+    r = invite_via(cluster, n2, "alice", None)
+    assert r is not None and r.code == 480, r
+    # Redis away: the change holds on this node, and the reply says so
+    os.kill(cluster.redis.proc.pid, signal.SIGSTOP)
+    try:
+        r = n2.mictl("ul.add", "bob", "sip:bob@192.0.2.8", "3600")
+        assert r.returncode != 0
+        assert "Changed on this node only, not shared with the other " \
+            "nodes: Redis" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert has_aor(n2, "bob") and not has_aor(n1, "bob")
+    finally:
+        os.kill(cluster.redis.proc.pid, signal.SIGCONT)
     ph.close()
 
 
