@@ -145,32 +145,77 @@ conf_cluster_sentinel_url(struct conf_cluster *t, const char *p,
 	return 0;
 }
 
+/*
+ * "[USER]:PASSWORD@" at the start of *p (Redis's requirepass, or an ACL
+ * user) into t, *p moved past it. No '@' or '/' in either part.
+ */
+static int
+conf_cluster_userinfo(struct conf_cluster *t, const char **p, char *why,
+    size_t len)
+{
+	const char	*at = strchr(*p, '@'), *slash = strchr(*p, '/');
+	const char	*colon;
+	size_t		 ulen, plen;
+
+	if (at == NULL || (slash != NULL && slash < at))
+		return 0;
+	if ((colon = memchr(*p, ':', (size_t)(at - *p))) == NULL)
+		return conf_cluster_why(why, len, "[USER]:PASSWORD@ expected "
+		    "before the host");
+	ulen = (size_t)(colon - *p);
+	plen = (size_t)(at - colon - 1);
+	if (ulen >= sizeof(t->cu_user) || plen == 0 ||
+	    plen >= sizeof(t->cu_password))
+		return conf_cluster_why(why, len, "user or password empty or "
+		    "too long");
+	memcpy(t->cu_user, *p, ulen);
+	t->cu_user[ulen] = '\0';
+	memcpy(t->cu_password, colon + 1, plen);
+	t->cu_password[plen] = '\0';
+	*p = at + 1;
+	return 0;
+}
+
 static int
 conf_cluster_set_redis(struct conf_cluster *cu, const char *value,
     char *why, size_t len)
 {
 	struct conf_cluster	 t = *cu;
+	const char		*body;
 	int			 rc;
 
 	memset(t.cu_hosts, 0, sizeof(t.cu_hosts));
+	t.cu_user[0] = t.cu_password[0] = '\0';
 	t.cu_nhosts = 0;
 	t.cu_db = 0;
 	t.cu_master[0] = '\0';
 	t.cu_kind = CONF_CLUSTER_OFF;
 	if (strlen(value) >= sizeof(t.cu_url))
 		return conf_cluster_why(why, len, "too long");
+	body = strstr(value, "://");
+	if (body != NULL) {
+		body += 3;
+		if (conf_cluster_userinfo(&t, &body, why, len) == -1)
+			return -1;
+	}
 	if (*value == '\0')
 		rc = 0;
 	else if (strncmp(value, "redis://", 8) == 0)
-		rc = conf_cluster_redis_url(&t, value + 8, why, len);
+		rc = conf_cluster_redis_url(&t, body, why, len);
 	else if (strncmp(value, "sentinel://", 11) == 0)
-		rc = conf_cluster_sentinel_url(&t, value + 11, why, len);
+		rc = conf_cluster_sentinel_url(&t, body, why, len);
 	else
 		rc = conf_cluster_why(why, len, "redis://HOST:PORT[/DB] or "
 		    "sentinel://HOST:PORT[,HOST:PORT...]/MASTER expected");
 	if (rc == -1)
 		return -1;
-	snprintf(t.cu_url, sizeof(t.cu_url), "%s", value);
+	/* as given, but never the password: it is logged and shown */
+	if (t.cu_password[0] != '\0')
+		snprintf(t.cu_url, sizeof(t.cu_url), "%.*s%s:***@%s",
+		    (int)(strstr(value, "://") + 3 - value), value, t.cu_user,
+		    strchr(value, '@') + 1);
+	else
+		snprintf(t.cu_url, sizeof(t.cu_url), "%s", value);
 	*cu = t;
 	return 0;
 }

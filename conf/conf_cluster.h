@@ -14,11 +14,12 @@
 #define CONF_CLUSTER_MAX_SENTINELS	8
 #define CONF_CLUSTER_HOST_MAX		256
 #define CONF_CLUSTER_NODE_MAX		64
+#define CONF_CLUSTER_PASSWORD_MAX	256
 
 enum conf_cluster_kind {
 	CONF_CLUSTER_OFF = 0,		/* cluster.redis unset: one node */
-	CONF_CLUSTER_REDIS,		/* redis://HOST:PORT[/DB] */
-	CONF_CLUSTER_SENTINEL		/* sentinel://H:P[,H:P...]/MASTER */
+	CONF_CLUSTER_REDIS,	/* redis://[[USER]:PASS@]HOST:PORT[/DB] */
+	CONF_CLUSTER_SENTINEL	/* sentinel://[[USER]:PASS@]H:P[,H:P...]/MASTER */
 };
 
 enum conf_cluster_policy {
@@ -38,6 +39,9 @@ struct conf_cluster {
 	struct conf_cluster_host cu_hosts[CONF_CLUSTER_MAX_SENTINELS];
 	int			 cu_nhosts;
 	unsigned		 cu_db;		/* redis:// /DB, 0 */
+	/* "[USER]:PASSWORD@" of the URL (AUTH); cu_url shows "***" */
+	char			 cu_user[CONF_CLUSTER_NODE_MAX];
+	char			 cu_password[CONF_CLUSTER_PASSWORD_MAX];
 	char			 cu_master[CONF_CLUSTER_NODE_MAX];
 	char			 cu_node_id[CONF_CLUSTER_NODE_MAX];
 	int			 cu_unreachable; /* CONF_CLUSTER_SHORT.. */

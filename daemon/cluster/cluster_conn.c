@@ -179,6 +179,22 @@ cluster_connect(struct cluster_conn *cn, const struct conf_cluster *cu,
 	    sizeof(cn->cn_err));
 	if (cn->cn_ctx == NULL)
 		return -ECONNREFUSED;
+	if (cu->cu_password[0] != '\0') {
+		r = cu->cu_user[0] != '\0' ?
+		    redisCommand(cn->cn_ctx, "AUTH %s %s", cu->cu_user,
+		    cu->cu_password) :
+		    redisCommand(cn->cn_ctx, "AUTH %s", cu->cu_password);
+		if (r == NULL)
+			return cluster_fail(cn, -EIO, "AUTH: %s",
+			    cn->cn_ctx->errstr);
+		rc = r->type == REDIS_REPLY_ERROR;
+		if (rc)
+			(void)cluster_fail(cn, -EACCES, "AUTH refused: %.*s",
+			    (int)r->len, r->str);
+		freeReplyObject(r);
+		if (rc)
+			return -EACCES;
+	}
 	if (cu->cu_kind == CONF_CLUSTER_SENTINEL &&
 	    (rc = cluster_check_role(cn)) != 0)
 		return rc;

@@ -38,7 +38,8 @@ def free_tcp_port():
 class Redis:
     """A redis-server of the test's own, and a minimal RESP client."""
 
-    def __init__(self, d, replica_of=None, sentinel_of=None, port=None):
+    def __init__(self, d, replica_of=None, sentinel_of=None, port=None,
+                 password=None):
         """A master; replica_of: a replica of that Redis; sentinel_of: a
         sentinel watching that master as "sipd" (quorum 2, down after
         1000 ms)."""
@@ -46,6 +47,7 @@ class Redis:
             pytest.fail("redis-server/redis-sentinel not installed "
                         "(test/dev.sh TEST_DEPS)")
         os.makedirs(d)
+        self.password = password
         self.port = port or free_tcp_port()
         self.log = os.path.join(d, "redis.log")
         if sentinel_of is not None:
@@ -63,6 +65,8 @@ class Redis:
                     "--dir", d, "--logfile", self.log]
             if replica_of is not None:
                 args += ["--replicaof", "127.0.0.1", str(replica_of.port)]
+            if password is not None:
+                args += ["--requirepass", password]
             self.proc = subprocess.Popen(args)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -84,8 +88,14 @@ class Redis:
             for a in args:
                 a = a if isinstance(a, bytes) else str(a).encode()
                 out += b"$%d\r\n%s\r\n" % (len(a), a)
+            if self.password is not None:
+                out = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (
+                    len(self.password), self.password.encode()) + out
             s.sendall(out)
-            return self._reply(s.makefile("rb"))
+            f = s.makefile("rb")
+            if self.password is not None:
+                assert self._reply(f) == "OK"
+            return self._reply(f)
 
     def _reply(self, f):
         line = f.readline()
@@ -144,7 +154,7 @@ class Cluster:
         self.users = users
         self.nodes = []
 
-    def node(self, extra=None):
+    def node(self, extra=None, wait=True):
         i = len(self.nodes) + 1
         d = self.tmp / ("n%d" % i)
         d.mkdir()
@@ -169,6 +179,9 @@ class Cluster:
         if self.users:
             write_users(s.db, self.users)
         self.nodes.append(s)
+        if not wait:
+            s.start()
+            return s
         return self.start(s)
 
     @staticmethod
@@ -452,6 +465,47 @@ def test_mi_changes_are_shared(cluster):
     finally:
         os.kill(cluster.redis.proc.pid, signal.SIGCONT)
     ph.close()
+
+
+def test_redis_with_a_password(tmp_path):
+    """cluster.redis = redis://:PASSWORD@HOST:PORT: AUTH before anything;
+    the password is never printed or logged; a wrong one is refused by
+    Redis, and the node says so and follows its policy."""
+    redis = Redis(str(tmp_path / "redis"), password="s3cret-pw")
+    gw = Client(0)
+    cl = Cluster(tmp_path, redis, gw, 0)
+    try:
+        url = "redis://:s3cret-pw@127.0.0.1:%d" % redis.port
+        n1 = cl.node({"cluster.redis": url})
+        ph, r = phone(n1, "alice")
+        assert r.code == 200
+        assert list(redis.aor("alice")) == ["sip:alice@127.0.0.1:%d" %
+                                            ph.port]
+        r = subprocess.run([SIPD, "-c", "-f", n1.cfg], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        assert "cluster: redis://:***@127.0.0.1:%d, node n1" % redis.port \
+            in r.stdout, r.stdout
+        bad = cl.node({"cluster.redis": "redis://:wrong@127.0.0.1:%d" %
+                       redis.port, "cluster.unreachable": "refuse"},
+                      wait=False)
+        c = Client(bad.port, host=bad.host)
+        _, r = register(c, "bob", "secret-b", contacts=[
+            "<sip:bob@127.0.0.1:%d>" % c.port])
+        assert (r.code, r.get("Retry-After")) == (503, "5"), r
+        wait_for("AUTH refused logged", lambda: "AUTH refused" in
+                 bad.log_text(), 5)
+        for node in (n1, bad):
+            assert "s3cret-pw" not in node.log_text()
+            assert "wrong" not in node.log_text()
+        c.close()
+        ph.close()
+    finally:
+        for node in cl.nodes:
+            if node.proc is not None and node.proc.poll() is None:
+                node.stop()
+        gw.close()
+        redis.stop()
 
 
 def trusted_register(c, user, contact, call_id):

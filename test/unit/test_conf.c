@@ -347,6 +347,10 @@ test_valid_values(void **state)
 		    "redis://10.0.0.9:6379" },
 		{ "cluster.redis", "redis://[::1]:6379/15",
 		    "redis://[::1]:6379/15" },
+		/* the password is kept for AUTH, never shown */
+		{ "cluster.redis", "redis://:pw:x@h:1/2", "redis://:***@h:1/2" },
+		{ "cluster.redis", "sentinel://sipd:pw@a:1,b:2/m",
+		    "sentinel://sipd:***@a:1,b:2/m" },
 		{ "cluster.redis", "sentinel://a:26379,10.0.0.2:26380/sipd",
 		    "sentinel://a:26379,10.0.0.2:26380/sipd" },
 		{ "cluster.redis", "", "" },
@@ -553,6 +557,10 @@ test_invalid_values(void **state)
 		{ "cluster.redis", "redis://10.0.0.9",
 		    "redis://HOST:PORT[/DB] expected" },
 		{ "cluster.redis", "redis://h:6379/16", "DB must be 0..15" },
+		{ "cluster.redis", "redis://pw@h:1",
+		    "[USER]:PASSWORD@ expected before the host" },
+		{ "cluster.redis", "redis://u:@h:1",
+		    "user or password empty or too long" },
 		{ "cluster.redis", "redis://::1:6379",
 		    "redis://HOST:PORT[/DB] expected" },
 		{ "cluster.redis", "http://h:1", "redis://HOST:PORT[/DB] or "
