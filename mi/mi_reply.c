@@ -184,6 +184,18 @@ mi_reply_set(struct mi_reply *r, json_t *v)
 }
 
 void
+mi_reply_ok(struct mi_reply *r)
+{
+	json_t	*v;
+
+	if ((v = json_string("OK")) == NULL)
+		mi_reply_error(r, MI_E_INTERNAL,
+		    "Internal error: out of memory");
+	else
+		mi_reply_set(r, v);
+}
+
+void
 mi_reply_error(struct mi_reply *r, int code, const char *fmt, ...)
 {
 	va_list	ap;

@@ -63,6 +63,8 @@ typedef void	(*mi_stream_free_fn)(void *state);
  * A later call replaces an earlier one.
  */
 void	mi_reply_set(struct mi_reply *r, json_t *v);
+/* The result "OK" of a change (an out-of-memory error if it cannot). */
+void	mi_reply_ok(struct mi_reply *r);
 /* Error reply: code and printf-style text (cut at MI_ERROR_TEXT_MAX). */
 void	mi_reply_error(struct mi_reply *r, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -458,18 +458,6 @@ nomem:
 
 /* --- ul.rm, ul.rm_contact, ul.add, ul.flush -------------------------- */
 
-static void
-mi_ul_ok(struct mi_reply *r)
-{
-	json_t	*v;
-
-	if ((v = json_string("OK")) == NULL)
-		mi_reply_error(r, MI_E_INTERNAL,
-		    "Internal error: out of memory");
-	else
-		mi_reply_set(r, v);
-}
-
 /*
  * The table changed aor: other nodes are told (cluster.redis) before
  * the reply. When they cannot be, the reply says so: the change holds
@@ -485,7 +473,7 @@ mi_ul_changed(struct mi_reply *r, struct loctab *lt, struct loctab_str aor,
 	if (mi_daemon()->md_ul_changed == NULL ||
 	    mi_daemon()->md_ul_changed(lt, aor, contact, &errs) == 0) {
 		errbuf_free(&errs);
-		mi_ul_ok(r);
+		mi_reply_ok(r);
 		return;
 	}
 	(void)snprintf(text, sizeof(text), "Changed on this node only, not "
@@ -604,7 +592,7 @@ mi_ul_flush(struct mi_reply *r, int argc, char *const *argv)
 
 	if (mi_daemon()->md_flush(&errs) == 0) {
 		errbuf_free(&errs);
-		mi_ul_ok(r);
+		mi_reply_ok(r);
 		return;
 	}
 	/* One line for the client: messages joined by "; ". */

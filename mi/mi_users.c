@@ -34,18 +34,6 @@ mi_users(struct mi_reply *r)
 	return u;
 }
 
-static void
-mi_users_ok(struct mi_reply *r)
-{
-	json_t	*v;
-
-	if ((v = json_string("OK")) == NULL)
-		mi_reply_error(r, MI_E_INTERNAL,
-		    "Internal error: out of memory");
-	else
-		mi_reply_set(r, v);
-}
-
 /* An edit's failure: its code and the first line of its reason. */
 static void
 mi_users_fail(struct mi_reply *r, int code, struct errbuf *errs)
@@ -90,7 +78,7 @@ mi_users_edited(struct mi_reply *r, int rc, int code, struct errbuf *errs)
 	if (rc != 0)
 		mi_users_fail(r, code, errs);
 	else
-		mi_users_ok(r);
+		mi_reply_ok(r);
 	errbuf_free(errs);
 }
 
@@ -231,7 +219,7 @@ mi_users_reload(struct mi_reply *r, bool subscribers, bool trusted)
 	if (u->mu_reload(subscribers, trusted, &errs) != 0)
 		mi_users_fail_all(r, MI_E_SERVER, &errs);
 	else
-		mi_users_ok(r);
+		mi_reply_ok(r);
 	errbuf_free(&errs);
 }
 
