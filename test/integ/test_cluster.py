@@ -20,19 +20,11 @@ import pytest
 
 from sipcli import Client, Request, rand_token, register, register_request
 from sipd_helpers import (GW_NUM, SIPD, TRUSTED, USERS, Call, Sipd, answer,
-                          metrics_total, scrape, via_of, write_tables,
-                          write_users)
+                          free_tcp_port, metrics_total, scrape, via_of,
+                          write_tables, write_users)
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_SENTINEL = shutil.which("redis-sentinel")
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Redis:
@@ -184,6 +176,14 @@ class Cluster:
             return s
         return self.start(s)
 
+    def stop_nodes(self, check_logs=False):
+        """Stops (by PID) every node still running."""
+        for s in self.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+            if check_logs:
+                s.check_log_clean()
+
     @staticmethod
     def start(s):
         n = s.log_text().count("cluster: loaded ")
@@ -201,10 +201,7 @@ def cluster(tmp_path):
     c = Cluster(tmp_path, redis, gw, 0)
     yield c
     try:
-        for s in c.nodes:
-            if s.proc is not None and s.proc.poll() is None:
-                s.stop()
-            s.check_log_clean()
+        c.stop_nodes(check_logs=True)
     finally:
         gw.close()
         # a test may have replaced the Redis: both are stopped by PID
@@ -501,9 +498,7 @@ def test_redis_with_a_password(tmp_path):
         c.close()
         ph.close()
     finally:
-        for node in cl.nodes:
-            if node.proc is not None and node.proc.poll() is None:
-                node.stop()
+        cl.stop_nodes()
         gw.close()
         redis.stop()
 
@@ -569,9 +564,7 @@ def test_kill9_under_registration_load_loses_no_acked_binding(tmp_path):
         assert want <= contacts_of(n1)
         c.close()
     finally:
-        for s in cl.nodes:
-            if s.proc is not None and s.proc.poll() is None:
-                s.stop()
+        cl.stop_nodes()
         gw.close()
         redis.stop()
 
@@ -729,9 +722,8 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
         ph.close()
         bob.close()
     finally:
-        for s in cl.nodes if cl is not None else ():
-            if s.proc is not None and s.proc.poll() is None:
-                s.stop()
+        if cl is not None:
+            cl.stop_nodes()
         gw.close()
         for p in procs:
             p.stop()
@@ -917,8 +909,6 @@ def test_kill9_under_sipp_registrations_calls_reach_every_acked(tmp_path):
             s.stop()
             s.check_log_clean()
     finally:
-        for s in cl.nodes:
-            if s.proc is not None and s.proc.poll() is None:
-                s.stop()
+        cl.stop_nodes()
         gw.close()
         redis.stop()

@@ -56,12 +56,21 @@ def run_cmd(cmd, **kw):
     return subprocess.run(cmd, **kw)
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def free_port(kind):
+    """A port of 127.0.0.1 free right now, for a socket of this kind."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def free_udp_port():
+    return free_port(socket.SOCK_DGRAM)
+
+
+def free_tcp_port():
+    return free_port(socket.SOCK_STREAM)
 
 
 # ---- /proc: process tree, CPU, memory -------------------------------------

@@ -37,7 +37,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,17 +47,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run  # noqa: E402
-from run import LOG, cpu_of, say  # noqa: E402
+from run import LOG, cpu_of, free_tcp_port, say  # noqa: E402
 
 GW_IP = "127.0.0.2"
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def scrape_once(port):

@@ -48,6 +48,20 @@ testutil_reap(pid_t pid, long ms)
 	return -1;
 }
 
+bool
+testutil_reap_killed(pid_t pid, long ms)
+{
+	int	 status = testutil_reap(pid, ms);
+
+	assert_true(status != -1);
+	if (WIFEXITED(status)) {
+		assert_int_equal(WEXITSTATUS(status), 0);
+		return false;
+	}
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	return true;
+}
+
 pid_t
 testutil_fork(void)
 {

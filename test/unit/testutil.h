@@ -6,6 +6,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,6 +18,13 @@ void	testutil_sleep_ms(long ms);
  * outlives the test. Returns the wait status, or -1 on timeout.
  */
 int	testutil_reap(pid_t pid, long ms);
+
+/*
+ * A crash test's child, killed at a step or done with its change:
+ * reaped within ms; true when SIGKILL ended it, false when it exited 0;
+ * anything else fails the test.
+ */
+bool	testutil_reap_killed(pid_t pid, long ms);
 
 /* fork() with stdio flushed, so children cannot repeat TAP lines. */
 pid_t	testutil_fork(void);
