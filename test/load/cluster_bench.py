@@ -86,6 +86,21 @@ class Redis:
     def flush(self):
         self.cmd("FLUSHALL")
 
+    def commandstats(self):
+        """[(command, calls, usec_per_call)], busiest first."""
+        out = []
+        for ln in (self.cmd("INFO", "commandstats") or b"").decode(
+                errors="replace").splitlines():
+            if not ln.startswith("cmdstat_"):
+                continue
+            name, _, kv = ln[8:].partition(":")
+            f = dict(x.split("=", 1) for x in kv.split(",") if "=" in x)
+            if name in ("info", "config", "flushall", "ping"):
+                continue
+            out.append((name, int(f.get("calls", 0)),
+                        float(f.get("usec_per_call", 0))))
+        return sorted(out, key=lambda x: -x[1] * x[2])
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
@@ -95,10 +110,17 @@ STARTED = []     # every server started, stopped by PID at the end
 
 
 def start_node(work, name, build, db, children, extra):
+    """A node on its own copy of the tables as generated (no bindings):
+    on the shared folder, each run would start with the bindings the run
+    before flushed, and a cluster node would replay them into the empty
+    Redis while SIPp runs (10,000 extra scripts in the figures)."""
     srv = run.Sipd(os.path.join(work, name), children, build, extra,
                    name=name)
     STARTED.append(srv)
-    srv.start(db)
+    own = os.path.join(work, name, "db")
+    shutil.rmtree(own, ignore_errors=True)
+    shutil.copytree(db, own)
+    srv.start(own)
     if any(k == "cluster.redis" for k, _ in extra):
         deadline = time.monotonic() + 30
         while cluster_status(srv).get("full_loads", 0) < 1:
@@ -390,6 +412,7 @@ def main():
                         ("3 nodes, Redis", [cl, cl, cl]))
                         if x[0] in args.configs]:
                     redis.flush()
+                    redis.cmd("CONFIG", "RESETSTAT")
                     ns = [start_node(work, "t%d" % i, args.build, db, 2,
                                      c + ([("cluster.node_id", "t%d" % i)]
                                           if c is cl else []))
@@ -401,6 +424,7 @@ def main():
                     for n in ns:
                         n.stop()
                     nodes = []
+                    r["redis_cmds"] = redis.commandstats()
                     rows.append((label, rate * len(ns), r))
             print()
             # SIPp's "achieved": the rate it really started registrations
@@ -414,6 +438,14 @@ def main():
                       "%.2f, %.2f, %.2f |" % (
                           label, offered, r["rate"], r["ok"], r["failed"],
                           r["cpu_us"], r["redis_us"], *r["cores"]))
+            print()
+            print("redis-server per command (INFO commandstats; calls, "
+                  "us per call, counting the script's own commands):")
+            for label, offered, r in rows:
+                if r["redis_cmds"]:
+                    print("- %s, %d/s: %s" % (label, offered, ", ".join(
+                        "%s %d x %.1f us" % (c, n, us) for c, n, us in
+                        r["redis_cmds"])))
         if "start" in args.only:
             # 3. start with AoRs in Redis
             redis.flush()
