@@ -14,6 +14,10 @@
 
 /* Redis was not reached and cluster.unreachable is refuse: 503. */
 #define CLUSTER_W_REFUSED	100
+/* cluster_worker_register_begin(): queued, the result comes later. */
+#define CLUSTER_W_PENDING	101
+/* REGISTERs queued at most (a recvmmsg() batch holds no more). */
+#define CLUSTER_W_PIPELINE	8
 /* Every wait of a worker on Redis is bounded by this. */
 #define CLUSTER_W_TIMEOUT_MS	100
 /* After a failure, REGISTERs get the policy at once for this long. */
@@ -29,6 +33,14 @@ bool	cluster_worker_enabled(void);
  * LOCTAB_E_TOO_MANY: Redis refused it; CLUSTER_W_REFUSED: see above.
  */
 int	cluster_worker_register(struct loctab_save *sv);
+/*
+ * The same in two halves, for the REGISTERs of one batch in one round
+ * trip. _begin returns CLUSTER_W_PENDING when the change was queued
+ * (else it did it whole and returns as above); each pending one gets
+ * its result from _end, called in the order of the _begin calls.
+ */
+int	cluster_worker_register_begin(struct loctab_save *sv);
+int	cluster_worker_register_end(struct loctab_save *sv);
 /*
  * A call found no binding for aor in shm: the REGISTER may have reached
  * Redis through another node a moment ago, before this node's sync

@@ -38,6 +38,27 @@
 #include "stats.h"
 #include "tm.h"
 
+/*
+ * Where each datagram of a batch is parsed, and where a REGISTER waits
+ * for Redis (cluster.redis) until the batch ends: its message (pointing
+ * into the batch's receive buffer, which lives as long), source,
+ * transaction key and verdict (the registrar's slot of the same index).
+ * The last entry never waits: with the others all taken, a REGISTER
+ * there is done whole.
+ */
+#define DISPATCH_PARK	REGISTRAR_SLOTS
+
+struct dispatch_parked {
+	struct sip_msg		 dp_m;
+	const struct udp_sock	*dp_in;
+	struct sockaddr_storage	 dp_src;
+	uint64_t		 dp_key;
+	struct registrar_verdict dp_v;
+};
+
+static struct dispatch_parked	 dispatch_park[DISPATCH_PARK];
+static unsigned			 dispatch_nparked;
+
 void
 dispatch_init(const struct conf *c, struct loctab *location,
     struct udp_sock *socks, int nsocks)
@@ -144,29 +165,68 @@ dispatch_route_ack(const struct udp_sock *in, const struct sip_msg *m,
 		log_debug("ACK forwarded %s", t->rt_why);
 }
 
-/* A REGISTER: sipd is the registrar (UAS), so Require, not Proxy-Require. */
+/* The reply the registrar's verdict v earned. */
+static void
+dispatch_register_reply(const struct udp_sock *in, const struct sip_msg *m,
+    const struct sockaddr *src, uint64_t key,
+    const struct registrar_verdict *v)
+{
+	if (v->rv_code == 0) {
+		stats_inc(STATS_DROP_REQUESTS);
+		return;
+	}
+	/* a challenge stays stateless; every other final is kept */
+	tm_reply(in, m, src, v->rv_code, v->rv_reason, v->rv_extra,
+	    v->rv_code != 401 ? key : 0);
+}
+
+/*
+ * A REGISTER: sipd is the registrar (UAS), so Require, not
+ * Proxy-Require. With cluster.redis its change may wait in the park
+ * for the batch's round trip to Redis (dispatch_finish()).
+ */
 static void
 dispatch_register(const struct udp_sock *in, const struct sip_msg *m,
     const struct sockaddr *src, uint64_t key)
 {
-	/* Static: its contacts are large; one datagram at a time. */
-	static struct registrar_verdict	 v;
+	struct dispatch_parked		*p = &dispatch_park[dispatch_nparked];
 	struct registrar_request	 req;
+	socklen_t			 sl;
 
 	req.rr_m = m;
 	req.rr_src = src;
 	req.rr_socket = in->us_text;
 	req.rr_now = time(NULL);
-	registrar_decide(&req, &v);
-	if (v.rv_save)
-		registrar_apply(&v);
-	if (v.rv_code == 0) {
-		stats_inc(STATS_DROP_REQUESTS);
-		return;
+	req.rr_slot = dispatch_nparked;
+	registrar_decide(&req, &p->dp_v);
+	if (p->dp_v.rv_save) {
+		if (dispatch_nparked + 1 < DISPATCH_PARK &&
+		    (sl = addr_len(src)) > 0 &&
+		    registrar_apply_begin(&p->dp_v)) {
+			p->dp_in = in;
+			p->dp_key = key;
+			memcpy(&p->dp_src, src, sl);
+			dispatch_nparked++;
+			return;
+		}
+		registrar_apply(&p->dp_v);
 	}
-	/* a challenge stays stateless; every other final is kept */
-	tm_reply(in, m, src, v.rv_code, v.rv_reason, v.rv_extra,
-	    v.rv_code != 401 ? key : 0);
+	dispatch_register_reply(in, m, src, key, &p->dp_v);
+}
+
+void
+dispatch_finish(void)
+{
+	struct dispatch_parked	*p;
+	unsigned		 i;
+
+	for (i = 0; i < dispatch_nparked; i++) {
+		p = &dispatch_park[i];
+		registrar_apply_end(&p->dp_v);
+		dispatch_register_reply(p->dp_in, &p->dp_m,
+		    (const struct sockaddr *)&p->dp_src, p->dp_key, &p->dp_v);
+	}
+	dispatch_nparked = 0;
 }
 
 /* A request for someone else: route.c decides, tm.c carries it out. */
@@ -205,7 +265,8 @@ void
 dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
     const struct sockaddr *src)
 {
-	struct sip_msg		 m;
+	/* parsed in place: a REGISTER may wait there (dispatch_park) */
+	struct sip_msg		*m = &dispatch_park[dispatch_nparked].dp_m;
 	struct sip_check	 chk;
 	char			 extra[600];
 	unsigned		 mf;
@@ -213,48 +274,48 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	bool			 uas;
 	uint64_t		 key;
 
-	if ((rc = sip_msg_parse(&m, buf, len)) != 0) {
+	if ((rc = sip_msg_parse(m, buf, len)) != 0) {
 		stats_inc(STATS_ERR_REQUESTS);
 		/* a request whose Via can be read gets an answer (SPEC §5) */
-		if (rc == -E2BIG && m.sm_request &&
-		    m.sm_method != SIP_METHOD_ACK) {
+		if (rc == -E2BIG && m->sm_request &&
+		    m->sm_method != SIP_METHOD_ACK) {
 			stats_inc(STATS_BAD_MSG_HDR);
-			(void)send_reply(in, &m, src, 400,
+			(void)send_reply(in, m, src, 400,
 			    "Bad Request - Too Many Header Lines", NULL);
 		}
 		return;
 	}
-	stats_inc(m.sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);
-	if (m.sm_request) {
-		stats_request(dispatch_method_slot(m.sm_method));
-		if (m.sm_method == SIP_METHOD_INVITE)
+	stats_inc(m->sm_request ? STATS_RCV_REQUESTS : STATS_RCV_REPLIES);
+	if (m->sm_request) {
+		stats_request(dispatch_method_slot(m->sm_method));
+		if (m->sm_method == SIP_METHOD_INVITE)
 			stats_inc(STATS_RCV_INVITES);
 	}
-	sip_msg_check(&m, &chk);
+	sip_msg_check(m, &chk);
 	if (chk.sc_verdict == SIP_CHECK_DROP) {
-		stats_inc(m.sm_request ? STATS_DROP_REQUESTS :
+		stats_inc(m->sm_request ? STATS_DROP_REQUESTS :
 		    STATS_DROP_REPLIES);
 		return;
 	}
-	if (!m.sm_request) {
-		tm_response(in, &m);
+	if (!m->sm_request) {
+		tm_response(in, m);
 		return;
 	}
-	if (m.sm_method == SIP_METHOD_ACK) {
+	if (m->sm_method == SIP_METHOD_ACK) {
 		/* An ACK is never answered: forwarded in dialog, or dropped. */
 		if (chk.sc_verdict != SIP_CHECK_OK ||
-		    (sip_msg_max_forwards(&m, &mf) == 0 && mf == 0)) {
+		    (sip_msg_max_forwards(m, &mf) == 0 && mf == 0)) {
 			stats_inc(STATS_DROP_REQUESTS);
 			return;
 		}
-		if (!tm_ack(&m))
-			dispatch_route_ack(in, &m, src);
+		if (!tm_ack(m))
+			dispatch_route_ack(in, m, src);
 		return;
 	}
 	if (chk.sc_verdict == SIP_CHECK_REPLY) {
 		if (chk.sc_code == 400)
 			stats_inc(STATS_BAD_MSG_HDR);
-		(void)send_reply(in, &m, src, chk.sc_code, chk.sc_reason,
+		(void)send_reply(in, m, src, chk.sc_code, chk.sc_reason,
 		    NULL);
 		return;
 	}
@@ -263,39 +324,39 @@ dispatch_datagram(const struct udp_sock *in, const char *buf, size_t len,
 	 * its to check. Anything else it proxies: the checks a proxy makes
 	 * (§16.3), Proxy-Require among them.
 	 */
-	uas = dispatch_for_sipd(&m) || m.sm_method == SIP_METHOD_REGISTER;
+	uas = dispatch_for_sipd(m) || m->sm_method == SIP_METHOD_REGISTER;
 	if (!uas) {
-		rc = sip_msg_max_forwards(&m, &mf);
+		rc = sip_msg_max_forwards(m, &mf);
 		if (rc == 0 && mf == 0) {
-			(void)send_reply(in, &m, src, 483, "Too Many Hops",
+			(void)send_reply(in, m, src, 483, "Too Many Hops",
 			    NULL);
 			return;
 		}
 		if (rc == -EBADMSG) {
-			(void)send_reply(in, &m, src, 400,
+			(void)send_reply(in, m, src, 400,
 			    proxy_reason(400), NULL);
 			return;
 		}
 	}
-	if (dispatch_unsupported(&m, uas ? SIP_HDR_REQUIRE :
+	if (dispatch_unsupported(m, uas ? SIP_HDR_REQUIRE :
 	    SIP_HDR_PROXY_REQUIRE, extra, sizeof(extra)) > 0) {
-		if (m.sm_method == SIP_METHOD_REGISTER)
+		if (m->sm_method == SIP_METHOD_REGISTER)
 			stats_inc(STATS_REJECTED_REGS);
-		(void)send_reply(in, &m, src, 420, "Bad Extension", extra);
+		(void)send_reply(in, m, src, 420, "Bad Extension", extra);
 		return;
 	}
-	if (uas && m.sm_method == SIP_METHOD_OPTIONS) {
-		(void)send_reply(in, &m, src, 200, "OK",
+	if (uas && m->sm_method == SIP_METHOD_OPTIONS) {
+		(void)send_reply(in, m, src, 200, "OK",
 		    "Allow: OPTIONS\r\nAccept: application/sdp\r\n");
 		return;
 	}
-	key = tm_request_key(&m);
-	if (tm_retransmission(in, &m, src, key))
+	key = tm_request_key(m);
+	if (tm_retransmission(in, m, src, key))
 		return;
-	if (m.sm_method == SIP_METHOD_REGISTER)
-		dispatch_register(in, &m, src, key);
-	else if (m.sm_method == SIP_METHOD_CANCEL)
-		tm_cancel(in, &m, src, key);
+	if (m->sm_method == SIP_METHOD_REGISTER)
+		dispatch_register(in, m, src, key);
+	else if (m->sm_method == SIP_METHOD_CANCEL)
+		tm_cancel(in, m, src, key);
 	else
-		dispatch_route(in, &m, src, key);
+		dispatch_route(in, m, src, key);
 }

@@ -21,6 +21,12 @@ void	dispatch_init(const struct conf *c, struct loctab *location,
  */
 void	dispatch_datagram(const struct udp_sock *in, const char *buf,
 	    size_t len, const struct sockaddr *src);
+/*
+ * The end of a batch: the REGISTERs that waited for Redis get their
+ * change and reply (queued like the others). The batch's receive
+ * buffers must still hold their datagrams.
+ */
+void	dispatch_finish(void);
 /* A datagram dropped before parsing (too large). */
 void	dispatch_count_dropped(void);
 

@@ -115,8 +115,10 @@ static const struct conf	*reg_conf;
 static struct loctab		*reg_table;
 static struct loctab_binding	 reg_list[REGISTRAR_LIST_MAX];
 static char			 reg_hdrs[REG_HDRS_MAX];
-/* The request between registrar_decide() and registrar_apply(). */
-static struct reg_ctx		 reg_pending;
+_Static_assert(REGISTRAR_SLOTS == CLUSTER_W_PIPELINE + 1,
+    "a slot for each REGISTER a batch queues on Redis, and one");
+/* The requests between registrar_decide() and registrar_apply(). */
+static struct reg_ctx		 reg_pending[REGISTRAR_SLOTS];
 static struct log_ratelimit	 reg_warn_limit = {
 	"registrar", REG_WARN_PER_SEC, 0, 0
 };
@@ -661,21 +663,69 @@ reg_prepare(struct reg_ctx *rc)
 	rc->rc_v->rv_save = true;
 }
 
+/* The context of a verdict whose change is pending; NULL if none. */
+static struct reg_ctx *
+reg_pending_of(struct registrar_verdict *v)
+{
+	struct reg_ctx	*rc;
+
+	if (!v->rv_save || v->rv_slot >= REGISTRAR_SLOTS)
+		return NULL;
+	rc = &reg_pending[v->rv_slot];
+	return rc->rc_v == v ? rc : NULL;
+}
+
+static void	reg_finish(struct reg_ctx *, struct registrar_verdict *, int);
+
 /* Steps 4 and 5: the one change, then the reply. */
 void
 registrar_apply(struct registrar_verdict *v)
 {
-	struct reg_ctx		*rc = &reg_pending;
-	struct strbuf		 b;
-	unsigned		 n = 0;
-	int			 r;
+	struct reg_ctx	*rc;
 
-	if (!v->rv_save || rc->rc_v != v)
+	if ((rc = reg_pending_of(v)) == NULL)
 		return;
 	v->rv_save = false;
-	if (reg_table == NULL)
-		r = -ENXIO;
-	else if ((r = cluster_worker_register(&v->rv_change)) == 0)
+	reg_finish(rc, v, reg_table == NULL ? -ENXIO :
+	    cluster_worker_register(&v->rv_change));
+}
+
+bool
+registrar_apply_begin(struct registrar_verdict *v)
+{
+	struct reg_ctx	*rc;
+	int		 r;
+
+	if ((rc = reg_pending_of(v)) == NULL)
+		return false;
+	r = reg_table == NULL ? -ENXIO :
+	    cluster_worker_register_begin(&v->rv_change);
+	if (r == CLUSTER_W_PENDING)
+		return true;
+	v->rv_save = false;
+	reg_finish(rc, v, r);
+	return false;
+}
+
+void
+registrar_apply_end(struct registrar_verdict *v)
+{
+	struct reg_ctx	*rc;
+
+	if ((rc = reg_pending_of(v)) == NULL)
+		return;
+	v->rv_save = false;
+	reg_finish(rc, v, cluster_worker_register_end(&v->rv_change));
+}
+
+/* The change once Redis (if any) said r, then the reply. */
+static void
+reg_finish(struct reg_ctx *rc, struct registrar_verdict *v, int r)
+{
+	struct strbuf		 b;
+	unsigned		 n = 0;
+
+	if (r == 0)
 		r = loctab_save(reg_table, &v->rv_change, reg_list,
 		    REGISTRAR_LIST_MAX, &n);
 	else if (r == LOCTAB_E_TOO_MANY)	/* Redis said so: list ours */
@@ -744,9 +794,11 @@ void
 registrar_decide(const struct registrar_request *req,
     struct registrar_verdict *ret)
 {
-	struct reg_ctx	*rc = &reg_pending;
+	unsigned	 slot = req->rr_slot < REGISTRAR_SLOTS ? req->rr_slot : 0;
+	struct reg_ctx	*rc = &reg_pending[slot];
 
 	memset(ret, 0, sizeof(*ret));
+	ret->rv_slot = slot;
 	rc->rc_m = req->rr_m;
 	rc->rc_src = req->rr_src;
 	rc->rc_socket = req->rr_socket;

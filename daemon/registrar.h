@@ -17,6 +17,11 @@
 
 /* Bindings listed in one 200 (or 503) Contact header, at most. */
 #define REGISTRAR_LIST_MAX	64
+/*
+ * REGISTERs decided and not yet applied, at most (one per slot): those
+ * of a batch waiting for Redis (CLUSTER_W_PIPELINE) and one more.
+ */
+#define REGISTRAR_SLOTS		9
 
 /* One REGISTER to decide on. */
 struct registrar_request {
@@ -24,6 +29,11 @@ struct registrar_request {
 	const struct sockaddr	*rr_src;
 	const char		*rr_socket;	/* "udp:IP:PORT" it came in on */
 	time_t			 rr_now;
+	/*
+	 * Which of REGISTRAR_SLOTS contexts holds it until applied; rr_m
+	 * and rr_src must stay as they are until then.
+	 */
+	unsigned		 rr_slot;
 };
 
 /*
@@ -39,6 +49,7 @@ struct registrar_verdict {
 	const char		*rv_extra;
 	bool			 rv_save;
 	struct loctab_save	 rv_change;
+	unsigned		 rv_slot;	/* rr_slot */
 };
 
 /* Worker start-up: the config and the location table (NULL: none). */
@@ -51,5 +62,13 @@ void	registrar_decide(const struct registrar_request *req,
  * gave (one worker, one request at a time) and sets its reply.
  */
 void	registrar_apply(struct registrar_verdict *ret);
+/*
+ * The same in two halves, so that the REGISTERs of one batch share one
+ * round trip to Redis (cluster.redis): true when the change waits, and
+ * registrar_apply_end() (in the order of the begins) then sets the
+ * reply; false when it is done and the reply set, as registrar_apply().
+ */
+bool	registrar_apply_begin(struct registrar_verdict *ret);
+void	registrar_apply_end(struct registrar_verdict *ret);
 
 #endif

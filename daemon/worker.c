@@ -87,6 +87,8 @@ worker_read(struct udp_sock *us, int flags)
 		dispatch_datagram(us, worker_buf[i], worker_msg[i].msg_len,
 		    (struct sockaddr *)&worker_src[i]);
 	}
+	/* REGISTERs that waited for one round trip to Redis, then ... */
+	dispatch_finish();
 	/* what the batch made leaves together (send.c) */
 	send_flush();
 	return n;

@@ -105,6 +105,16 @@ int	cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
  * with the CSeq rule; bindings owned by this node that Redis has and
  * this node no longer has, last changed before since, are removed.
  */
+/*
+ * The same in two halves, for several REGISTERs in one round trip:
+ * _send queues the script (nothing leaves yet), _recv sends what is
+ * queued and reads the oldest reply. -ENOENT from _recv: Redis lost
+ * the script; run that one again with cluster_register().
+ */
+int	cluster_register_send(struct cluster_conn *cn,
+	    const struct loctab_save *req);
+int	cluster_register_recv(struct cluster_conn *cn,
+	    enum cluster_status *ret_status, int64_t *ret_version);
 int	cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
 	    const struct loctab_binding *b, unsigned n, time_t since,
 	    time_t now);
@@ -146,6 +156,9 @@ int	cluster_decode(const char *json, size_t len, struct cluster_contact *c);
  */
 int	cluster_eval(struct cluster_conn *cn, int argc, const char **argv,
 	    size_t *lens, void **ret_reply);
+int	cluster_eval_send(struct cluster_conn *cn, int argc, const char **argv,
+	    size_t *lens);
+int	cluster_eval_recv(struct cluster_conn *cn, void **ret_reply);
 
 extern const char	cluster_script_lua[];
 

@@ -235,51 +235,83 @@ cluster_load_script(struct cluster_conn *cn)
 }
 
 /*
- * EVALSHA with argc/argv (argv[0..2] left for "EVALSHA", sha, "2");
- * loads the script first, and again when Redis lost it (a restart, a
- * failover to a replica that never saw SCRIPT LOAD).
+ * Queues EVALSHA with argc/argv (argv[0..2] left for "EVALSHA", sha,
+ * "2") in the output buffer, loading the script first when this
+ * connection has not (the caller has no reply pending then: the load
+ * waits for its own). Nothing is sent before cluster_eval_recv().
  */
+int
+cluster_eval_send(struct cluster_conn *cn, int argc, const char **argv,
+    size_t *lens)
+{
+	int	 rc;
+
+	if (cn->cn_ctx == NULL)
+		return -ENOTCONN;
+	if ((rc = cluster_load_script(cn)) != 0)
+		return rc;
+	argv[0] = "EVALSHA";
+	argv[1] = cn->cn_sha;
+	argv[2] = "2";
+	lens[0] = 7;
+	lens[1] = 40;
+	lens[2] = 1;
+	if (redisAppendCommandArgv(cn->cn_ctx, argc, argv, lens) != REDIS_OK)
+		return cluster_fail(cn, -ENOMEM, "EVALSHA: %s",
+		    cn->cn_ctx->errstr);
+	return 0;
+}
+
+/*
+ * The reply to the oldest EVALSHA queued (sending what is still
+ * buffered first). -ENOENT: Redis did not know the script (a restart,
+ * a failover to a replica that never saw SCRIPT LOAD): send again, it
+ * is loaded then. -EAGAIN: a demoted master (READONLY), the connection
+ * closed so that the next connect finds the new one.
+ */
+int
+cluster_eval_recv(struct cluster_conn *cn, void **ret_reply)
+{
+	redisReply	*r;
+	void		*vr = NULL;
+	int		 rc;
+
+	if (cn->cn_ctx == NULL)
+		return -ENOTCONN;
+	if (redisGetReply(cn->cn_ctx, &vr) != REDIS_OK || vr == NULL)
+		return cluster_fail(cn, -ETIMEDOUT, "EVALSHA: %s",
+		    cn->cn_ctx->errstr);
+	r = vr;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(r);
+		cn->cn_sha[0] = '\0';
+		return -ENOENT;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "script: %s", r->str);
+		rc = strncmp(r->str, "READONLY", 8) == 0 ? -EAGAIN : -EPROTO;
+		freeReplyObject(r);
+		if (rc == -EAGAIN)
+			cluster_close(cn);
+		return rc;
+	}
+	*ret_reply = r;
+	return 0;
+}
+
+/* EVALSHA and its reply, the script loaded (again) when needed. */
 int
 cluster_eval(struct cluster_conn *cn, int argc, const char **argv,
     size_t *lens, void **ret_reply)
 {
-	redisReply	*r;
-	int		 rc, tries;
+	int	 rc, tries;
 
-	if (cn->cn_ctx == NULL)
-		return -ENOTCONN;
 	for (tries = 0; tries < 2; tries++) {
-		if ((rc = cluster_load_script(cn)) != 0)
+		if ((rc = cluster_eval_send(cn, argc, argv, lens)) != 0)
 			return rc;
-		argv[0] = "EVALSHA";
-		argv[1] = cn->cn_sha;
-		argv[2] = "2";
-		lens[0] = 7;
-		lens[1] = 40;
-		lens[2] = 1;
-		r = redisCommandArgv(cn->cn_ctx, argc, argv, lens);
-		if (r == NULL)
-			return cluster_fail(cn, -ETIMEDOUT, "EVALSHA: %s",
-			    cn->cn_ctx->errstr);
-		if (r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			freeReplyObject(r);
-			cn->cn_sha[0] = '\0';
-			continue;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			snprintf(cn->cn_err, sizeof(cn->cn_err), "script: %s",
-			    r->str);
-			/* READONLY: a demoted master; reconnect finds the new */
-			rc = strncmp(r->str, "READONLY", 8) == 0 ? -EAGAIN :
-			    -EPROTO;
-			freeReplyObject(r);
-			if (rc == -EAGAIN)
-				cluster_close(cn);
+		if ((rc = cluster_eval_recv(cn, ret_reply)) != -ENOENT)
 			return rc;
-		}
-		*ret_reply = r;
-		return 0;
 	}
 	return cluster_fail(cn, -EPROTO, "script keeps being unknown");
 }

@@ -55,6 +55,19 @@ cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
 }
 
 int
+cluster_register_send(struct cluster_conn *cn, const struct loctab_save *req)
+{
+	return -ENOTSUP;
+}
+
+int
+cluster_register_recv(struct cluster_conn *cn, enum cluster_status *ret_status,
+    int64_t *ret_version)
+{
+	return -ENOTSUP;
+}
+
+int
 cluster_replay(struct cluster_conn *cn, const char *aor, size_t len,
     const struct loctab_binding *b, unsigned n, time_t since, time_t now)
 {

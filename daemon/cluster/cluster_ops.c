@@ -103,17 +103,13 @@ cluster_args_contact(struct cluster_args *a, unsigned i,
 	return 0;
 }
 
+/* The script's reply {status, version}; frees it. */
 static int
-cluster_run(struct cluster_conn *cn, struct cluster_args *a,
+cluster_status_of(struct cluster_conn *cn, void *vr,
     enum cluster_status *ret_status, int64_t *ret_version)
 {
-	redisReply	*r;
-	void		*vr;
-	int		 rc;
+	redisReply	*r = vr;
 
-	if ((rc = cluster_eval(cn, a->ca_n, a->ca_v, a->ca_l, &vr)) != 0)
-		return rc;
-	r = vr;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER) {
@@ -133,9 +129,21 @@ cluster_run(struct cluster_conn *cn, struct cluster_args *a,
 	return 0;
 }
 
-int
-cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
+static int
+cluster_run(struct cluster_conn *cn, struct cluster_args *a,
     enum cluster_status *ret_status, int64_t *ret_version)
+{
+	void	*vr;
+	int	 rc;
+
+	if ((rc = cluster_eval(cn, a->ca_n, a->ca_v, a->ca_l, &vr)) != 0)
+		return rc;
+	return cluster_status_of(cn, vr, ret_status, ret_version);
+}
+
+/* The script's arguments for the REGISTER req, in cluster_a. */
+static int
+cluster_register_args(struct cluster_conn *cn, const struct loctab_save *req)
 {
 	struct cluster_args		*a = &cluster_a;
 	struct cluster_contact		*c = &cluster_tmp;
@@ -177,7 +185,41 @@ cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
 		if ((rc = cluster_args_contact(a, i, c)) != 0)
 			return rc;
 	}
-	return cluster_run(cn, a, ret_status, ret_version);
+	return 0;
+}
+
+int
+cluster_register(struct cluster_conn *cn, const struct loctab_save *req,
+    enum cluster_status *ret_status, int64_t *ret_version)
+{
+	int	 rc;
+
+	if ((rc = cluster_register_args(cn, req)) != 0)
+		return rc;
+	return cluster_run(cn, &cluster_a, ret_status, ret_version);
+}
+
+int
+cluster_register_send(struct cluster_conn *cn, const struct loctab_save *req)
+{
+	struct cluster_args	*a = &cluster_a;
+	int			 rc;
+
+	if ((rc = cluster_register_args(cn, req)) != 0)
+		return rc;
+	return cluster_eval_send(cn, a->ca_n, a->ca_v, a->ca_l);
+}
+
+int
+cluster_register_recv(struct cluster_conn *cn, enum cluster_status *ret_status,
+    int64_t *ret_version)
+{
+	void	*vr;
+	int	 rc;
+
+	if ((rc = cluster_eval_recv(cn, &vr)) != 0)
+		return rc;
+	return cluster_status_of(cn, vr, ret_status, ret_version);
 }
 
 /* Bindings of an AoR through the script in mode (replay, mi). */

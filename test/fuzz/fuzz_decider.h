@@ -512,7 +512,7 @@ static int
 fd_register(const struct sip_msg *m, const struct fd_src *src, bool authed)
 {
 	static struct registrar_verdict	 v;
-	struct registrar_request	 req;
+	struct registrar_request	 req = { 0 };
 	struct sockaddr_storage		 ss;
 	socklen_t			 sl;
 	uint64_t			 before = loctab_changes(fd_lt);

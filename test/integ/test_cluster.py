@@ -569,6 +569,75 @@ def test_kill9_under_registration_load_loses_no_acked_binding(tmp_path):
         redis.stop()
 
 
+def batch_of_registers(node, c, regs):
+    """Sends regs [(user, contact, call_id, cseq)] while the node's one
+    worker is stopped, so that one recvmmsg() takes them all (the
+    REGISTERs of a batch share one round trip to Redis); returns
+    {(call_id, cseq): status code}."""
+    pids = [int(l.split("\t")[0]) for l in
+            node.mictl("core.ps").stdout.splitlines()]
+    assert len(pids) == 3    # master, 1 worker, cluster sync
+    worker = pids[1]
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        for user, contact, cid, cseq in regs:
+            c.sock.sendto(c.request(
+                "REGISTER", "sip:127.0.0.1", headers=[
+                    "Contact: <%s>" % contact, "Expires: 3600"],
+                call_id=cid, cseq=cseq, user=user).replace(
+                b"From: <sip:%s@" % user.encode(), b"From: <sip:trusty@"),
+                c.server)
+        time.sleep(0.2)
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    got = {}
+    deadline = time.monotonic() + 5
+    while len(got) < len(regs) and time.monotonic() < deadline:
+        r = c.recv(deadline - time.monotonic())
+        if r is not None and r.code >= 200:
+            got[(r.get("Call-ID"), int(r.get("CSeq").split()[0]))] = r.code
+    return got
+
+
+def test_registers_of_one_batch_share_a_round_trip(cluster):
+    """A stopped worker finds 8 REGISTERs at once: their scripts go to
+    Redis together and each gets its own verdict in order (a lower CSeq
+    behind a higher one of the same Call-ID: 400), Redis and shm agree;
+    then Redis forgets the script (SCRIPT FLUSH) under a queued batch and
+    every REGISTER of it still ends in Redis."""
+    cluster.users = 200     # u0000..u0199 in subscriber
+    n1 = cluster.node({"children": "1"})
+    n2 = cluster.node()
+    c = Client(n1.port, host=n1.host)
+    regs = [("u%04d" % i, "sip:u%04d@127.0.0.1:%d" % (i, 30000 + i),
+             "batch-%d" % i, 1) for i in range(6)]
+    regs.insert(3, ("u0100", "sip:u0100@127.0.0.1:30100", "batch-cseq", 5))
+    regs.append(("u0100", "sip:u0100@127.0.0.1:30100", "batch-cseq", 3))
+    assert len(regs) == 8    # one recvmmsg() batch (WORKER_MMSG)
+    got = batch_of_registers(n1, c, regs)
+    want = {(cid, cseq): 200 for _, _, cid, cseq in regs}
+    want[("batch-cseq", 3)] = 400
+    assert got == want
+    for user, contact, cid, cseq in regs:
+        if cseq == 3:       # refused: the contact keeps CSeq 5
+            assert cluster.redis.aor(user)[contact]["cseq"] == 5
+            continue
+        assert cluster.redis.aor(user)[contact]["callid"] == cid
+        assert (user, contact) in contacts_of(n1)
+    wait_for("the batch on node 2", lambda: {
+        (u, ct) for u, ct, _, cs in regs if cs != 3} <= contacts_of(n2), 5)
+
+    assert cluster.redis.cmd("SCRIPT", "FLUSH") == "OK"
+    regs = [("u%04d" % i, "sip:u%04d@127.0.0.1:%d" % (i, 31000 + i),
+             "flushed-%d" % i, 1) for i in range(10, 15)]
+    got = batch_of_registers(n1, c, regs)
+    assert got == {(cid, 1): 200 for _, _, cid, _ in regs}
+    for user, contact, cid, _ in regs:
+        assert cluster.redis.aor(user)[contact]["callid"] == cid
+        assert (user, contact) in contacts_of(n1)
+    c.close()
+
+
 def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
     n1 = cluster.node()
     n2 = cluster.node()

@@ -603,7 +603,7 @@ reg_run(const struct reg_row *rows, size_t n)
 {
 	static struct dt_msg		 t;
 	static struct registrar_verdict	 v;
-	struct registrar_request	 req;
+	struct registrar_request	 req = { 0 };
 	struct sockaddr_storage		 src;
 	char				 want[8192];
 	const struct reg_row		*r;
