@@ -17,7 +17,7 @@
 /* cluster_worker_register_begin(): queued, the result comes later. */
 #define CLUSTER_W_PENDING	101
 /* REGISTERs queued at most (a recvmmsg() batch holds no more). */
-#define CLUSTER_W_PIPELINE	8
+#define CLUSTER_W_PIPELINE	16
 /* Every wait of a worker on Redis is bounded by this. */
 #define CLUSTER_W_TIMEOUT_MS	100
 /* After a failure, REGISTERs get the policy at once for this long. */

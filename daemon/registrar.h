@@ -21,7 +21,7 @@
  * REGISTERs decided and not yet applied, at most (one per slot): those
  * of a batch waiting for Redis (CLUSTER_W_PIPELINE) and one more.
  */
-#define REGISTRAR_SLOTS		9
+#define REGISTRAR_SLOTS		17
 
 /* One REGISTER to decide on. */
 struct registrar_request {

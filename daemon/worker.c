@@ -46,7 +46,7 @@ struct worker_sock {
 };
 
 /* Datagrams taken per recvmmsg(); one call also tells "no more now". */
-#define WORKER_MMSG	8
+#define WORKER_MMSG	16
 
 static struct event_base	*worker_base;
 /* Receive buffers: only the pages a datagram touches become resident. */

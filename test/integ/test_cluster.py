@@ -600,7 +600,7 @@ def batch_of_registers(node, c, regs):
 
 
 def test_registers_of_one_batch_share_a_round_trip(cluster):
-    """A stopped worker finds 8 REGISTERs at once: their scripts go to
+    """A stopped worker finds 16 REGISTERs at once: their scripts go to
     Redis together and each gets its own verdict in order (a lower CSeq
     behind a higher one of the same Call-ID: 400), Redis and shm agree;
     then Redis forgets the script (SCRIPT FLUSH) under a queued batch and
@@ -610,10 +610,10 @@ def test_registers_of_one_batch_share_a_round_trip(cluster):
     n2 = cluster.node()
     c = Client(n1.port, host=n1.host)
     regs = [("u%04d" % i, "sip:u%04d@127.0.0.1:%d" % (i, 30000 + i),
-             "batch-%d" % i, 1) for i in range(6)]
+             "batch-%d" % i, 1) for i in range(14)]
     regs.insert(3, ("u0100", "sip:u0100@127.0.0.1:30100", "batch-cseq", 5))
     regs.append(("u0100", "sip:u0100@127.0.0.1:30100", "batch-cseq", 3))
-    assert len(regs) == 8    # one recvmmsg() batch (WORKER_MMSG)
+    assert len(regs) == 16   # one recvmmsg() batch (worker.c WORKER_MMSG)
     got = batch_of_registers(n1, c, regs)
     want = {(cid, cseq): 200 for _, _, cid, cseq in regs}
     want[("batch-cseq", 3)] = 400
