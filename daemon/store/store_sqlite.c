@@ -717,5 +717,10 @@ store_sqlite_trusted_rm(const char *file, int64_t id, struct errbuf *errs)
 const char *
 store_sqlite_version(void)
 {
+	char	 err[256];
+
+	/* sipd -V: whether a sqlite:// database could be opened at all */
+	if (sqlite_dl_load(err, sizeof(err)) == -1)
+		return "(" SQLITE_DL_SONAME " not found)";
 	return sqlite3_libversion();
 }

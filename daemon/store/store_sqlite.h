@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <sqlite3.h>
+#include "sqlite_dl.h"
 
 #include "store.h"
 

@@ -200,9 +200,14 @@ int
 ssq_open(const char *file, int flags, struct ssq_db *ret, struct errbuf *errs)
 {
 	struct ssq_db	 d = { NULL, file, errs };
+	char		 dlerr[256];
 	int		 oflags;
 	int		 r;
 
+	if (sqlite_dl_load(dlerr, sizeof(dlerr)) == -1) {
+		errbuf_add(errs, file, 0, "%s", dlerr);
+		return -ENOSYS;
+	}
 	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if (flags & SSQ_OPEN_CREATE) {
 		if ((r = ssq_precreate(file, errs)) != 0)

@@ -183,3 +183,40 @@ def test_register_lands_in_sqlite(sipd_factory):
     # And back at the next start.
     s.start()
     assert list(dump(s)) == ["alice"]
+
+
+def test_missing_libsqlite3_is_a_clear_error_and_text_needs_none(tmp_path):
+    """libsqlite3 is loaded only for a sqlite:// database: with the
+    library unreadable (a bind mount in a mount namespace of the test's
+    own), a sqlite:// config is refused naming the file and the
+    library, DB_TEXT still checks, and sipd's ELF does not need it."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for a private mount")
+    needed = subprocess.run(["readelf", "-d", SIPD], capture_output=True,
+                            text=True).stdout
+    assert "libsqlite3" not in needed and "libc.so" in needed
+    lib = subprocess.run(
+        ["sh", "-c", "ldconfig -p | awk '/libsqlite3.so.0 /{print $NF; "
+         "exit}'"], capture_output=True, text=True).stdout.strip()
+    assert lib, "libsqlite3.so.0 not found by ldconfig"
+    lib = os.path.realpath(lib)
+    cfg = tmp_path / "sipd.cfg"
+    db = tmp_path / "x.db"
+    cfg.write_text("listen = udp:127.0.0.1:5060\ndb_url = sqlite://%s\n"
+                   "mi.socket = %s\n" % (db, tmp_path / "mi.sock"))
+    text_cfg = tmp_path / "text.cfg"
+    text_cfg.write_text("listen = udp:127.0.0.1:5060\ndb_url = text://%s\n"
+                        "mi.socket = %s\n" % (CONF_DB, tmp_path / "mi.sock"))
+    script = ('mount --bind /dev/null "$1" || exit 99; '
+              '"$2" -c -f "$3"; echo "sqlite rc=$?"; '
+              '"$2" -c -f "$4" >/dev/null 2>&1; echo "text rc=$?"')
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", lib,
+                        SIPD, str(cfg), str(text_cfg)],
+                       capture_output=True, text=True, timeout=30)
+    if "rc=" not in r.stdout:
+        pytest.skip("no private mount here: %s" % r.stderr.strip())
+    assert "sqlite rc=1" in r.stdout, r.stdout + r.stderr
+    assert "text rc=0" in r.stdout, r.stdout + r.stderr
+    assert "%s: cannot load libsqlite3.so.0 (SQLite): " % db in r.stderr, \
+        r.stderr
+    assert not db.exists()
