@@ -145,22 +145,31 @@ sync_own_needs_fetch(const char *aor, size_t len)
 	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
 }
 
+static void	sync_apply_fetched(const char *aor, size_t len);
+
 /* Fetches one AoR and makes the table hold it; -1 when Redis failed. */
 static int
 sync_refetch(const char *aor, size_t len)
 {
-	int	 rc;
-
-	if ((rc = cluster_fetch(&sync_conn, aor, len, &sync_aor)) != 0) {
+	if (cluster_fetch(&sync_conn, aor, len, &sync_aor) != 0) {
 		sync_lost("HGETALL");
 		return -1;
 	}
+	sync_apply_fetched(aor, len);
+	return 0;
+}
+
+/* The AoR just fetched into sync_aor goes into the table. */
+static void
+sync_apply_fetched(const char *aor, size_t len)
+{
+	int	 rc;
+
 	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
 		log_warnx("cluster sync: location table: error %d", rc);
 	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
 	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
 	sync_stat.cs_refetched++;
-	return 0;
 }
 
 /* The queue socket: AoRs the workers changed without Redis. */
@@ -515,12 +524,35 @@ sync_send_heartbeat(void)
 	sync_list_nodes();
 }
 
+/*
+ * The AoRs of one stream batch are fetched in one round trip: every
+ * HGETALL queued, then the replies read in the same order (a map walk
+ * visits an unchanged map in the same order). One by one, each cost
+ * the sync process a whole round trip (~40 us of system time).
+ */
 static int
-sync_refetch_each(void *arg, const char *aor, size_t len, int64_t *version)
+sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *version)
 {
 	(void)arg;
 	(void)version;
-	return sync_refetch(aor, len) == 0 ? 1 : -1;
+	if (cluster_fetch_send(&sync_conn, aor, len) != 0) {
+		sync_lost("HGETALL");
+		return -1;
+	}
+	return 0;	/* kept: the reply pass walks the same entries */
+}
+
+static int
+sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *version)
+{
+	(void)arg;
+	(void)version;
+	if (cluster_fetch_recv(&sync_conn, aor, len, &sync_aor) != 0) {
+		sync_lost("HGETALL");
+		return -1;
+	}
+	sync_apply_fetched(aor, len);
+	return 1;
 }
 
 /*
@@ -588,7 +620,8 @@ sync_read_stream(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
 	    (int64_t)strtoll(sync_id, NULL, 10);
-	rc = cluster_map_each(batch, sync_refetch_each, NULL);
+	if ((rc = cluster_map_each(batch, sync_fetch_send_each, NULL)) >= 0)
+		rc = cluster_map_each(batch, sync_fetch_recv_each, NULL);
 	cluster_map_free(batch);
 	return rc < 0 ? rc : nread;
 }

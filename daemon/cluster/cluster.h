@@ -133,6 +133,11 @@ int	cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
  * The same from an HGETALL reply (a redisReply) read by the caller, for
  * a pipelined load. 0 or -EPROTO.
  */
+/* The same in two halves: several AoRs in one round trip, in order. */
+int	cluster_fetch_send(struct cluster_conn *cn, const char *aor,
+	    size_t len);
+int	cluster_fetch_recv(struct cluster_conn *cn, const char *aor,
+	    size_t len, struct cluster_aor *ret);
 int	cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
 	    struct cluster_aor *ret);
 

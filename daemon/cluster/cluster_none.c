@@ -89,6 +89,19 @@ cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 }
 
 int
+cluster_fetch_send(struct cluster_conn *cn, const char *aor, size_t len)
+{
+	return -ENOTSUP;
+}
+
+int
+cluster_fetch_recv(struct cluster_conn *cn, const char *aor, size_t len,
+    struct cluster_aor *ret)
+{
+	return -ENOTSUP;
+}
+
+int
 cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
     struct cluster_aor *ret)
 {

@@ -322,14 +322,11 @@ cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
 }
 
 int
-cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
-    struct cluster_aor *ret)
+cluster_fetch_send(struct cluster_conn *cn, const char *aor, size_t len)
 {
 	char		 key[sizeof(CLUSTER_KEY_AOR) + LOCTAB_AOR_MAX];
 	const char	*argv[2] = { "HGETALL", key };
 	size_t		 lens[2] = { 7, 0 };
-	redisReply	*r;
-	int		 rc;
 
 	if (cn->cn_ctx == NULL)
 		return -ENOTCONN;
@@ -338,7 +335,25 @@ cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 	memcpy(key, CLUSTER_KEY_AOR, sizeof(CLUSTER_KEY_AOR) - 1);
 	memcpy(key + sizeof(CLUSTER_KEY_AOR) - 1, aor, len);
 	lens[1] = sizeof(CLUSTER_KEY_AOR) - 1 + len;
-	if ((r = redisCommandArgv(cn->cn_ctx, 2, argv, lens)) == NULL) {
+	if (redisAppendCommandArgv(cn->cn_ctx, 2, argv, lens) != REDIS_OK) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: %s",
+		    cn->cn_ctx->errstr);
+		cluster_close(cn);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+cluster_fetch_recv(struct cluster_conn *cn, const char *aor, size_t len,
+    struct cluster_aor *ret)
+{
+	void	*r = NULL;
+	int	 rc;
+
+	if (cn->cn_ctx == NULL)
+		return -ENOTCONN;
+	if (redisGetReply(cn->cn_ctx, &r) != REDIS_OK || r == NULL) {
 		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: %s",
 		    cn->cn_ctx->errstr);
 		cluster_close(cn);
@@ -349,4 +364,15 @@ cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 	if (rc != 0)
 		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: not a hash");
 	return rc;
+}
+
+int
+cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
+    struct cluster_aor *ret)
+{
+	int	 rc;
+
+	if ((rc = cluster_fetch_send(cn, aor, len)) != 0)
+		return rc;
+	return cluster_fetch_recv(cn, aor, len, ret);
 }
