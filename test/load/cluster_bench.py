@@ -232,6 +232,24 @@ def run_answer(req):
             "\r\n\r\n").encode()
 
 
+def node_csvs(csv, n):
+    """users.csv split in n disjoint parts, one per node's SIPp: phones
+    register on one node each. With the same list, the n SIPps went
+    through the same users in step, so every AoR changed on all nodes
+    at once and each node refetched it after each other node."""
+    if n == 1:
+        return [csv]
+    with open(csv) as f:
+        head, *rows = f.read().splitlines()
+    out = []
+    for i in range(n):
+        part = "%s.%dof%d" % (csv, i + 1, n)
+        with open(part, "w") as f:
+            f.write("\n".join([head] + rows[i::n]) + "\n")
+        out.append(part)
+    return out
+
+
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
@@ -418,7 +436,8 @@ def main():
                                           if c is cl else []))
                           for i, c in enumerate(cfgs)]
                     nodes = ns
-                    r = sipp_runs(ns, [csv] * len(ns), count, rate, work,
+                    r = sipp_runs(ns, node_csvs(csv, len(ns)), count, rate,
+                                  work,
                                   "%s-%d" % (label[0], rate),
                                   redis.proc.pid if cfgs[0] is cl else None)
                     for n in ns:
