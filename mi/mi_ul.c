@@ -481,7 +481,7 @@ mi_ul_changed(struct mi_reply *r, struct loctab *lt, struct loctab_str aor,
 	text[strcspn(text, "\n")] = '\0';
 	errbuf_free(&errs);
 	mi_log_warnx("MI: %s", text);
-	mi_reply_error(r, MI_E_UNAVAIL, text);
+	mi_reply_error(r, MI_E_UNAVAIL, "%s", text);
 }
 
 static void
