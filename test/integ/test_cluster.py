@@ -127,6 +127,23 @@ class Redis:
                 self.proc.wait()
 
 
+def kill9(pids):
+    """SIGKILL to each pid, then waits until each is gone or a zombie:
+    the workers (not our children) hold the listen socket until they
+    have exited, and a big process (ASan's shadow memory) takes a while."""
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+    def dead(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in "ZX"
+        except OSError:
+            return True
+    wait_for("killed processes gone", lambda: all(dead(p) for p in pids),
+             10)
+
+
 def wait_for(what, fn, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -538,8 +555,7 @@ def test_kill9_under_registration_load_loses_no_acked_binding(tmp_path):
                               c.server)
                 i += 1
             if killed_at is None and time.monotonic() - t0 > 1:
-                for pid in pids:
-                    os.kill(pid, signal.SIGKILL)
+                kill9(pids)
                 killed_at = i
             try:
                 while True:
@@ -844,8 +860,7 @@ def test_start_with_100k_aors_in_redis(cluster):
     pids = [int(l.split("\t")[0]) for l in
             n1.mictl("core.ps").stdout.splitlines()]
     assert len(pids) == 4    # master, 2 workers, cluster sync
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    kill9(pids)
     n1.proc.wait(5)
     n1.log.close()
     t0 = time.monotonic()
@@ -952,8 +967,7 @@ def test_kill9_under_sipp_registrations_calls_reach_every_acked(tmp_path):
         # 200, and at most one per worker was still in flight
         wait_for("320 AoRs in Redis", lambda: len(cl.redis.cmd(
             "KEYS", "sipd:aor:*")) >= 320, 20)
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+        kill9(pids)
         n1.proc.wait(5)
         n1.log.close()
         try:
