@@ -569,9 +569,11 @@ sync_read_stream(void)
 	const char	*aor, *node, *me = sync_conf->c_cluster.cu_node_id;
 	struct timespec	 ts;
 	int64_t		 version, known;
+	char		 before[SYNC_ID_MAX];
 	size_t		 i, k, alen, nlen;
 	int		 rc = 0, nread;
 
+	memcpy(before, sync_id, sizeof(before));
 	if ((r = sync_cmd(8, argv)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
@@ -623,6 +625,13 @@ sync_read_stream(void)
 	if ((rc = cluster_map_each(batch, sync_fetch_send_each, NULL)) >= 0)
 		rc = cluster_map_each(batch, sync_fetch_recv_each, NULL);
 	cluster_map_free(batch);
+	/*
+	 * Redis failed before every AoR named was fetched: the batch is
+	 * read again after the reconnect (what was applied is skipped by
+	 * its version), else the rest would wait for their next change.
+	 */
+	if (rc < 0)
+		memcpy(sync_id, before, sizeof(sync_id));
 	return rc < 0 ? rc : nread;
 }
 
