@@ -714,6 +714,32 @@ def free_tcp_port():
     return port
 
 
+def fill_redis(port, n, now, prefix="f", node="filler"):
+    """n AoRs PREFIX000000.. in the Redis on 127.0.0.1:port, one contact
+    each (sip:AOR@127.0.0.1:5060), written as sipd writes them: the
+    contact's JSON and version 1 in one HSET per AoR, over one pipelined
+    connection (seconds, not minutes). Each HSET must add both fields."""
+    out = []
+    for i in range(n):
+        aor = "%s%06d" % (prefix, i)
+        val = json.dumps({"expires": now + 3600, "q": -1,
+                          "callid": "%s-%d" % (prefix, i), "cseq": 1,
+                          "ua": node, "received": "", "path": "",
+                          "socket": "", "node": node, "flags": 0,
+                          "cflags": 0, "methods": 4294967295,
+                          "modified": now}, separators=(",", ":")).encode()
+        key = b"sipd:aor:" + aor.encode()
+        contact = b"sip:%s@127.0.0.1:5060" % aor.encode()
+        out.append(b"*6\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$7\r\nversion\r\n"
+                   b"$1\r\n1\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                       len(key), key, len(contact), contact, len(val), val))
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(b"".join(out))
+        f = s.makefile("rb")
+        for _ in range(n):
+            assert f.readline() == b":2\r\n"
+
+
 def http_get(s, path, method="GET"):
     """(status, headers, body) of a request to s.http (the base URL)."""
     req = urllib.request.Request(s.http + path, method=method)

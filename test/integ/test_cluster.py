@@ -20,8 +20,8 @@ import pytest
 
 from sipcli import Client, Request, rand_token, register, register_request
 from sipd_helpers import (GW_NUM, SIPD, TRUSTED, USERS, Call, Sipd, answer,
-                          free_tcp_port, metrics_total, scrape, via_of,
-                          write_tables, write_users)
+                          fill_redis, free_tcp_port, metrics_total, scrape,
+                          via_of, write_tables, write_users)
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_SENTINEL = shutil.which("redis-sentinel")
@@ -814,33 +814,8 @@ def test_sentinel_failover_calls_route_registrations_resume(tmp_path):
             p.stop()
 
 
-def fill_redis(redis, n, now):
-    """n AoRs f000000.. with one contact each, written as sipd writes
-    them (one pipelined connection: seconds, not minutes)."""
-    out = []
-    for i in range(n):
-        aor = "f%06d" % i
-        val = json.dumps({"expires": now + 3600, "q": -1,
-                          "callid": "fill-%d" % i, "cseq": 1, "ua": "fill",
-                          "received": "", "path": "", "socket": "",
-                          "node": "filler", "flags": 0, "cflags": 0,
-                          "methods": 4294967295, "modified": now},
-                         separators=(",", ":")).encode()
-        key = b"sipd:aor:" + aor.encode()
-        contact = b"sip:%s@127.0.0.1:5060" % aor.encode()
-        out.append(b"*6\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$7\r\nversion\r\n"
-                   b"$1\r\n1\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-                       len(key), key, len(contact), contact, len(val), val))
-    with socket.create_connection(("127.0.0.1", redis.port),
-                                  timeout=30) as s:
-        s.sendall(b"".join(out))
-        f = s.makefile("rb")
-        for _ in range(n):
-            assert f.readline() == b":2\r\n"
-
-
 def test_start_with_100k_aors_in_redis(cluster):
-    fill_redis(cluster.redis, 100000, int(time.time()))
+    fill_redis(cluster.redis.port, 100000, int(time.time()))
     assert cluster.redis.cmd("DBSIZE") == 100000
     t0 = time.monotonic()
     n1 = cluster.node({"usrloc.max_contacts": "120000",

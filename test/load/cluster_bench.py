@@ -46,20 +46,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 import run  # noqa: E402
 import calls  # noqa: E402
 from sipcli import Client, Request, rand_token  # noqa: E402
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from sipd_helpers import fill_redis  # noqa: E402
 
 
 class Redis:
     def __init__(self, d):
         os.makedirs(d, exist_ok=True)
-        self.port = free_tcp_port()
+        self.port = run.free_tcp_port()
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", d,
@@ -468,26 +461,8 @@ def main():
         if "start" in args.only:
             # 3. start with AoRs in Redis
             redis.flush()
-            now = int(time.time())
-            out = []
-            for i in range(args.aors):
-                aor = "b%07d" % i
-                val = json.dumps({"expires": now + 3600, "q": -1,
-                                  "callid": "b-%d" % i, "cseq": 1, "ua": "b",
-                                  "received": "", "path": "", "socket": "",
-                                  "node": "bench", "flags": 0, "cflags": 0,
-                                  "methods": 4294967295, "modified": now},
-                                 separators=(",", ":")).encode()
-                key = b"sipd:aor:" + aor.encode()
-                ct = b"sip:%s@127.0.0.1:5060" % aor.encode()
-                out.append(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                           b"$%d\r\n%s\r\n" % (len(key), key, len(ct), ct,
-                                               len(val), val))
-            with socket.create_connection(("127.0.0.1", redis.port), 60) as s:
-                s.sendall(b"".join(out))
-                f = s.makefile("rb")
-                for _ in range(args.aors):
-                    f.readline()
+            fill_redis(redis.port, args.aors, int(time.time()),
+                       prefix="b", node="bench")
             t0 = time.monotonic()
             n = start_node(work, "r1", args.build, db, 2,
                            cl + [("cluster.node_id", "r1")])
