@@ -133,6 +133,25 @@ mictl_stream_text_scalar(const struct mictl_scan *sc,
 }
 
 /*
+ * A value printed whole, whose first character is c: 0 when it is a
+ * plain scalar left in the scanner (*kind says which), 1 when it was
+ * decoded into *v (a container, or a scalar that needs decoding), -1 on
+ * an error.
+ */
+static int
+mictl_stream_leaf(struct mictl_scan *sc, int c, enum mictl_scan_kind *kind,
+    json_t **v)
+{
+	if (c == '{' || c == '[')
+		return mictl_scan_value(sc, v) == -1 ? -1 : 1;
+	if (mictl_scan_scalar(sc, kind) == -1)
+		return -1;
+	if (*kind != MICTL_SCAN_OTHER)
+		return 0;
+	return mictl_scan_decode(sc, v) == -1 ? -1 : 1;
+}
+
+/*
  * A member (name != NULL) or an array element (name NULL) at depth. The
  * name is the scanner's: printed before anything else is scanned.
  */
@@ -142,7 +161,7 @@ mictl_stream_text_value(struct mictl_scan *sc, const char *name, int depth,
 {
 	enum mictl_scan_kind	 kind;
 	json_t			*v;
-	int			 c;
+	int			 c, rc;
 
 	if (mictl_scan_peek(sc, &c) == -1)
 		return -1;
@@ -161,24 +180,17 @@ mictl_stream_text_value(struct mictl_scan *sc, const char *name, int depth,
 		fputs("}\n", stdout);
 		return 0;
 	}
-	if (c == '{' || c == '[') {
-		if (mictl_scan_value(sc, &v) == -1)
-			return -1;
-	} else {
-		if (mictl_scan_scalar(sc, &kind) == -1)
-			return -1;
-		if (kind != MICTL_SCAN_OTHER) {
-			mictl_indent(depth);
-			if (name != NULL) {
-				fputs(name, stdout);
-				fputs(": ", stdout);
-			}
-			mictl_stream_text_scalar(sc, kind);
-			putchar('\n');
-			return 0;
+	if ((rc = mictl_stream_leaf(sc, c, &kind, &v)) == -1)
+		return -1;
+	if (rc == 0) {
+		mictl_indent(depth);
+		if (name != NULL) {
+			fputs(name, stdout);
+			fputs(": ", stdout);
 		}
-		if (mictl_scan_decode(sc, &v) == -1)
-			return -1;
+		mictl_stream_text_scalar(sc, kind);
+		putchar('\n');
+		return 0;
 	}
 	if (name != NULL)
 		mictl_render_member(name, v, depth);
@@ -401,18 +413,11 @@ mictl_stream_json_value(struct mictl_scan *sc, int depth, int levels)
 	if (mictl_scan_peek(sc, &c) == -1)
 		return -1;
 	if (levels == 0 || (c != '{' && c != '[')) {
-		if (c == '{' || c == '[') {
-			if (mictl_scan_value(sc, &v) == -1)
-				return -1;
-		} else {
-			if (mictl_scan_scalar(sc, &kind) == -1)
-				return -1;
-			if (kind != MICTL_SCAN_OTHER) {
-				fwrite(sc->sc_val, 1, sc->sc_val_len, stdout);
-				return 0;
-			}
-			if (mictl_scan_decode(sc, &v) == -1)
-				return -1;
+		if ((rc = mictl_stream_leaf(sc, c, &kind, &v)) == -1)
+			return -1;
+		if (rc == 0) {
+			fwrite(sc->sc_val, 1, sc->sc_val_len, stdout);
+			return 0;
 		}
 		rc = mictl_render_json(v, depth);
 		json_decref(v);
