@@ -55,6 +55,21 @@ http_labeled(struct evbuffer *b, const char *name, const char *help,
 		    values[i], (unsigned long long)stats_get(ids[i]));
 }
 
+/* The same for the n counters of family f from index first on. */
+static void
+http_labeled_family(struct evbuffer *b, const char *name, const char *help,
+    const char *label, const char *const *values, enum stats_family f,
+    unsigned first, unsigned n)
+{
+	unsigned	 i;
+
+	http_family(b, name, "counter", help);
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "%s{%s=\"%s\"} %llu\n", name, label,
+		    values[i], (unsigned long long)stats_family_get(f,
+		    first + i));
+}
+
 /*
  * A by-code family: class and code labels, code="other" for the codes
  * stats.c does not list (a bounded set: a peer inventing codes cannot
@@ -94,15 +109,11 @@ http_requests(struct evbuffer *b)
 		[STATS_M_UPDATE] = "UPDATE", [STATS_M_REFER] = "REFER",
 		[STATS_M_PUBLISH] = "PUBLISH", [STATS_M_OTHER] = "other",
 	};
-	unsigned	 i;
 
-	http_family(b, "sipd_sip_requests_received_total", "counter",
+	http_labeled_family(b, "sipd_sip_requests_received_total",
 	    "SIP requests received and parsed (retransmissions included), "
-	    "by method.");
-	for (i = 0; i < STATS_M__MAX; i++)
-		evbuffer_add_printf(b, "sipd_sip_requests_received_total"
-		    "{method=\"%s\"} %llu\n", methods[i], (unsigned long long)
-		    stats_family_get(STATS_F_REQUESTS, i));
+	    "by method.", "method", methods, STATS_F_REQUESTS, 0,
+	    STATS_M__MAX);
 }
 
 /* REGISTER outcomes: ok (200), challenged (401), rejected; with code. */
@@ -141,17 +152,13 @@ http_auth_failures(struct evbuffer *b)
 		[STATS_AF_IDENTITY] = "forbidden_identity",
 		[STATS_AF_ERROR] = "error",
 	};
-	unsigned	 i;
 
-	http_family(b, "sipd_auth_failures_total", "counter",
+	http_labeled_family(b, "sipd_auth_failures_total",
 	    "Digest checks that failed, by reason (invalid: wrong password, "
 	    "unknown user, or a nonce or algorithm sipd did not offer; "
 	    "forbidden_identity: a right digest for another user's identity, "
-	    "answered 403).");
-	for (i = 0; i < STATS_AF__MAX; i++)
-		evbuffer_add_printf(b, "sipd_auth_failures_total"
-		    "{reason=\"%s\"} %llu\n", why[i], (unsigned long long)
-		    stats_family_get(STATS_F_AUTH_FAIL, i));
+	    "answered 403).", "reason", why, STATS_F_AUTH_FAIL, 0,
+	    STATS_AF__MAX);
 }
 
 static void
@@ -292,7 +299,6 @@ http_cluster(struct evbuffer *b)
 	static const char *const miss[] = { "found", "none", "error" };
 	struct clusterstat	 cs;
 	time_t			 now = time(NULL);
-	unsigned		 i;
 
 	if (clusterstat_get(&cs) != 0)
 		return;
@@ -326,20 +332,16 @@ http_cluster(struct evbuffer *b)
 	    cs.cs_refetched);
 	http_u64(b, "sipd_cluster_replays_total", "counter", "Queued "
 	    "changes replayed to Redis.", cs.cs_replayed);
-	http_family(b, "sipd_cluster_writes_total", "counter", "REGISTERs "
+	http_labeled_family(b, "sipd_cluster_writes_total", "REGISTERs "
 	    "written through to Redis by the workers, by result: acked, "
 	    "script_refused (CSeq or max_contacts), short (Redis not "
-	    "reached: short expiry, queued), refused (not reached: 503).");
-	for (i = 0; i < 4; i++)
-		evbuffer_add_printf(b, "sipd_cluster_writes_total"
-		    "{result=\"%s\"} %llu\n", wt[i], (unsigned long long)
-		    stats_family_get(STATS_F_CLUSTER, STATS_CL_ACKED + i));
-	http_family(b, "sipd_cluster_miss_fetches_total", "counter", "Calls "
-	    "whose lookup found no binding and asked Redis, by result.");
-	for (i = 0; i < 3; i++)
-		evbuffer_add_printf(b, "sipd_cluster_miss_fetches_total"
-		    "{result=\"%s\"} %llu\n", miss[i], (unsigned long long)
-		    stats_family_get(STATS_F_CLUSTER, STATS_CL_MISS_FOUND + i));
+	    "reached: short expiry, queued), refused (not reached: 503).",
+	    "result", wt, STATS_F_CLUSTER, STATS_CL_ACKED,
+	    sizeof(wt) / sizeof(wt[0]));
+	http_labeled_family(b, "sipd_cluster_miss_fetches_total", "Calls "
+	    "whose lookup found no binding and asked Redis, by result.",
+	    "result", miss, STATS_F_CLUSTER, STATS_CL_MISS_FOUND,
+	    sizeof(miss) / sizeof(miss[0]));
 }
 
 void
