@@ -145,31 +145,15 @@ sync_own_needs_fetch(const char *aor, size_t len)
 	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
 }
 
-static void	sync_apply_fetched(const char *aor, size_t len);
+static int	sync_fetch_send_each(void *, const char *, size_t, int64_t *);
+static int	sync_fetch_recv_each(void *, const char *, size_t, int64_t *);
 
 /* Fetches one AoR and makes the table hold it; -1 when Redis failed. */
 static int
 sync_refetch(const char *aor, size_t len)
 {
-	if (cluster_fetch(&sync_conn, aor, len, &sync_aor) != 0) {
-		sync_lost("HGETALL");
-		return -1;
-	}
-	sync_apply_fetched(aor, len);
-	return 0;
-}
-
-/* The AoR just fetched into sync_aor goes into the table. */
-static void
-sync_apply_fetched(const char *aor, size_t len)
-{
-	int	 rc;
-
-	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
-		log_warnx("cluster sync: location table: error %d", rc);
-	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
-	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
-	sync_stat.cs_refetched++;
+	return sync_fetch_send_each(NULL, aor, len, NULL) < 0 ||
+	    sync_fetch_recv_each(NULL, aor, len, NULL) < 0 ? -1 : 0;
 }
 
 /* The queue socket: AoRs the workers changed without Redis. */
@@ -545,13 +529,19 @@ sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *version)
 static int
 sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *version)
 {
+	int	 rc;
+
 	(void)arg;
 	(void)version;
 	if (cluster_fetch_recv(&sync_conn, aor, len, &sync_aor) != 0) {
 		sync_lost("HGETALL");
 		return -1;
 	}
-	sync_apply_fetched(aor, len);
+	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
+		log_warnx("cluster sync: location table: error %d", rc);
+	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
+	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
+	sync_stat.cs_refetched++;
 	return 1;
 }
 
