@@ -368,8 +368,8 @@ sync_load_keys(const redisReply *keys)
 		}
 		k = keys->element[i];
 		if (rc == 0 && k->len > plen && k->len - plen <= LOCTAB_AOR_MAX &&
-		    cluster_aor_from_reply(vr, k->str + plen, k->len - plen,
-		    &sync_aor) == 0) {
+		    cluster_aor_from_reply(vr, 0, k->str + plen,
+		    k->len - plen, &sync_aor) == 0) {
 			(void)cluster_map_put(sync_seen, k->str + plen,
 			    k->len - plen, 0);
 			if (cluster_apply(sync_lt, &sync_aor, time(NULL)) < 0)
@@ -508,17 +508,95 @@ sync_send_heartbeat(void)
 	sync_list_nodes();
 }
 
-/*
- * The AoRs of one stream batch are fetched in one round trip: every
- * HGETALL queued, then the replies read in the same order (a map walk
- * visits an unchanged map in the same order). One by one, each cost
- * the sync process a whole round trip (~40 us of system time).
- */
-static int
-sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *version)
+/* What one stream event says (the fields the script writes). */
+struct sync_event {
+	const redisReply *ev_kv;	/* its field/value array */
+	const char	*ev_aor, *ev_node;
+	size_t		 ev_aor_len, ev_node_len;
+	int64_t		 ev_version;
+	size_t		 ev_state;	/* its first contact in ev_kv; 0: */
+};					/* no state (refetch the AoR) */
+
+static struct sync_event	 sync_events[SYNC_BATCH];
+
+static void
+sync_parse_event(const redisReply *kv, struct sync_event *ev)
 {
-	(void)arg;
-	(void)version;
+	const redisReply	*f, *v;
+	size_t			 k;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->ev_kv = kv;
+	if (kv->type != REDIS_REPLY_ARRAY)
+		return;
+	for (k = 0; k + 1 < kv->elements; k += 2) {
+		f = kv->element[k];
+		v = kv->element[k + 1];
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(f->str, "aor") == 0) {
+			ev->ev_aor = v->str;
+			ev->ev_aor_len = v->len;
+		} else if (strcmp(f->str, "node") == 0) {
+			ev->ev_node = v->str;
+			ev->ev_node_len = v->len;
+		} else if (strcmp(f->str, "version") == 0)
+			ev->ev_version = strtoll(v->str, NULL, 10);
+		else if (strcmp(f->str, "contacts") == 0) {
+			ev->ev_state = k + 2;	/* the rest are contacts */
+			break;
+		}
+	}
+}
+
+/* The table now holds sync_aor (what Redis had at its version). */
+static void
+sync_applied(const char *aor, size_t len)
+{
+	int	 rc;
+
+	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
+		log_warnx("cluster sync: location table: error %d", rc);
+	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
+	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
+}
+
+/*
+ * The AoRs of one stream batch, each once, at the newest event read for
+ * it (the map's value: its index in sync_events). An event carrying the
+ * AoR's state is applied as it is; one that does not (a sipd before
+ * events carried it; arg NULL: a refetch) makes the AoR fetched, all of
+ * them in one round trip: every HGETALL queued, then the replies read
+ * in the same order (a map walk visits an unchanged map in the same
+ * order). One by one, each cost the sync process a whole round trip
+ * (~40 us of system time).
+ */
+static const struct sync_event *
+sync_event_of(void *arg, const int64_t *index)
+{
+	const struct sync_event	*ev;
+
+	if (arg == NULL || index == NULL)
+		return NULL;
+	ev = &((const struct sync_event *)arg)[*index];
+	return ev->ev_state != 0 ? ev : NULL;
+}
+
+static int
+sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *index)
+{
+	const struct sync_event	*ev = sync_event_of(arg, index);
+
+	if (ev != NULL) {
+		if (cluster_aor_from_reply(ev->ev_kv, ev->ev_state, aor, len,
+		    &sync_aor) == 0) {
+			sync_aor.ca_version = ev->ev_version;
+			sync_applied(aor, len);
+			sync_stat.cs_applied++;
+		}
+		return 0;
+	}
 	if (cluster_fetch_send(&sync_conn, aor, len) != 0) {
 		sync_lost("HGETALL");
 		return -1;
@@ -527,40 +605,62 @@ sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *version)
 }
 
 static int
-sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *version)
+sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *index)
 {
-	int	 rc;
-
-	(void)arg;
-	(void)version;
+	if (sync_event_of(arg, index) != NULL)
+		return 0;	/* applied by the send pass */
 	if (cluster_fetch_recv(&sync_conn, aor, len, &sync_aor) != 0) {
 		sync_lost("HGETALL");
 		return -1;
 	}
-	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
-		log_warnx("cluster sync: location table: error %d", rc);
-	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
-	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
+	sync_applied(aor, len);
 	sync_stat.cs_refetched++;
-	return 1;
+	return 0;
 }
 
 /*
- * One XREAD batch: the AoRs named, each refetched once if newer.
- * Returns the number of events read, -1 on an error.
+ * Whether the table must take event i: another node's change, or this
+ * node's own when the AoR was fetched lately (see
+ * sync_own_needs_fetch()), or a newer one of an AoR the batch already
+ * takes. Else (this node's own change, its worker applied it) only its
+ * version is noted.
+ */
+static bool
+sync_event_needed(struct cluster_map *batch, const struct sync_event *ev)
+{
+	const char	*me = sync_conf->c_cluster.cu_node_id;
+	int64_t		 known;
+
+	if (cluster_map_get(batch, ev->ev_aor, ev->ev_aor_len, &known))
+		return true;
+	if (cluster_map_get(sync_versions, ev->ev_aor, ev->ev_aor_len,
+	    &known) && known >= ev->ev_version)
+		return false;
+	if (ev->ev_node == NULL || ev->ev_node_len != strlen(me) ||
+	    memcmp(ev->ev_node, me, ev->ev_node_len) != 0 ||
+	    sync_own_needs_fetch(ev->ev_aor, ev->ev_aor_len))
+		return true;
+	(void)cluster_map_put(sync_versions, ev->ev_aor, ev->ev_aor_len,
+	    ev->ev_version);
+	return false;
+}
+
+/*
+ * One XREAD batch: the AoRs named, each applied once at its newest
+ * event if newer than the version applied. Returns the number of events
+ * read, -1 on an error.
  */
 static int
 sync_read_stream(void)
 {
 	const char	*argv[] = { "XREAD", "COUNT", SYNC_STR(SYNC_BATCH), "BLOCK",
 	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
-	redisReply	*r, *entries, *e, *kv;
+	redisReply	*r, *entries, *e;
 	struct cluster_map *batch;
-	const char	*aor, *node, *me = sync_conf->c_cluster.cu_node_id;
+	struct sync_event *ev;
 	struct timespec	 ts;
-	int64_t		 version, known;
 	char		 before[SYNC_ID_MAX];
-	size_t		 i, k, alen, nlen;
+	size_t		 i;
 	int		 rc = 0, nread;
 
 	memcpy(before, sync_id, sizeof(before));
@@ -577,44 +677,30 @@ sync_read_stream(void)
 		fatal("cluster sync: out of memory");
 	entries = r->element[0]->element[1];
 	nread = (int)entries->elements;
-	for (i = 0; i < entries->elements; i++) {
+	for (i = 0; i < entries->elements && i < SYNC_BATCH; i++) {
 		e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+			continue;
 		snprintf(sync_id, sizeof(sync_id), "%s", e->element[0]->str);
-		kv = e->element[1];
-		aor = node = NULL;
-		alen = nlen = 0;
-		version = 0;
-		for (k = 0; k + 1 < kv->elements; k += 2) {
-			if (strcmp(kv->element[k]->str, "aor") == 0) {
-				aor = kv->element[k + 1]->str;
-				alen = kv->element[k + 1]->len;
-			} else if (strcmp(kv->element[k]->str, "node") == 0) {
-				node = kv->element[k + 1]->str;
-				nlen = kv->element[k + 1]->len;
-			} else if (strcmp(kv->element[k]->str, "version") == 0)
-				version = strtoll(kv->element[k + 1]->str,
-				    NULL, 10);
-		}
-		if (aor == NULL || alen == 0 || alen > LOCTAB_AOR_MAX)
+		ev = &sync_events[i];
+		sync_parse_event(e->element[1], ev);
+		if (ev->ev_aor == NULL || ev->ev_aor_len == 0 ||
+		    ev->ev_aor_len > LOCTAB_AOR_MAX)
 			continue;
-		if (cluster_map_get(sync_versions, aor, alen, &known) &&
-		    known >= version)
-			continue;
-		if (node != NULL && nlen == strlen(me) &&
-		    memcmp(node, me, nlen) == 0 &&
-		    !sync_own_needs_fetch(aor, alen)) {
-			(void)cluster_map_put(sync_versions, aor, alen, version);
-			continue;
-		}
-		(void)cluster_map_put(batch, aor, alen, version);
+		/* the newest event of an AoR in the batch wins */
+		if (sync_event_needed(batch, ev))
+			(void)cluster_map_put(batch, ev->ev_aor,
+			    ev->ev_aor_len, (int64_t)i);
 	}
-	freeReplyObject(r);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
 	    (int64_t)strtoll(sync_id, NULL, 10);
-	if ((rc = cluster_map_each(batch, sync_fetch_send_each, NULL)) >= 0)
-		rc = cluster_map_each(batch, sync_fetch_recv_each, NULL);
+	if ((rc = cluster_map_each(batch, sync_fetch_send_each,
+	    sync_events)) >= 0)
+		rc = cluster_map_each(batch, sync_fetch_recv_each,
+		    sync_events);
 	cluster_map_free(batch);
+	freeReplyObject(r);
 	/*
 	 * Redis failed before every AoR named was fetched: the batch is
 	 * read again after the reconnect (what was applied is skipped by

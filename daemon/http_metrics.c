@@ -327,9 +327,10 @@ http_cluster(struct evbuffer *b)
 	http_u64(b, "sipd_cluster_full_loads_total", "counter", "Whole "
 	    "loads of Redis (SCAN + HGETALL): at start and after events "
 	    "were trimmed away.", cs.cs_full_loads);
+	http_u64(b, "sipd_cluster_events_applied_total", "counter", "AoR "
+	    "changes of other nodes taken from the stream.", cs.cs_applied);
 	http_u64(b, "sipd_cluster_refetches_total", "counter", "AoRs "
-	    "fetched again because the stream announced a newer version.",
-	    cs.cs_refetched);
+	    "read again from their hash in Redis.", cs.cs_refetched);
 	http_u64(b, "sipd_cluster_replays_total", "counter", "Queued "
 	    "changes replayed to Redis.", cs.cs_replayed);
 	http_labeled_family(b, "sipd_cluster_writes_total", "REGISTERs "

@@ -26,7 +26,7 @@ mi_cluster_status(struct mi_reply *r, int argc, char *const *argv)
 		return;
 	}
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, "
-	    "s:I, s:I, s:I}",
+	    "s:I, s:I, s:I, s:I}",
 	    "node", c->c_cluster.cu_node_id,
 	    "redis", c->c_cluster.cu_url,
 	    "master", cs.cs_master,
@@ -37,6 +37,7 @@ mi_cluster_status(struct mi_reply *r, int argc, char *const *argv)
 	    "nodes_seen", (json_int_t)cs.cs_nodes,
 	    "nodes", cs.cs_node_ids,
 	    "full_loads", (json_int_t)cs.cs_full_loads,
+	    "applied", (json_int_t)cs.cs_applied,
 	    "refetched", (json_int_t)cs.cs_refetched,
 	    "replayed", (json_int_t)cs.cs_replayed,
 	    "updated", (json_int_t)cs.cs_updated);

@@ -19,7 +19,8 @@ struct clusterstat {
 	uint32_t	 cs_nodes;	/* heartbeats seen, this node included */
 	int64_t		 cs_lag_ms;	/* now - time of the last event read */
 	int64_t		 cs_updated;	/* unix time of this report */
-	uint64_t	 cs_refetched;	/* AoRs refetched from the stream */
+	uint64_t	 cs_applied;	/* AoRs taken from a stream event */
+	uint64_t	 cs_refetched;	/* AoRs read again (HGETALL) */
 	uint64_t	 cs_replayed;	/* queued changes replayed */
 	char		 cs_master[280];	/* "HOST:PORT" in use, or "" */
 	char		 cs_stream_id[48];	/* last event read */

@@ -9,7 +9,10 @@
  *                           methods, modified}; EXPIREAT the latest
  *                           expiry + CLUSTER_GRACE.
  *   sipd:events      STREAM capped (MAXLEN ~ CLUSTER_STREAM_MAX) of
- *                           {aor, version, node, op}; op reg or unreg.
+ *                           {aor, version, node, op, contacts N} and
+ *                           then the AoR's N contacts as in its hash
+ *                           (URI -> JSON) after the change; op reg or
+ *                           unreg.
  *   sipd:node:{ID}   STRING heartbeat of a node, JSON, EX 3 * period.
  *
  * One Lua script (cluster_script.c) applies a REGISTER in one round
@@ -129,17 +132,19 @@ int	cluster_mi(struct cluster_conn *cn, const char *aor, size_t len,
 /* HGETALL of one AoR into *ret (ca_version 0 when the key is gone). */
 int	cluster_fetch(struct cluster_conn *cn, const char *aor, size_t len,
 	    struct cluster_aor *ret);
-/*
- * The same from an HGETALL reply (a redisReply) read by the caller, for
- * a pipelined load. 0 or -EPROTO.
- */
 /* The same in two halves: several AoRs in one round trip, in order. */
 int	cluster_fetch_send(struct cluster_conn *cn, const char *aor,
 	    size_t len);
 int	cluster_fetch_recv(struct cluster_conn *cn, const char *aor,
 	    size_t len, struct cluster_aor *ret);
-int	cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
-	    struct cluster_aor *ret);
+/*
+ * The same from field/value pairs read by the caller: an HGETALL reply
+ * (first 0) for a pipelined load, or a stream event's fields from its
+ * contacts on (the event carries the AoR's state). reply is a
+ * redisReply array. 0 or -EPROTO.
+ */
+int	cluster_aor_from_reply(const void *reply, size_t first,
+	    const char *aor, size_t len, struct cluster_aor *ret);
 
 /*
  * Makes the table's bindings of a->ca_aor what Redis has (expired ones

@@ -102,8 +102,8 @@ cluster_fetch_recv(struct cluster_conn *cn, const char *aor, size_t len,
 }
 
 int
-cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
-    struct cluster_aor *ret)
+cluster_aor_from_reply(const void *reply, size_t first, const char *aor,
+    size_t len, struct cluster_aor *ret)
 {
 	return -ENOTSUP;
 }

@@ -283,8 +283,8 @@ cluster_mi(struct cluster_conn *cn, const char *aor, size_t len,
 }
 
 int
-cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
-    struct cluster_aor *ret)
+cluster_aor_from_reply(const void *reply, size_t first, const char *aor,
+    size_t len, struct cluster_aor *ret)
 {
 	const redisReply	*r = reply, *f, *v;
 	size_t			 i;
@@ -298,7 +298,7 @@ cluster_aor_from_reply(const void *reply, const char *aor, size_t len,
 	ret->ca_n = 0;
 	if (r->type != REDIS_REPLY_ARRAY)
 		return -EPROTO;
-	for (i = 0; i + 1 < r->elements; i += 2) {
+	for (i = first; i + 1 < r->elements; i += 2) {
 		f = r->element[i];
 		v = r->element[i + 1];
 		if (f->type != REDIS_REPLY_STRING ||
@@ -359,7 +359,7 @@ cluster_fetch_recv(struct cluster_conn *cn, const char *aor, size_t len,
 		cluster_close(cn);
 		return -ETIMEDOUT;
 	}
-	rc = cluster_aor_from_reply(r, aor, len, ret);
+	rc = cluster_aor_from_reply(r, 0, aor, len, ret);
 	freeReplyObject(r);
 	if (rc != 0)
 		snprintf(cn->cn_err, sizeof(cn->cn_err), "HGETALL: not a hash");

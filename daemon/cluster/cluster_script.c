@@ -12,7 +12,9 @@
  * Steps: drop expired contacts; the CSeq rule (same Call-ID: a lower
  * CSeq is refused, the same one within 20 s is a retransmission that
  * changes nothing); the per-AoR limit (only when contacts are added);
- * apply; bump "version"; EXPIREAT the latest expiry + grace; XADD.
+ * apply; bump "version"; EXPIREAT the latest expiry + grace; XADD of
+ * the AoR's new state (every contact it now holds, as in the hash), so
+ * that the other nodes apply the event without reading the hash back.
  * Replay mode (cluster_replay()): the contacts are what this node holds;
  * each is kept unless Redis has a higher CSeq of the same Call-ID or,
  * for another Call-ID, a later change. The same CSeq is this node's own
@@ -34,7 +36,7 @@ const char cluster_script_lua[] =
 "local star, maxc = ARGV[6] == '1', tonumber(ARGV[7])\n"
 "local grace, maxlen = tonumber(ARGV[8]), ARGV[9]\n"
 "local mode, since = ARGV[10], tonumber(ARGV[11])\n"
-"local cur, n = {}, 0\n"
+"local cur, raw, n = {}, {}, 0\n"
 "local h = redis.call('HGETALL', key)\n"
 "for i = 1, #h, 2 do\n"
 "  if h[i] ~= 'version' then\n"
@@ -43,7 +45,7 @@ const char cluster_script_lua[] =
 "        (c.expires ~= 0 and c.expires <= now) then\n"
 "      redis.call('HDEL', key, h[i])\n"
 "    else\n"
-"      cur[h[i]] = c\n"
+"      cur[h[i]], raw[h[i]] = c, h[i + 1]\n"
 "      n = n + 1\n"
 "    end\n"
 "  end\n"
@@ -121,6 +123,22 @@ const char cluster_script_lua[] =
 "  if sexp[f] > last then last = sexp[f] end\n"
 "end\n"
 "redis.call('EXPIREAT', key, last + grace)\n"
-"redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'aor', aor,\n"
-"  'version', version, 'node', node, 'op', after > 0 and 'reg' or 'unreg')\n"
+"local ev = {'XADD', stream, 'MAXLEN', '~', maxlen, '*', 'aor', aor,\n"
+"  'version', version, 'node', node, 'op', after > 0 and 'reg' or 'unreg',\n"
+"  'contacts', 0}\n"
+"local m = #ev\n"
+"for f, v in pairs(set) do\n"
+"  ev[m + 1] = f\n"
+"  ev[m + 2] = v\n"
+"  m = m + 2\n"
+"end\n"
+"for f in pairs(cur) do\n"
+"  if set[f] == nil then\n"
+"    ev[m + 1] = f\n"
+"    ev[m + 2] = raw[f]\n"
+"    m = m + 2\n"
+"  end\n"
+"end\n"
+"ev[16] = (m - 16) / 2\n"
+"redis.call(unpack(ev))\n"
 "return {'ok', version}\n";

@@ -396,11 +396,18 @@ def test_register_on_one_node_routes_through_the_others(cluster):
             st["queue"], st["full_loads"]) == (
         "n2", cluster.redis.url, "connected", "short", 0, 1)
     assert st["master"] == "127.0.0.1:%d" % cluster.redis.port
-    assert st["refetched"] == 4 and 0 <= st["lag_ms"] < 1000
+    assert (st["applied"], st["refetched"]) == (4, 0)
+    assert 0 <= st["lag_ms"] < 1000
+    # each event carries the AoR's state: its one contact, as in the hash
     ev = cluster.redis.cmd("XRANGE", "sipd:events", "-", "+")
-    assert [dict(zip(e[1][::2], e[1][1::2])) for e in ev] == [
-        {"aor": u, "version": "1", "node": "n1", "op": "reg"}
-        for u in ("alice", "bob", "watson", "j.user")]
+    for e, u in zip(ev, ("alice", "bob", "watson", "j.user"), strict=True):
+        head = e[1][:10]
+        assert dict(zip(head[::2], head[1::2])) == {
+            "aor": u, "version": "1", "node": "n1", "op": "reg",
+            "contacts": "1"}
+        uri, value = e[1][10:]
+        assert cluster.redis.cmd("HGET", "sipd:aor:" + u, uri) == value
+        assert json.loads(value)["node"] == "n1"
     # /metrics says what cluster.status says; n1 wrote all 4 REGISTERs
     m = wait_for("n1 sees 3 nodes in /metrics", lambda: (
         lambda x: x if x["sipd_cluster_nodes_seen"] == 3 else None)(
@@ -414,10 +421,13 @@ def test_register_on_one_node_routes_through_the_others(cluster):
              cluster.redis.port] == 1
     assert 0 <= m["sipd_cluster_lag_seconds"] < 1
     assert m["sipd_cluster_report_age_seconds"] <= 2
-    # n1's own events are not fetched again; n2 refetched alice, bob,
-    # watson and j.user
-    assert m["sipd_cluster_refetches_total"] == 0
-    assert cluster_metrics(n2)["sipd_cluster_refetches_total"] == 4
+    # n1's own events are not applied again; n2 took alice, bob, watson
+    # and j.user from the events, reading no hash
+    assert (m["sipd_cluster_events_applied_total"],
+            m["sipd_cluster_refetches_total"]) == (0, 0)
+    m2 = cluster_metrics(n2)
+    assert (m2["sipd_cluster_events_applied_total"],
+            m2["sipd_cluster_refetches_total"]) == (4, 0)
 
 
 def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
