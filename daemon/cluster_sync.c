@@ -64,7 +64,7 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 #define SYNC_STR2(x)		#x
 #define SYNC_HEARTBEAT_SEC	3
 #define SYNC_ID_MAX		48
-/* An own event is refetched only if the AoR was fetched this recently */
+/* An own event is applied only if another state was, this recently */
 #define SYNC_OWN_RECENT_MS	1000
 
 static volatile sig_atomic_t	 sync_stop;
@@ -74,7 +74,7 @@ static struct cluster_conn	 sync_conn;
 static struct cluster_aor	 sync_aor;
 static struct cluster_map	*sync_queue;	/* AoR -> first queued */
 static struct cluster_map	*sync_versions;	/* AoR -> version applied */
-static struct cluster_map	*sync_fetched;	/* AoR -> when fetched, ms */
+static struct cluster_map	*sync_fetched;	/* AoR -> when applied, ms */
 static struct cluster_map	*sync_seen;	/* during a full load */
 static char			 sync_id[SYNC_ID_MAX] = "";
 static int			 sync_qfd = -1;
@@ -129,12 +129,12 @@ sync_now_ms(void)
 }
 
 /*
- * Whether an event this node's own worker caused needs a refetch. The
+ * Whether an event this node's own worker caused must be applied. The
  * worker put the same change into the table itself after Redis
- * applied it, so usually not: that saves Redis and this process one
- * HGETALL per REGISTER. Except when this process fetched the AoR
- * shortly before (for another node's event): that older state may have
- * been applied over the worker's change, and the refetch repairs it.
+ * applied it, so usually not: that saves this process the apply.
+ * Except when this process put a state of the AoR into the table
+ * shortly before (another node's, or a fetch): that older state may
+ * have landed over the worker's change, and the event's repairs it.
  */
 static bool
 sync_own_needs_fetch(const char *aor, size_t len)
@@ -655,7 +655,7 @@ sync_read_stream(void)
 {
 	const char	*argv[] = { "XREAD", "COUNT", SYNC_STR(SYNC_BATCH), "BLOCK",
 	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
-	redisReply	*r, *entries, *e;
+	const redisReply *r, *entries, *e;
 	struct cluster_map *batch;
 	struct sync_event *ev;
 	struct timespec	 ts;
@@ -664,13 +664,14 @@ sync_read_stream(void)
 	int		 rc = 0, nread;
 
 	memcpy(before, sync_id, sizeof(before));
-	if ((r = sync_cmd(8, argv)) == NULL)
+	if (cluster_command_reused(&sync_conn, 8, argv, &r) != 0) {
+		sync_lost("XREAD");
 		return -1;
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_ARRAY ||
 	    r->element[0]->elements != 2) {
-		freeReplyObject(r);	/* nil: nothing within the block */
-		sync_stat.cs_lag_ms = 0;
+		sync_stat.cs_lag_ms = 0;	/* nil: nothing within the block */
 		return 0;
 	}
 	if ((batch = cluster_map_new()) == NULL)
@@ -700,7 +701,6 @@ sync_read_stream(void)
 		rc = cluster_map_each(batch, sync_fetch_recv_each,
 		    sync_events);
 	cluster_map_free(batch);
-	freeReplyObject(r);
 	/*
 	 * Redis failed before every AoR named was fetched: the batch is
 	 * read again after the reconnect (what was applied is skipped by

@@ -170,6 +170,16 @@ int	cluster_eval_send(struct cluster_conn *cn, int argc, const char **argv,
 	    size_t *lens);
 int	cluster_eval_recv(struct cluster_conn *cn, void **ret_reply);
 
+/*
+ * Sends argv alone and reads its reply into memory this process reuses
+ * from call to call (cluster_reuse.c): *ret is valid until the next
+ * call and is not freed. 0; -EPROTO for an error reply (cn_err); -EIO
+ * when the connection failed (closed then).
+ */
+struct redisReply;
+int	cluster_command_reused(struct cluster_conn *cn, int argc,
+	    const char **argv, const struct redisReply **ret);
+
 extern const char	cluster_script_lua[];
 
 #endif
