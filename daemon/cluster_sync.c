@@ -34,6 +34,7 @@
 #include "cluster_queue.h"
 #include "cluster_sync.h"
 #include "clusterstat.h"
+#include "fnv.h"
 #include "log.h"
 
 #if !SIPD_HAVE_REDIS
@@ -58,7 +59,7 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
  * registrations/s, 2,600 reads/s cost the node 17 us of CPU per
  * registration), at the price of at most this much more lag.
  */
-#define SYNC_GATHER_MS		2
+#define SYNC_GATHER_MS		5
 #define SYNC_SCAN_COUNT		"1000"
 #define SYNC_STR(x)		SYNC_STR2(x)
 #define SYNC_STR2(x)		#x
@@ -145,15 +146,15 @@ sync_own_needs_fetch(const char *aor, size_t len)
 	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
 }
 
-static int	sync_fetch_send_each(void *, const char *, size_t, int64_t *);
-static int	sync_fetch_recv_each(void *, const char *, size_t, int64_t *);
+static int	sync_fetch_send(const char *, size_t);
+static int	sync_fetch_recv(const char *, size_t);
 
 /* Fetches one AoR and makes the table hold it; -1 when Redis failed. */
 static int
 sync_refetch(const char *aor, size_t len)
 {
-	return sync_fetch_send_each(NULL, aor, len, NULL) < 0 ||
-	    sync_fetch_recv_each(NULL, aor, len, NULL) < 0 ? -1 : 0;
+	return sync_fetch_send(aor, len) < 0 ||
+	    sync_fetch_recv(aor, len) < 0 ? -1 : 0;
 }
 
 /* The queue socket: AoRs the workers changed without Redis. */
@@ -515,9 +516,17 @@ struct sync_event {
 	size_t		 ev_aor_len, ev_node_len;
 	int64_t		 ev_version;
 	size_t		 ev_state;	/* its first contact in ev_kv; 0: */
-};					/* no state (refetch the AoR) */
+					/* no state (refetch the AoR) */
+	bool		 ev_take;	/* the table takes it */
+};
 
 static struct sync_event	 sync_events[SYNC_BATCH];
+/*
+ * The AoRs of one batch: open addressing, 1 + the index of the AoR's
+ * newest event so far (0: free). Twice the batch: never full.
+ */
+#define SYNC_SLOTS	(2 * SYNC_BATCH)
+static uint16_t			 sync_slots[SYNC_SLOTS];
 
 static void
 sync_parse_event(const redisReply *kv, struct sync_event *ev)
@@ -563,52 +572,23 @@ sync_applied(const char *aor, size_t len)
 }
 
 /*
- * The AoRs of one stream batch, each once, at the newest event read for
- * it (the map's value: its index in sync_events). An event carrying the
- * AoR's state is applied as it is; one that does not (a sipd before
- * events carried it; arg NULL: a refetch) makes the AoR fetched, all of
- * them in one round trip: every HGETALL queued, then the replies read
- * in the same order (a map walk visits an unchanged map in the same
- * order). One by one, each cost the sync process a whole round trip
- * (~40 us of system time).
+ * An AoR read again from its hash: _send queues the HGETALL, _recv
+ * reads the reply and applies it (several in one round trip: all sent,
+ * then all read in the same order). -1 when Redis failed.
  */
-static const struct sync_event *
-sync_event_of(void *arg, const int64_t *index)
-{
-	const struct sync_event	*ev;
-
-	if (arg == NULL || index == NULL)
-		return NULL;
-	ev = &((const struct sync_event *)arg)[*index];
-	return ev->ev_state != 0 ? ev : NULL;
-}
-
 static int
-sync_fetch_send_each(void *arg, const char *aor, size_t len, int64_t *index)
+sync_fetch_send(const char *aor, size_t len)
 {
-	const struct sync_event	*ev = sync_event_of(arg, index);
-
-	if (ev != NULL) {
-		if (cluster_aor_from_reply(ev->ev_kv, ev->ev_state, aor, len,
-		    &sync_aor) == 0) {
-			sync_aor.ca_version = ev->ev_version;
-			sync_applied(aor, len);
-			sync_stat.cs_applied++;
-		}
-		return 0;
-	}
 	if (cluster_fetch_send(&sync_conn, aor, len) != 0) {
 		sync_lost("HGETALL");
 		return -1;
 	}
-	return 0;	/* kept: the reply pass walks the same entries */
+	return 0;
 }
 
 static int
-sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *index)
+sync_fetch_recv(const char *aor, size_t len)
 {
-	if (sync_event_of(arg, index) != NULL)
-		return 0;	/* applied by the send pass */
 	if (cluster_fetch_recv(&sync_conn, aor, len, &sync_aor) != 0) {
 		sync_lost("HGETALL");
 		return -1;
@@ -619,20 +599,17 @@ sync_fetch_recv_each(void *arg, const char *aor, size_t len, int64_t *index)
 }
 
 /*
- * Whether the table must take event i: another node's change, or this
- * node's own when the AoR was fetched lately (see
- * sync_own_needs_fetch()), or a newer one of an AoR the batch already
- * takes. Else (this node's own change, its worker applied it) only its
- * version is noted.
+ * Whether the table must take an event: another node's change, or
+ * this node's own when the AoR was applied lately (see
+ * sync_own_needs_fetch()). Else (this node's own change, its worker
+ * applied it) only its version is noted.
  */
 static bool
-sync_event_needed(struct cluster_map *batch, const struct sync_event *ev)
+sync_event_needed(const struct sync_event *ev)
 {
 	const char	*me = sync_conf->c_cluster.cu_node_id;
 	int64_t		 known;
 
-	if (cluster_map_get(batch, ev->ev_aor, ev->ev_aor_len, &known))
-		return true;
 	if (cluster_map_get(sync_versions, ev->ev_aor, ev->ev_aor_len,
 	    &known) && known >= ev->ev_version)
 		return false;
@@ -646,6 +623,71 @@ sync_event_needed(struct cluster_map *batch, const struct sync_event *ev)
 }
 
 /*
+ * Event i of the batch: taken when needed, and then in place of an
+ * older event of its AoR in the batch (the newest state wins; an older
+ * one needed makes the newest taken, even this node's own).
+ */
+static void
+sync_batch_add(unsigned i)
+{
+	struct sync_event	*ev = &sync_events[i], *old;
+	unsigned		 slot;
+
+	slot = (unsigned)(fnv_field(FNV_INIT, ev->ev_aor, ev->ev_aor_len) %
+	    SYNC_SLOTS);
+	for (; sync_slots[slot] != 0; slot = (slot + 1) % SYNC_SLOTS) {
+		old = &sync_events[sync_slots[slot] - 1];
+		if (old->ev_aor_len == ev->ev_aor_len &&
+		    memcmp(old->ev_aor, ev->ev_aor, ev->ev_aor_len) == 0)
+			break;
+	}
+	ev->ev_take = sync_event_needed(ev);
+	if (sync_slots[slot] != 0) {
+		old = &sync_events[sync_slots[slot] - 1];
+		ev->ev_take = ev->ev_take || old->ev_take;
+		old->ev_take = false;
+	}
+	sync_slots[slot] = (uint16_t)(i + 1);
+}
+
+/*
+ * The events taken of n: each carrying its AoR's state is applied as it
+ * is; one that does not (written by a sipd before events carried it)
+ * makes its AoR read again, all of them in one round trip. -1 when
+ * Redis failed.
+ */
+static int
+sync_batch_apply(unsigned n)
+{
+	const struct sync_event	*ev;
+	unsigned		 i;
+
+	for (i = 0; i < n; i++) {
+		ev = &sync_events[i];
+		if (!ev->ev_take)
+			continue;
+		if (ev->ev_state == 0) {
+			if (sync_fetch_send(ev->ev_aor, ev->ev_aor_len) != 0)
+				return -1;
+			continue;
+		}
+		if (cluster_aor_from_reply(ev->ev_kv, ev->ev_state, ev->ev_aor,
+		    ev->ev_aor_len, &sync_aor) == 0) {
+			sync_aor.ca_version = ev->ev_version;
+			sync_applied(ev->ev_aor, ev->ev_aor_len);
+			sync_stat.cs_applied++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		ev = &sync_events[i];
+		if (ev->ev_take && ev->ev_state == 0 &&
+		    sync_fetch_recv(ev->ev_aor, ev->ev_aor_len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * One XREAD batch: the AoRs named, each applied once at its newest
  * event if newer than the version applied. Returns the number of events
  * read, -1 on an error.
@@ -656,12 +698,11 @@ sync_read_stream(void)
 	const char	*argv[] = { "XREAD", "COUNT", SYNC_STR(SYNC_BATCH), "BLOCK",
 	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
 	const redisReply *r, *entries, *e;
-	struct cluster_map *batch;
 	struct sync_event *ev;
 	struct timespec	 ts;
 	char		 before[SYNC_ID_MAX];
-	size_t		 i;
-	int		 rc = 0, nread;
+	unsigned	 i, n = 0;
+	int		 rc = 0;
 
 	memcpy(before, sync_id, sizeof(before));
 	if (cluster_command_reused(&sync_conn, 8, argv, &r) != 0) {
@@ -674,41 +715,31 @@ sync_read_stream(void)
 		sync_stat.cs_lag_ms = 0;	/* nil: nothing within the block */
 		return 0;
 	}
-	if ((batch = cluster_map_new()) == NULL)
-		fatal("cluster sync: out of memory");
 	entries = r->element[0]->element[1];
-	nread = (int)entries->elements;
+	memset(sync_slots, 0, sizeof(sync_slots));
 	for (i = 0; i < entries->elements && i < SYNC_BATCH; i++) {
 		e = entries->element[i];
+		ev = &sync_events[n];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
 			continue;
 		snprintf(sync_id, sizeof(sync_id), "%s", e->element[0]->str);
-		ev = &sync_events[i];
 		sync_parse_event(e->element[1], ev);
 		if (ev->ev_aor == NULL || ev->ev_aor_len == 0 ||
 		    ev->ev_aor_len > LOCTAB_AOR_MAX)
 			continue;
-		/* the newest event of an AoR in the batch wins */
-		if (sync_event_needed(batch, ev))
-			(void)cluster_map_put(batch, ev->ev_aor,
-			    ev->ev_aor_len, (int64_t)i);
+		sync_batch_add(n++);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
 	    (int64_t)strtoll(sync_id, NULL, 10);
-	if ((rc = cluster_map_each(batch, sync_fetch_send_each,
-	    sync_events)) >= 0)
-		rc = cluster_map_each(batch, sync_fetch_recv_each,
-		    sync_events);
-	cluster_map_free(batch);
 	/*
 	 * Redis failed before every AoR named was fetched: the batch is
 	 * read again after the reconnect (what was applied is skipped by
 	 * its version), else the rest would wait for their next change.
 	 */
-	if (rc < 0)
+	if ((rc = sync_batch_apply(n)) < 0)
 		memcpy(sync_id, before, sizeof(sync_id));
-	return rc < 0 ? rc : nread;
+	return rc < 0 ? rc : (int)i;
 }
 
 /* Connects, and loads everything when events may have been missed. */

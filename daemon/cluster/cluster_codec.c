@@ -26,24 +26,122 @@
 /* The object, 13 keys and their values, and room for a few more. */
 #define CODEC_TOKENS	48
 
+/*
+ * A contact's fields, in the order sipd writes them (README "Several
+ * nodes"). A number is stored in the contact as one of three types.
+ */
+enum codec_kind { CODEC_STR, CODEC_I64, CODEC_INT, CODEC_U32 };
+
+static const struct codec_field {
+	const char	*cf_key;
+	size_t		 cf_keylen;
+	enum codec_kind	 cf_kind;
+	size_t		 cf_off, cf_size;
+} codec_fields[] = {
+#define CODEC_FIELD(key, kind, field) { key, sizeof(key) - 1, kind, \
+	offsetof(struct cluster_contact, field), \
+	sizeof(((struct cluster_contact *)0)->field) }
+	CODEC_FIELD("expires", CODEC_I64, cc_expires),
+	CODEC_FIELD("q", CODEC_INT, cc_q),
+	CODEC_FIELD("callid", CODEC_STR, cc_callid),
+	CODEC_FIELD("cseq", CODEC_U32, cc_cseq),
+	CODEC_FIELD("ua", CODEC_STR, cc_ua),
+	CODEC_FIELD("received", CODEC_STR, cc_received),
+	CODEC_FIELD("path", CODEC_STR, cc_path),
+	CODEC_FIELD("socket", CODEC_STR, cc_socket),
+	CODEC_FIELD("node", CODEC_STR, cc_node),
+	CODEC_FIELD("flags", CODEC_U32, cc_flags),
+	CODEC_FIELD("cflags", CODEC_U32, cc_cflags),
+	CODEC_FIELD("methods", CODEC_U32, cc_methods),
+	CODEC_FIELD("modified", CODEC_I64, cc_modified),
+#undef CODEC_FIELD
+};
+#define CODEC_NFIELDS	(sizeof(codec_fields) / sizeof(codec_fields[0]))
+
+static int64_t
+codec_get_number(const struct cluster_contact *c, const struct codec_field *f)
+{
+	const void	*p = (const char *)c + f->cf_off;
+
+	switch (f->cf_kind) {
+	case CODEC_I64:
+		return *(const int64_t *)p;
+	case CODEC_INT:
+		return *(const int *)p;
+	case CODEC_U32:
+		return *(const uint32_t *)p;
+	case CODEC_STR:
+		break;
+	}
+	return 0;
+}
+
+static void
+codec_set_number(struct cluster_contact *c, const struct codec_field *f,
+    int64_t v)
+{
+	void	*p = (char *)c + f->cf_off;
+
+	switch (f->cf_kind) {
+	case CODEC_I64:
+		*(int64_t *)p = v;
+		break;
+	case CODEC_INT:
+		*(int *)p = (int)v;
+		break;
+	case CODEC_U32:
+		*(uint32_t *)p = (uint32_t)v;
+		break;
+	case CODEC_STR:
+		break;
+	}
+}
+
+/* A string field set to s[0..n), cut to its size. */
+static void
+codec_set_string(struct cluster_contact *c, const struct codec_field *f,
+    const char *s, size_t n)
+{
+	char	*dst = (char *)c + f->cf_off;
+
+	if (n >= f->cf_size)
+		n = f->cf_size - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Every field empty or zero: what a key left out reads as. */
+static void
+codec_clear(struct cluster_contact *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < CODEC_NFIELDS; i++)
+		if (codec_fields[i].cf_kind == CODEC_STR)
+			codec_set_string(c, &codec_fields[i], "", 0);
+		else
+			codec_set_number(c, &codec_fields[i], 0);
+}
+
 int
 cluster_encode(const struct cluster_contact *c, char *buf, size_t len)
 {
-	json_t	*o;
-	size_t	 n;
+	const struct codec_field	*f;
+	json_t				*o, *v;
+	size_t				 i, n;
 
-	o = json_pack("{s:I, s:i, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, "
-	    "s:I, s:I, s:I}",
-	    "expires", (json_int_t)c->cc_expires, "q", c->cc_q,
-	    "callid", c->cc_callid, "cseq", (json_int_t)c->cc_cseq,
-	    "ua", c->cc_ua, "received", c->cc_received, "path", c->cc_path,
-	    "socket", c->cc_socket, "node", c->cc_node,
-	    "flags", (json_int_t)c->cc_flags,
-	    "cflags", (json_int_t)c->cc_cflags,
-	    "methods", (json_int_t)c->cc_methods,
-	    "modified", (json_int_t)c->cc_modified);
-	if (o == NULL)
-		return -EINVAL;	/* a string that is not UTF-8 */
+	if ((o = json_object()) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < CODEC_NFIELDS; i++) {
+		f = &codec_fields[i];
+		v = f->cf_kind == CODEC_STR ?
+		    json_string((const char *)c + f->cf_off) :
+		    json_integer((json_int_t)codec_get_number(c, f));
+		if (v == NULL || json_object_set_new(o, f->cf_key, v) != 0) {
+			json_decref(o);
+			return -EINVAL;	/* a string that is not UTF-8 */
+		}
+	}
 	n = json_dumpb(o, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (n == 0 || n >= len)
@@ -52,125 +150,50 @@ cluster_encode(const struct cluster_contact *c, char *buf, size_t len)
 	return (int)n;
 }
 
-static void
-cluster_copy(char *dst, size_t cap, json_t *o, const char *key)
+/* The field named by a key token; the one at hint is tried first. */
+static const struct codec_field *
+codec_field_of(const char *json, const jsmntok_t *t, size_t hint)
 {
-	json_t	*v = json_object_get(o, key);
-	size_t	 n;
+	size_t	 n = (size_t)(t->end - t->start), i, k;
 
-	dst[0] = '\0';
-	if (!json_is_string(v))
-		return;
-	n = json_string_length(v);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, json_string_value(v), n);
-	dst[n] = '\0';
+	for (k = 0; k < CODEC_NFIELDS; k++) {
+		i = (hint + k) % CODEC_NFIELDS;
+		if (codec_fields[i].cf_keylen == n &&
+		    memcmp(json + t->start, codec_fields[i].cf_key, n) == 0)
+			return &codec_fields[i];
+	}
+	return NULL;	/* a key sipd does not know: ignored */
 }
 
-static int64_t
-cluster_int(json_t *o, const char *key)
-{
-	json_t	*v = json_object_get(o, key);
-
-	if (json_is_integer(v))
-		return (int64_t)json_integer_value(v);
-	if (json_is_real(v))	/* cjson may write a whole number so */
-		return (int64_t)json_real_value(v);
-	return 0;
-}
-
-/* The string fields of a contact, by key. */
-static const struct codec_string {
-	const char	*cs_key;
-	size_t		 cs_off, cs_cap;
-} codec_strings[] = {
-#define CODEC_STRING(key, field) { key, \
-	offsetof(struct cluster_contact, field), \
-	sizeof(((struct cluster_contact *)0)->field) }
-	CODEC_STRING("callid", cc_callid),
-	CODEC_STRING("ua", cc_ua),
-	CODEC_STRING("received", cc_received),
-	CODEC_STRING("path", cc_path),
-	CODEC_STRING("socket", cc_socket),
-	CODEC_STRING("node", cc_node),
-#undef CODEC_STRING
-};
-
-static bool
-codec_key_is(const char *json, const jsmntok_t *t, const char *key)
-{
-	size_t	 n = (size_t)(t->end - t->start);
-
-	return strlen(key) == n && memcmp(json + t->start, key, n) == 0;
-}
-
-/* A string value copied as it is: -1 when it holds an escape. */
+/*
+ * One value as it is: a string without an escape, a whole number. -1
+ * for anything else (jansson decides), or a value of the wrong kind for
+ * its key (as jansson's path: left empty or zero).
+ */
 static int
-codec_string(struct cluster_contact *c, const char *json, const jsmntok_t *k,
-    const jsmntok_t *v)
+codec_value(struct cluster_contact *c, const struct codec_field *f,
+    const char *json, const jsmntok_t *v)
 {
-	const struct codec_string	*cs;
-	size_t				 n = (size_t)(v->end - v->start), i;
-	char				*dst;
-
-	for (i = 0; i < sizeof(codec_strings) / sizeof(codec_strings[0]); i++)
-		if (codec_key_is(json, k, codec_strings[i].cs_key))
-			break;
-	if (i == sizeof(codec_strings) / sizeof(codec_strings[0]))
-		return 0;	/* a key sipd does not know: ignored */
-	cs = &codec_strings[i];
-	if (memchr(json + v->start, '\\', n) != NULL)
-		return -1;
-	if (n >= cs->cs_cap)
-		n = cs->cs_cap - 1;
-	dst = (char *)c + cs->cs_off;
-	memcpy(dst, json + v->start, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-/* A whole number: -1 for anything else (a real, true, null). */
-static int
-codec_number(struct cluster_contact *c, const char *json, const jsmntok_t *k,
-    const jsmntok_t *v)
-{
+	size_t		 n = (size_t)(v->end - v->start);
 	char		*end;
-	long long	 n;
+	long long	 num;
 
+	if (v->type == JSMN_STRING) {
+		if (memchr(json + v->start, '\\', n) != NULL)
+			return -1;
+		if (f != NULL && f->cf_kind == CODEC_STR)
+			codec_set_string(c, f, json + v->start, n);
+		return 0;
+	}
 	if (v->type != JSMN_PRIMITIVE)
 		return -1;
 	errno = 0;
-	n = strtoll(json + v->start, &end, 10);
+	num = strtoll(json + v->start, &end, 10);
 	if (errno != 0 || end != json + v->end)
 		return -1;
-	if (codec_key_is(json, k, "expires"))
-		c->cc_expires = n;
-	else if (codec_key_is(json, k, "modified"))
-		c->cc_modified = n;
-	else if (codec_key_is(json, k, "q"))
-		c->cc_q = (int)n;
-	else if (codec_key_is(json, k, "cseq"))
-		c->cc_cseq = (uint32_t)n;
-	else if (codec_key_is(json, k, "flags"))
-		c->cc_flags = (uint32_t)n;
-	else if (codec_key_is(json, k, "cflags"))
-		c->cc_cflags = (uint32_t)n;
-	else if (codec_key_is(json, k, "methods"))
-		c->cc_methods = (uint32_t)n;
+	if (f != NULL && f->cf_kind != CODEC_STR)
+		codec_set_number(c, f, num);
 	return 0;
-}
-
-static void
-codec_clear(struct cluster_contact *c)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(codec_strings) / sizeof(codec_strings[0]); i++)
-		*((char *)c + codec_strings[i].cs_off) = '\0';
-	c->cc_expires = c->cc_modified = 0;
-	c->cc_q = 0;
-	c->cc_cseq = c->cc_flags = c->cc_cflags = c->cc_methods = 0;
 }
 
 /* Where a token's text begins and ends, a string's quotes included. */
@@ -196,7 +219,8 @@ codec_gap(const char *json, int lo, int hi, char want)
 	int	 seen = 0;
 
 	for (; lo < hi; lo++) {
-		if (strchr(" \t\r\n", json[lo]) != NULL)
+		if (json[lo] == ' ' || json[lo] == '\t' || json[lo] == '\r' ||
+		    json[lo] == '\n')
 			continue;
 		if (json[lo] != want || seen++)
 			return false;
@@ -229,47 +253,45 @@ codec_decode_plain(const char *json, size_t len, struct cluster_contact *c)
 	if (!codec_gap(json, at, tok[0].end - 1, '\0'))
 		return -1;
 	codec_clear(c);
-	for (i = 1; i + 1 < n; i += 2) {
+	for (i = 1; i + 1 < n; i += 2)
 		if (tok[i].type != JSMN_STRING ||
 		    memchr(json + tok[i].start, '\\',
-		    (size_t)(tok[i].end - tok[i].start)) != NULL)
+		    (size_t)(tok[i].end - tok[i].start)) != NULL ||
+		    codec_value(c, codec_field_of(json, &tok[i],
+		    (size_t)(i / 2)), json, &tok[i + 1]) != 0)
 			return -1;
-		if ((tok[i + 1].type == JSMN_STRING ?
-		    codec_string(c, json, &tok[i], &tok[i + 1]) :
-		    codec_number(c, json, &tok[i], &tok[i + 1])) != 0)
-			return -1;
-	}
 	return 0;
 }
 
 int
 cluster_decode(const char *json, size_t len, struct cluster_contact *c)
 {
-	json_t		*o;
-	json_error_t	 err;
+	const struct codec_field	*f;
+	json_t				*o, *v;
+	json_error_t			 err;
+	size_t				 i;
 
 	if (len <= INT_MAX && codec_decode_plain(json, len, c) == 0)
 		return 0;
-
 	if ((o = json_loadb(json, len, 0, &err)) == NULL)
 		return -EBADMSG;
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return -EBADMSG;
 	}
-	cluster_copy(c->cc_callid, sizeof(c->cc_callid), o, "callid");
-	cluster_copy(c->cc_ua, sizeof(c->cc_ua), o, "ua");
-	cluster_copy(c->cc_received, sizeof(c->cc_received), o, "received");
-	cluster_copy(c->cc_path, sizeof(c->cc_path), o, "path");
-	cluster_copy(c->cc_socket, sizeof(c->cc_socket), o, "socket");
-	cluster_copy(c->cc_node, sizeof(c->cc_node), o, "node");
-	c->cc_expires = cluster_int(o, "expires");
-	c->cc_modified = cluster_int(o, "modified");
-	c->cc_q = (int)cluster_int(o, "q");
-	c->cc_cseq = (uint32_t)cluster_int(o, "cseq");
-	c->cc_flags = (uint32_t)cluster_int(o, "flags");
-	c->cc_cflags = (uint32_t)cluster_int(o, "cflags");
-	c->cc_methods = (uint32_t)cluster_int(o, "methods");
+	codec_clear(c);
+	for (i = 0; i < CODEC_NFIELDS; i++) {
+		f = &codec_fields[i];
+		v = json_object_get(o, f->cf_key);
+		if (f->cf_kind == CODEC_STR && json_is_string(v))
+			codec_set_string(c, f, json_string_value(v),
+			    json_string_length(v));
+		else if (f->cf_kind != CODEC_STR && json_is_integer(v))
+			codec_set_number(c, f, json_integer_value(v));
+		else if (f->cf_kind != CODEC_STR && json_is_real(v))
+			/* Lua's cjson may write a whole number so */
+			codec_set_number(c, f, (int64_t)json_real_value(v));
+	}
 	json_decref(o);
 	return 0;
 }
