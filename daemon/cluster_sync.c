@@ -54,10 +54,12 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 #define SYNC_BLOCK_MS		"1000"	/* XREAD BLOCK */
 #define SYNC_BATCH		512	/* XREAD COUNT */
 /*
- * After a read that found events, the next waits this long: under load
- * each XREAD then brings a batch instead of one or two events (at 4,000
- * registrations/s, 2,600 reads/s cost the node 17 us of CPU per
- * registration), at the price of at most this much more lag.
+ * After a read that found more than one event (load), the next waits
+ * this long: each XREAD then brings a batch instead of one or two
+ * events (a read costs the process ~50 us, mostly two sleeps and
+ * wake-ups; at 8,000 events/s, 2 ms cost 6.1 us per event, 5 ms 5.0),
+ * at the price of at most this much more lag. A read that found one
+ * event (no load) is followed by the next at once: no lag added.
  */
 #define SYNC_GATHER_MS		5
 #define SYNC_SCAN_COUNT		"1000"
@@ -75,7 +77,7 @@ static struct cluster_conn	 sync_conn;
 static struct cluster_aor	 sync_aor;
 static struct cluster_map	*sync_queue;	/* AoR -> first queued */
 static struct cluster_map	*sync_versions;	/* AoR -> version applied */
-static struct cluster_map	*sync_fetched;	/* AoR -> when applied, ms */
+static struct cluster_map	*sync_applied_ms;	/* AoR -> when applied, ms */
 static struct cluster_map	*sync_seen;	/* during a full load */
 static char			 sync_id[SYNC_ID_MAX] = "";
 static int			 sync_qfd = -1;
@@ -138,12 +140,39 @@ sync_now_ms(void)
  * have landed over the worker's change, and the event's repairs it.
  */
 static bool
-sync_own_needs_fetch(const char *aor, size_t len)
+sync_own_needs_apply(const int64_t *applied_at)
 {
-	int64_t	 at;
+	return applied_at != NULL && *applied_at != 0 &&
+	    sync_now_ms() - *applied_at < SYNC_OWN_RECENT_MS;
+}
 
-	return cluster_map_get(sync_fetched, aor, len, &at) &&
-	    sync_now_ms() - at < SYNC_OWN_RECENT_MS;
+/*
+ * Makes the table hold sync_aor (what Redis had at its version), noted
+ * in the AoR's entries of sync_versions and sync_applied_ms (known and
+ * applied_at; NULL: looked up here). cluster_apply()'s result.
+ */
+static int
+sync_applied(const char *aor, size_t len, int64_t *known, int64_t *applied_at)
+{
+	int	 rc;
+
+	rc = cluster_apply(sync_lt, &sync_aor, time(NULL));
+	if (known == NULL)
+		known = cluster_map_ref(sync_versions, aor, len, 0);
+	if (applied_at == NULL)
+		applied_at = cluster_map_ref(sync_applied_ms, aor, len, 0);
+	if (known != NULL)
+		*known = sync_aor.ca_version;
+	if (applied_at != NULL)
+		*applied_at = sync_now_ms();
+	return rc;
+}
+
+static void
+sync_apply_failed(int rc)
+{
+	log_warnx_limited(&sync_warn, time(NULL), "cluster sync: location "
+	    "table: error %d", rc);
 }
 
 static int	sync_fetch_send(const char *, size_t);
@@ -373,12 +402,9 @@ sync_load_keys(const redisReply *keys)
 		    k->len - plen, &sync_aor) == 0) {
 			(void)cluster_map_put(sync_seen, k->str + plen,
 			    k->len - plen, 0);
-			if (cluster_apply(sync_lt, &sync_aor, time(NULL)) < 0)
+			if (sync_applied(k->str + plen, k->len - plen, NULL,
+			    NULL) < 0)
 				rc = -1;
-			(void)cluster_map_put(sync_versions, k->str + plen,
-			    k->len - plen, sync_aor.ca_version);
-			(void)cluster_map_put(sync_fetched, k->str + plen,
-			    k->len - plen, sync_now_ms());
 		}
 		freeReplyObject(vr);
 	}
@@ -518,6 +544,8 @@ struct sync_event {
 	size_t		 ev_state;	/* its first contact in ev_kv; 0: */
 					/* no state (refetch the AoR) */
 	bool		 ev_take;	/* the table takes it */
+	/* its AoR's entries in sync_versions and sync_applied_ms */
+	int64_t		*ev_known, *ev_applied_at;
 };
 
 static struct sync_event	 sync_events[SYNC_BATCH];
@@ -527,6 +555,10 @@ static struct sync_event	 sync_events[SYNC_BATCH];
  */
 #define SYNC_SLOTS	(2 * SYNC_BATCH)
 static uint16_t			 sync_slots[SYNC_SLOTS];
+
+/* A field name: a string reply of these bytes. */
+#define SYNC_IS(r, name) ((r)->len == sizeof(name) - 1 && \
+	memcmp((r)->str, name, sizeof(name) - 1) == 0)
 
 static void
 sync_parse_event(const redisReply *kv, struct sync_event *ev)
@@ -544,32 +576,21 @@ sync_parse_event(const redisReply *kv, struct sync_event *ev)
 		if (f->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING)
 			continue;
-		if (strcmp(f->str, "aor") == 0) {
+		if (SYNC_IS(f, "aor")) {
 			ev->ev_aor = v->str;
 			ev->ev_aor_len = v->len;
-		} else if (strcmp(f->str, "node") == 0) {
+		} else if (SYNC_IS(f, "node")) {
 			ev->ev_node = v->str;
 			ev->ev_node_len = v->len;
-		} else if (strcmp(f->str, "version") == 0)
+		} else if (SYNC_IS(f, "version"))
 			ev->ev_version = strtoll(v->str, NULL, 10);
-		else if (strcmp(f->str, "contacts") == 0) {
+		else if (SYNC_IS(f, "contacts")) {
 			ev->ev_state = k + 2;	/* the rest are contacts */
 			break;
 		}
 	}
 }
 
-/* The table now holds sync_aor (what Redis had at its version). */
-static void
-sync_applied(const char *aor, size_t len)
-{
-	int	 rc;
-
-	if ((rc = cluster_apply(sync_lt, &sync_aor, time(NULL))) < 0)
-		log_warnx("cluster sync: location table: error %d", rc);
-	(void)cluster_map_put(sync_versions, aor, len, sync_aor.ca_version);
-	(void)cluster_map_put(sync_fetched, aor, len, sync_now_ms());
-}
 
 /*
  * An AoR read again from its hash: _send queues the HGETALL, _recv
@@ -589,11 +610,14 @@ sync_fetch_send(const char *aor, size_t len)
 static int
 sync_fetch_recv(const char *aor, size_t len)
 {
+	int	 rc;
+
 	if (cluster_fetch_recv(&sync_conn, aor, len, &sync_aor) != 0) {
 		sync_lost("HGETALL");
 		return -1;
 	}
-	sync_applied(aor, len);
+	if ((rc = sync_applied(aor, len, NULL, NULL)) < 0)
+		sync_apply_failed(rc);
 	sync_stat.cs_refetched++;
 	return 0;
 }
@@ -601,24 +625,26 @@ sync_fetch_recv(const char *aor, size_t len)
 /*
  * Whether the table must take an event: another node's change, or
  * this node's own when the AoR was applied lately (see
- * sync_own_needs_fetch()). Else (this node's own change, its worker
+ * sync_own_needs_apply()). Else (this node's own change, its worker
  * applied it) only its version is noted.
  */
 static bool
-sync_event_needed(const struct sync_event *ev)
+sync_event_needed(struct sync_event *ev)
 {
 	const char	*me = sync_conf->c_cluster.cu_node_id;
-	int64_t		 known;
 
-	if (cluster_map_get(sync_versions, ev->ev_aor, ev->ev_aor_len,
-	    &known) && known >= ev->ev_version)
+	ev->ev_known = cluster_map_ref(sync_versions, ev->ev_aor,
+	    ev->ev_aor_len, 0);
+	ev->ev_applied_at = cluster_map_ref(sync_applied_ms, ev->ev_aor,
+	    ev->ev_aor_len, 0);
+	if (ev->ev_known != NULL && *ev->ev_known >= ev->ev_version)
 		return false;
 	if (ev->ev_node == NULL || ev->ev_node_len != strlen(me) ||
 	    memcmp(ev->ev_node, me, ev->ev_node_len) != 0 ||
-	    sync_own_needs_fetch(ev->ev_aor, ev->ev_aor_len))
+	    sync_own_needs_apply(ev->ev_applied_at))
 		return true;
-	(void)cluster_map_put(sync_versions, ev->ev_aor, ev->ev_aor_len,
-	    ev->ev_version);
+	if (ev->ev_known != NULL)
+		*ev->ev_known = ev->ev_version;
 	return false;
 }
 
@@ -661,6 +687,7 @@ sync_batch_apply(unsigned n)
 {
 	const struct sync_event	*ev;
 	unsigned		 i;
+	int			 rc;
 
 	for (i = 0; i < n; i++) {
 		ev = &sync_events[i];
@@ -674,7 +701,9 @@ sync_batch_apply(unsigned n)
 		if (cluster_aor_from_reply(ev->ev_kv, ev->ev_state, ev->ev_aor,
 		    ev->ev_aor_len, &sync_aor) == 0) {
 			sync_aor.ca_version = ev->ev_version;
-			sync_applied(ev->ev_aor, ev->ev_aor_len);
+			if ((rc = sync_applied(ev->ev_aor, ev->ev_aor_len,
+			    ev->ev_known, ev->ev_applied_at)) < 0)
+				sync_apply_failed(rc);
 			sync_stat.cs_applied++;
 		}
 	}
@@ -832,10 +861,10 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		fatal("sigaction");
 	sync_queue = cluster_map_new();
 	sync_versions = cluster_map_new();
-	sync_fetched = cluster_map_new();
+	sync_applied_ms = cluster_map_new();
 	sync_seen = cluster_map_new();
 	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL ||
-	    sync_fetched == NULL)
+	    sync_applied_ms == NULL)
 		fatal("cluster sync: out of memory");
 	sync_open_queue();
 	while (!sync_stop) {
@@ -850,7 +879,7 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		if (cluster_connected(&sync_conn))
 			sync_send_heartbeat();
 		if (cluster_connected(&sync_conn) &&
-		    (n = sync_read_stream()) > 0 && n < SYNC_BATCH)
+		    (n = sync_read_stream()) > 1 && n < SYNC_BATCH)
 			sync_idle(SYNC_GATHER_MS);
 	}
 	cluster_close(&sync_conn);

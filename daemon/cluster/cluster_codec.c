@@ -166,6 +166,30 @@ codec_field_of(const char *json, const jsmntok_t *t, size_t hint)
 }
 
 /*
+ * A whole number of at most 18 digits (what sipd writes), without
+ * strtoll()'s locale and errno; -1 for anything else.
+ */
+static int
+codec_whole(const char *s, size_t n, int64_t *ret)
+{
+	int64_t	 v = 0;
+	size_t	 i = 0;
+	bool	 minus = n > 0 && s[0] == '-';
+
+	if (minus)
+		i++;
+	if (i == n || n - i > 18)
+		return -1;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ret = minus ? -v : v;
+	return 0;
+}
+
+/*
  * One value as it is: a string without an escape, a whole number. -1
  * for anything else (jansson decides), or a value of the wrong kind for
  * its key (as jansson's path: left empty or zero).
@@ -175,8 +199,7 @@ codec_value(struct cluster_contact *c, const struct codec_field *f,
     const char *json, const jsmntok_t *v)
 {
 	size_t		 n = (size_t)(v->end - v->start);
-	char		*end;
-	long long	 num;
+	int64_t		 num;
 
 	if (v->type == JSMN_STRING) {
 		if (memchr(json + v->start, '\\', n) != NULL)
@@ -185,11 +208,8 @@ codec_value(struct cluster_contact *c, const struct codec_field *f,
 			codec_set_string(c, f, json + v->start, n);
 		return 0;
 	}
-	if (v->type != JSMN_PRIMITIVE)
-		return -1;
-	errno = 0;
-	num = strtoll(json + v->start, &end, 10);
-	if (errno != 0 || end != json + v->end)
+	if (v->type != JSMN_PRIMITIVE ||
+	    codec_whole(json + v->start, n, &num) != 0)
 		return -1;
 	if (f != NULL && f->cf_kind != CODEC_STR)
 		codec_set_number(c, f, num);

@@ -120,26 +120,36 @@ cluster_grow(struct cluster_map *m)
 	m->cm_nb = n;
 }
 
-int
-cluster_map_put(struct cluster_map *m, const char *key, size_t len,
-    int64_t value)
+int64_t *
+cluster_map_ref(struct cluster_map *m, const char *key, size_t len,
+    int64_t init)
 {
 	struct cluster_ent	**p = cluster_slot(m, key, len), *e;
 
-	if (*p != NULL) {
-		(*p)->ce_value = value;
-		return 0;
-	}
+	if (*p != NULL)
+		return &(*p)->ce_value;
 	if ((e = malloc(sizeof(*e) + len + 1)) == NULL)
-		return -ENOMEM;
+		return NULL;
 	e->ce_next = NULL;
-	e->ce_value = value;
+	e->ce_value = init;
 	e->ce_len = len;
 	memcpy(e->ce_key, key, len);
 	e->ce_key[len] = '\0';
 	*p = e;
 	if (++m->cm_n > m->cm_nb)
-		cluster_grow(m);
+		cluster_grow(m);	/* moves no entry */
+	return &e->ce_value;
+}
+
+int
+cluster_map_put(struct cluster_map *m, const char *key, size_t len,
+    int64_t value)
+{
+	int64_t	*v = cluster_map_ref(m, key, len, value);
+
+	if (v == NULL)
+		return -ENOMEM;
+	*v = value;
 	return 0;
 }
 

@@ -23,6 +23,13 @@ int	cluster_map_get(const struct cluster_map *m, const char *key,
 /* Inserts or replaces; 0 or -ENOMEM. */
 int	cluster_map_put(struct cluster_map *m, const char *key, size_t len,
 	    int64_t value);
+/*
+ * The value of key, inserted as init when missing: one lookup for a
+ * read and a later write. Valid until the key is deleted or the map
+ * cleared or freed (growing keeps it). NULL when out of memory.
+ */
+int64_t	*cluster_map_ref(struct cluster_map *m, const char *key, size_t len,
+	    int64_t init);
 void	cluster_map_del(struct cluster_map *m, const char *key, size_t len);
 size_t	cluster_map_count(const struct cluster_map *m);
 /*

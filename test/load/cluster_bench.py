@@ -12,6 +12,15 @@
    one SIPp each at the same time. Per run: REGISTERs completed per
    second, failures, and CPU per REGISTER of the sipd trees and of
    redis-server (schedstat, as run.py measures).
+   Then "share": what another node's REGISTER costs a node. Three
+   nodes, SIPp on the first only: CPU per REGISTER of the loaded node
+   (c_own: its workers and its sync process reading its own events) and
+   of each listening node (c_other: its sync process applying the
+   events). With every node on cores of its own, N nodes register
+   N * c_own / (c_own + (N - 1) * c_other) times what one does, until
+   redis-server's core is full; on this 2-core box three nodes cannot
+   run side by side, so this is the figure the issue's "three nodes
+   together >= 2.5x one" is checked on.
 3. Start to "loaded" with --aors AoRs in Redis.
 4. CPU per GW -> UA call (calls.py's gw-ua path: SIPp as the gateway on
    127.0.0.2 calls registered users, SIPp as the phones answers): one
@@ -25,7 +34,7 @@ Everything runs on 127.0.0.1, each SIPp run bounded by -m and a wall
 clock limit, servers stopped by PID. Figures are noisy on a shared box:
 compare within one run. Usage:
   python3 test/load/cluster_bench.py --build build-load [--quick]
-      [--only vis,reg,start,calls]
+      [--only vis,reg,share,start,calls]
 """
 import argparse
 import json
@@ -278,6 +287,41 @@ def sipp_runs(nodes, csvs, count, rate, work, tag, redis_pid):
             "cores": (cpu / span, rcpu / span, scpu / span)}
 
 
+def share_cost(args, work, db, cl, redis):
+    """Section 2, "share": c_own and c_other per rate (see the
+    docstring)."""
+    csv = os.path.join(work, "users.csv")
+    rows = []
+    for rate in [int(x) for x in args.rates.split(",")]:
+        count = int(rate * args.seconds)
+        redis.flush()
+        ns = [start_node(work, "s%d" % i, args.build, db, 2,
+                         cl + [("cluster.node_id", "s%d" % i)])
+              for i in range(3)]
+        listeners = [run.tree_cpu(n.pid) for n in ns[1:]]
+        r = sipp_runs(ns[:1], [csv], count, rate, work, "share-%d" % rate,
+                      redis.proc.pid)
+        # the listeners' last batch: at most SYNC_GATHER_MS behind
+        time.sleep(0.3)
+        other = [(run.tree_cpu(n.pid) - c0) / max(r["ok"], 1) * 1e6
+                 for n, c0 in zip(ns[1:], listeners)]
+        applied = [cluster_status(n).get("applied", 0) for n in ns[1:]]
+        for n in ns:
+            n.stop()
+        rows.append((rate, r, other, applied))
+    print()
+    print("| REGISTERs/s on one node of 3 | 200s | c_own us/reg. | c_other "
+          "us/reg. (each listener) | AoRs applied (each listener) | "
+          "redis us/reg. | 3 nodes / 1 node, own cores |")
+    print("|---|---|---|---|---|---|---|")
+    for rate, r, other, applied in rows:
+        c_own, c_other = r["cpu_us"], statistics.mean(other)
+        print("| %d | %d | %.1f | %s | %s | %.1f | %.2f |" % (
+            rate, r["ok"], c_own, ", ".join("%.1f" % x for x in other),
+            ", ".join(str(a) for a in applied), r["redis_us"],
+            3 * c_own / (c_own + 2 * c_other)))
+
+
 def call_cpu(args, work, redis):
     """Section 4: CPU per GW -> UA call, one node without and one with
     cluster.redis, alternated in the same run (see the docstring)."""
@@ -359,7 +403,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--aors", type=int, default=100000)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--only", default="vis,reg,start,calls",
+    ap.add_argument("--only", default="vis,reg,share,start,calls",
                     help="sections to run (comma list)")
     ap.add_argument("--configs", default="1 node, no Redis;1 node, Redis;"
                     "3 nodes, Redis", help="throughput runs (; list)")
@@ -458,6 +502,8 @@ def main():
                     print("- %s, %d/s: %s" % (label, offered, ", ".join(
                         "%s %d x %.1f us" % (c, n, us) for c, n, us in
                         r["redis_cmds"])))
+        if "share" in args.only:
+            share_cost(args, work, db, cl, redis)
         if "start" in args.only:
             # 3. start with AoRs in Redis
             redis.flush()
