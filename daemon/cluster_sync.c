@@ -76,8 +76,11 @@ static struct loctab		*sync_lt;
 static struct cluster_conn	 sync_conn;
 static struct cluster_aor	 sync_aor;
 static struct cluster_map	*sync_queue;	/* AoR -> first queued */
-static struct cluster_map	*sync_versions;	/* AoR -> version applied */
-static struct cluster_map	*sync_applied_ms;	/* AoR -> when applied, ms */
+/*
+ * AoR -> the version the table has (value) and when this process last
+ * put a state of it there (aux, monotonic ms; 0: never).
+ */
+static struct cluster_map	*sync_versions;
 static struct cluster_map	*sync_seen;	/* during a full load */
 static char			 sync_id[SYNC_ID_MAX] = "";
 static int			 sync_qfd = -1;
@@ -140,31 +143,29 @@ sync_now_ms(void)
  * have landed over the worker's change, and the event's repairs it.
  */
 static bool
-sync_own_needs_apply(const int64_t *applied_at)
+sync_own_needs_apply(const struct cluster_val *known)
 {
-	return applied_at != NULL && *applied_at != 0 &&
-	    sync_now_ms() - *applied_at < SYNC_OWN_RECENT_MS;
+	return known != NULL && known->cv_aux != 0 &&
+	    sync_now_ms() - known->cv_aux < SYNC_OWN_RECENT_MS;
 }
 
 /*
  * Makes the table hold sync_aor (what Redis had at its version), noted
- * in the AoR's entries of sync_versions and sync_applied_ms (known and
- * applied_at; NULL: looked up here). cluster_apply()'s result.
+ * in the AoR's entry of sync_versions (known; NULL: looked up here).
+ * cluster_apply()'s result.
  */
 static int
-sync_applied(const char *aor, size_t len, int64_t *known, int64_t *applied_at)
+sync_applied(const char *aor, size_t len, struct cluster_val *known)
 {
 	int	 rc;
 
 	rc = cluster_apply(sync_lt, &sync_aor, time(NULL));
 	if (known == NULL)
 		known = cluster_map_ref(sync_versions, aor, len, 0);
-	if (applied_at == NULL)
-		applied_at = cluster_map_ref(sync_applied_ms, aor, len, 0);
-	if (known != NULL)
-		*known = sync_aor.ca_version;
-	if (applied_at != NULL)
-		*applied_at = sync_now_ms();
+	if (known != NULL) {
+		known->cv_value = sync_aor.ca_version;
+		known->cv_aux = sync_now_ms();
+	}
 	return rc;
 }
 
@@ -402,8 +403,7 @@ sync_load_keys(const redisReply *keys)
 		    k->len - plen, &sync_aor) == 0) {
 			(void)cluster_map_put(sync_seen, k->str + plen,
 			    k->len - plen, 0);
-			if (sync_applied(k->str + plen, k->len - plen, NULL,
-			    NULL) < 0)
+			if (sync_applied(k->str + plen, k->len - plen, NULL) < 0)
 				rc = -1;
 		}
 		freeReplyObject(vr);
@@ -544,8 +544,7 @@ struct sync_event {
 	size_t		 ev_state;	/* its first contact in ev_kv; 0: */
 					/* no state (refetch the AoR) */
 	bool		 ev_take;	/* the table takes it */
-	/* its AoR's entries in sync_versions and sync_applied_ms */
-	int64_t		*ev_known, *ev_applied_at;
+	struct cluster_val *ev_known;	/* its AoR's in sync_versions */
 };
 
 static struct sync_event	 sync_events[SYNC_BATCH];
@@ -616,7 +615,7 @@ sync_fetch_recv(const char *aor, size_t len)
 		sync_lost("HGETALL");
 		return -1;
 	}
-	if ((rc = sync_applied(aor, len, NULL, NULL)) < 0)
+	if ((rc = sync_applied(aor, len, NULL)) < 0)
 		sync_apply_failed(rc);
 	sync_stat.cs_refetched++;
 	return 0;
@@ -635,16 +634,14 @@ sync_event_needed(struct sync_event *ev)
 
 	ev->ev_known = cluster_map_ref(sync_versions, ev->ev_aor,
 	    ev->ev_aor_len, 0);
-	ev->ev_applied_at = cluster_map_ref(sync_applied_ms, ev->ev_aor,
-	    ev->ev_aor_len, 0);
-	if (ev->ev_known != NULL && *ev->ev_known >= ev->ev_version)
+	if (ev->ev_known != NULL && ev->ev_known->cv_value >= ev->ev_version)
 		return false;
 	if (ev->ev_node == NULL || ev->ev_node_len != strlen(me) ||
 	    memcmp(ev->ev_node, me, ev->ev_node_len) != 0 ||
-	    sync_own_needs_apply(ev->ev_applied_at))
+	    sync_own_needs_apply(ev->ev_known))
 		return true;
 	if (ev->ev_known != NULL)
-		*ev->ev_known = ev->ev_version;
+		ev->ev_known->cv_value = ev->ev_version;
 	return false;
 }
 
@@ -702,7 +699,7 @@ sync_batch_apply(unsigned n)
 		    ev->ev_aor_len, &sync_aor) == 0) {
 			sync_aor.ca_version = ev->ev_version;
 			if ((rc = sync_applied(ev->ev_aor, ev->ev_aor_len,
-			    ev->ev_known, ev->ev_applied_at)) < 0)
+			    ev->ev_known)) < 0)
 				sync_apply_failed(rc);
 			sync_stat.cs_applied++;
 		}
@@ -861,10 +858,8 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		fatal("sigaction");
 	sync_queue = cluster_map_new();
 	sync_versions = cluster_map_new();
-	sync_applied_ms = cluster_map_new();
 	sync_seen = cluster_map_new();
-	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL ||
-	    sync_applied_ms == NULL)
+	if (sync_queue == NULL || sync_versions == NULL || sync_seen == NULL)
 		fatal("cluster sync: out of memory");
 	sync_open_queue();
 	while (!sync_stop) {

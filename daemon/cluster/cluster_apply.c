@@ -51,7 +51,6 @@ cluster_save_one(struct loctab *lt, const struct cluster_aor *a,
 {
 	struct loctab_contact	 lc;
 	struct loctab_save	 sv;
-	struct loctab_binding	 out[1];
 	unsigned		 n;
 
 	memset(&lc, 0, sizeof(lc));
@@ -75,7 +74,7 @@ cluster_save_one(struct loctab *lt, const struct cluster_aor *a,
 	sv.sv_force = 1;
 	sv.sv_contacts = &lc;
 	sv.sv_ncontacts = 1;
-	return loctab_save(lt, &sv, out, 1, &n);
+	return loctab_save(lt, &sv, NULL, 0, &n);	/* nothing copied out */
 }
 
 int

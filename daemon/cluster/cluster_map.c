@@ -10,7 +10,7 @@
 
 struct cluster_ent {
 	struct cluster_ent	*ce_next;
-	int64_t			 ce_value;
+	struct cluster_val	 ce_val;
 	size_t			 ce_len;
 	char			 ce_key[];
 };
@@ -95,7 +95,7 @@ cluster_map_get(const struct cluster_map *m, const char *key, size_t len,
 
 	if (e == NULL)
 		return 0;
-	*ret_value = e->ce_value;
+	*ret_value = e->ce_val.cv_value;
 	return 1;
 }
 
@@ -120,36 +120,37 @@ cluster_grow(struct cluster_map *m)
 	m->cm_nb = n;
 }
 
-int64_t *
+struct cluster_val *
 cluster_map_ref(struct cluster_map *m, const char *key, size_t len,
     int64_t init)
 {
 	struct cluster_ent	**p = cluster_slot(m, key, len), *e;
 
 	if (*p != NULL)
-		return &(*p)->ce_value;
+		return &(*p)->ce_val;
 	if ((e = malloc(sizeof(*e) + len + 1)) == NULL)
 		return NULL;
 	e->ce_next = NULL;
-	e->ce_value = init;
+	e->ce_val.cv_value = init;
+	e->ce_val.cv_aux = 0;
 	e->ce_len = len;
 	memcpy(e->ce_key, key, len);
 	e->ce_key[len] = '\0';
 	*p = e;
 	if (++m->cm_n > m->cm_nb)
 		cluster_grow(m);	/* moves no entry */
-	return &e->ce_value;
+	return &e->ce_val;
 }
 
 int
 cluster_map_put(struct cluster_map *m, const char *key, size_t len,
     int64_t value)
 {
-	int64_t	*v = cluster_map_ref(m, key, len, value);
+	struct cluster_val	*v = cluster_map_ref(m, key, len, value);
 
 	if (v == NULL)
 		return -ENOMEM;
-	*v = value;
+	v->cv_value = value;
 	return 0;
 }
 
@@ -180,7 +181,7 @@ cluster_map_each(struct cluster_map *m, cluster_map_fn *fn, void *arg)
 
 	for (i = 0; i < m->cm_nb; i++)
 		for (p = &m->cm_b[i]; (e = *p) != NULL;) {
-			rc = fn(arg, e->ce_key, e->ce_len, &e->ce_value);
+			rc = fn(arg, e->ce_key, e->ce_len, &e->ce_val.cv_value);
 			if (rc == 1) {
 				*p = e->ce_next;
 				free(e);

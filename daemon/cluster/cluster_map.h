@@ -24,12 +24,21 @@ int	cluster_map_get(const struct cluster_map *m, const char *key,
 int	cluster_map_put(struct cluster_map *m, const char *key, size_t len,
 	    int64_t value);
 /*
- * The value of key, inserted as init when missing: one lookup for a
- * read and a later write. Valid until the key is deleted or the map
- * cleared or freed (growing keeps it). NULL when out of memory.
+ * An entry's values: the one get and put see, and a second one for the
+ * caller's own use (0 when the entry is made).
  */
-int64_t	*cluster_map_ref(struct cluster_map *m, const char *key, size_t len,
-	    int64_t init);
+struct cluster_val {
+	int64_t	 cv_value;
+	int64_t	 cv_aux;
+};
+
+/*
+ * The entry of key, made with init when missing: one lookup for a read
+ * and a later write. Valid until the key is deleted or the map cleared
+ * or freed (growing keeps it). NULL when out of memory.
+ */
+struct cluster_val *cluster_map_ref(struct cluster_map *m, const char *key,
+	    size_t len, int64_t init);
 void	cluster_map_del(struct cluster_map *m, const char *key, size_t len);
 size_t	cluster_map_count(const struct cluster_map *m);
 /*

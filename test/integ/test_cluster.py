@@ -451,6 +451,45 @@ def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
     ph.close()
 
 
+def test_event_without_state_makes_the_aor_read_again(cluster):
+    """An event as a sipd before events carried the AoR's state wrote it
+    ({aor, version, node, op} only): the node reads the hash instead.
+    And an event carrying a state older than what the node applied
+    changes nothing."""
+    n1 = cluster.node()
+    before = status(n1)
+    now = int(time.time())
+    contact = "sip:legacy@127.0.0.1:5999"
+    value = json.dumps({"expires": now + 600, "q": -1, "callid": "c-1",
+                        "cseq": 7, "ua": "old", "received": "",
+                        "path": "", "socket": "", "node": "old",
+                        "flags": 0, "cflags": 0, "methods": 0xffffffff,
+                        "modified": now}, separators=(",", ":"))
+    r = cluster.redis
+    r.cmd("HSET", "sipd:aor:legacy", contact, value, "version", "2")
+    r.cmd("XADD", "sipd:events", "*", "aor", "legacy", "version", "2",
+          "node", "old", "op", "reg")
+    wait_for("legacy on n1", lambda: (
+        "legacy", contact) in contacts_of(n1), 2)
+    st = status(n1)
+    assert (st["refetched"] - before["refetched"],
+            st["applied"] - before["applied"]) == (1, 0)
+    # version 1 carrying another contact: older than version 2, skipped;
+    # version 3 carrying none: the AoR is gone
+    r.cmd("XADD", "sipd:events", "*", "aor", "legacy", "version", "1",
+          "node", "old", "op", "reg", "contacts", "1",
+          "sip:stale@127.0.0.1:5998", value)
+    time.sleep(0.3)     # the sync process wakes on an event at once
+    assert [c for a, c in contacts_of(n1) if a == "legacy"] == [contact]
+    r.cmd("XADD", "sipd:events", "*", "aor", "legacy", "version", "3",
+          "node", "old", "op", "unreg", "contacts", "0")
+    wait_for("legacy gone", lambda: not has_aor(n1, "legacy"), 2)
+    st = status(n1)
+    assert (st["refetched"] - before["refetched"],
+            st["applied"] - before["applied"]) == (1, 1)
+    assert not any(a == "legacy" for a, _ in contacts_of(n1))
+
+
 def test_mi_changes_are_shared(cluster):
     """An operator's ul.add / ul.rm_contact / ul.rm on one node reach the
     others (Kamailio's DMQ users report deletes that were not)."""
