@@ -8,8 +8,10 @@
  * again; applying an AoR twice is harmless). "Cannot be sure": the
  * first start, and a reconnect after which the stream's oldest entry is
  * newer than the last one read (trimmed away during a long outage).
- * Otherwise it blocks in XREAD from its last ID and refetches each AoR
- * named in a batch whose version is newer than the one it applied.
+ * Otherwise it blocks in XREAD from its last ID and, for each AoR named
+ * in a batch whose version is newer than the one it applied, makes the
+ * table hold the state the AoR's newest event carries (what another
+ * node's REGISTER costs this node: the README's "share" figures).
  *
  * Expiry stays local: times are absolute, the master's timer removes
  * what expired; Redis key expiry events are never used (lost while
@@ -152,14 +154,18 @@ sync_own_needs_apply(const struct cluster_val *known)
 /*
  * Makes the table hold sync_aor (what Redis had at its version), noted
  * in the AoR's entry of sync_versions (known; NULL: looked up here).
- * cluster_apply()'s result.
+ * newer: a stream event's state (saved without comparing first), else
+ * read from the hash (compared: a load mostly finds what the table
+ * already has). cluster_apply()'s result.
  */
 static int
-sync_applied(const char *aor, size_t len, struct cluster_val *known)
+sync_applied(const char *aor, size_t len, struct cluster_val *known,
+    bool newer)
 {
 	int	 rc;
 
-	rc = cluster_apply(sync_lt, &sync_aor, time(NULL));
+	rc = newer ? cluster_apply_newer(sync_lt, &sync_aor, time(NULL)) :
+	    cluster_apply(sync_lt, &sync_aor, time(NULL));
 	if (known == NULL)
 		known = cluster_map_ref(sync_versions, aor, len, 0);
 	if (known != NULL) {
@@ -403,7 +409,8 @@ sync_load_keys(const redisReply *keys)
 		    k->len - plen, &sync_aor) == 0) {
 			(void)cluster_map_put(sync_seen, k->str + plen,
 			    k->len - plen, 0);
-			if (sync_applied(k->str + plen, k->len - plen, NULL) < 0)
+			if (sync_applied(k->str + plen, k->len - plen, NULL,
+			    false) < 0)
 				rc = -1;
 		}
 		freeReplyObject(vr);
@@ -615,7 +622,7 @@ sync_fetch_recv(const char *aor, size_t len)
 		sync_lost("HGETALL");
 		return -1;
 	}
-	if ((rc = sync_applied(aor, len, NULL)) < 0)
+	if ((rc = sync_applied(aor, len, NULL, false)) < 0)
 		sync_apply_failed(rc);
 	sync_stat.cs_refetched++;
 	return 0;
@@ -699,7 +706,7 @@ sync_batch_apply(unsigned n)
 		    ev->ev_aor_len, &sync_aor) == 0) {
 			sync_aor.ca_version = ev->ev_version;
 			if ((rc = sync_applied(ev->ev_aor, ev->ev_aor_len,
-			    ev->ev_known)) < 0)
+			    ev->ev_known, true)) < 0)
 				sync_apply_failed(rc);
 			sync_stat.cs_applied++;
 		}
@@ -723,7 +730,7 @@ sync_read_stream(void)
 {
 	const char	*argv[] = { "XREAD", "COUNT", SYNC_STR(SYNC_BATCH), "BLOCK",
 	    SYNC_BLOCK_MS, "STREAMS", CLUSTER_KEY_EVENTS, sync_id };
-	const redisReply *r, *entries, *e;
+	const redisReply *r, *entries, *e, *last = NULL;
 	struct sync_event *ev;
 	struct timespec	 ts;
 	char		 before[SYNC_ID_MAX];
@@ -746,15 +753,19 @@ sync_read_stream(void)
 	for (i = 0; i < entries->elements && i < SYNC_BATCH; i++) {
 		e = entries->element[i];
 		ev = &sync_events[n];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[0]->len >= sizeof(sync_id))
 			continue;
-		snprintf(sync_id, sizeof(sync_id), "%s", e->element[0]->str);
+		last = e->element[0];
 		sync_parse_event(e->element[1], ev);
 		if (ev->ev_aor == NULL || ev->ev_aor_len == 0 ||
 		    ev->ev_aor_len > LOCTAB_AOR_MAX)
 			continue;
 		sync_batch_add(n++);
 	}
+	if (last != NULL)
+		memcpy(sync_id, last->str, last->len + 1);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sync_stat.cs_lag_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
 	    (int64_t)strtoll(sync_id, NULL, 10);

@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DEPS="gcc meson ninja-build pkg-config libevent-dev libssl-dev
-libsqlite3-dev libjansson-dev libcmocka-dev libhiredis-dev libjsmn-dev"
+libsqlite3-dev libjansson-dev libcmocka-dev libhiredis-dev"
 TEST_DEPS="python3 python3-pytest sip-tester sipsak busybox prometheus
 chromium mandoc clang time redis-server redis-sentinel"
 

@@ -154,6 +154,14 @@ int	cluster_aor_from_reply(const void *reply, size_t first,
  */
 int	cluster_apply(struct loctab *lt, const struct cluster_aor *a,
 	    time_t now);
+/*
+ * The same for a state newer than the table's (another node's change):
+ * each contact saved without first reading the AoR (what an event
+ * costs a node is mostly this); the AoR is read only when it then holds
+ * more bindings than the state (some to remove).
+ */
+int	cluster_apply_newer(struct loctab *lt, const struct cluster_aor *a,
+	    time_t now);
 
 /* The JSON text of one contact (cluster_codec.c); -ENOSPC if too long. */
 int	cluster_encode(const struct cluster_contact *c, char *buf, size_t len);

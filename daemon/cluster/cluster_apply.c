@@ -1,6 +1,9 @@
 /*
  * cluster_apply: makes the node's location table hold what Redis holds
- * for one AoR. Run by the sync process (and by a worker that just
+ * for one AoR. cluster_apply_newer() is the same for a state known to
+ * be newer than the table's (another node's change in the stream):
+ * every contact is saved without reading the AoR first, which is read
+ * only when it then holds more bindings than that (some to remove). Run by the sync process (and by a worker that just
  * wrote an AoR). Only the table's public API: a binding that is new or
  * changed is saved (forced: Redis already applied the CSeq rule and the
  * limit), then the ones Redis no longer has are removed, so that a call
@@ -45,13 +48,13 @@ cluster_str(const char *s)
 	return ls;
 }
 
+/* Saves c; *ret_n: the AoR's bindings after it. */
 static int
 cluster_save_one(struct loctab *lt, const struct cluster_aor *a,
-    const struct cluster_contact *c, time_t now)
+    const struct cluster_contact *c, time_t now, unsigned *ret_n)
 {
 	struct loctab_contact	 lc;
 	struct loctab_save	 sv;
-	unsigned		 n;
 
 	memset(&lc, 0, sizeof(lc));
 	lc.lc_uri = cluster_str(c->cc_uri);
@@ -74,7 +77,7 @@ cluster_save_one(struct loctab *lt, const struct cluster_aor *a,
 	sv.sv_force = 1;
 	sv.sv_contacts = &lc;
 	sv.sv_ncontacts = 1;
-	return loctab_save(lt, &sv, NULL, 0, &n);	/* nothing copied out */
+	return loctab_save(lt, &sv, NULL, 0, ret_n);	/* nothing copied out */
 }
 
 int
@@ -83,7 +86,7 @@ cluster_apply(struct loctab *lt, const struct cluster_aor *a, time_t now)
 	const struct cluster_contact	*c;
 	const struct loctab_binding	*b;
 	struct loctab_str		 aor = { a->ca_aor, a->ca_aor_len };
-	unsigned			 n = 0, i, j;
+	unsigned			 n = 0, i, j, after;
 	int				 rc, changes = 0;
 
 	rc = loctab_lookup(lt, aor, now, cluster_local, CLUSTER_CONTACTS_MAX,
@@ -101,7 +104,7 @@ cluster_apply(struct loctab *lt, const struct cluster_aor *a, time_t now)
 		b = cluster_find_local(c->cc_uri, n);
 		if (b != NULL && cluster_same(b, c))
 			continue;
-		if ((rc = cluster_save_one(lt, a, c, now)) < 0)
+		if ((rc = cluster_save_one(lt, a, c, now, &after)) < 0)
 			return rc;
 		if (rc == 0)
 			changes++;
@@ -131,4 +134,24 @@ cluster_apply(struct loctab *lt, const struct cluster_aor *a, time_t now)
 			changes++;
 	}
 	return changes;
+}
+
+int
+cluster_apply_newer(struct loctab *lt, const struct cluster_aor *a, time_t now)
+{
+	const struct cluster_contact	*c;
+	unsigned			 i, saved = 0, after = 0;
+	int				 rc;
+
+	for (i = 0; i < a->ca_n; i++) {
+		c = &a->ca_c[i];
+		if (c->cc_expires != 0 && c->cc_expires <= now)
+			continue;
+		if ((rc = cluster_save_one(lt, a, c, now, &after)) < 0)
+			return rc;
+		saved++;
+	}
+	if (saved > 0 && after == saved)
+		return (int)saved;	/* the AoR holds these and no other */
+	return cluster_apply(lt, a, now);	/* some to remove */
 }

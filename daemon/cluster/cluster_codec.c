@@ -3,28 +3,22 @@
  * stores (readable with redis-cli, and by the script's cjson). Run by
  * the workers and the sync process.
  *
- * Decoding is what every node pays for every other node's REGISTER,
- * so the text sipd itself writes (no escape in a string, whole numbers)
- * is read with jsmn, which cuts it into tokens in place and allocates
- * nothing; anything else falls back to jansson. A contact through
- * jansson cost the sync process ~5 us, mostly its allocations.
+ * Decoding is what every node pays for every other node's REGISTER.
+ * The text sipd itself writes (every field, in order, compact, no
+ * escape in a string, whole numbers: the script stores it as given) is
+ * matched against that shape in one pass; anything else is read by
+ * jansson. A contact through jansson cost the sync process ~5 us,
+ * mostly its allocations; matched, ~0.3 us.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#define JSMN_STATIC
-#define JSMN_STRICT
-#include <jsmn.h>
 
 #include "cluster.h"
-
-/* The object, 13 keys and their values, and room for a few more. */
-#define CODEC_TOKENS	48
 
 /*
  * A contact's fields, in the order sipd writes them (README "Several
@@ -150,21 +144,6 @@ cluster_encode(const struct cluster_contact *c, char *buf, size_t len)
 	return (int)n;
 }
 
-/* The field named by a key token; the one at hint is tried first. */
-static const struct codec_field *
-codec_field_of(const char *json, const jsmntok_t *t, size_t hint)
-{
-	size_t	 n = (size_t)(t->end - t->start), i, k;
-
-	for (k = 0; k < CODEC_NFIELDS; k++) {
-		i = (hint + k) % CODEC_NFIELDS;
-		if (codec_fields[i].cf_keylen == n &&
-		    memcmp(json + t->start, codec_fields[i].cf_key, n) == 0)
-			return &codec_fields[i];
-	}
-	return NULL;	/* a key sipd does not know: ignored */
-}
-
 /*
  * A whole number of at most 18 digits (what sipd writes), without
  * strtoll()'s locale and errno; -1 for anything else.
@@ -189,98 +168,56 @@ codec_whole(const char *s, size_t n, int64_t *ret)
 	return 0;
 }
 
-/*
- * One value as it is: a string without an escape, a whole number. -1
- * for anything else (jansson decides), or a value of the wrong kind for
- * its key (as jansson's path: left empty or zero).
- */
+/* The value of field f at *p (moved past it); -1 when not as sipd writes. */
 static int
-codec_value(struct cluster_contact *c, const struct codec_field *f,
-    const char *json, const jsmntok_t *v)
+codec_own_value(struct cluster_contact *c, const struct codec_field *f,
+    const char **p, const char *end)
 {
-	size_t		 n = (size_t)(v->end - v->start);
+	const char	*q = *p;
 	int64_t		 num;
 
-	if (v->type == JSMN_STRING) {
-		if (memchr(json + v->start, '\\', n) != NULL)
-			return -1;
-		if (f != NULL && f->cf_kind == CODEC_STR)
-			codec_set_string(c, f, json + v->start, n);
+	if (f->cf_kind == CODEC_STR) {
+		if (q == end || *q++ != '"' ||
+		    (end = memchr(q, '"', (size_t)(end - q))) == NULL ||
+		    memchr(q, '\\', (size_t)(end - q)) != NULL)
+			return -1;	/* unterminated, or an escape */
+		codec_set_string(c, f, q, (size_t)(end - q));
+		*p = end + 1;
 		return 0;
 	}
-	if (v->type != JSMN_PRIMITIVE ||
-	    codec_whole(json + v->start, n, &num) != 0)
+	while (q < end && (*q == '-' || (*q >= '0' && *q <= '9')))
+		q++;
+	if (codec_whole(*p, (size_t)(q - *p), &num) != 0)
 		return -1;
-	if (f != NULL && f->cf_kind != CODEC_STR)
-		codec_set_number(c, f, num);
+	codec_set_number(c, f, num);
+	*p = q;
 	return 0;
 }
 
-/* Where a token's text begins and ends, a string's quotes included. */
+/* The text exactly as cluster_encode() writes it, or -1. */
 static int
-codec_lo(const jsmntok_t *t)
+codec_decode_own(const char *json, size_t len, struct cluster_contact *c)
 {
-	return t->start - (t->type == JSMN_STRING);
-}
+	const struct codec_field	*f;
+	const char			*p = json, *end = json + len;
+	size_t				 i;
 
-static int
-codec_hi(const jsmntok_t *t)
-{
-	return t->end + (t->type == JSMN_STRING);
-}
-
-/*
- * Whether json[lo, hi) is blanks around exactly the one separator want
- * (none when want is 0): jsmn does not check them ("{,"a"::1}" passes).
- */
-static bool
-codec_gap(const char *json, int lo, int hi, char want)
-{
-	int	 seen = 0;
-
-	for (; lo < hi; lo++) {
-		if (json[lo] == ' ' || json[lo] == '\t' || json[lo] == '\r' ||
-		    json[lo] == '\n')
-			continue;
-		if (json[lo] != want || seen++)
-			return false;
-	}
-	return seen == (want != '\0');
-}
-
-/* The text as sipd writes it; -1 when jansson must read it. */
-static int
-codec_decode_plain(const char *json, size_t len, struct cluster_contact *c)
-{
-	jsmntok_t	 tok[CODEC_TOKENS];
-	jsmn_parser	 p;
-	int		 n, i, at;
-
-	jsmn_init(&p);
-	n = jsmn_parse(&p, json, len, tok, CODEC_TOKENS);
-	if (n < 1 || tok[0].type != JSMN_OBJECT || tok[0].size * 2 != n - 1 ||
-	    !codec_gap(json, 0, tok[0].start, '\0') ||
-	    !codec_gap(json, tok[0].end, (int)len, '\0'))
-		return -1;	/* not one flat object, alone */
-	at = tok[0].start + 1;
-	for (i = 1; i + 1 < n; i += 2) {
-		if (!codec_gap(json, at, codec_lo(&tok[i]), i > 1 ? ',' : 0) ||
-		    !codec_gap(json, codec_hi(&tok[i]), codec_lo(&tok[i + 1]),
-		    ':'))
-			return -1;
-		at = codec_hi(&tok[i + 1]);
-	}
-	if (!codec_gap(json, at, tok[0].end - 1, '\0'))
+	if (len < 2 || *p++ != '{')
 		return -1;
-	codec_clear(c);
-	for (i = 1; i + 1 < n; i += 2)
-		if (tok[i].type != JSMN_STRING ||
-		    memchr(json + tok[i].start, '\\',
-		    (size_t)(tok[i].end - tok[i].start)) != NULL ||
-		    codec_value(c, codec_field_of(json, &tok[i],
-		    (size_t)(i / 2)), json, &tok[i + 1]) != 0)
+	for (i = 0; i < CODEC_NFIELDS; i++) {
+		f = &codec_fields[i];
+		if (i > 0 && (p == end || *p++ != ','))
 			return -1;
-	return 0;
+		/* "key": */
+		if ((size_t)(end - p) < f->cf_keylen + 3 || p[0] != '"' ||
+		    memcmp(p + 1, f->cf_key, f->cf_keylen) != 0 ||
+		    p[1 + f->cf_keylen] != '"' || p[2 + f->cf_keylen] != ':')
+			return -1;
+		p += f->cf_keylen + 3;
+		if (codec_own_value(c, f, &p, end) != 0)
+			return -1;
+	}
+	return end - p == 1 && *p == '}' ? 0 : -1;
 }
 
 int
@@ -291,7 +228,7 @@ cluster_decode(const char *json, size_t len, struct cluster_contact *c)
 	json_error_t			 err;
 	size_t				 i;
 
-	if (len <= INT_MAX && codec_decode_plain(json, len, c) == 0)
+	if (codec_decode_own(json, len, c) == 0)
 		return 0;
 	if ((o = json_loadb(json, len, 0, &err)) == NULL)
 		return -EBADMSG;
