@@ -86,16 +86,20 @@ cluster_args_head(struct cluster_args *a, const struct cluster_conn *cn,
 	cluster_arg_num(a, 5, (int64_t)since);
 }
 
-/* One contact triple: URI, absolute expiry, JSON. */
+/*
+ * One contact triple: URI, absolute expiry, JSON. The URI is the
+ * caller's (c is reused for the next contact; uri stays until the
+ * command is queued).
+ */
 static int
 cluster_args_contact(struct cluster_args *a, unsigned i,
-    const struct cluster_contact *c)
+    const struct cluster_contact *c, const char *uri, size_t uri_len)
 {
 	int	 n;
 
 	if ((n = cluster_encode(c, a->ca_json[i], sizeof(a->ca_json[i]))) < 0)
 		return n;
-	cluster_arg(a, c->cc_uri, strlen(c->cc_uri));
+	cluster_arg(a, uri, uri_len);
 	snprintf(a->ca_exp[i], sizeof(a->ca_exp[i]), "%" PRId64,
 	    c->cc_expires);
 	cluster_arg(a, a->ca_exp[i], strlen(a->ca_exp[i]));
@@ -160,8 +164,6 @@ cluster_register_args(struct cluster_conn *cn, const struct loctab_save *req)
 	for (i = 0; i < req->sv_ncontacts; i++) {
 		lc = &req->sv_contacts[i];
 		memset(c, 0, sizeof(*c));
-		cluster_cpy(c->cc_uri, sizeof(c->cc_uri), lc->lc_uri.ls_ptr,
-		    lc->lc_uri.ls_len);
 		cluster_cpy(c->cc_callid, sizeof(c->cc_callid),
 		    req->sv_callid.ls_ptr, req->sv_callid.ls_len);
 		cluster_cpy(c->cc_ua, sizeof(c->cc_ua),
@@ -182,7 +184,8 @@ cluster_register_args(struct cluster_conn *cn, const struct loctab_save *req)
 		c->cc_flags = lc->lc_flags;
 		c->cc_cflags = lc->lc_cflags;
 		c->cc_methods = lc->lc_methods;
-		if ((rc = cluster_args_contact(a, i, c)) != 0)
+		if ((rc = cluster_args_contact(a, i, c, lc->lc_uri.ls_ptr,
+		    lc->lc_uri.ls_len)) != 0)
 			return rc;
 	}
 	return 0;
@@ -241,8 +244,6 @@ cluster_push(struct cluster_conn *cn, const char *aor, size_t len,
 	    since);
 	for (i = 0; i < n && k < CLUSTER_CONTACTS_MAX; i++) {
 		memset(c, 0, sizeof(*c));
-		cluster_cpy(c->cc_uri, sizeof(c->cc_uri), b[i].lb_contact,
-		    b[i].lb_contact_len);
 		cluster_cpy(c->cc_callid, sizeof(c->cc_callid),
 		    b[i].lb_callid, b[i].lb_callid_len);
 		cluster_cpy(c->cc_ua, sizeof(c->cc_ua), b[i].lb_user_agent,
@@ -262,7 +263,8 @@ cluster_push(struct cluster_conn *cn, const char *aor, size_t len,
 		c->cc_flags = b[i].lb_flags;
 		c->cc_cflags = b[i].lb_cflags;
 		c->cc_methods = b[i].lb_methods;
-		if ((rc = cluster_args_contact(a, k++, c)) != 0)
+		if ((rc = cluster_args_contact(a, k++, c, b[i].lb_contact,
+		    b[i].lb_contact_len)) != 0)
 			return rc;
 	}
 	return cluster_run(cn, a, &st, &version);

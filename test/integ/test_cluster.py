@@ -451,6 +451,30 @@ def test_unregister_on_one_node_is_forgotten_by_the_others(cluster):
     ph.close()
 
 
+def test_register_of_several_contacts_is_shared_as_sent(cluster):
+    """A REGISTER with several Contacts (two added; then one removed and
+    one added, as a phone that moved): Redis and the other node hold
+    exactly what the registering node holds. (Each contact went to the
+    script under the last one's URI once.)"""
+    n1, n2 = cluster.node(), cluster.node()
+    c = Client(n1.port, host=n1.host)
+    a, b, d = ("sip:alice@127.0.0.1:%d" % p for p in (7001, 7002, 7003))
+    _, r = register(c, "alice", "secret-a", call_id="multi@t",
+                    contacts=["<%s>" % a, "<%s>" % b])
+    assert r.code == 200
+    assert set(cluster.redis.aor("alice")) == {a, b}
+    wait_for("a and b on n2", lambda: {x for u, x in contacts_of(n2)
+                                       if u == "alice"} == {a, b}, 2)
+    _, r = register(c, "alice", "secret-a", call_id="multi@t", cseq=3,
+                    contacts=["<%s>;expires=0" % a, "<%s>" % d])
+    assert r.code == 200
+    assert {x for u, x in contacts_of(n1) if u == "alice"} == {b, d}
+    assert set(cluster.redis.aor("alice")) == {b, d}
+    wait_for("b and d on n2", lambda: {x for u, x in contacts_of(n2)
+                                       if u == "alice"} == {b, d}, 2)
+    c.close()
+
+
 def test_event_without_state_makes_the_aor_read_again(cluster):
     """An event as a sipd before events carried the AoR's state wrote it
     ({aor, version, node, op} only): the node reads the hash instead.

@@ -141,15 +141,18 @@ def cluster_status(srv):
         return {}
 
 
-def trusted_register(c, node_port, user, contact, call_id):
+def trusted_register(c, node_port, user, contact, call_id, cseq=1):
+    """contact: a URI, or a whole Contact header value ("<...>...")."""
+    if not contact.startswith("<"):
+        contact = "<%s>" % contact
     lines = ["REGISTER sip:127.0.0.1 SIP/2.0",
              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
                  c.port, rand_token()),
              "Max-Forwards: 70",
              "From: <sip:trusty@127.0.0.1>;tag=%s" % rand_token(6),
              "To: <sip:%s@127.0.0.1>" % user,
-             "Call-ID: " + call_id, "CSeq: 1 REGISTER",
-             "Contact: <%s>" % contact, "Expires: 3600",
+             "Call-ID: " + call_id, "CSeq: %d REGISTER" % cseq,
+             "Contact: " + contact, "Expires: 3600",
              "Content-Length: 0"]
     c.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(),
                   ("127.0.0.1", node_port))
@@ -185,6 +188,62 @@ def visibility(n1, n2, gw, users, samples):
     return out
 
 
+def visibility_moved(n1, n2, gw, users, samples, work, load=None):
+    """ms from the 200 on n1 for a REGISTER that moves a phone (its old
+    contact removed, a new one added) until a probe through n2 reaches
+    the new one. n2 already holds the old contact, so no lookup misses:
+    this is the stream alone. load: (csv, rate), SIPp REGISTERs of other
+    users on n1 meanwhile (the sync process then reads in batches)."""
+    old, new, c = Client(n1.port), Client(n1.port), Client(n1.port)
+    mine = users[:samples]
+    for i, user in enumerate(mine):
+        trusted_register(c, n1.port, user, "sip:%s@127.0.0.1:%d" % (
+            user, old.port), "mv-%d" % i)
+        r = c.recv(2.0)
+        if r is None or r.code != 200:
+            raise RuntimeError("REGISTER %s: %r" % (user, r))
+    deadline = time.monotonic() + 10
+    while cluster_status(n2).get("applied", 0) < len(mine):
+        if time.monotonic() > deadline:
+            raise RuntimeError("node 2 did not learn the phones")
+        time.sleep(0.05)
+    th = None
+    if load is not None:
+        csv, rate = load
+        th = threading.Thread(target=run.run_sipp, args=(
+            n1, csv, int(rate * 4), rate,
+            run.free_udp_port(), work, "moved-load"))
+        th.start()
+        time.sleep(1.0)     # SIPp under way
+    out = []
+    for i, user in enumerate(mine):
+        trusted_register(c, n1.port, user,
+                         "<sip:%s@127.0.0.1:%d>;expires=0, "
+                         "<sip:%s@127.0.0.1:%d>" % (user, old.port, user,
+                                                    new.port),
+                         "mv-%d" % i, cseq=2)
+        r = c.recv(2.0)
+        if r is None or r.code != 200:
+            raise RuntimeError("REGISTER %s: %r" % (user, r))
+        t200 = time.monotonic()
+        deadline = t200 + 2.0
+        while True:
+            sent = time.monotonic()
+            cid = "probe-%s@gw" % rand_token(10)
+            gw.sock.sendto(probe_invite(gw, user, n2.port, cid),
+                           ("127.0.0.1", n2.port))
+            if wait_probe(gw, new, cid, deadline, stale=old):
+                out.append((sent - t200) * 1000)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s never moved on node 2" % user)
+    if th is not None:
+        th.join()
+    for cl in (old, new, c):
+        cl.close()
+    return out
+
+
 def probe_invite(gw, user, port, cid):
     lines = ["OPTIONS sip:%s@127.0.0.1:%d SIP/2.0" % (user, port),
              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (
@@ -198,11 +257,22 @@ def probe_invite(gw, user, port, cid):
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def wait_probe(gw, ph, cid, deadline):
-    """True when the phone got the OPTIONS (answered 200), False on 480
-    or when nothing came for 200 ms (a lost datagram: probe again)."""
+def wait_probe(gw, ph, cid, deadline, stale=None):
+    """True when the phone got the OPTIONS (answered 200), False on 480,
+    when the stale phone got it (answered 480: not moved yet) or when
+    nothing came for 200 ms (a lost datagram: probe again)."""
     deadline = min(deadline, time.monotonic() + 0.2)
     while time.monotonic() < deadline:
+        if stale is not None:
+            stale.sock.settimeout(0)
+            try:
+                data, addr = stale.sock.recvfrom(65535)
+                req = Request(data)
+                if req.method == "OPTIONS" and req.get("Call-ID") == cid:
+                    stale.sock.sendto(run_answer(req, 480), addr)
+                    return False
+            except (BlockingIOError, ValueError):
+                pass
         ph.sock.settimeout(0)
         try:
             data, addr = ph.sock.recvfrom(65535)
@@ -224,14 +294,17 @@ def wait_probe(gw, ph, cid, deadline):
     return False
 
 
-def run_answer(req):
+REASONS = {200: "OK", 480: "Temporarily Unavailable"}
+
+
+def run_answer(req, code=200):
     hdrs = ["Via: " + v for v in req.all("Via")]
     hdrs += ["From: " + req.get("From"),
              "To: " + req.get("To") + ";tag=" + rand_token(6),
              "Call-ID: " + req.get("Call-ID"), "CSeq: " + req.get("CSeq"),
              "Content-Length: 0"]
-    return ("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
-            "\r\n\r\n").encode()
+    return ("SIP/2.0 %d %s\r\n" % (code, REASONS[code]) +
+            "\r\n".join(hdrs) + "\r\n\r\n").encode()
 
 
 def node_csvs(csv, n):
@@ -452,6 +525,21 @@ def main():
                   "(sent as the 200 arrived) found it for %d" % (
                       len(vis), statistics.median(vis), pct(vis, 99),
                       max(vis), first))
+            csvs = node_csvs(os.path.join(work, "users.csv"), 2)
+            for rate in (0, 8000):
+                # users of neither section 1 nor SIPp (odd rows)
+                mv = visibility_moved(n1, n2, gw, [
+                    u for i, u in enumerate(names)
+                    if i >= args.samples and i % 2],
+                                      args.samples, work,
+                                      (csvs[0], rate) if rate else None)
+                print("a moved phone (old contact removed, new added) "
+                      "routed to the new one through node 2, %s: p50 "
+                      "%.2f ms, p99 %.2f ms, max %.2f ms (%d AoRs)" % (
+                          "while node 1 takes %d REGISTERs/s of other "
+                          "users" % rate if rate else "no other load",
+                          statistics.median(mv), pct(mv, 99), max(mv),
+                          len(mv)))
             for n in (n1, n2):
                 n.stop()
             nodes = []
