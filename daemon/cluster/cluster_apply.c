@@ -147,8 +147,9 @@ cluster_apply_newer(struct loctab *lt, const struct cluster_aor *a, time_t now)
 		c = &a->ca_c[i];
 		if (c->cc_expires != 0 && c->cc_expires <= now)
 			continue;
-		if ((rc = cluster_save_one(lt, a, c, now, &after)) < 0)
-			return rc;
+		/* a refusal (table full, too long): the careful way decides */
+		if ((rc = cluster_save_one(lt, a, c, now, &after)) != 0)
+			return rc < 0 ? rc : cluster_apply(lt, a, now);
 		saved++;
 	}
 	if (saved > 0 && after == saved)
