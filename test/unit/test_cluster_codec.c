@@ -75,9 +75,19 @@ test_plain_roundtrip(void **state)
 	(void)state;
 	fill(&in);
 	roundtrip();
-	/* the text is what README shows: no escape, whole numbers */
-	assert_non_null(strstr(text, "\"expires\":1796313943,\"q\":-1,"));
-	assert_null(strchr(text, '\\'));
+	/* every field, in order, compact: what jansson wrote for it too */
+	assert_string_equal(text, "{\"expires\":1796313943,\"q\":-1,"
+	    "\"callid\":\"a84b4c76e66710@pc33\",\"cseq\":4294967295,"
+	    "\"ua\":\"Grandstream GXP1625 1.0.4.128\","
+	    "\"received\":\"sip:192.0.2.7:40123\","
+	    "\"path\":\"<sip:edge.example;lr>\","
+	    "\"socket\":\"udp:127.0.0.1:5060\",\"node\":\"sip-a\","
+	    "\"flags\":2,\"cflags\":64,\"methods\":4294967295,"
+	    "\"modified\":1796313883}");
+	/* too small a buffer, either way */
+	assert_int_equal(cluster_encode(&in, text, 40), -ENOSPC);
+	assert_int_equal(cluster_encode(&in, text, strlen(
+	    "{\"expires\":1796313943}")), -ENOSPC);
 }
 
 static void
@@ -115,6 +125,9 @@ test_escapes_roundtrip(void **state)
 	fill(&in);
 	snprintf(in.cc_node, sizeof(in.cc_node), "n\"1");
 	roundtrip();
+	/* not UTF-8: refused, not written half-escaped */
+	in.cc_ua[3] = (char)0xff;
+	assert_int_equal(cluster_encode(&in, text, sizeof(text)), -EINVAL);
 }
 
 static void
