@@ -605,7 +605,6 @@ sync_parse_event(const redisReply *kv, struct sync_event *ev)
 	}
 }
 
-
 /*
  * An AoR read again from its hash: _send queues the HGETALL, _recv
  * reads the reply and applies it (several in one round trip: all sent,

@@ -158,31 +158,39 @@ def trusted_register(c, node_port, user, contact, call_id, cseq=1):
                   ("127.0.0.1", node_port))
 
 
+def register_ok(c, n1, user, contact, call_id, cseq=1):
+    trusted_register(c, n1.port, user, contact, call_id, cseq)
+    r = c.recv(2.0)
+    if r is None or r.code != 200:
+        raise RuntimeError("REGISTER %s: %r" % (user, r))
+
+
+def register_then_probe(c, n1, n2, gw, user, contact, call_id, ph,
+                        cseq=1, stale=None):
+    """REGISTER on n1, then probes through n2 from the 200 on until one
+    reaches ph: ms from the 200 to the sending of that probe."""
+    register_ok(c, n1, user, contact, call_id, cseq)
+    t200 = time.monotonic()
+    deadline = t200 + 2.0
+    while True:
+        sent = time.monotonic()
+        cid = "probe-%s@gw" % rand_token(10)
+        gw.sock.sendto(probe_invite(gw, user, n2.port, cid),
+                       ("127.0.0.1", n2.port))
+        if wait_probe(gw, ph, cid, deadline, stale=stale):
+            return (sent - t200) * 1000
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s never reached through node 2" % user)
+
+
 def visibility(n1, n2, gw, users, samples):
     """ms from the 200 on n1 until an INVITE through n2 reaches the phone."""
     ph = Client(n1.port)
     c = Client(n1.port)
-    out = []
-    for i in range(samples):
-        user = users[i]
-        contact = "sip:%s@127.0.0.1:%d" % (user, ph.port)
-        trusted_register(c, n1.port, user, contact, "vis-%d" % i)
-        r = c.recv(2.0)
-        if r is None or r.code != 200:
-            raise RuntimeError("REGISTER %s: %r" % (user, r))
-        t200 = time.monotonic()
-        deadline = t200 + 2.0
-        while True:
-            sent = time.monotonic()
-            cid = "probe-%s@gw" % rand_token(10)
-            gw.sock.sendto(probe_invite(gw, user, n2.port, cid),
-                           ("127.0.0.1", n2.port))
-            got = wait_probe(gw, ph, cid, deadline)
-            if got:
-                out.append((sent - t200) * 1000)
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s never visible on node 2" % user)
+    out = [register_then_probe(c, n1, n2, gw, user,
+                               "sip:%s@127.0.0.1:%d" % (user, ph.port),
+                               "vis-%d" % i, ph)
+           for i, user in enumerate(users[:samples])]
     ph.close()
     c.close()
     return out
@@ -197,11 +205,8 @@ def visibility_moved(n1, n2, gw, users, samples, work, load=None):
     old, new, c = Client(n1.port), Client(n1.port), Client(n1.port)
     mine = users[:samples]
     for i, user in enumerate(mine):
-        trusted_register(c, n1.port, user, "sip:%s@127.0.0.1:%d" % (
-            user, old.port), "mv-%d" % i)
-        r = c.recv(2.0)
-        if r is None or r.code != 200:
-            raise RuntimeError("REGISTER %s: %r" % (user, r))
+        register_ok(c, n1, user, "sip:%s@127.0.0.1:%d" % (user, old.port),
+                    "mv-%d" % i)
     deadline = time.monotonic() + 10
     while cluster_status(n2).get("applied", 0) < len(mine):
         if time.monotonic() > deadline:
@@ -215,28 +220,10 @@ def visibility_moved(n1, n2, gw, users, samples, work, load=None):
             run.free_udp_port(), work, "moved-load"))
         th.start()
         time.sleep(1.0)     # SIPp under way
-    out = []
-    for i, user in enumerate(mine):
-        trusted_register(c, n1.port, user,
-                         "<sip:%s@127.0.0.1:%d>;expires=0, "
-                         "<sip:%s@127.0.0.1:%d>" % (user, old.port, user,
-                                                    new.port),
-                         "mv-%d" % i, cseq=2)
-        r = c.recv(2.0)
-        if r is None or r.code != 200:
-            raise RuntimeError("REGISTER %s: %r" % (user, r))
-        t200 = time.monotonic()
-        deadline = t200 + 2.0
-        while True:
-            sent = time.monotonic()
-            cid = "probe-%s@gw" % rand_token(10)
-            gw.sock.sendto(probe_invite(gw, user, n2.port, cid),
-                           ("127.0.0.1", n2.port))
-            if wait_probe(gw, new, cid, deadline, stale=old):
-                out.append((sent - t200) * 1000)
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s never moved on node 2" % user)
+    out = [register_then_probe(
+        c, n1, n2, gw, user, "<sip:%s@127.0.0.1:%d>;expires=0, "
+        "<sip:%s@127.0.0.1:%d>" % (user, old.port, user, new.port),
+        "mv-%d" % i, new, cseq=2, stale=old) for i, user in enumerate(mine)]
     if th is not None:
         th.join()
     for cl in (old, new, c):
