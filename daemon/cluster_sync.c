@@ -58,17 +58,23 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 #define SYNC_BLOCK_STALE_MS	"100"
 #define SYNC_BATCH		512	/* XREAD COUNT */
 /*
- * After a read that found more than one event (load), the next waits
- * this long: each XREAD then brings a batch instead of one or two
- * events. A read costs the process two wake-ups (the wait, Redis's
- * reply), ~30 us of CPU each on this class of machine: with 2 ms, ~25
- * ms of CPU a second under load whatever the rate (at 8,000 events/s
- * ~3 us an event, at 16,000 ~1.5). 5 ms cost less (~4.6 us an event
- * at 8,000/s, all in) but a moved phone then took 4.8 ms at the median
- * to reach the other nodes under load, 1.5 ms with 2 (target 2). A read
- * that found one event (no load) is followed by the next at once.
+ * After a read that found more than one event (load), the next runs
+ * later, so that each XREAD brings a batch instead of one or two
+ * events: the process sleeps SYNC_GATHER_MS, or, after a batch of at
+ * least SYNC_REDIS_GATHER_MIN (Redis busy enough to time a wait to the
+ * millisecond), Redis holds the read SYNC_REDIS_GATHER_MS
+ * (cluster_command_reused()'s delay: 1 ms there lasts 1-2). Every sleep
+ * costs the process a wake-up, ~30 us of CPU on this class of machine
+ * (test/load/wakeup_cost.c): sleeping, then waiting for the reply, is
+ * two per read; Redis's delay, one. Longer gathers cost less per event
+ * but delay what the other nodes see: with 5 ms a moved phone took 4.8
+ * ms at the median to reach another node under load, with 2 ms (or
+ * Redis's 1) ~1.4 (target 2). A read that found one event (no load) is
+ * followed by the next at once.
  */
 #define SYNC_GATHER_MS		2
+#define SYNC_REDIS_GATHER_MS	1
+#define SYNC_REDIS_GATHER_MIN	8
 /* The queue socket read and cluster.status written at most this often */
 #define SYNC_HOUSEKEEP_MS	100
 #define SYNC_SCAN_COUNT		"1000"
@@ -96,6 +102,8 @@ static int			 sync_qfd = -1;
 static time_t			 sync_heartbeat;
 static struct log_ratelimit	 sync_warn = { "cluster sync", 5, 0, 0 };
 static bool			 sync_reported = true;	/* sync_stat shown */
+/* Redis holds a read for the gather (a WAIT first): one wake-up, not two */
+static bool			 sync_redis_gathers = true;
 static struct clusterstat	 sync_stat;	/* MI cluster.status */
 
 static void
@@ -728,12 +736,12 @@ sync_batch_apply(unsigned n)
 }
 
 /*
- * One XREAD batch: the AoRs named, each applied once at its newest
- * event if newer than the version applied. Returns the number of events
- * read, -1 on an error.
+ * One XREAD batch, run by Redis gather_ms from now: the AoRs named, each
+ * applied once at its newest event if newer than the version applied.
+ * Returns the number of events read, -1 on an error.
  */
 static int
-sync_read_stream(void)
+sync_read_stream(unsigned gather_ms)
 {
 	const char	*argv[] = { "XREAD", "COUNT", SYNC_STR(SYNC_BATCH), "BLOCK",
 	    sync_reported ? SYNC_BLOCK_MS : SYNC_BLOCK_STALE_MS, "STREAMS",
@@ -746,9 +754,16 @@ sync_read_stream(void)
 	int		 rc = 0;
 
 	memcpy(before, sync_id, sizeof(before));
-	if (cluster_command_reused(&sync_conn, 8, argv, &r) != 0) {
+	if ((rc = cluster_command_reused(&sync_conn, gather_ms, 8, argv,
+	    &r)) < 0) {
 		sync_lost("XREAD");
 		return -1;
+	}
+	if (rc == 1) {
+		log_warnx("cluster sync: Redis %s refused the delay before a "
+		    "read (%s): the sync process sleeps between reads itself",
+		    sync_conf->c_cluster.cu_url, sync_conn.cn_err);
+		sync_redis_gathers = false;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_ARRAY ||
@@ -868,6 +883,7 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 {
 	struct sigaction	 sa;
 	int64_t			 now, housekept = 0;
+	unsigned		 gather;
 	int			 n = 0;
 
 	sync_conf = c;
@@ -904,9 +920,16 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		sync_replay();
 		if (cluster_connected(&sync_conn))
 			sync_send_heartbeat();
-		if (cluster_connected(&sync_conn) &&
-		    (n = sync_read_stream()) > 1 && n < SYNC_BATCH)
-			sync_idle(SYNC_GATHER_MS);
+		if (!cluster_connected(&sync_conn))
+			continue;
+		gather = n > 1 && n < SYNC_BATCH ? SYNC_GATHER_MS : 0;
+		if (gather > 0 && (!sync_redis_gathers ||
+		    n < SYNC_REDIS_GATHER_MIN)) {
+			sync_idle(gather);
+			gather = 0;
+		} else if (gather > 0)
+			gather = SYNC_REDIS_GATHER_MS;
+		n = sync_read_stream(gather);
 	}
 	cluster_close(&sync_conn);
 	exit(0);

@@ -181,12 +181,15 @@ int	cluster_eval_recv(struct cluster_conn *cn, void **ret_reply);
 /*
  * Sends argv alone and reads its reply into memory this process reuses
  * from call to call (cluster_reuse.c): *ret is valid until the next
- * call and is not freed. 0; -EPROTO for an error reply (cn_err); -EIO
- * when the connection failed (closed then).
+ * call and is not freed. delay_ms > 0: Redis runs it that much later
+ * (it holds the connection in a WAIT first). 0; 1 when Redis refused the
+ * delay (cn_err says why; the command ran at once, *ret is its reply);
+ * -EPROTO for an error reply (cn_err); -EIO when the connection failed
+ * (closed then).
  */
 struct redisReply;
-int	cluster_command_reused(struct cluster_conn *cn, int argc,
-	    const char **argv, const struct redisReply **ret);
+int	cluster_command_reused(struct cluster_conn *cn, unsigned delay_ms,
+	    int argc, const char **argv, const struct redisReply **ret);
 
 extern const char	cluster_script_lua[];
 

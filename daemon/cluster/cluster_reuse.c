@@ -6,6 +6,11 @@
  * a fifth of what another node's REGISTER cost the sync process. Here
  * the elements are carved from chunks that a later call reuses, and the
  * reader's buffer is kept instead of freed after every large reply.
+ *
+ * A delay is asked of Redis rather than slept here: a process that
+ * sleeps, then sends and sleeps again for the reply, is charged two
+ * wake-ups (~30 us of CPU each on this class of machine:
+ * test/load/wakeup_cost.c); with Redis holding the command, one.
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -150,22 +155,70 @@ static redisReplyObjectFunctions reuse_fn = {
 	.freeObject = reuse_free,
 };
 
+/*
+ * WAIT for more replicas than any deployment has: Redis holds this
+ * connection for its timeout, then runs what was pipelined after it.
+ */
+#define REUSE_WAIT_REPLICAS	"1000000"
+
+/* The WAIT's reply: 0, 1 when Redis refused it (cn_err), -EIO. */
+static int
+reuse_wait_reply(struct cluster_conn *cn)
+{
+	redisReply	*w;
+	void		*vr;
+	int		 rc = 0;
+
+	if (redisGetReply(cn->cn_ctx, &vr) != REDIS_OK || vr == NULL) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "WAIT: %s",
+		    cn->cn_ctx->errstr);
+		cluster_close(cn);
+		return -EIO;
+	}
+	w = vr;
+	if (w->type == REDIS_REPLY_ERROR) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "WAIT: %s", w->str);
+		rc = 1;
+	}
+	freeReplyObject(w);
+	return rc;
+}
+
 int
-cluster_command_reused(struct cluster_conn *cn, int argc, const char **argv,
-    const struct redisReply **ret)
+cluster_command_reused(struct cluster_conn *cn, unsigned delay_ms, int argc,
+    const char **argv, const struct redisReply **ret)
 {
 	redisReplyObjectFunctions	*own;
+	const char			*wv[3];
+	char				 ms[16];
 	redisReply			*r;
+	void				*vr = NULL;
+	int				 refused = 0;
 
 	*ret = NULL;
 	if (cn->cn_ctx == NULL)
 		return -ENOTCONN;
 	reuse_rewind();
+	if (delay_ms > 0) {
+		snprintf(ms, sizeof(ms), "%u", delay_ms);
+		wv[0] = "WAIT";
+		wv[1] = REUSE_WAIT_REPLICAS;
+		wv[2] = ms;
+		(void)redisAppendCommandArgv(cn->cn_ctx, 3, wv, NULL);
+	}
+	if (redisAppendCommandArgv(cn->cn_ctx, argc, argv, NULL) != REDIS_OK) {
+		snprintf(cn->cn_err, sizeof(cn->cn_err), "%s: %s", argv[0],
+		    cn->cn_ctx->errstr);
+		cluster_close(cn);
+		return -EIO;
+	}
+	if (delay_ms > 0 && (refused = reuse_wait_reply(cn)) < 0)
+		return refused;
 	/* nothing else is owed on the connection: only this reply is read */
 	own = cn->cn_ctx->reader->fn;
 	cn->cn_ctx->reader->fn = &reuse_fn;
 	cn->cn_ctx->reader->maxbuf = 0;	/* keep the buffer */
-	r = redisCommandArgv(cn->cn_ctx, argc, argv, NULL);
+	r = redisGetReply(cn->cn_ctx, &vr) == REDIS_OK ? vr : NULL;
 	if (r == NULL) {
 		snprintf(cn->cn_err, sizeof(cn->cn_err), "%s: %s", argv[0],
 		    reuse_nomem ? "out of memory" : cn->cn_ctx->errstr);
@@ -180,5 +233,5 @@ cluster_command_reused(struct cluster_conn *cn, int argc, const char **argv,
 		return -EPROTO;
 	}
 	*ret = r;
-	return 0;
+	return refused;
 }

@@ -31,10 +31,10 @@ class Redis:
     """A redis-server of the test's own, and a minimal RESP client."""
 
     def __init__(self, d, replica_of=None, sentinel_of=None, port=None,
-                 password=None):
+                 password=None, extra=()):
         """A master; replica_of: a replica of that Redis; sentinel_of: a
         sentinel watching that master as "sipd" (quorum 2, down after
-        1000 ms)."""
+        1000 ms); extra: more redis-server arguments."""
         if REDIS_SERVER is None or REDIS_SENTINEL is None:
             pytest.fail("redis-server/redis-sentinel not installed "
                         "(test/dev.sh TEST_DEPS)")
@@ -59,7 +59,7 @@ class Redis:
                 args += ["--replicaof", "127.0.0.1", str(replica_of.port)]
             if password is not None:
                 args += ["--requirepass", password]
-            self.proc = subprocess.Popen(args)
+            self.proc = subprocess.Popen(args + list(extra))
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:
@@ -715,6 +715,9 @@ def test_registers_of_one_batch_share_a_round_trip(cluster):
         assert (user, contact) in contacts_of(n1)
     wait_for("the batch on node 2", lambda: {
         (u, ct) for u, ct, _, cs in regs if cs != 3} <= contacts_of(n2), 5)
+    # the sync processes read it as a batch, and Redis held the next read
+    wait_for("a read held by Redis", lambda: "cmdstat_wait:calls=" in
+             cluster.redis.cmd("INFO", "commandstats"), 5)
 
     assert cluster.redis.cmd("SCRIPT", "FLUSH") == "OK"
     regs = [("u%04d" % i, "sip:u%04d@127.0.0.1:%d" % (i, 31000 + i),
@@ -725,6 +728,37 @@ def test_registers_of_one_batch_share_a_round_trip(cluster):
         assert cluster.redis.aor(user)[contact]["callid"] == cid
         assert (user, contact) in contacts_of(n1)
     c.close()
+
+
+def test_redis_refusing_wait_the_sync_process_sleeps_itself(tmp_path):
+    """Under load the sync process asks Redis to hold its next read (a
+    WAIT pipelined before the XREAD: one wake-up per read, not two). A
+    Redis that refuses WAIT (renamed away here; an ACL can do the same)
+    makes it say so once and sleep between reads itself: nothing read
+    after that is missed."""
+    redis = Redis(str(tmp_path / "redis"),
+                  extra=["--rename-command", "WAIT", ""])
+    gw = Client(0)
+    cl = Cluster(tmp_path, redis, gw, 200)
+    try:
+        n1 = cl.node({"children": "1"})
+        n2 = cl.node()
+        c = Client(n1.port, host=n1.host)
+        for k in range(3):
+            regs = [("u%04d" % i, "sip:u%04d@127.0.0.1:%d" % (
+                i, 30000 + 100 * k + i), "w%d-%d" % (k, i), 1)
+                for i in range(16)]
+            got = batch_of_registers(n1, c, regs)
+            assert got == {(cid, 1): 200 for _, _, cid, _ in regs}
+            wait_for("burst %d on node 2" % k, lambda: {
+                (u, ct) for u, ct, _, _ in regs} <= contacts_of(n2), 5)
+        assert "cmdstat_wait:calls=" not in redis.cmd("INFO", "commandstats")
+        assert n2.log_text().count("refused the delay before a read") == 1
+        c.close()
+    finally:
+        cl.stop_nodes()
+        gw.close()
+        redis.stop()
 
 
 def test_redis_stopped_calls_route_registers_follow_the_policy(cluster):
