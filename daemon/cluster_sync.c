@@ -819,6 +819,7 @@ sync_connect(void)
 		return -1;
 	log_info("cluster: connected to Redis %s (node %s)",
 	    sync_conn.cn_master, sync_conf->c_cluster.cu_node_id);
+	sync_redis_gathers = true;	/* a new master may allow WAIT again */
 	/* what this node changed alone goes first: it is the newest */
 	sync_replay();
 	if (!cluster_connected(&sync_conn))

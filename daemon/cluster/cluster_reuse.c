@@ -204,9 +204,10 @@ cluster_command_reused(struct cluster_conn *cn, unsigned delay_ms, int argc,
 		wv[0] = "WAIT";
 		wv[1] = REUSE_WAIT_REPLICAS;
 		wv[2] = ms;
-		(void)redisAppendCommandArgv(cn->cn_ctx, 3, wv, NULL);
 	}
-	if (redisAppendCommandArgv(cn->cn_ctx, argc, argv, NULL) != REDIS_OK) {
+	if ((delay_ms > 0 && redisAppendCommandArgv(cn->cn_ctx, 3, wv,
+	    NULL) != REDIS_OK) ||
+	    redisAppendCommandArgv(cn->cn_ctx, argc, argv, NULL) != REDIS_OK) {
 		snprintf(cn->cn_err, sizeof(cn->cn_err), "%s: %s", argv[0],
 		    cn->cn_ctx->errstr);
 		cluster_close(cn);
