@@ -907,9 +907,9 @@ cluster_sync_run(const struct conf *c, struct loctab *lt)
 		 * event), else at most every SYNC_HOUSEKEEP_MS: under load
 		 * a read every 2 ms, each a system call more.
 		 */
-		if (n <= 1 || (now = sync_now_ms()) - housekept >=
-		    SYNC_HOUSEKEEP_MS) {
-			housekept = sync_now_ms();
+		now = sync_now_ms();
+		if (n <= 1 || now - housekept >= SYNC_HOUSEKEEP_MS) {
+			housekept = now;
 			sync_report();
 			sync_drain_queue();
 		}

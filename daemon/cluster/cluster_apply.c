@@ -1,10 +1,10 @@
 /*
  * cluster_apply: makes the node's location table hold what Redis holds
- * for one AoR. cluster_apply_newer() is the same for a state known to
+ * for one AoR. Run by the sync process (and by a worker that just
+ * wrote an AoR). cluster_apply_newer() is the same for a state known to
  * be newer than the table's (another node's change in the stream):
  * every contact is saved without reading the AoR first, which is read
- * only when it then holds more bindings than that (some to remove). Run by the sync process (and by a worker that just
- * wrote an AoR). Only the table's public API: a binding that is new or
+ * only when it then holds more bindings than that (some to remove). Only the table's public API: a binding that is new or
  * changed is saved (forced: Redis already applied the CSeq rule and the
  * limit), then the ones Redis no longer has are removed, so that a call
  * looking the AoR up in between finds old or new bindings, never none.
@@ -48,7 +48,7 @@ cluster_str(const char *s)
 	return ls;
 }
 
-/* Saves c; *ret_n: the AoR's bindings after it. */
+/* Saves c; *ret_n (unless NULL): the AoR's bindings after it. */
 static int
 cluster_save_one(struct loctab *lt, const struct cluster_aor *a,
     const struct cluster_contact *c, time_t now, unsigned *ret_n)
@@ -86,7 +86,7 @@ cluster_apply(struct loctab *lt, const struct cluster_aor *a, time_t now)
 	const struct cluster_contact	*c;
 	const struct loctab_binding	*b;
 	struct loctab_str		 aor = { a->ca_aor, a->ca_aor_len };
-	unsigned			 n = 0, i, j, after;
+	unsigned			 n = 0, i, j;
 	int				 rc, changes = 0;
 
 	rc = loctab_lookup(lt, aor, now, cluster_local, CLUSTER_CONTACTS_MAX,
@@ -104,7 +104,7 @@ cluster_apply(struct loctab *lt, const struct cluster_aor *a, time_t now)
 		b = cluster_find_local(c->cc_uri, n);
 		if (b != NULL && cluster_same(b, c))
 			continue;
-		if ((rc = cluster_save_one(lt, a, c, now, &after)) < 0)
+		if ((rc = cluster_save_one(lt, a, c, now, NULL)) < 0)
 			return rc;
 		if (rc == 0)
 			changes++;

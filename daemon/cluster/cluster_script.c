@@ -126,7 +126,8 @@ const char cluster_script_lua[] =
 "local ev = {'XADD', stream, 'MAXLEN', '~', maxlen, '*', 'aor', aor,\n"
 "  'version', version, 'node', node, 'op', after > 0 and 'reg' or 'unreg',\n"
 "  'contacts', 0}\n"
-"local m = #ev\n"
+"local count_at = #ev\n"
+"local m = count_at\n"
 "for f, v in pairs(set) do\n"
 "  ev[m + 1] = f\n"
 "  ev[m + 2] = v\n"
@@ -139,6 +140,6 @@ const char cluster_script_lua[] =
 "    m = m + 2\n"
 "  end\n"
 "end\n"
-"ev[16] = (m - 16) / 2\n"
+"ev[count_at] = (m - count_at) / 2\n"
 "redis.call(unpack(ev))\n"
 "return {'ok', version}\n";
